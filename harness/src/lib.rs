@@ -1,0 +1,31 @@
+//! netspec: test Linux networking with YAML scenarios.
+//!
+//! A scenario declares nodes (fresh network namespaces), their interfaces, addresses,
+//! routes and sysctls, and a list of steps with expected outcomes. netspec builds it
+//! over netlink, runs the steps with its own ping and arping, checks each outcome, and
+//! tears it down. See the README for the format.
+//!
+//! ```no_run
+//! // tests/scenarios.rs, with `harness = false`:
+//! fn main() {
+//!     netspec::Harness::new("scenarios").run()
+//! }
+//! ```
+
+pub(crate) mod check;
+pub mod leaks;
+pub(crate) mod netlink;
+pub(crate) mod netns;
+pub(crate) mod plan;
+mod privileges;
+pub(crate) mod probe;
+mod run;
+mod runner;
+pub(crate) mod sandbox;
+pub mod scenario;
+pub(crate) mod snapshot;
+
+pub use privileges::missing_privileges;
+pub use run::{run, run_with_hook, Failure, Report, RunOptions, StepOutcome};
+pub use runner::Harness;
+pub use scenario::{load_file, load_str, Diagnostic, LoadError, Scenario};

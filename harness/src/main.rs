@@ -1,0 +1,64 @@
+//! The `netspec` command: run one scenario and print each step with its verdict.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use netspec::{load_file, missing_privileges, run, RunOptions};
+
+const USAGE: &str = "usage: netspec run <scenario.yaml>...   run scenarios, printing each step's verdict
+       netspec check <scenario.yaml>... load and resolve only (no root needed)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, files) = match args.split_first() {
+        Some((c, f)) if !f.is_empty() && (c == "run" || c == "check") => (c.as_str(), f),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut failed = false;
+    for f in files {
+        let file = PathBuf::from(f);
+        let root = scenarios_root(&file);
+        let sc = match load_file(&root, &file) {
+            Ok(sc) => sc,
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+                continue;
+            }
+        };
+        if cmd == "check" {
+            println!("{}: ok ({} nodes, {} steps)", sc.name, sc.nodes.len(), sc.steps.len());
+            continue;
+        }
+        if let Some(why) = missing_privileges() {
+            eprintln!("error: {why}");
+            return ExitCode::FAILURE;
+        }
+        println!("scenario {}", sc.name);
+        let t0 = std::time::Instant::now();
+        match run(&sc, &RunOptions { snapshot_dir: None, verbose: true }) {
+            Ok(r) => println!("ok: {} steps passed [{:.2} ms total]", r.steps.len(), t0.elapsed().as_secs_f64() * 1000.0),
+            Err(fail) => {
+                eprintln!("\n{fail}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Scenario names are relative to the nearest enclosing `scenarios/` directory.
+fn scenarios_root(file: &Path) -> PathBuf {
+    let abs = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    abs.ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "scenarios"))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| abs.parent().unwrap_or(Path::new(".")).to_path_buf())
+}

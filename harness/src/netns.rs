@@ -1,0 +1,82 @@
+//! Anonymous network namespaces held by an fd.
+//!
+//! A namespace is created by `unshare(CLONE_NEWNET)` on a short-lived thread of our own
+//! and kept alive only by the fd we open from `/proc/thread-self/ns/net` (and by the
+//! sockets created inside it). Nothing is mounted or pinned, so when the process dies,
+//! however it dies, the kernel frees the namespace: nothing can leak.
+//!
+//! `setns` only ever happens on threads spawned here, never on a tokio or libtest
+//! thread, because those are reused.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::MetadataExt;
+
+use nix::sched::{setns, unshare, CloneFlags};
+
+#[derive(Debug)]
+pub struct Netns {
+    fd: OwnedFd,
+    inode: u64,
+}
+
+impl Netns {
+    /// Creates a fresh namespace and runs `init` inside it, on the creating thread,
+    /// so that the first sockets cost no second thread.
+    pub fn create_with<T: Send + 'static>(
+        init: impl FnOnce() -> io::Result<T> + Send + 'static,
+    ) -> io::Result<(Netns, T)> {
+        spawn_scoped(move || {
+            unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+            let file = File::open("/proc/thread-self/ns/net")?;
+            let inode = file.metadata()?.ino();
+            let value = init()?;
+            Ok((
+                Netns {
+                    fd: file.into(),
+                    inode,
+                },
+                value,
+            ))
+        })
+    }
+
+    /// Runs `f` on a fresh thread that has entered this namespace.
+    pub fn run_in<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        let fd = self.fd.try_clone()?;
+        spawn_scoped(move || {
+            setns(fd.as_fd(), CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+            f()
+        })
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// The namespace's inode number, which identifies it (as `ls -l /proc/*/ns/net` shows).
+    pub fn inode(&self) -> u64 {
+        self.inode
+    }
+}
+
+/// The inode of the namespace this process's main thread lives in: the machine's own
+/// namespace, which netspec must never touch.
+pub fn host_inode() -> io::Result<u64> {
+    Ok(std::fs::metadata("/proc/self/ns/net")?.ino())
+}
+
+fn spawn_scoped<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    std::thread::Builder::new()
+        .name("netspec-netns".into())
+        .stack_size(256 * 1024)
+        .spawn(f)?
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
+}

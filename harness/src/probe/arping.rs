@@ -1,0 +1,182 @@
+//! ARP requests over an AF_PACKET socket bound to one interface.
+
+use std::fmt;
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use super::{fmt_duration, fmt_ms, socket, wait_readable};
+use crate::netns::Netns;
+use crate::scenario::Mac;
+
+const ETH_P_ARP: u16 = 0x0806;
+/// Requests are repeated this often until an answer or the timeout, as a lost
+/// request (a port still learning, say) should not decide the verdict alone.
+const RESEND: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone)]
+pub struct ArpResult {
+    pub answer: Option<(Mac, Duration)>,
+    pub sent: u32,
+    pub timeout: Duration,
+}
+
+impl fmt::Display for ArpResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.answer {
+            Some((mac, rtt)) => write!(f, "answered by {mac} in {}", fmt_ms(*rtt)),
+            None => write!(f, "no answer within {} ({} requests)", fmt_duration(self.timeout), self.sent),
+        }
+    }
+}
+
+pub(crate) fn arping(
+    ns: &Netns,
+    ifname: &str,
+    src_mac: Mac,
+    src_ip: Ipv4Addr,
+    target: Ipv4Addr,
+    timeout: Duration,
+) -> io::Result<ArpResult> {
+    let name = ifname.to_string();
+    let (fd, ifindex) = ns.run_in(move || {
+        // Protocol 0 at socket(), ETH_P_ARP at bind(): a socket born with a protocol
+        // is hooked at once, and re-hooking it at bind() waits for an RCU grace period.
+        let fd = socket(libc::AF_PACKET, libc::SOCK_DGRAM, 0)?;
+        let ifindex = nix::net::if_::if_nametoindex(name.as_str()).map_err(io::Error::from)?;
+        bind(&fd, ifindex)?;
+        Ok((fd, ifindex))
+    })?;
+    let req = request(src_mac, src_ip, target);
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let mut result = ArpResult { answer: None, sent: 0, timeout };
+    while Instant::now() < deadline {
+        send_broadcast(&fd, ifindex, &req)?;
+        result.sent += 1;
+        let until = (Instant::now() + RESEND).min(deadline);
+        if let Some(mac) = await_answer(&fd, target, until)? {
+            result.answer = Some((mac, start.elapsed()));
+            break;
+        }
+    }
+    close_later(fd);
+    Ok(result)
+}
+
+/// Closing an AF_PACKET socket waits for an RCU grace period (`synchronize_net`),
+/// 10-30 ms that the step should not pay. The socket is closed on a thread of its own;
+/// `join_closers` waits for all of them before a run reports that it has finished.
+fn close_later(fd: OwnedFd) {
+    let t = std::thread::spawn(move || drop(fd));
+    CLOSERS.lock().unwrap_or_else(|e| e.into_inner()).push(t);
+}
+
+static CLOSERS: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>> = std::sync::Mutex::new(Vec::new());
+
+/// Waits until every socket handed to `close_later` is closed.
+pub(crate) fn join_closers() {
+    let handles = std::mem::take(&mut *CLOSERS.lock().unwrap_or_else(|e| e.into_inner()));
+    for h in handles {
+        let _ = h.join();
+    }
+}
+
+fn sockaddr_ll(ifindex: u32) -> libc::sockaddr_ll {
+    // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
+    let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sa.sll_family = libc::AF_PACKET as u16;
+    sa.sll_protocol = ETH_P_ARP.to_be();
+    sa.sll_ifindex = ifindex as i32;
+    sa
+}
+
+fn bind(fd: &OwnedFd, ifindex: u32) -> io::Result<()> {
+    let sa = sockaddr_ll(ifindex);
+    // SAFETY: sa is a valid sockaddr_ll of the given size.
+    let r = unsafe {
+        libc::bind(fd.as_raw_fd(), &sa as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_ll>() as u32)
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn request(src_mac: Mac, src_ip: Ipv4Addr, target: Ipv4Addr) -> [u8; 28] {
+    let mut p = [0u8; 28];
+    p[0..2].copy_from_slice(&1u16.to_be_bytes()); // Ethernet
+    p[2..4].copy_from_slice(&0x0800u16.to_be_bytes()); // IPv4
+    p[4] = 6;
+    p[5] = 4;
+    p[6..8].copy_from_slice(&1u16.to_be_bytes()); // request
+    p[8..14].copy_from_slice(&src_mac.0);
+    p[14..18].copy_from_slice(&src_ip.octets());
+    p[24..28].copy_from_slice(&target.octets());
+    p
+}
+
+fn send_broadcast(fd: &OwnedFd, ifindex: u32, pkt: &[u8]) -> io::Result<()> {
+    let mut sa = sockaddr_ll(ifindex);
+    sa.sll_halen = 6;
+    sa.sll_addr[..6].copy_from_slice(&[0xff; 6]);
+    // SAFETY: pkt and sa are valid for the given lengths.
+    let r = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            pkt.as_ptr() as *const libc::c_void,
+            pkt.len(),
+            0,
+            &sa as *const _ as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn await_answer(fd: &OwnedFd, target: Ipv4Addr, deadline: Instant) -> io::Result<Option<Mac>> {
+    let mut buf = [0u8; 128];
+    while wait_readable(fd, deadline)? {
+        // SAFETY: buf is valid for its length.
+        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), libc::MSG_DONTWAIT) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EINTR)) {
+                continue;
+            }
+            return Err(e);
+        }
+        if let Some(mac) = parse_reply(&buf[..n as usize], target) {
+            return Ok(Some(mac));
+        }
+    }
+    Ok(None)
+}
+
+/// The sender MAC of an ARP reply whose sender IP is `target`.
+fn parse_reply(p: &[u8], target: Ipv4Addr) -> Option<Mac> {
+    if p.len() < 28 || p[6..8] != 2u16.to_be_bytes() || p[14..18] != target.octets() {
+        return None;
+    }
+    Some(Mac(p[8..14].try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_from_the_target_is_parsed_and_others_are_not() {
+        let mac = Mac([2, 0, 0, 0, 0, 9]);
+        let mut reply = request(mac, Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1));
+        reply[6..8].copy_from_slice(&2u16.to_be_bytes());
+        assert_eq!(parse_reply(&reply, Ipv4Addr::new(10, 0, 0, 2)), Some(mac));
+        assert_eq!(parse_reply(&reply, Ipv4Addr::new(10, 0, 0, 3)), None);
+        let req = request(mac, Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1));
+        assert_eq!(parse_reply(&req, Ipv4Addr::new(10, 0, 0, 2)), None, "a request is not an answer");
+    }
+}

@@ -1,0 +1,299 @@
+//! ICMP and ICMPv6 echo over raw sockets.
+//!
+//! Raw, not datagram, sockets: `SOCK_DGRAM` ICMP fails with EACCES in a fresh namespace
+//! (`ping_group_range` is "1 0"). A raw ICMP socket also receives the ICMP errors that
+//! routers and the local stack send back, which is how the verdict can say who answered.
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{fmt_duration, fmt_ms, setsockopt, socket, wait_readable};
+use crate::netns::Netns;
+use crate::scenario::Ping;
+
+static NEXT_ID: AtomicU16 = AtomicU16::new(0);
+
+/// What the network or the kernel said instead of a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// `sendto` failed: the local kernel refused to send (no route, message too long, ...).
+    Send(String),
+    /// An ICMP error came back.
+    Icmp { from: IpAddr, what: String },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Send(e) => write!(f, "the kernel refused to send: {e}"),
+            Refusal::Icmp { from, what } => write!(f, "{what}, from {from}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PingResult {
+    pub sent: u32,
+    pub rtts: Vec<Duration>,
+    pub refusal: Option<Refusal>,
+    pub timeout: Duration,
+}
+
+impl PingResult {
+    pub fn received(&self) -> u32 {
+        self.rtts.len() as u32
+    }
+}
+
+impl fmt::Display for PingResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{} replies", self.received(), self.sent)?;
+        if !self.rtts.is_empty() {
+            let min = self.rtts.iter().min().copied().unwrap_or_default();
+            let max = self.rtts.iter().max().copied().unwrap_or_default();
+            let avg = self.rtts.iter().sum::<Duration>() / self.rtts.len() as u32;
+            write!(f, ", rtt min/avg/max {}/{}/{}", fmt_ms(min), fmt_ms(avg), fmt_ms(max))?;
+        }
+        match &self.refusal {
+            Some(r) => write!(f, "; {r}"),
+            None if self.received() < self.sent => write!(f, "; no reply within {}", fmt_duration(self.timeout)),
+            None => Ok(()),
+        }
+    }
+}
+
+pub(crate) fn ping(ns: &Netns, p: &Ping) -> io::Result<PingResult> {
+    let v6 = p.to.is_ipv6();
+    let bind_if = p.from_if.clone();
+    let df = p.df;
+    let fd = ns.run_in(move || open(v6, bind_if.as_deref(), df))?;
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed) ^ (std::process::id() as u16);
+    let mut result = PingResult { sent: 0, rtts: Vec::new(), refusal: None, timeout: p.timeout };
+    for seq in 1..=p.count as u16 {
+        let pkt = echo_request(v6, id, seq, p.size as usize);
+        let start = Instant::now();
+        result.sent += 1;
+        if let Err(e) = send_to(&fd, &pkt, p.to) {
+            result.refusal = Some(Refusal::Send(errno_text(&e)));
+            break;
+        }
+        match await_reply(&fd, v6, id, seq, start + p.timeout)? {
+            Reply::Echo => result.rtts.push(start.elapsed()),
+            Reply::Error(r) => {
+                result.refusal = Some(r);
+                break;
+            }
+            Reply::Timeout => {}
+        }
+    }
+    Ok(result)
+}
+
+fn errno_text(e: &io::Error) -> String {
+    let name = match e.raw_os_error() {
+        Some(libc::ENETUNREACH) => "ENETUNREACH",
+        Some(libc::EHOSTUNREACH) => "EHOSTUNREACH",
+        Some(libc::EMSGSIZE) => "EMSGSIZE",
+        Some(libc::EACCES) => "EACCES",
+        Some(libc::EPERM) => "EPERM",
+        Some(libc::ENOBUFS) => "ENOBUFS",
+        Some(libc::EADDRNOTAVAIL) => "EADDRNOTAVAIL",
+        Some(libc::EINVAL) => "EINVAL",
+        _ => return e.to_string(),
+    };
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    format!("{text} ({name})")
+}
+
+fn open(v6: bool, bind_if: Option<&str>, df: bool) -> io::Result<OwnedFd> {
+    let fd = if v6 {
+        socket(libc::AF_INET6, libc::SOCK_RAW, libc::IPPROTO_ICMPV6)?
+    } else {
+        socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_ICMP)?
+    };
+    if let Some(ifname) = bind_if {
+        let mut name = [0u8; 16];
+        name[..ifname.len()].copy_from_slice(ifname.as_bytes());
+        setsockopt(&fd, libc::SOL_SOCKET, libc::SO_BINDTODEVICE, &name)?;
+    }
+    if !v6 {
+        let mode: libc::c_int = if df { libc::IP_PMTUDISC_DO } else { libc::IP_PMTUDISC_DONT };
+        setsockopt(&fd, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, &mode)?;
+    }
+    Ok(fd)
+}
+
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for chunk in data.chunks(2) {
+        let word = if chunk.len() == 2 { u16::from_be_bytes([chunk[0], chunk[1]]) } else { u16::from(chunk[0]) << 8 };
+        sum += u32::from(word);
+    }
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+fn echo_request(v6: bool, id: u16, seq: u16, size: usize) -> Vec<u8> {
+    let mut pkt = vec![0u8; 8 + size];
+    pkt[0] = if v6 { 128 } else { 8 };
+    pkt[4..6].copy_from_slice(&id.to_be_bytes());
+    pkt[6..8].copy_from_slice(&seq.to_be_bytes());
+    for (i, b) in pkt[8..].iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    if !v6 {
+        // The kernel fills in the ICMPv6 checksum itself, but not the ICMPv4 one.
+        let c = checksum(&pkt);
+        pkt[2..4].copy_from_slice(&c.to_be_bytes());
+    }
+    pkt
+}
+
+fn send_to(fd: &OwnedFd, pkt: &[u8], to: IpAddr) -> io::Result<()> {
+    let addr = nix::sys::socket::SockaddrStorage::from(SocketAddr::new(to, 0));
+    nix::sys::socket::sendto(fd.as_raw_fd(), pkt, &addr, nix::sys::socket::MsgFlags::empty())
+        .map(|_| ())
+        .map_err(io::Error::from)
+}
+
+enum Reply {
+    Echo,
+    Error(Refusal),
+    Timeout,
+}
+
+fn await_reply(fd: &OwnedFd, v6: bool, id: u16, seq: u16, deadline: Instant) -> io::Result<Reply> {
+    let mut buf = [0u8; 2048];
+    loop {
+        if !wait_readable(fd, deadline)? {
+            return Ok(Reply::Timeout);
+        }
+        let (n, from) = match nix::sys::socket::recvfrom::<nix::sys::socket::SockaddrStorage>(fd.as_raw_fd(), &mut buf) {
+            Ok(x) => x,
+            Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let from_ip = from.and_then(|s| {
+            s.as_sockaddr_in().map(|a| IpAddr::V4(a.ip())).or_else(|| s.as_sockaddr_in6().map(|a| IpAddr::V6(a.ip())))
+        });
+        let parsed = if v6 { parse_v6(&buf[..n], id, seq) } else { parse_v4(&buf[..n], id, seq) };
+        match parsed {
+            Some(Parsed::Echo) => return Ok(Reply::Echo),
+            Some(Parsed::Error(what, src)) => {
+                let from = src.or(from_ip).unwrap_or(IpAddr::from([0u8; 4]));
+                return Ok(Reply::Error(Refusal::Icmp { from, what }));
+            }
+            None => {}
+        }
+    }
+}
+
+enum Parsed {
+    Echo,
+    Error(String, Option<IpAddr>),
+}
+
+/// An IPv4 raw socket delivers the IP header too.
+fn parse_v4(pkt: &[u8], id: u16, seq: u16) -> Option<Parsed> {
+    let ihl = usize::from(*pkt.first()? & 0x0f) * 4;
+    let src = IpAddr::from(<[u8; 4]>::try_from(pkt.get(12..16)?).ok()?);
+    let icmp = pkt.get(ihl..)?;
+    let (ty, code) = (*icmp.first()?, *icmp.get(1)?);
+    let ours = |h: &[u8]| h.len() >= 8 && u16::from_be_bytes([h[4], h[5]]) == id && u16::from_be_bytes([h[6], h[7]]) == seq;
+    match ty {
+        0 if ours(icmp) => Some(Parsed::Echo),
+        3 | 11 | 12 => {
+            // The error quotes our packet: its IP header, then our echo header.
+            let inner = icmp.get(8..)?;
+            let inner_ihl = usize::from(*inner.first()? & 0x0f) * 4;
+            let quoted = inner.get(inner_ihl..)?;
+            (quoted.first() == Some(&8) && ours(quoted)).then(|| {
+                let mtu = u16::from_be_bytes([icmp[6], icmp[7]]);
+                Parsed::Error(icmp4_text(ty, code, mtu), Some(src))
+            })
+        }
+        _ => None,
+    }
+}
+
+fn icmp4_text(ty: u8, code: u8, mtu: u16) -> String {
+    match (ty, code) {
+        (3, 0) => "destination net unreachable".into(),
+        (3, 1) => "destination host unreachable".into(),
+        (3, 2) => "destination protocol unreachable".into(),
+        (3, 3) => "destination port unreachable".into(),
+        (3, 4) => format!("fragmentation needed and DF set (mtu {mtu})"),
+        (3, 9 | 10 | 13) => "communication administratively prohibited".into(),
+        (11, 0) => "time to live exceeded".into(),
+        (11, 1) => "fragment reassembly time exceeded".into(),
+        (12, _) => "parameter problem".into(),
+        (t, c) => format!("ICMP type {t} code {c}"),
+    }
+}
+
+/// An IPv6 raw socket delivers the ICMPv6 message only.
+fn parse_v6(icmp: &[u8], id: u16, seq: u16) -> Option<Parsed> {
+    let (ty, code) = (*icmp.first()?, *icmp.get(1)?);
+    let ours = |h: &[u8]| h.len() >= 8 && u16::from_be_bytes([h[4], h[5]]) == id && u16::from_be_bytes([h[6], h[7]]) == seq;
+    match ty {
+        129 if ours(icmp) => Some(Parsed::Echo),
+        1..=4 => {
+            let quoted = icmp.get(8 + 40..)?;
+            (quoted.first() == Some(&128) && ours(quoted)).then(|| {
+                let mtu = u32::from_be_bytes([icmp[4], icmp[5], icmp[6], icmp[7]]);
+                let what = match (ty, code) {
+                    (1, 0) => "no route to destination".into(),
+                    (1, 1) => "communication administratively prohibited".into(),
+                    (1, 3) => "address unreachable".into(),
+                    (1, 4) => "port unreachable".into(),
+                    (1, 6) => "reject route to destination".into(),
+                    (2, _) => format!("packet too big (mtu {mtu})"),
+                    (3, _) => "hop limit exceeded".into(),
+                    (t, c) => format!("ICMPv6 type {t} code {c}"),
+                };
+                Parsed::Error(what, None)
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_of_an_echo_request_verifies() {
+        let pkt = echo_request(false, 0x1234, 1, 56);
+        assert_eq!(checksum(&pkt), 0, "a packet with its checksum sums to zero");
+    }
+
+    #[test]
+    fn parses_an_icmp_host_unreachable_quoting_our_echo() {
+        let echo = echo_request(false, 7, 3, 8);
+        let mut inner_ip = vec![0x45u8; 1];
+        inner_ip.extend([0u8; 19]);
+        let mut icmp = vec![3u8, 1, 0, 0, 0, 0, 0, 0];
+        icmp.extend(&inner_ip);
+        icmp.extend(&echo[..8]);
+        let mut outer = vec![0x45u8];
+        outer.extend([0u8; 11]);
+        outer.extend([10, 0, 0, 1, 10, 0, 0, 2]);
+        outer.extend(&icmp);
+        match parse_v4(&outer, 7, 3) {
+            Some(Parsed::Error(what, Some(from))) => {
+                assert_eq!(what, "destination host unreachable");
+                assert_eq!(from, IpAddr::from([10, 0, 0, 1]));
+            }
+            _ => panic!("not parsed as an error"),
+        }
+        assert!(parse_v4(&outer, 8, 3).is_none(), "another probe's error is not ours");
+    }
+}

@@ -1,0 +1,73 @@
+//! Discovery of `scenarios/**/*.yaml` and one libtest-mimic trial per scenario, named
+//! by its path without extension (`seed/bridge`).
+
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+use crate::privileges::missing_privileges;
+use crate::run::{run, RunOptions};
+use crate::scenario::{load_file, scenario_name};
+
+/// The test harness: `fn main() { netspec::Harness::new("scenarios").run() }`.
+pub struct Harness {
+    root: PathBuf,
+    snapshots: PathBuf,
+}
+
+impl Harness {
+    /// `dir` is relative to the current directory (cargo runs tests from the package root).
+    pub fn new(dir: impl AsRef<Path>) -> Harness {
+        let root = dir.as_ref().to_path_buf();
+        let snapshots = root.parent().unwrap_or(Path::new(".")).join("snapshots");
+        Harness { root, snapshots: std::fs::canonicalize(&snapshots).unwrap_or(snapshots) }
+    }
+
+    /// Every scenario file under the root, sorted; `invalid/` holds bad-input tests, not scenarios.
+    pub fn discover(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        walk(&self.root, &mut files);
+        files.retain(|f| !f.strip_prefix(&self.root).is_ok_and(|r| r.starts_with("invalid")));
+        files.sort();
+        files
+    }
+
+    pub fn trials(&self) -> Vec<Trial> {
+        let refusal = missing_privileges();
+        self.discover()
+            .into_iter()
+            .map(|file| {
+                let name = scenario_name(&self.root, &file);
+                let refusal = refusal.clone();
+                let snapshots = self.snapshots.clone();
+                let root = self.root.clone();
+                Trial::test(name, move || {
+                    let sc = load_file(&root, &file).map_err(|e| Failed::from(e.to_string()))?;
+                    if let Some(why) = refusal {
+                        return Err(Failed::from(why));
+                    }
+                    let opts = RunOptions { snapshot_dir: Some(snapshots), verbose: false };
+                    run(&sc, &opts).map(|_| ()).map_err(|f| Failed::from(f.to_string()))
+                })
+            })
+            .collect()
+    }
+
+    /// Parses the test binary's arguments, runs the trials and exits.
+    pub fn run(self) -> ! {
+        let args = Arguments::from_args();
+        libtest_mimic::run(&args, self.trials()).exit()
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            out.push(p);
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Scenario files: load (serde), resolve (checks and diagnostics), and the typed model.
+
+mod diag;
+pub mod model;
+mod raw;
+mod resolve;
+mod spans;
+
+pub use diag::{Diagnostic, LoadError};
+pub use model::*;
+pub use resolve::{load_file, load_str, parse_duration, scenario_name, IFNAME_MAX};
+pub use spans::Pos;

@@ -1,0 +1,406 @@
+//! The typed scenario: valid by construction. Everything downstream trusts it.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::spans::Pos;
+
+/// A MAC address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mac(pub [u8; 6]);
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
+impl Mac {
+    pub fn parse(s: &str) -> Option<Mac> {
+        let parts: Vec<&str> = s.split(':').collect();
+        if parts.len() != 6 {
+            return None;
+        }
+        let mut out = [0u8; 6];
+        for (o, p) in out.iter_mut().zip(parts) {
+            if p.len() != 2 {
+                return None;
+            }
+            *o = u8::from_str_radix(p, 16).ok()?;
+        }
+        Some(Mac(out))
+    }
+
+    /// A fixed, locally administered unicast MAC derived from `node:ifname` (FNV-1a),
+    /// so that snapshots are the same on every run and machine.
+    pub fn derived(node: &str, ifname: &str) -> Mac {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in node.bytes().chain([b':']).chain(ifname.bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        let b = h.to_be_bytes();
+        Mac([0x02, b[0], b[1], b[2], b[3], b[4]])
+    }
+}
+
+/// An interface address with its prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl Cidr {
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let (a, p) = s.split_once('/')?;
+        let addr: IpAddr = a.parse().ok()?;
+        let prefix: u8 = p.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (prefix <= max).then_some(Cidr { addr, prefix })
+    }
+
+    /// The network address (host bits cleared).
+    pub fn network(&self) -> Cidr {
+        Cidr {
+            addr: mask(self.addr, self.prefix),
+            prefix: self.prefix,
+        }
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        ip.is_ipv4() == self.addr.is_ipv4() && mask(ip, self.prefix) == mask(self.addr, self.prefix)
+    }
+}
+
+fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => {
+            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+            IpAddr::V4((u32::from(a) & m).into())
+        }
+        IpAddr::V6(a) => {
+            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+            IpAddr::V6((u128::from(a) & m).into())
+        }
+    }
+}
+
+/// `node:ifname`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IfRef {
+    pub node: String,
+    pub ifname: String,
+}
+
+impl fmt::Display for IfRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.node, self.ifname)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The path under `scenarios/` without extension, e.g. `seed/bridge`.
+    pub name: String,
+    pub file: PathBuf,
+    pub description: Option<String>,
+    pub nodes: Vec<Node>,
+    pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    pub fn interface(&self, r: &IfRef) -> Option<&Interface> {
+        self.node(&r.node)?.interface(&r.ifname)
+    }
+
+    /// The `node:if` that owns a MAC, for annotations.
+    pub fn mac_owner(&self, mac: Mac) -> Option<IfRef> {
+        self.nodes.iter().find_map(|n| {
+            n.interfaces.iter().find(|i| i.mac == mac).map(|i| IfRef {
+                node: n.name.clone(),
+                ifname: i.name.clone(),
+            })
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub sysctls: Vec<(String, String)>,
+    pub interfaces: Vec<Interface>,
+    pub routes: Vec<Route>,
+}
+
+impl Node {
+    pub fn interface(&self, name: &str) -> Option<&Interface> {
+        self.interfaces.iter().find(|i| i.name == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Interface {
+    pub name: String,
+    pub kind: IfKind,
+    pub mac: Mac,
+    pub mtu: Option<u32>,
+    pub up: bool,
+    pub master: Option<String>,
+    pub addresses: Vec<Cidr>,
+    /// Run IPv6 DAD for the declared addresses (off by default: it costs 1-2 s).
+    pub dad: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacvlanMode {
+    Private,
+    Vepa,
+    Bridge,
+    Passthru,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BridgeOptions {
+    pub stp: Option<bool>,
+    /// In hundredths of a second, as the kernel takes it.
+    pub ageing_time_cs: Option<u32>,
+    pub forward_delay_cs: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfKind {
+    /// One end of a veth pair. `creates` is true on the end that creates the pair.
+    Veth { peer: IfRef, creates: bool },
+    Bridge(BridgeOptions),
+    Macvlan { parent: String, mode: MacvlanMode },
+    Vxlan {
+        vni: u32,
+        local: Option<IpAddr>,
+        remote: Option<IpAddr>,
+        dev: Option<String>,
+        dstport: u16,
+    },
+}
+
+impl IfKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            IfKind::Veth { .. } => "veth",
+            IfKind::Bridge(_) => "bridge",
+            IfKind::Macvlan { .. } => "macvlan",
+            IfKind::Vxlan { .. } => "vxlan",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteType {
+    Unicast,
+    Blackhole,
+    Unreachable,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The line as the user wrote it, for messages.
+    pub text: String,
+    pub kind: RouteType,
+    /// `default` is 0.0.0.0/0 or ::/0.
+    pub dst: Cidr,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub metric: Option<u32>,
+    pub table: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// 1-based, as users count.
+    pub index: usize,
+    pub name: Option<String>,
+    pub pos: Pos,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Reachable,
+    Unreachable,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ping {
+    pub from: String,
+    /// Bind to this interface of `from` (when written `node:if`).
+    pub from_if: Option<String>,
+    pub to: IpAddr,
+    /// What the user wrote for `to`, e.g. `net1:vethpeer1`.
+    pub to_label: String,
+    pub count: u32,
+    pub timeout: Duration,
+    pub size: u16,
+    pub df: bool,
+    pub expect: Reach,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArpExpect {
+    /// The answer must come from this MAC; the label is what the user wrote.
+    Mac(Mac, String),
+    /// Any answer will do.
+    Answered,
+    Unanswered,
+}
+
+#[derive(Debug, Clone)]
+pub struct Arping {
+    pub from: IfRef,
+    pub to: std::net::Ipv4Addr,
+    pub timeout: Duration,
+    pub expect: ArpExpect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeighState {
+    Reachable,
+    Stale,
+    Delay,
+    Probe,
+    Incomplete,
+    Failed,
+    Permanent,
+    Noarp,
+}
+
+impl fmt::Display for NeighState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NeighState::Reachable => "reachable",
+            NeighState::Stale => "stale",
+            NeighState::Delay => "delay",
+            NeighState::Probe => "probe",
+            NeighState::Incomplete => "incomplete",
+            NeighState::Failed => "failed",
+            NeighState::Permanent => "permanent",
+            NeighState::Noarp => "noarp",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperState {
+    Up,
+    Down,
+    LowerLayerDown,
+    Unknown,
+}
+
+impl fmt::Display for OperState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OperState::Up => "up",
+            OperState::Down => "down",
+            OperState::LowerLayerDown => "lowerlayerdown",
+            OperState::Unknown => "unknown",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Check {
+    Neigh {
+        node: String,
+        to: IpAddr,
+        mac: Option<(Mac, String)>,
+        state: Option<NeighState>,
+        present: bool,
+    },
+    Fdb {
+        node: String,
+        mac: (Mac, String),
+        port: Option<String>,
+        present: bool,
+    },
+    Route {
+        node: String,
+        to: Cidr,
+        via: Option<IpAddr>,
+        dev: Option<String>,
+        table: Option<u32>,
+        present: bool,
+    },
+    Link {
+        dev: IfRef,
+        state: Option<OperState>,
+        mtu: Option<u32>,
+        master: Option<Option<String>>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub label: String,
+    pub nodes: Option<Vec<String>>,
+    pub only: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Ping(Ping),
+    Arping(Arping),
+    Link { dev: IfRef, up: bool },
+    Check { check: Check, within: Option<Duration> },
+    Snapshot(Snapshot),
+    Sleep(Duration),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_macs_are_fixed_local_unicast() {
+        let a = Mac::derived("net1", "vethpeer1");
+        assert_eq!(a, Mac::derived("net1", "vethpeer1"));
+        assert_ne!(a, Mac::derived("net2", "vethpeer1"));
+        assert_eq!(a.0[0], 0x02);
+        // Pinned: a change here changes every snapshot.
+        assert_eq!(a.to_string(), Mac::derived("net1", "vethpeer1").to_string());
+    }
+
+    #[test]
+    fn cidr_parsing_and_containment() {
+        let c = Cidr::parse("10.100.0.1/16").unwrap();
+        assert!(c.contains("10.100.200.3".parse().unwrap()));
+        assert!(!c.contains("10.101.0.1".parse().unwrap()));
+        assert_eq!(c.network().to_string(), "10.100.0.0/16");
+        assert!(Cidr::parse("10.0.0.1/33").is_none());
+        assert!(Cidr::parse("10.0.0/24").is_none());
+        assert!(Cidr::parse("fd00::1/64").unwrap().contains("fd00::2".parse().unwrap()));
+    }
+
+    #[test]
+    fn mac_parsing() {
+        assert_eq!(Mac::parse("02:00:00:00:00:0a").unwrap().0[5], 10);
+        assert!(Mac::parse("02:00:00:00:00").is_none());
+        assert!(Mac::parse("02:00:00:00:00:zz").is_none());
+    }
+}

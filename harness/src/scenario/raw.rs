@@ -1,0 +1,304 @@
+//! The serde mirror of the YAML scenario format (design.md §3).
+//!
+//! Shapes and types only: every value that can be wrong in a way serde cannot see
+//! (names, references, CIDRs, MACs, durations) stays a string here and is checked by
+//! `resolve`, which can point at it through the span index.
+
+use std::collections::BTreeMap;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScenario {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub nodes: BTreeMap<String, RawNode>,
+    #[serde(default)]
+    pub steps: Vec<RawStep>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNode {
+    #[serde(default)]
+    pub sysctl: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    pub interfaces: BTreeMap<String, RawInterface>,
+    #[serde(default)]
+    pub routes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawKind {
+    Veth,
+    Bridge,
+    Macvlan,
+    Vxlan,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInterface {
+    pub kind: Option<RawKind>,
+    pub peer: Option<String>,
+    pub master: Option<String>,
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    pub mac: Option<String>,
+    pub mtu: Option<u32>,
+    pub up: Option<bool>,
+    /// Run IPv6 duplicate address detection for this interface's addresses.
+    pub dad: Option<bool>,
+    // macvlan
+    pub parent: Option<String>,
+    pub mode: Option<RawMacvlanMode>,
+    // vxlan
+    pub vni: Option<u32>,
+    pub local: Option<String>,
+    pub remote: Option<String>,
+    pub dev: Option<String>,
+    pub dstport: Option<u16>,
+    pub bridge: Option<RawBridgeOptions>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawMacvlanMode {
+    Private,
+    Vepa,
+    Bridge,
+    Passthru,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBridgeOptions {
+    pub stp: Option<bool>,
+    pub ageing_time: Option<String>,
+    pub forward_delay: Option<String>,
+}
+
+/// One list entry under `steps:`. Exactly one action key must be set; `resolve` checks it,
+/// so the error can name the step's line.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStep {
+    pub name: Option<String>,
+    pub ping: Option<RawPing>,
+    pub arping: Option<RawArping>,
+    pub link: Option<RawLinkStep>,
+    pub check: Option<RawCheck>,
+    pub snapshot: Option<RawSnapshot>,
+    pub sleep: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawReach {
+    Reachable,
+    Unreachable,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPing {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub count: Option<u32>,
+    pub timeout: Option<String>,
+    pub size: Option<u16>,
+    pub df: Option<bool>,
+    pub expect: Option<RawReach>,
+}
+
+/// `expect: {mac: X}`, `expect: answered` or `expect: unanswered`.
+#[derive(Debug)]
+pub(crate) enum RawArpExpect {
+    Mac(String),
+    Answered,
+    Unanswered,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArpMac {
+    mac: String,
+}
+
+impl<'de> Deserialize<'de> for RawArpExpect {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawArpExpect;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`{mac: MAC or node:if}`, `answered` or `unanswered`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawArpExpect, E> {
+                match v {
+                    "answered" => Ok(RawArpExpect::Answered),
+                    "unanswered" => Ok(RawArpExpect::Unanswered),
+                    other => Err(E::unknown_variant(other, &["answered", "unanswered", "mac"])),
+                }
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawArpExpect, A::Error> {
+                RawArpMac::deserialize(de::value::MapAccessDeserializer::new(map)).map(|m| RawArpExpect::Mac(m.mac))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawArping {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub timeout: Option<String>,
+    pub expect: Option<RawArpExpect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLinkStep {
+    pub up: Option<String>,
+    pub down: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCheck {
+    pub neigh: Option<RawNeighCheck>,
+    pub fdb: Option<RawFdbCheck>,
+    pub route: Option<RawRouteCheck>,
+    pub link: Option<RawLinkCheck>,
+    pub within: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawNeighState {
+    Reachable,
+    Stale,
+    Delay,
+    Probe,
+    Incomplete,
+    Failed,
+    Permanent,
+    Noarp,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNeighCheck {
+    pub node: String,
+    pub to: String,
+    pub mac: Option<String>,
+    pub state: Option<RawNeighState>,
+    pub present: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFdbCheck {
+    pub node: String,
+    pub mac: String,
+    pub port: Option<String>,
+    pub present: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRouteCheck {
+    pub node: String,
+    pub to: String,
+    pub via: Option<String>,
+    pub dev: Option<String>,
+    pub table: Option<u32>,
+    pub present: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawOperState {
+    Up,
+    Down,
+    Lowerlayerdown,
+    Unknown,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLinkCheck {
+    pub dev: String,
+    pub state: Option<RawOperState>,
+    pub mtu: Option<u32>,
+    pub master: Option<String>,
+}
+
+/// `snapshot: label` or `snapshot: {label, nodes, only}`. Hand-written instead of
+/// `serde(untagged)`, which would hide the real error behind "did not match any variant".
+#[derive(Debug)]
+pub(crate) enum RawSnapshot {
+    Label(String),
+    Full(RawSnapshotFull),
+}
+
+impl<'de> Deserialize<'de> for RawSnapshot {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawSnapshot;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a label, or a map with `label`, `nodes` and `only`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSnapshot, E> {
+                Ok(RawSnapshot::Label(v.to_string()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawSnapshot, A::Error> {
+                RawSnapshotFull::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawSnapshot::Full)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSnapshotFull {
+    pub label: String,
+    pub nodes: Option<Vec<String>>,
+    pub only: Option<Vec<String>>,
+}
+
+/// A sysctl value: YAML may write it as a number, a boolean or a string.
+#[derive(Debug, Clone)]
+pub(crate) struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(if v { "1" } else { "0" }.into()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
