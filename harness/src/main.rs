@@ -5,11 +5,17 @@ use std::process::ExitCode;
 
 use netspec::{load_file, missing_privileges, run, RunOptions};
 
-const USAGE: &str = "usage: netspec run <scenario.yaml>...   run scenarios, printing each step's verdict
-       netspec check <scenario.yaml>... load and resolve only (no root needed)";
+const USAGE: &str = "usage: netspec run <scenario.yaml>...        run scenarios, printing each step's verdict
+       netspec check <scenario.yaml>...      load and resolve only (no root needed)
+       netspec test <scenarios-dir> [ARGS]   run a directory as a test suite (libtest ARGS)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [cmd, dir, rest @ ..] = args.as_slice() {
+        if cmd == "test" {
+            netspec::Harness::new(dir).run_with_args(rest.iter().cloned());
+        }
+    }
     let (cmd, files) = match args.split_first() {
         Some((c, f)) if !f.is_empty() && (c == "run" || c == "check") => (c.as_str(), f),
         _ => {

@@ -58,6 +58,12 @@ impl Harness {
         let args = Arguments::from_args();
         libtest_mimic::run(&args, self.trials()).exit()
     }
+
+    /// Runs the trials with libtest arguments given explicitly (`netspec test`).
+    pub fn run_with_args(self, args: impl IntoIterator<Item = String>) -> ! {
+        let args = Arguments::from_iter(std::iter::once("netspec".to_string()).chain(args));
+        libtest_mimic::run(&args, self.trials()).exit()
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

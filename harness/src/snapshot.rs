@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use netlink_packet_route::neighbour::{NeighbourFlags, NeighbourState};
-use netlink_packet_route::route::{RouteProtocol, RouteType};
+use netlink_packet_route::route::{RouteProtocol, RouteScope, RouteType};
 
 use crate::netlink::NlError;
 use crate::sandbox::Sandbox;
@@ -130,6 +130,11 @@ pub(crate) async fn render(sb: &Sandbox, sc: &Scenario, nodes: Option<&[String]>
                         RouteProtocol::Static => s += " proto static",
                         RouteProtocol::Boot => {}
                         other => { let _ = write!(s, " proto {}", format!("{other:?}").to_lowercase()); }
+                    }
+                    match r.scope {
+                        RouteScope::Link => s += " scope link",
+                        RouteScope::Host => s += " scope host",
+                        _ => {}
                     }
                     if let Some(src) = r.pref_src {
                         let _ = write!(s, " src {src}");

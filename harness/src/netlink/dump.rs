@@ -49,6 +49,7 @@ pub(crate) struct RouteState {
     pub protocol: netlink_packet_route::route::RouteProtocol,
     pub metric: Option<u32>,
     pub pref_src: Option<IpAddr>,
+    pub scope: netlink_packet_route::route::RouteScope,
 }
 
 #[derive(Debug, Clone)]
@@ -291,6 +292,7 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
         protocol: h.protocol,
         metric,
         pref_src,
+        scope: h.scope,
     })
 }
 

@@ -10,3 +10,6 @@ pub use diag::{Diagnostic, LoadError};
 pub use model::*;
 pub use resolve::{load_file, load_str, parse_duration, scenario_name, IFNAME_MAX};
 pub use spans::Pos;
+
+#[cfg(test)]
+mod tests;

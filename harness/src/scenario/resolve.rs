@@ -31,6 +31,10 @@ pub fn load_str(file: &Path, name: &str, src: &str) -> Result<Scenario, LoadErro
         spans: &spans,
         errors: Vec::new(),
     };
+    for (path, pos) in &spans.duplicates {
+        let key = path.rsplit('.').next().unwrap_or(path);
+        r.err(*pos, format!("duplicate key `{key}`"), Some("each name may appear once in its mapping; the first is kept by nobody, so remove one".into()));
+    }
     let scenario = r.scenario(name, raw);
     if r.errors.is_empty() {
         Ok(scenario)

@@ -22,6 +22,9 @@ pub struct Pos {
 pub(crate) struct SpanIndex {
     values: HashMap<String, Pos>,
     keys: HashMap<String, Pos>,
+    /// Keys written twice in one mapping (serde keeps the last silently), with the
+    /// position of the repeat.
+    pub duplicates: Vec<(String, Pos)>,
 }
 
 impl SpanIndex {
@@ -62,7 +65,7 @@ impl SpanIndex {
 }
 
 enum Frame {
-    Map { path: String, pending_key: Option<(String, Pos)> },
+    Map { path: String, pending_key: Option<(String, Pos)>, seen: std::collections::HashSet<String> },
     Seq { path: String, next: usize },
 }
 
@@ -90,7 +93,7 @@ impl Walker {
                 *next += 1;
                 Some((p, None))
             }
-            Some(Frame::Map { path, pending_key }) => match pending_key.take() {
+            Some(Frame::Map { path, pending_key, .. }) => match pending_key.take() {
                 Some((k, kpos)) => Some((join(path, &k), Some(kpos))),
                 None => None, // this node is a key
             },
@@ -115,7 +118,17 @@ impl MarkedEventReceiver for Walker {
             Event::Scalar(text, ..) => match self.next_path() {
                 Some((path, key)) => self.record(&path, pos, key),
                 None => {
-                    if let Some(Frame::Map { pending_key, .. }) = self.stack.last_mut() {
+                    if let Some(Frame::Map { path, pending_key, seen }) = self.stack.last_mut() {
+                        if !seen.insert(text.clone()) {
+                            self.index.duplicates.push((join(path, &text), pos));
+                        }
+                        // A block mapping's start event is marked after its first key;
+                        // the mapping starts where that key does.
+                        if let Some(start) = self.index.values.get_mut(path.as_str()) {
+                            if (pos.line, pos.col) < (start.line, start.col) {
+                                *start = pos;
+                            }
+                        }
                         *pending_key = Some((text, pos));
                     }
                 }
@@ -131,7 +144,7 @@ impl MarkedEventReceiver for Walker {
                 let (path, key) = self.next_path().unwrap_or(("?".into(), None));
                 self.record(&path, pos, key);
                 self.stack.push(if is_map {
-                    Frame::Map { path, pending_key: None }
+                    Frame::Map { path, pending_key: None, seen: Default::default() }
                 } else {
                     Frame::Seq { path, next: 0 }
                 });
@@ -155,7 +168,7 @@ mod tests {
         assert_eq!(idx.key("nodes.a"), Pos { line: 2, col: 3 });
         assert_eq!(idx.value("nodes.a.interfaces.v1.peer"), Pos { line: 4, col: 19 });
         assert_eq!(idx.value("nodes.a.interfaces.v1.master"), Pos { line: 4, col: 33 });
-        assert_eq!(idx.value("steps.0.ping.to"), Pos { line: 6, col: 29 });
+        assert_eq!(idx.value("steps.0.ping.to"), Pos { line: 6, col: 26 });
         // An unknown path falls back to its nearest ancestor.
         assert_eq!(idx.value("steps.0.ping.nothing"), idx.value("steps.0.ping"));
     }
