@@ -1,0 +1,60 @@
+//! Every kind of expectation can fail: each scenario in tests/wrong/ has one wrong
+//! expectation (its last step), and must fail with a message that names the scenario,
+//! the step and its file:line, what was expected and what happened. Needs root.
+
+use std::path::Path;
+
+use netspec::{load_file, run, RunOptions};
+
+/// (file, expected fragment, actual fragment)
+const CASES: &[(&str, &str, &str)] = &[
+    ("ping-reachable", "expected: 10.100.0.99 reachable from net1", "actual:   0/1 replies; no reply within 200ms"),
+    ("ping-unreachable", "expected: 10.100.0.20 unreachable from net1", "actual:   1/1 replies, rtt"),
+    ("arping-mac", "expected: 10.100.0.20 answered by", "(net2:eth0)"),
+    ("arping-unanswered", "expected: 10.100.0.1 unanswered", "(host:br0)"),
+    ("neigh-mac", "(host:veth2)", "actual:   10.100.0.20 dev eth0 lladdr"),
+    ("fdb-port", "learned on port veth2", "dev veth1 master br0"),
+    ("route-gateway", "expected: route default via 10.100.0.2 in net1", "actual:   default via 10.100.0.1 dev eth0"),
+    ("link-down-ping", "expected: 10.100.0.20 reachable from net1", "no reply within 300ms"),
+    ("link-state", "expected: host:veth2 state up", "(still, after 100ms)"),
+];
+
+#[test]
+fn every_wrong_expectation_fails_with_a_clear_message() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let dir = Path::new("tests/wrong");
+    let mut problems = Vec::new();
+    for (name, expected, actual) in CASES {
+        let file = dir.join(format!("{name}.yaml"));
+        let src = std::fs::read_to_string(&file).unwrap();
+        let sc = load_file(dir, &file).unwrap_or_else(|e| panic!("{e}"));
+        // The wrong expectation is the last step.
+        let last = sc.steps.last().unwrap();
+        let line = src.lines().enumerate().filter(|(_, l)| l.starts_with("  - ")).last().unwrap().0 + 1;
+        assert_eq!(last.pos.line, line);
+        let msg = match run(&sc, &RunOptions::default()) {
+            Ok(_) => {
+                problems.push(format!("{name}: passed, but its last expectation is wrong"));
+                continue;
+            }
+            Err(f) => f.to_string(),
+        };
+        let wanted = [
+            format!("scenario {name} failed at step {}", last.index),
+            format!("--> tests/wrong/{name}.yaml:{line}:"),
+            expected.to_string(),
+            actual.to_string(),
+        ];
+        for w in wanted {
+            if !msg.contains(&w) {
+                problems.push(format!("{name}: message lacks {w:?}:\n{msg}\n"));
+            }
+        }
+        if last.index > 1 && !msg.contains("steps before it:\n  ok   step  1") {
+            problems.push(format!("{name}: message lacks the steps before it:\n{msg}\n"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
