@@ -8,15 +8,47 @@ use netspec::{load_file, run, RunOptions};
 
 /// (file, expected fragment, actual fragment)
 const CASES: &[(&str, &str, &str)] = &[
-    ("ping-reachable", "expected: 10.100.0.99 reachable from net1", "actual:   0/1 replies; no reply within 200ms"),
-    ("ping-unreachable", "expected: 10.100.0.20 unreachable from net1", "actual:   1/1 replies, rtt"),
-    ("arping-mac", "expected: 10.100.0.20 answered by", "(net2:eth0)"),
-    ("arping-unanswered", "expected: 10.100.0.1 unanswered", "(host:br0)"),
-    ("neigh-mac", "(host:veth2)", "actual:   10.100.0.20 dev eth0 lladdr"),
+    (
+        "ping-reachable",
+        "expected: 10.100.0.99 reachable from net1",
+        "actual:   0/1 replies; no reply within 200ms",
+    ),
+    (
+        "ping-unreachable",
+        "expected: 10.100.0.20 unreachable from net1",
+        "actual:   1/1 replies, rtt",
+    ),
+    (
+        "arping-mac",
+        "expected: 10.100.0.20 answered by",
+        "(net2:eth0)",
+    ),
+    (
+        "arping-unanswered",
+        "expected: 10.100.0.1 unanswered",
+        "(host:br0)",
+    ),
+    (
+        "neigh-mac",
+        "(host:veth2)",
+        "actual:   10.100.0.20 dev eth0 lladdr",
+    ),
     ("fdb-port", "learned on port veth2", "dev veth1 master br0"),
-    ("route-gateway", "expected: route default via 10.100.0.2 in net1", "actual:   default via 10.100.0.1 dev eth0"),
-    ("link-down-ping", "expected: 10.100.0.20 reachable from net1", "no reply within 300ms"),
-    ("link-state", "expected: host:veth2 state up", "(still, after 100ms)"),
+    (
+        "route-gateway",
+        "expected: route default via 10.100.0.2 in net1",
+        "actual:   default via 10.100.0.1 dev eth0",
+    ),
+    (
+        "link-down-ping",
+        "expected: 10.100.0.20 reachable from net1",
+        "no reply within 300ms",
+    ),
+    (
+        "link-state",
+        "expected: host:veth2 state up",
+        "(still, after 100ms)",
+    ),
 ];
 
 #[test]
@@ -32,7 +64,14 @@ fn every_wrong_expectation_fails_with_a_clear_message() {
         let sc = load_file(dir, &file).unwrap_or_else(|e| panic!("{e}"));
         // The wrong expectation is the last step.
         let last = sc.steps.last().unwrap();
-        let line = src.lines().enumerate().filter(|(_, l)| l.starts_with("  - ")).last().unwrap().0 + 1;
+        let line = src
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("  - "))
+            .last()
+            .unwrap()
+            .0
+            + 1;
         assert_eq!(last.pos.line, line);
         let msg = match run(&sc, &RunOptions::default()) {
             Ok(_) => {
@@ -53,7 +92,9 @@ fn every_wrong_expectation_fails_with_a_clear_message() {
             }
         }
         if last.index > 1 && !msg.contains("steps before it:\n  ok   step  1") {
-            problems.push(format!("{name}: message lacks the steps before it:\n{msg}\n"));
+            problems.push(format!(
+                "{name}: message lacks the steps before it:\n{msg}\n"
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -15,16 +15,39 @@ use netspec::{load_file, run, run_with_hook, RunOptions};
 /// What a scenario must never change in the machine's own namespace.
 fn host_state() -> String {
     let mut s = String::new();
-    let mut links: Vec<String> = std::fs::read_dir("/sys/class/net").unwrap().flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+    let mut links: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into())
+        .collect();
     links.sort();
     s += &format!("links {links:?}\n");
-    for f in ["/proc/net/route", "/proc/net/ipv6_route", "/proc/net/if_inet6", "/proc/net/dev_mcast"] {
+    for f in [
+        "/proc/net/route",
+        "/proc/net/ipv6_route",
+        "/proc/net/if_inet6",
+        "/proc/net/dev_mcast",
+    ] {
         s += &std::fs::read_to_string(f).unwrap_or_default();
     }
-    for f in ["ipv4/ip_forward", "ipv6/conf/all/disable_ipv6", "ipv6/conf/default/disable_ipv6", "ipv4/conf/all/forwarding"] {
-        s += &format!("{f}={}", std::fs::read_to_string(format!("/proc/sys/net/{f}")).unwrap_or_default());
+    for f in [
+        "ipv4/ip_forward",
+        "ipv6/conf/all/disable_ipv6",
+        "ipv6/conf/default/disable_ipv6",
+        "ipv4/conf/all/forwarding",
+    ] {
+        s += &format!(
+            "{f}={}",
+            std::fs::read_to_string(format!("/proc/sys/net/{f}")).unwrap_or_default()
+        );
     }
-    let netns: Vec<String> = std::fs::read_dir("/run/netns").map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into()).collect()).unwrap_or_default();
+    let netns: Vec<String> = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into())
+                .collect()
+        })
+        .unwrap_or_default();
     s += &format!("/run/netns {netns:?}\n");
     s
 }
@@ -38,7 +61,11 @@ fn assert_released(before: &BTreeSet<u64>, what: &str) {
         if &now == before {
             return;
         }
-        assert!(Instant::now() < deadline, "{what}: still holding namespaces {:?}", now.difference(before).collect::<Vec<_>>());
+        assert!(
+            Instant::now() < deadline,
+            "{what}: still holding namespaces {:?}",
+            now.difference(before).collect::<Vec<_>>()
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -50,14 +77,21 @@ fn nothing_is_left_after_a_failure_or_a_panic() {
     }
     let host_before = host_state();
     let held_before = held_namespaces();
-    assert_eq!(held_before.len(), 1, "only the machine's own namespace at the start");
+    assert_eq!(
+        held_before.len(),
+        1,
+        "only the machine's own namespace at the start"
+    );
 
     // A failing scenario.
     let dir = Path::new("tests/wrong");
     let sc = load_file(dir, &dir.join("arping-mac.yaml")).unwrap();
     let failure = run(&sc, &RunOptions::default()).expect_err("this scenario must fail");
     assert_eq!(failure.namespaces.len(), 3, "it built its three nodes");
-    assert!(failure.namespaces.iter().all(|n| !held_before.contains(n)), "no node is the machine's namespace");
+    assert!(
+        failure.namespaces.iter().all(|n| !held_before.contains(n)),
+        "no node is the machine's namespace"
+    );
     assert_released(&held_before, "after a failing scenario");
 
     // A step that panics, in the middle of a scenario with an arping socket open.
@@ -72,8 +106,16 @@ fn nothing_is_left_after_a_failure_or_a_panic() {
         })
     }));
     assert!(panicked.is_err(), "the panic must reach the caller");
-    assert_eq!(during.difference(&held_before).count(), 3, "the three nodes were held while the scenario ran");
+    assert_eq!(
+        during.difference(&held_before).count(),
+        3,
+        "the three nodes were held while the scenario ran"
+    );
     assert_released(&held_before, "after a panicking step");
 
-    assert_eq!(host_state(), host_before, "the machine's own namespace changed");
+    assert_eq!(
+        host_state(),
+        host_before,
+        "the machine's own namespace changed"
+    );
 }

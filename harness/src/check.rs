@@ -42,13 +42,32 @@ fn names(links: &[LinkState]) -> HashMap<u32, String> {
     links.iter().map(|l| (l.index, l.name.clone())).collect()
 }
 
-pub(crate) async fn evaluate(sb: &Sandbox, sc: &Scenario, check: &Check) -> Result<Evaluation, NlError> {
+pub(crate) async fn evaluate(
+    sb: &Sandbox,
+    sc: &Scenario,
+    check: &Check,
+) -> Result<Evaluation, NlError> {
     Ok(match check {
-        Check::Neigh { node, to, mac, state, present } => {
+        Check::Neigh {
+            node,
+            to,
+            mac,
+            state,
+            present,
+        } => {
             let nl = &sb.node(node).nl;
             let links = names(&nl.links().await?);
-            let entries: Vec<_> = nl.neighbours().await?.into_iter().filter(|e| e.dst == *to).collect();
-            let mut expected = if *present { format!("{node} has a neighbour entry for {to}") } else { format!("{node} has no neighbour entry for {to}") };
+            let entries: Vec<_> = nl
+                .neighbours()
+                .await?
+                .into_iter()
+                .filter(|e| e.dst == *to)
+                .collect();
+            let mut expected = if *present {
+                format!("{node} has a neighbour entry for {to}")
+            } else {
+                format!("{node} has no neighbour entry for {to}")
+            };
             if let Some((m, label)) = mac {
                 expected += &format!(" with lladdr {m} ({label})");
             }
@@ -70,20 +89,45 @@ pub(crate) async fn evaluate(sb: &Sandbox, sc: &Scenario, check: &Check) -> Resu
                 entries
                     .iter()
                     .map(|e| {
-                        let dev = links.get(&e.index).cloned().unwrap_or_else(|| format!("if{}", e.index));
-                        let ll = e.mac.map(|m| format!("lladdr {} ", owned(sc, m))).unwrap_or_default();
+                        let dev = links
+                            .get(&e.index)
+                            .cloned()
+                            .unwrap_or_else(|| format!("if{}", e.index));
+                        let ll = e
+                            .mac
+                            .map(|m| format!("lladdr {} ", owned(sc, m)))
+                            .unwrap_or_default();
                         format!("{to} dev {dev} {ll}{}", neigh_state(e.state))
                     })
                     .collect::<Vec<_>>()
                     .join("; ")
             };
-            Evaluation { passed, expected, actual }
+            Evaluation {
+                passed,
+                expected,
+                actual,
+            }
         }
-        Check::Fdb { node, mac: (mac, label), port, present } => {
+        Check::Fdb {
+            node,
+            mac: (mac, label),
+            port,
+            present,
+        } => {
             let nl = &sb.node(node).nl;
             let links = names(&nl.links().await?);
-            let entries: Vec<FdbEntry> = nl.fdb().await?.into_iter().filter(|e| e.mac == *mac && e.master.is_some()).collect();
-            let port_of = |e: &FdbEntry| links.get(&e.index).cloned().unwrap_or_else(|| format!("if{}", e.index));
+            let entries: Vec<FdbEntry> = nl
+                .fdb()
+                .await?
+                .into_iter()
+                .filter(|e| e.mac == *mac && e.master.is_some())
+                .collect();
+            let port_of = |e: &FdbEntry| {
+                links
+                    .get(&e.index)
+                    .cloned()
+                    .unwrap_or_else(|| format!("if{}", e.index))
+            };
             let expected = match (present, port) {
                 (true, Some(p)) => format!("{mac} ({label}) learned on port {p}"),
                 (true, None) => format!("{mac} ({label}) in the FDB of {node}"),
@@ -92,66 +136,149 @@ pub(crate) async fn evaluate(sb: &Sandbox, sc: &Scenario, check: &Check) -> Resu
             };
             let on_port = |e: &&FdbEntry| port.as_ref().is_none_or(|p| &port_of(e) == p);
             let matching = entries.iter().filter(on_port).count();
-            let passed = if *present { matching > 0 } else { matching == 0 };
+            let passed = if *present {
+                matching > 0
+            } else {
+                matching == 0
+            };
             let actual = if entries.is_empty() {
                 format!("no FDB entry for {mac} in {node}")
             } else {
                 entries
                     .iter()
                     .map(|e| {
-                        let br = e.master.and_then(|m| links.get(&m).cloned()).unwrap_or_default();
-                        let st = if e.state == NeighbourState::Permanent { " permanent" } else if e.state == NeighbourState::Noarp { " static" } else { "" };
+                        let br = e
+                            .master
+                            .and_then(|m| links.get(&m).cloned())
+                            .unwrap_or_default();
+                        let st = if e.state == NeighbourState::Permanent {
+                            " permanent"
+                        } else if e.state == NeighbourState::Noarp {
+                            " static"
+                        } else {
+                            ""
+                        };
                         format!("{mac} dev {} master {br}{st}", port_of(e))
                     })
                     .collect::<Vec<_>>()
                     .join("; ")
             };
-            Evaluation { passed, expected, actual }
+            Evaluation {
+                passed,
+                expected,
+                actual,
+            }
         }
-        Check::Route { node, to, via, dev, table, present } => {
+        Check::Route {
+            node,
+            to,
+            via,
+            dev,
+            table,
+            present,
+        } => {
             let nl = &sb.node(node).nl;
             let links = names(&nl.links().await?);
             let want_table = table.unwrap_or(254);
-            let routes: Vec<_> = nl.routes().await?.into_iter().filter(|r| r.dst == *to && r.table == want_table).collect();
-            let dst = if to.prefix == 0 { "default".to_string() } else { to.to_string() };
-            let tbl = if want_table == 254 { String::new() } else { format!(" table {want_table}") };
+            let routes: Vec<_> = nl
+                .routes()
+                .await?
+                .into_iter()
+                .filter(|r| r.dst == *to && r.table == want_table)
+                .collect();
+            let dst = if to.prefix == 0 {
+                "default".to_string()
+            } else {
+                to.to_string()
+            };
+            let tbl = if want_table == 254 {
+                String::new()
+            } else {
+                format!(" table {want_table}")
+            };
             let render = |via: Option<IpAddr>, dev: Option<&str>| {
                 let mut s = dst.clone();
-                if let Some(v) = via { s += &format!(" via {v}") }
-                if let Some(d) = dev { s += &format!(" dev {d}") }
+                if let Some(v) = via {
+                    s += &format!(" via {v}")
+                }
+                if let Some(d) = dev {
+                    s += &format!(" dev {d}")
+                }
                 s + &tbl
             };
-            let expected = if *present { format!("route {} in {node}", render(*via, dev.as_deref())) } else { format!("no route {dst}{tbl} in {node}") };
+            let expected = if *present {
+                format!("route {} in {node}", render(*via, dev.as_deref()))
+            } else {
+                format!("no route {dst}{tbl} in {node}")
+            };
             let matches = routes.iter().filter(|r| {
                 via.is_none_or(|v| r.via == Some(v))
-                    && dev.as_ref().is_none_or(|d| r.oif.and_then(|i| links.get(&i)) == Some(d))
+                    && dev
+                        .as_ref()
+                        .is_none_or(|d| r.oif.and_then(|i| links.get(&i)) == Some(d))
             });
-            let passed = if *present { matches.count() > 0 } else { routes.is_empty() };
+            let passed = if *present {
+                matches.count() > 0
+            } else {
+                routes.is_empty()
+            };
             let actual = if routes.is_empty() {
                 format!("no route {dst}{tbl} in {node}")
             } else {
-                routes.iter().map(|r| render(r.via, r.oif.and_then(|i| links.get(&i)).map(String::as_str))).collect::<Vec<_>>().join("; ")
+                routes
+                    .iter()
+                    .map(|r| render(r.via, r.oif.and_then(|i| links.get(&i)).map(String::as_str)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             };
-            Evaluation { passed, expected, actual }
+            Evaluation {
+                passed,
+                expected,
+                actual,
+            }
         }
-        Check::Link { dev, state, mtu, master } => {
+        Check::Link {
+            dev,
+            state,
+            mtu,
+            master,
+        } => {
             let nl = &sb.node(&dev.node).nl;
             let links = nl.links().await?;
             let by_index = names(&links);
             let mut expected = Vec::new();
-            if let Some(s) = state { expected.push(format!("state {s}")) }
-            if let Some(m) = mtu { expected.push(format!("mtu {m}")) }
-            if let Some(m) = master { expected.push(format!("master {}", m.as_deref().unwrap_or("none"))) }
+            if let Some(s) = state {
+                expected.push(format!("state {s}"))
+            }
+            if let Some(m) = mtu {
+                expected.push(format!("mtu {m}"))
+            }
+            if let Some(m) = master {
+                expected.push(format!("master {}", m.as_deref().unwrap_or("none")))
+            }
             let expected = format!("{dev} {}", expected.join(" "));
             match links.iter().find(|l| l.name == dev.ifname) {
-                None => Evaluation { passed: false, expected, actual: format!("{dev} does not exist") },
+                None => Evaluation {
+                    passed: false,
+                    expected,
+                    actual: format!("{dev} does not exist"),
+                },
                 Some(l) => {
                     let actual_master = l.master.and_then(|m| by_index.get(&m).cloned());
                     let passed = state.is_none_or(|s| s == l.oper)
                         && mtu.is_none_or(|m| m == l.mtu)
                         && master.as_ref().is_none_or(|m| *m == actual_master);
-                    let actual = format!("{dev} state {} mtu {} master {}", l.oper, l.mtu, actual_master.as_deref().unwrap_or("none"));
-                    Evaluation { passed, expected, actual }
+                    let actual = format!(
+                        "{dev} state {} mtu {} master {}",
+                        l.oper,
+                        l.mtu,
+                        actual_master.as_deref().unwrap_or("none")
+                    );
+                    Evaluation {
+                        passed,
+                        expected,
+                        actual,
+                    }
                 }
             }
         }
@@ -162,8 +289,19 @@ pub(crate) async fn evaluate(sb: &Sandbox, sc: &Scenario, check: &Check) -> Resu
 pub(crate) fn describe(check: &Check) -> String {
     match check {
         Check::Neigh { node, to, .. } => format!("check neigh {node} {to}"),
-        Check::Fdb { node, mac: (_, label), .. } => format!("check fdb {node} {label}"),
-        Check::Route { node, to, .. } => format!("check route {node} {}", if to.prefix == 0 { "default".into() } else { to.to_string() }),
+        Check::Fdb {
+            node,
+            mac: (_, label),
+            ..
+        } => format!("check fdb {node} {label}"),
+        Check::Route { node, to, .. } => format!(
+            "check route {node} {}",
+            if to.prefix == 0 {
+                "default".into()
+            } else {
+                to.to_string()
+            }
+        ),
         Check::Link { dev, .. } => format!("check link {dev}"),
     }
 }

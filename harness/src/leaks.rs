@@ -20,9 +20,13 @@ pub fn held_namespaces() -> BTreeSet<u64> {
     }
     if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
         for fd in fds.flatten() {
-            let Ok(target) = std::fs::read_link(fd.path()) else { continue };
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
             let target = target.to_string_lossy().to_string();
-            let Ok(n) = fd.file_name().to_string_lossy().parse::<i32>() else { continue };
+            let Ok(n) = fd.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
             if target.starts_with("net:[") {
                 if let Ok(m) = std::fs::metadata(fd.path()) {
                     held.insert(m.ino());

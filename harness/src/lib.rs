@@ -5,8 +5,8 @@
 //! over netlink, runs the steps with its own ping and arping, checks each outcome, and
 //! tears it down. See the README for the format.
 //!
-//! ```no_run
-//! // tests/scenarios.rs, with `harness = false`:
+//! ```text
+//! // tests/scenarios.rs, with `harness = false` in Cargo.toml:
 //! fn main() {
 //!     netspec::Harness::new("scenarios").run()
 //! }

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use netspec::{load_file, missing_privileges, run, RunOptions};
 
-const USAGE: &str = "usage: netspec run <scenario.yaml>...        run scenarios, printing each step's verdict
+const USAGE: &str =
+    "usage: netspec run <scenario.yaml>...        run scenarios, printing each step's verdict
        netspec check <scenario.yaml>...      load and resolve only (no root needed)
        netspec test <scenarios-dir> [ARGS]   run a directory as a test suite (libtest ARGS)";
 
@@ -36,7 +37,12 @@ fn main() -> ExitCode {
             }
         };
         if cmd == "check" {
-            println!("{}: ok ({} nodes, {} steps)", sc.name, sc.nodes.len(), sc.steps.len());
+            println!(
+                "{}: ok ({} nodes, {} steps)",
+                sc.name,
+                sc.nodes.len(),
+                sc.steps.len()
+            );
             continue;
         }
         if let Some(why) = missing_privileges() {
@@ -45,8 +51,18 @@ fn main() -> ExitCode {
         }
         println!("scenario {}", sc.name);
         let t0 = std::time::Instant::now();
-        match run(&sc, &RunOptions { snapshot_dir: None, verbose: true }) {
-            Ok(r) => println!("ok: {} steps passed [{:.2} ms total]", r.steps.len(), t0.elapsed().as_secs_f64() * 1000.0),
+        match run(
+            &sc,
+            &RunOptions {
+                snapshot_dir: None,
+                verbose: true,
+            },
+        ) {
+            Ok(r) => println!(
+                "ok: {} steps passed [{:.2} ms total]",
+                r.steps.len(),
+                t0.elapsed().as_secs_f64() * 1000.0
+            ),
             Err(fail) => {
                 eprintln!("\n{fail}");
                 failed = true;

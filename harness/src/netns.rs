@@ -64,12 +64,6 @@ impl Netns {
     }
 }
 
-/// The inode of the namespace this process's main thread lives in: the machine's own
-/// namespace, which netspec must never touch.
-pub fn host_inode() -> io::Result<u64> {
-    Ok(std::fs::metadata("/proc/self/ns/net")?.ino())
-}
-
 fn spawn_scoped<T: Send + 'static>(
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> io::Result<T> {

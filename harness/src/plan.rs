@@ -9,15 +9,60 @@ use crate::scenario::{BridgeOptions, Cidr, IfKind, IfRef, Mac, MacvlanMode, Rout
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Op {
-    CreateBridge { node: String, name: String, mac: Mac, mtu: Option<u32>, opts: BridgeOptions },
-    CreateVeth { end: IfRef, mac: Mac, mtu: Option<u32>, peer: IfRef, peer_mac: Mac, peer_mtu: Option<u32> },
-    CreateMacvlan { node: String, name: String, mac: Mac, mtu: Option<u32>, parent: String, mode: MacvlanMode },
-    CreateVxlan { node: String, name: String, mac: Mac, mtu: Option<u32>, kind: IfKind },
-    Sysctl { node: String, key: String, value: String },
-    SetMaster { node: String, name: String, master: String },
-    AddAddress { node: String, name: String, cidr: Cidr, dad: bool },
-    SetUp { node: String, name: String },
-    AddRoute { node: String, route: Route },
+    CreateBridge {
+        node: String,
+        name: String,
+        mac: Mac,
+        mtu: Option<u32>,
+        opts: BridgeOptions,
+    },
+    CreateVeth {
+        end: IfRef,
+        mac: Mac,
+        mtu: Option<u32>,
+        peer: IfRef,
+        peer_mac: Mac,
+        peer_mtu: Option<u32>,
+    },
+    CreateMacvlan {
+        node: String,
+        name: String,
+        mac: Mac,
+        mtu: Option<u32>,
+        parent: String,
+        mode: MacvlanMode,
+    },
+    CreateVxlan {
+        node: String,
+        name: String,
+        mac: Mac,
+        mtu: Option<u32>,
+        kind: IfKind,
+    },
+    Sysctl {
+        node: String,
+        key: String,
+        value: String,
+    },
+    SetMaster {
+        node: String,
+        name: String,
+        master: String,
+    },
+    AddAddress {
+        node: String,
+        name: String,
+        cidr: Cidr,
+        dad: bool,
+    },
+    SetUp {
+        node: String,
+        name: String,
+    },
+    AddRoute {
+        node: String,
+        route: Route,
+    },
 }
 
 /// What `apply` waits for before the first step.
@@ -52,54 +97,106 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
     let mut routes = Vec::new();
     let mut ready = Readiness::default();
     let mut indexes = std::collections::BTreeMap::new();
-    for (i, r) in sc.nodes.iter().flat_map(|n| n.interfaces.iter().map(|i| IfRef { node: n.name.clone(), ifname: i.name.clone() })).enumerate() {
+    for (i, r) in sc
+        .nodes
+        .iter()
+        .flat_map(|n| {
+            n.interfaces.iter().map(|i| IfRef {
+                node: n.name.clone(),
+                ifname: i.name.clone(),
+            })
+        })
+        .enumerate()
+    {
         // 1 is `lo` in every namespace.
         indexes.insert(r, 2 + i as u32);
     }
 
     for n in &sc.nodes {
         for (key, value) in &n.sysctls {
-            sysctls.push(Op::Sysctl { node: n.name.clone(), key: key.clone(), value: value.clone() });
+            sysctls.push(Op::Sysctl {
+                node: n.name.clone(),
+                key: key.clone(),
+                value: value.clone(),
+            });
         }
         for i in &n.interfaces {
-            let me = IfRef { node: n.name.clone(), ifname: i.name.clone() };
+            let me = IfRef {
+                node: n.name.clone(),
+                ifname: i.name.clone(),
+            };
             match &i.kind {
                 IfKind::Bridge(opts) => base.push(Op::CreateBridge {
-                    node: n.name.clone(), name: i.name.clone(), mac: i.mac, mtu: i.mtu, opts: opts.clone(),
+                    node: n.name.clone(),
+                    name: i.name.clone(),
+                    mac: i.mac,
+                    mtu: i.mtu,
+                    opts: opts.clone(),
                 }),
-                IfKind::Veth { peer, creates: true } => {
+                IfKind::Veth {
+                    peer,
+                    creates: true,
+                } => {
                     let other = sc.interface(peer).expect("resolve checked the peer");
                     base.push(Op::CreateVeth {
-                        end: me.clone(), mac: i.mac, mtu: i.mtu,
-                        peer: peer.clone(), peer_mac: other.mac, peer_mtu: other.mtu,
+                        end: me.clone(),
+                        mac: i.mac,
+                        mtu: i.mtu,
+                        peer: peer.clone(),
+                        peer_mac: other.mac,
+                        peer_mtu: other.mtu,
                     });
                 }
                 IfKind::Veth { creates: false, .. } => {}
                 IfKind::Macvlan { parent, mode } => stacked.push(Op::CreateMacvlan {
-                    node: n.name.clone(), name: i.name.clone(), mac: i.mac, mtu: i.mtu, parent: parent.clone(), mode: *mode,
+                    node: n.name.clone(),
+                    name: i.name.clone(),
+                    mac: i.mac,
+                    mtu: i.mtu,
+                    parent: parent.clone(),
+                    mode: *mode,
                 }),
                 IfKind::Vxlan { .. } => stacked.push(Op::CreateVxlan {
-                    node: n.name.clone(), name: i.name.clone(), mac: i.mac, mtu: i.mtu, kind: i.kind.clone(),
+                    node: n.name.clone(),
+                    name: i.name.clone(),
+                    mac: i.mac,
+                    mtu: i.mtu,
+                    kind: i.kind.clone(),
                 }),
             }
             if let Some(m) = &i.master {
-                masters.push(Op::SetMaster { node: n.name.clone(), name: i.name.clone(), master: m.clone() });
+                masters.push(Op::SetMaster {
+                    node: n.name.clone(),
+                    name: i.name.clone(),
+                    master: m.clone(),
+                });
             }
             for c in &i.addresses {
-                addresses.push(Op::AddAddress { node: n.name.clone(), name: i.name.clone(), cidr: *c, dad: i.dad });
+                addresses.push(Op::AddAddress {
+                    node: n.name.clone(),
+                    name: i.name.clone(),
+                    cidr: *c,
+                    dad: i.dad,
+                });
                 if c.addr.is_ipv6() && c.prefix < 128 && i.up && !i.dad {
                     ready.v6_prefix_routes.push((me.clone(), c.network()));
                 }
             }
             if i.up {
-                ups.push(Op::SetUp { node: n.name.clone(), name: i.name.clone() });
+                ups.push(Op::SetUp {
+                    node: n.name.clone(),
+                    name: i.name.clone(),
+                });
                 if will_carry(sc, &me) {
                     ready.links_up.push(me.clone());
                 }
             }
         }
         for r in &n.routes {
-            routes.push(Op::AddRoute { node: n.name.clone(), route: r.clone() });
+            routes.push(Op::AddRoute {
+                node: n.name.clone(),
+                route: r.clone(),
+            });
         }
     }
     Plan {
@@ -119,7 +216,9 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
 
 /// Whether a link that is set up will also report oper-state UP, so readiness can wait for it.
 pub(crate) fn will_carry(sc: &Scenario, r: &IfRef) -> bool {
-    let Some(i) = sc.interface(r) else { return false };
+    let Some(i) = sc.interface(r) else {
+        return false;
+    };
     if !i.up {
         return false;
     }
@@ -132,11 +231,23 @@ pub(crate) fn will_carry(sc: &Scenario, r: &IfRef) -> bool {
                 && sc.node(&r.node).is_some_and(|n| {
                     n.interfaces.iter().any(|p| {
                         p.master.as_deref() == Some(&r.ifname)
-                            && will_carry(sc, &IfRef { node: r.node.clone(), ifname: p.name.clone() })
+                            && will_carry(
+                                sc,
+                                &IfRef {
+                                    node: r.node.clone(),
+                                    ifname: p.name.clone(),
+                                },
+                            )
                     })
                 })
         }
-        IfKind::Macvlan { parent, .. } => will_carry(sc, &IfRef { node: r.node.clone(), ifname: parent.clone() }),
+        IfKind::Macvlan { parent, .. } => will_carry(
+            sc,
+            &IfRef {
+                node: r.node.clone(),
+                ifname: parent.clone(),
+            },
+        ),
         IfKind::Vxlan { .. } => false,
     }
 }
@@ -150,18 +261,42 @@ mod tests {
 
     #[test]
     fn seed_bridge_plan_orders_phases() {
-        let sc = crate::scenario::load_str(Path::new("seed/bridge.yaml"), "seed/bridge", SEED).unwrap();
+        let sc =
+            crate::scenario::load_str(Path::new("seed/bridge.yaml"), "seed/bridge", SEED).unwrap();
         let p = plan(&sc);
         let names: Vec<&str> = p.phases.iter().map(|(n, _)| *n).collect();
-        assert_eq!(names, ["create links", "create stacked links", "set sysctls", "attach to bridges", "add addresses", "set links up", "add routes"]);
+        assert_eq!(
+            names,
+            [
+                "create links",
+                "create stacked links",
+                "set sysctls",
+                "attach to bridges",
+                "add addresses",
+                "set links up",
+                "add routes"
+            ]
+        );
         let create = &p.phases[0].1;
         assert_eq!(create.len(), 3, "one bridge and two veth pairs: {create:?}");
         assert!(create.iter().any(|o| matches!(o, Op::CreateVeth { end, peer, .. } if end.to_string() == "host:veth1" && peer.to_string() == "net1:vethpeer1")));
         assert_eq!(p.phases[3].1.len(), 2, "both veths attach to br00");
         assert_eq!(p.phases[6].1.len(), 2, "a default route in net1 and net2");
         let up: Vec<String> = p.ready.links_up.iter().map(|r| r.to_string()).collect();
-        assert_eq!(up, ["host:br00", "host:veth1", "host:veth2", "net1:vethpeer1", "net2:vethpeer2"]);
-        assert!(p.ready.v6_prefix_routes.is_empty(), "an IPv4-only scenario never waits for IPv6");
+        assert_eq!(
+            up,
+            [
+                "host:br00",
+                "host:veth1",
+                "host:veth2",
+                "net1:vethpeer1",
+                "net2:vethpeer2"
+            ]
+        );
+        assert!(
+            p.ready.v6_prefix_routes.is_empty(),
+            "an IPv4-only scenario never waits for IPv6"
+        );
         let mut idx: Vec<u32> = p.indexes.values().copied().collect();
         idx.dedup();
         assert_eq!(idx, [2, 3, 4, 5, 6], "every interface has its own ifindex");

@@ -13,11 +13,15 @@ pub fn missing_privileges() -> Option<String> {
         .find_map(|l| l.strip_prefix("CapEff:"))
         .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
         .unwrap_or(0);
-    let missing: Vec<&str> = [(CAP_SYS_ADMIN, "CAP_SYS_ADMIN"), (CAP_NET_ADMIN, "CAP_NET_ADMIN"), (CAP_NET_RAW, "CAP_NET_RAW")]
-        .iter()
-        .filter(|(bit, _)| eff & (1 << bit) == 0)
-        .map(|(_, n)| *n)
-        .collect();
+    let missing: Vec<&str> = [
+        (CAP_SYS_ADMIN, "CAP_SYS_ADMIN"),
+        (CAP_NET_ADMIN, "CAP_NET_ADMIN"),
+        (CAP_NET_RAW, "CAP_NET_RAW"),
+    ]
+    .iter()
+    .filter(|(bit, _)| eff & (1 << bit) == 0)
+    .map(|(_, n)| *n)
+    .collect();
     (!missing.is_empty()).then(|| {
         format!(
             "netspec needs {} to create and configure network namespaces: run as root (sudo -E cargo test)",

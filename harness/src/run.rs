@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use crate::check;
 use crate::plan;
 use crate::probe::{arping, fmt_duration, ping};
-use crate::sandbox::{ApplyError, Sandbox};
-use crate::scenario::{Action, ArpExpect, IfKind, Reach, Scenario, Step};
+use crate::sandbox::Sandbox;
+use crate::scenario::{Action, ArpExpect, Reach, Scenario, Step};
 use crate::snapshot;
 
 /// How a scenario is run.
@@ -100,7 +100,14 @@ impl std::error::Error for Failure {}
 
 fn title(step: &Step) -> String {
     let t = match &step.action {
-        Action::Ping(p) => format!("ping {} -> {}", p.from_if.as_ref().map(|i| format!("{}:{i}", p.from)).unwrap_or(p.from.clone()), p.to_label),
+        Action::Ping(p) => format!(
+            "ping {} -> {}",
+            p.from_if
+                .as_ref()
+                .map(|i| format!("{}:{i}", p.from))
+                .unwrap_or(p.from.clone()),
+            p.to_label
+        ),
         Action::Arping(a) => format!("arping {} -> {}", a.from, a.to),
         Action::Link { dev, up } => format!("link {} {dev}", if *up { "up" } else { "down" }),
         Action::Check { check, .. } => check::describe(check),
@@ -114,37 +121,75 @@ fn title(step: &Step) -> String {
 }
 
 /// Runs one scenario to the end or its first failure, then tears everything down.
-pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Report, Failure> {
+pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Report, Box<Failure>> {
     run_with_hook(sc, opts, |_| {})
 }
 
 /// Like `run`, calling `hook` before each step (tests use it to make a step panic).
-pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, mut hook: impl FnMut(&Step)) -> Result<Report, Failure> {
-    let fail = |step: Option<&Step>, expected: String, actual: String, before: Vec<StepOutcome>, namespaces: Vec<u64>| Failure {
-        scenario: sc.name.clone(),
-        file: sc.file.clone(),
-        step: step.map(|s| (s.index, title(s), s.pos.line, s.pos.col)),
-        expected,
-        actual,
-        before,
-        namespaces,
+pub fn run_with_hook(
+    sc: &Scenario,
+    opts: &RunOptions,
+    mut hook: impl FnMut(&Step),
+) -> Result<Report, Box<Failure>> {
+    let fail = |step: Option<&Step>,
+                expected: String,
+                actual: String,
+                before: Vec<StepOutcome>,
+                namespaces: Vec<u64>| {
+        Box::new(Failure {
+            scenario: sc.name.clone(),
+            file: sc.file.clone(),
+            step: step.map(|s| (s.index, title(s), s.pos.line, s.pos.col)),
+            expected,
+            actual,
+            before,
+            namespaces,
+        })
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| fail(None, "a tokio runtime".into(), e.to_string(), vec![], vec![]))?;
+        .map_err(|e| {
+            fail(
+                None,
+                "a tokio runtime".into(),
+                e.to_string(),
+                vec![],
+                vec![],
+            )
+        })?;
     let start = Instant::now();
     let mut outcomes = Vec::new();
     let mut snapshots = Vec::new();
     let mut inodes = Vec::new();
     let result = rt.block_on(async {
-        let sb = Sandbox::create(sc).await.map_err(|e| fail(None, "the topology to build".into(), e.to_string(), vec![], vec![]))?;
+        let sb = Sandbox::create(sc).await.map_err(|e| {
+            fail(
+                None,
+                "the topology to build".into(),
+                e.to_string(),
+                vec![],
+                vec![],
+            )
+        })?;
         inodes = sb.inodes();
         let plan = plan::plan(sc);
-        sb.apply(sc, &plan).await.map_err(|e| fail(None, "the topology to build".into(), e.to_string(), vec![], inodes.clone()))?;
+        sb.apply(sc, &plan).await.map_err(|e| {
+            fail(
+                None,
+                "the topology to build".into(),
+                e.to_string(),
+                vec![],
+                inodes.clone(),
+            )
+        })?;
         let setup = start.elapsed();
         if opts.verbose {
-            println!("     setup: {} nodes ready [{:.2} ms]", sc.nodes.len(), setup.as_secs_f64() * 1000.0);
+            println!(
+                "     setup: {} nodes ready [{:.2} ms]",
+                sc.nodes.len(),
+                setup.as_secs_f64() * 1000.0
+            );
         }
         for step in &sc.steps {
             hook(step);
@@ -153,7 +198,13 @@ pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, mut hook: impl FnMut(&Ste
             let elapsed = t0.elapsed();
             match r {
                 Ok(StepResult { detail, snapshot }) => {
-                    let o = StepOutcome { index: step.index, title: title(step), passed: true, detail, elapsed };
+                    let o = StepOutcome {
+                        index: step.index,
+                        title: title(step),
+                        passed: true,
+                        detail,
+                        elapsed,
+                    };
                     if opts.verbose {
                         println!("  {o}");
                     }
@@ -169,10 +220,22 @@ pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, mut hook: impl FnMut(&Ste
                 }
                 Err((expected, actual)) => {
                     if opts.verbose {
-                        let o = StepOutcome { index: step.index, title: title(step), passed: false, detail: actual.clone(), elapsed };
+                        let o = StepOutcome {
+                            index: step.index,
+                            title: title(step),
+                            passed: false,
+                            detail: actual.clone(),
+                            elapsed,
+                        };
                         println!("  {o}");
                     }
-                    return Err(fail(Some(step), expected, actual, std::mem::take(&mut outcomes), inodes.clone()));
+                    return Err(fail(
+                        Some(step),
+                        expected,
+                        actual,
+                        std::mem::take(&mut outcomes),
+                        inodes.clone(),
+                    ));
                 }
             }
         }
@@ -188,7 +251,14 @@ pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, mut hook: impl FnMut(&Ste
     if opts.verbose {
         println!("  teardown [{:.2} ms]", teardown.as_secs_f64() * 1000.0);
     }
-    Ok(Report { scenario: sc.name.clone(), steps: outcomes, setup, teardown, snapshots, namespaces: inodes })
+    Ok(Report {
+        scenario: sc.name.clone(),
+        steps: outcomes,
+        setup,
+        teardown,
+        snapshots,
+        namespaces: inodes,
+    })
 }
 
 struct StepResult {
@@ -197,10 +267,18 @@ struct StepResult {
 }
 
 fn ok(detail: String) -> Result<StepResult, (String, String)> {
-    Ok(StepResult { detail, snapshot: None })
+    Ok(StepResult {
+        detail,
+        snapshot: None,
+    })
 }
 
-async fn run_step(sb: &Sandbox, sc: &Scenario, step: &Step, opts: &RunOptions) -> Result<StepResult, (String, String)> {
+async fn run_step(
+    sb: &Sandbox,
+    sc: &Scenario,
+    step: &Step,
+    opts: &RunOptions,
+) -> Result<StepResult, (String, String)> {
     let io_err = |what: &str, e: std::io::Error| (what.to_string(), format!("error: {e}"));
     match &step.action {
         Action::Ping(p) => {
@@ -210,8 +288,17 @@ async fn run_step(sb: &Sandbox, sc: &Scenario, step: &Step, opts: &RunOptions) -
             match p.expect {
                 Reach::Reachable if reachable => ok(r.to_string()),
                 Reach::Unreachable if unreachable => ok(r.to_string()),
-                Reach::Reachable => Err((format!("{} reachable from {} ({} of {} replies)", p.to, p.from, p.count, p.count), r.to_string())),
-                Reach::Unreachable => Err((format!("{} unreachable from {} (no reply)", p.to, p.from), r.to_string())),
+                Reach::Reachable => Err((
+                    format!(
+                        "{} reachable from {} ({} of {} replies)",
+                        p.to, p.from, p.count, p.count
+                    ),
+                    r.to_string(),
+                )),
+                Reach::Unreachable => Err((
+                    format!("{} unreachable from {} (no reply)", p.to, p.from),
+                    r.to_string(),
+                )),
             }
         }
         Action::Arping(a) => {
@@ -224,17 +311,30 @@ async fn run_step(sb: &Sandbox, sc: &Scenario, step: &Step, opts: &RunOptions) -
                     _ => None,
                 })
                 .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
-            let r = arping::arping(&sb.node(&a.from.node).ns, &a.from.ifname, iface.mac, src_ip, a.to, a.timeout)
-                .map_err(|e| io_err("an arping to run", e))?;
+            let r = arping::arping(
+                &sb.node(&a.from.node).ns,
+                &a.from.ifname,
+                iface.mac,
+                src_ip,
+                a.to,
+                a.timeout,
+            )
+            .map_err(|e| io_err("an arping to run", e))?;
             let got = r.answer.map(|(m, _)| m);
-            let owner = |m| sc.mac_owner(m).map(|o| format!(" ({o})")).unwrap_or_default();
+            let owner = |m| {
+                sc.mac_owner(m)
+                    .map(|o| format!(" ({o})"))
+                    .unwrap_or_default()
+            };
             let detail = match got {
                 Some(m) => format!("{r}{}", owner(m)),
                 None => r.to_string(),
             };
             match &a.expect {
                 ArpExpect::Mac(m, label) if got == Some(*m) => ok(detail),
-                ArpExpect::Mac(m, label) => Err((format!("{} answered by {m} ({label})", a.to), detail)),
+                ArpExpect::Mac(m, label) => {
+                    Err((format!("{} answered by {m} ({label})", a.to), detail))
+                }
                 ArpExpect::Answered if got.is_some() => ok(detail),
                 ArpExpect::Answered => Err((format!("{} answered", a.to), detail)),
                 ArpExpect::Unanswered if got.is_none() => ok(detail),
@@ -244,10 +344,17 @@ async fn run_step(sb: &Sandbox, sc: &Scenario, step: &Step, opts: &RunOptions) -
         Action::Link { dev, up } => {
             let what = if *up { "up" } else { "down" };
             let h = sb.node(&dev.node);
-            let idx = sb.index(&dev.node, &dev.ifname).await.map_err(|e| (format!("{dev} set {what}"), e.to_string()))?;
-            h.nl.set_up(idx, &dev.ifname, *up).await.map_err(|e| (format!("{dev} set {what}"), e.to_string()))?;
+            let idx = sb
+                .index(&dev.node, &dev.ifname)
+                .await
+                .map_err(|e| (format!("{dev} set {what}"), e.to_string()))?;
+            h.nl.set_up(idx, &dev.ifname, *up)
+                .await
+                .map_err(|e| (format!("{dev} set {what}"), e.to_string()))?;
             if *up {
-                sb.wait_link_ready(sc, dev).await.map_err(|e| (format!("{dev} up and carrying"), e.to_string()))?;
+                sb.wait_link_ready(sc, dev)
+                    .await
+                    .map_err(|e| (format!("{dev} up and carrying"), e.to_string()))?;
                 ok(format!("{dev} is up"))
             } else {
                 ok(format!("{dev} is down"))
@@ -257,7 +364,9 @@ async fn run_step(sb: &Sandbox, sc: &Scenario, step: &Step, opts: &RunOptions) -
             let deadline = Instant::now() + within.unwrap_or_default();
             let mut pause = Duration::from_millis(1);
             loop {
-                let e = check::evaluate(sb, sc, check).await.map_err(|e| ("a state dump".to_string(), e.to_string()))?;
+                let e = check::evaluate(sb, sc, check)
+                    .await
+                    .map_err(|e| ("a state dump".to_string(), e.to_string()))?;
                 if e.passed {
                     return ok(e.actual);
                 }
@@ -278,9 +387,13 @@ async fn run_step(sb: &Sandbox, sc: &Scenario, step: &Step, opts: &RunOptions) -
                 .map_err(|e| ("a state dump".to_string(), e.to_string()))?;
             let name = snapshot::snapshot_name(&sc.name, &s.label);
             if let Some(dir) = &opts.snapshot_dir {
-                assert_snapshot(dir, &name, &text).map_err(|msg| (format!("state equal to snapshots/{name}.snap"), msg))?;
+                assert_snapshot(dir, &name, &text)
+                    .map_err(|msg| (format!("state equal to snapshots/{name}.snap"), msg))?;
             }
-            Ok(StepResult { detail: format!("{} lines", text.lines().count()), snapshot: Some((s.label.clone(), text)) })
+            Ok(StepResult {
+                detail: format!("{} lines", text.lines().count()),
+                snapshot: Some((s.label.clone(), text)),
+            })
         }
         Action::Sleep(d) => {
             tokio::time::sleep(*d).await;
@@ -299,8 +412,14 @@ fn assert_snapshot(dir: &std::path::Path, name: &str, text: &str) -> Result<(), 
         settings.bind(|| insta::assert_snapshot!(name.to_string(), text));
     }));
     r.map_err(|e| {
-        let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-        format!("the snapshot differs or is new (diff above; accept with `cargo insta review`): {}", msg.lines().next().unwrap_or(""))
+        let msg = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        format!(
+            "the snapshot differs or is new (diff above; accept with `cargo insta review`): {}",
+            msg.lines().next().unwrap_or("")
+        )
     })
 }
-

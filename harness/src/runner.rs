@@ -20,14 +20,20 @@ impl Harness {
     pub fn new(dir: impl AsRef<Path>) -> Harness {
         let root = dir.as_ref().to_path_buf();
         let snapshots = root.parent().unwrap_or(Path::new(".")).join("snapshots");
-        Harness { root, snapshots: std::fs::canonicalize(&snapshots).unwrap_or(snapshots) }
+        Harness {
+            root,
+            snapshots: std::fs::canonicalize(&snapshots).unwrap_or(snapshots),
+        }
     }
 
     /// Every scenario file under the root, sorted; `invalid/` holds bad-input tests, not scenarios.
     pub fn discover(&self) -> Vec<PathBuf> {
         let mut files = Vec::new();
         walk(&self.root, &mut files);
-        files.retain(|f| !f.strip_prefix(&self.root).is_ok_and(|r| r.starts_with("invalid")));
+        files.retain(|f| {
+            !f.strip_prefix(&self.root)
+                .is_ok_and(|r| r.starts_with("invalid"))
+        });
         files.sort();
         files
     }
@@ -46,8 +52,13 @@ impl Harness {
                     if let Some(why) = refusal {
                         return Err(Failed::from(why));
                     }
-                    let opts = RunOptions { snapshot_dir: Some(snapshots), verbose: false };
-                    run(&sc, &opts).map(|_| ()).map_err(|f| Failed::from(f.to_string()))
+                    let opts = RunOptions {
+                        snapshot_dir: Some(snapshots),
+                        verbose: false,
+                    };
+                    run(&sc, &opts)
+                        .map(|_| ())
+                        .map_err(|f| Failed::from(f.to_string()))
                 })
             })
             .collect()
@@ -67,7 +78,9 @@ impl Harness {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {

@@ -20,19 +20,44 @@ pub(crate) const READY_DEADLINE: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub enum ApplyError {
-    Namespace { node: String, source: io::Error },
+    Namespace {
+        node: String,
+        source: io::Error,
+    },
     Netlink(NlError),
-    Sysctl { node: String, key: String, value: String, source: io::Error },
-    NotReady { after: Duration, waiting_for: Vec<String> },
+    Sysctl {
+        node: String,
+        key: String,
+        value: String,
+        source: io::Error,
+    },
+    NotReady {
+        after: Duration,
+        waiting_for: Vec<String>,
+    },
 }
 
 impl fmt::Display for ApplyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApplyError::Namespace { node, source } => write!(f, "failed to create the namespace of node {node}: {source}"),
+            ApplyError::Namespace { node, source } => {
+                write!(f, "failed to create the namespace of node {node}: {source}")
+            }
             ApplyError::Netlink(e) => e.fmt(f),
-            ApplyError::Sysctl { node, key, value, source } => write!(f, "failed to set sysctl {key}={value} in node {node}: {source}"),
-            ApplyError::NotReady { after, waiting_for } => write!(f, "topology not ready after {after:?}: {}", waiting_for.join("; ")),
+            ApplyError::Sysctl {
+                node,
+                key,
+                value,
+                source,
+            } => write!(
+                f,
+                "failed to set sysctl {key}={value} in node {node}: {source}"
+            ),
+            ApplyError::NotReady { after, waiting_for } => write!(
+                f,
+                "topology not ready after {after:?}: {}",
+                waiting_for.join("; ")
+            ),
         }
     }
 }
@@ -67,23 +92,44 @@ impl Sandbox {
                 // A node without IPv6 addresses gets IPv6 off before its links exist, as
                 // Docker does for containers: no link-local DAD, MLD or router solicitations,
                 // so nothing is learned or resolved behind the scenario's back.
-                let ipv6 = n.interfaces.iter().any(|i| i.addresses.iter().any(|c| c.addr.is_ipv6()));
-                (name, std::thread::spawn(move || Netns::create_with(move || {
-                    if !ipv6 {
-                        std::fs::write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1")?;
-                        std::fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1")?;
-                    }
-                    netlink::open_socket()
-                })))
+                let ipv6 = n
+                    .interfaces
+                    .iter()
+                    .any(|i| i.addresses.iter().any(|c| c.addr.is_ipv6()));
+                (
+                    name,
+                    std::thread::spawn(move || {
+                        Netns::create_with(move || {
+                            if !ipv6 {
+                                std::fs::write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1")?;
+                                std::fs::write(
+                                    "/proc/sys/net/ipv6/conf/default/disable_ipv6",
+                                    "1",
+                                )?;
+                            }
+                            netlink::open_socket()
+                        })
+                    }),
+                )
             })
             .collect();
         let mut nodes = BTreeMap::new();
         let mut first_err = None;
         for (name, t) in threads {
-            match t.join().unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked"))) {
+            match t
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
+            {
                 Ok((ns, fd)) => {
                     let nl = netlink::connect(fd, &name);
-                    nodes.insert(name, NodeHandle { ns, nl, indexes: Mutex::new(HashMap::new()) });
+                    nodes.insert(
+                        name,
+                        NodeHandle {
+                            ns,
+                            nl,
+                            indexes: Mutex::new(HashMap::new()),
+                        },
+                    );
                 }
                 Err(source) => {
                     first_err.get_or_insert(ApplyError::Namespace { node: name, source });
@@ -107,11 +153,16 @@ impl Sandbox {
             return Ok(*i);
         }
         self.refresh_indexes(node).await?;
-        h.indexes.lock().unwrap().get(name).copied().ok_or_else(|| NlError {
-            op: format!("find interface {name}"),
-            node: node.to_string(),
-            detail: "no such interface".into(),
-        })
+        h.indexes
+            .lock()
+            .unwrap()
+            .get(name)
+            .copied()
+            .ok_or_else(|| NlError {
+                op: format!("find interface {name}"),
+                node: node.to_string(),
+                detail: "no such interface".into(),
+            })
     }
 
     async fn refresh_indexes(&self, node: &str) -> Result<Vec<LinkState>, NlError> {
@@ -129,7 +180,11 @@ impl Sandbox {
         // Loopback is down in a fresh namespace; a ping to a node's own address needs it.
         try_join_all(self.nodes.values().map(|h| h.nl.set_up(1, "lo", true))).await?;
         for (r, i) in &plan.indexes {
-            self.node(&r.node).indexes.lock().unwrap().insert(r.ifname.clone(), *i);
+            self.node(&r.node)
+                .indexes
+                .lock()
+                .unwrap()
+                .insert(r.ifname.clone(), *i);
         }
         for (_, ops) in &plan.phases {
             if ops.is_empty() {
@@ -145,20 +200,36 @@ impl Sandbox {
         let mut sysctls: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
         for op in ops {
             if let Op::Sysctl { node, key, value } = op {
-                sysctls.entry(node).or_default().push((key.clone(), value.clone()));
+                sysctls
+                    .entry(node)
+                    .or_default()
+                    .push((key.clone(), value.clone()));
             }
         }
         for (node, kv) in sysctls {
             self.write_sysctls(node, kv)?;
         }
-        try_join_all(ops.iter().filter(|o| !matches!(o, Op::Sysctl { .. })).map(|op| self.exec(op))).await?;
+        try_join_all(
+            ops.iter()
+                .filter(|o| !matches!(o, Op::Sysctl { .. }))
+                .map(|op| self.exec(op)),
+        )
+        .await?;
         Ok(())
     }
 
-    pub(crate) fn write_sysctls(&self, node: &str, kv: Vec<(String, String)>) -> Result<(), ApplyError> {
+    pub(crate) fn write_sysctls(
+        &self,
+        node: &str,
+        kv: Vec<(String, String)>,
+    ) -> Result<(), ApplyError> {
         let res = self.node(node).ns.run_in(move || {
             for (k, v) in &kv {
-                let path = if k.contains('/') { format!("/proc/sys/{k}") } else { format!("/proc/sys/{}", k.replace('.', "/")) };
+                let path = if k.contains('/') {
+                    format!("/proc/sys/{k}")
+                } else {
+                    format!("/proc/sys/{}", k.replace('.', "/"))
+                };
                 if let Err(e) = std::fs::write(&path, v) {
                     return Ok(Some((k.clone(), v.clone(), e)));
                 }
@@ -167,47 +238,115 @@ impl Sandbox {
         });
         match res {
             Ok(None) => Ok(()),
-            Ok(Some((key, value, source))) => Err(ApplyError::Sysctl { node: node.into(), key, value, source }),
-            Err(source) => Err(ApplyError::Namespace { node: node.into(), source }),
+            Ok(Some((key, value, source))) => Err(ApplyError::Sysctl {
+                node: node.into(),
+                key,
+                value,
+                source,
+            }),
+            Err(source) => Err(ApplyError::Namespace {
+                node: node.into(),
+                source,
+            }),
         }
     }
 
     async fn exec(&self, op: &Op) -> Result<(), NlError> {
         match op {
-            Op::CreateBridge { node, name, mac, mtu, opts } => {
+            Op::CreateBridge {
+                node,
+                name,
+                mac,
+                mtu,
+                opts,
+            } => {
                 let i = self.index(node, name).await?;
-                self.node(node).nl.add_bridge(i, name, *mac, *mtu, opts).await
+                self.node(node)
+                    .nl
+                    .add_bridge(i, name, *mac, *mtu, opts)
+                    .await
             }
-            Op::CreateVeth { end, mac, mtu, peer, peer_mac, peer_mtu } => {
+            Op::CreateVeth {
+                end,
+                mac,
+                mtu,
+                peer,
+                peer_mac,
+                peer_mtu,
+            } => {
                 let peer_fd = self.node(&peer.node).ns.raw_fd();
                 let i = self.index(&end.node, &end.ifname).await?;
                 let pi = self.index(&peer.node, &peer.ifname).await?;
                 self.node(&end.node)
                     .nl
-                    .add_veth(i, &end.ifname, *mac, *mtu, peer_fd, &peer.node, &peer.ifname, pi, *peer_mac, *peer_mtu)
+                    .add_veth(
+                        i,
+                        &end.ifname,
+                        *mac,
+                        *mtu,
+                        peer_fd,
+                        &peer.node,
+                        &peer.ifname,
+                        pi,
+                        *peer_mac,
+                        *peer_mtu,
+                    )
                     .await
             }
-            Op::CreateMacvlan { node, name, mac, mtu, parent, mode } => {
+            Op::CreateMacvlan {
+                node,
+                name,
+                mac,
+                mtu,
+                parent,
+                mode,
+            } => {
                 let p = self.index(node, parent).await?;
                 let i = self.index(node, name).await?;
-                self.node(node).nl.add_macvlan(i, name, *mac, *mtu, p, *mode).await
+                self.node(node)
+                    .nl
+                    .add_macvlan(i, name, *mac, *mtu, p, *mode)
+                    .await
             }
-            Op::CreateVxlan { node, name, mac, mtu, kind: IfKind::Vxlan { vni, local, remote, dev, dstport } } => {
+            Op::CreateVxlan {
+                node,
+                name,
+                mac,
+                mtu,
+                kind:
+                    IfKind::Vxlan {
+                        vni,
+                        local,
+                        remote,
+                        dev,
+                        dstport,
+                    },
+            } => {
                 let d = match dev {
                     Some(d) => Some(self.index(node, d).await?),
                     None => None,
                 };
                 let i = self.index(node, name).await?;
-                self.node(node).nl.add_vxlan(i, name, *mac, *mtu, *vni, *local, *remote, d, *dstport).await
+                self.node(node)
+                    .nl
+                    .add_vxlan(i, name, *mac, *mtu, *vni, *local, *remote, d, *dstport)
+                    .await
             }
-            Op::CreateVxlan { .. } => unreachable!("plan builds CreateVxlan from vxlan interfaces only"),
+            Op::CreateVxlan { .. } => {
+                unreachable!("plan builds CreateVxlan from vxlan interfaces only")
+            }
             Op::Sysctl { .. } => unreachable!("sysctls are written by run_phase"),
             Op::SetMaster { node, name, master } => {
                 let i = self.index(node, name).await?;
                 let m = self.index(node, master).await?;
                 self.node(node).nl.set_master(i, name, m, master).await
             }
-            Op::AddAddress { node, name, cidr, dad } => {
+            Op::AddAddress {
+                node,
+                name,
+                cidr,
+                dad,
+            } => {
                 let i = self.index(node, name).await?;
                 self.node(node).nl.add_address(i, name, *cidr, *dad).await
             }
@@ -228,7 +367,12 @@ impl Sandbox {
     /// Polls the kernel, with a deadline, until every link in `ready` is oper-up and
     /// every IPv6 prefix route exists. Polling starts at 100 µs and backs off, so a
     /// topology that is ready at once costs one dump per node.
-    pub(crate) async fn wait_ready(&self, _sc: &Scenario, ready: &Readiness, deadline: Duration) -> Result<(), ApplyError> {
+    pub(crate) async fn wait_ready(
+        &self,
+        _sc: &Scenario,
+        ready: &Readiness,
+        deadline: Duration,
+    ) -> Result<(), ApplyError> {
         let start = Instant::now();
         let mut pause = Duration::from_micros(100);
         loop {
@@ -237,7 +381,10 @@ impl Sandbox {
                 return Ok(());
             }
             if start.elapsed() >= deadline {
-                return Err(ApplyError::NotReady { after: deadline, waiting_for: missing });
+                return Err(ApplyError::NotReady {
+                    after: deadline,
+                    waiting_for: missing,
+                });
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(5));
@@ -252,19 +399,34 @@ impl Sandbox {
         let dumps = try_join_all(nodes.iter().map(|n| self.node(n).nl.links())).await?;
         let links: HashMap<&str, Vec<LinkState>> = nodes.iter().copied().zip(dumps).collect();
         for r in &ready.links_up {
-            let state = links[r.node.as_str()].iter().find(|l| l.name == r.ifname).map(|l| l.oper);
+            let state = links[r.node.as_str()]
+                .iter()
+                .find(|l| l.name == r.ifname)
+                .map(|l| l.oper);
             if state != Some(OperState::Up) {
-                missing.push(format!("{r} is {}, expected up", state.map(|s| s.to_string()).unwrap_or_else(|| "missing".into())));
+                missing.push(format!(
+                    "{r} is {}, expected up",
+                    state
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "missing".into())
+                ));
             }
         }
-        let mut v6_nodes: Vec<&str> = ready.v6_prefix_routes.iter().map(|(r, _)| r.node.as_str()).collect();
+        let mut v6_nodes: Vec<&str> = ready
+            .v6_prefix_routes
+            .iter()
+            .map(|(r, _)| r.node.as_str())
+            .collect();
         v6_nodes.sort();
         v6_nodes.dedup();
         for n in v6_nodes {
             let routes = self.node(n).nl.routes().await?;
             for (r, prefix) in ready.v6_prefix_routes.iter().filter(|(r, _)| r.node == n) {
                 let idx = self.index(n, &r.ifname).await?;
-                if !routes.iter().any(|rt| rt.dst == *prefix && rt.oif == Some(idx)) {
+                if !routes
+                    .iter()
+                    .any(|rt| rt.dst == *prefix && rt.oif == Some(idx))
+                {
                     missing.push(format!("{r} has no route {prefix} yet"));
                 }
             }
@@ -297,11 +459,17 @@ fn link_and_neighbours(sc: &Scenario, r: &IfRef) -> Vec<IfRef> {
         if let IfKind::Veth { peer, .. } = &i.kind {
             v.push(peer.clone());
             if let Some(m) = sc.interface(peer).and_then(|p| p.master.clone()) {
-                v.push(IfRef { node: peer.node.clone(), ifname: m });
+                v.push(IfRef {
+                    node: peer.node.clone(),
+                    ifname: m,
+                });
             }
         }
         if let Some(m) = &i.master {
-            v.push(IfRef { node: r.node.clone(), ifname: m.clone() });
+            v.push(IfRef {
+                node: r.node.clone(),
+                ifname: m.clone(),
+            });
         }
     }
     v

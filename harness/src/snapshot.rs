@@ -14,10 +14,10 @@ use crate::netlink::NlError;
 use crate::sandbox::Sandbox;
 use crate::scenario::{IfKind, Mac, Scenario};
 
-pub(crate) const SECTIONS: [&str; 5] = ["links", "addresses", "routes", "neigh", "fdb"];
-
 fn owner_note(sc: &Scenario, mac: Mac) -> String {
-    sc.mac_owner(mac).map(|o| format!("  # {o}")).unwrap_or_default()
+    sc.mac_owner(mac)
+        .map(|o| format!("  # {o}"))
+        .unwrap_or_default()
 }
 
 fn table_name(t: u32) -> String {
@@ -32,7 +32,10 @@ fn table_name(t: u32) -> String {
 /// Neighbour states that move with time are all `reachable`: the entry resolved.
 fn stable_state(s: NeighbourState) -> &'static str {
     match s {
-        NeighbourState::Reachable | NeighbourState::Stale | NeighbourState::Delay | NeighbourState::Probe => "reachable",
+        NeighbourState::Reachable
+        | NeighbourState::Stale
+        | NeighbourState::Delay
+        | NeighbourState::Probe => "reachable",
         NeighbourState::Failed => "failed",
         NeighbourState::Incomplete => "incomplete",
         NeighbourState::Permanent => "permanent",
@@ -42,7 +45,12 @@ fn stable_state(s: NeighbourState) -> &'static str {
 }
 
 /// Renders the state of `nodes` (all when None), limited to `only` sections.
-pub(crate) async fn render(sb: &Sandbox, sc: &Scenario, nodes: Option<&[String]>, only: Option<&[String]>) -> Result<String, NlError> {
+pub(crate) async fn render(
+    sb: &Sandbox,
+    sc: &Scenario,
+    nodes: Option<&[String]>,
+    only: Option<&[String]>,
+) -> Result<String, NlError> {
     let want = |s: &str| only.is_none_or(|o| o.iter().any(|x| x == s));
     let mut out = String::new();
     for n in &sc.nodes {
@@ -59,7 +67,12 @@ pub(crate) async fn render(sb: &Sandbox, sc: &Scenario, nodes: Option<&[String]>
             let mut ls = links.clone();
             ls.sort_by(|a, b| a.name.cmp(&b.name));
             for l in ls {
-                let mut line = format!("  {:<8} {:<7} {}", l.name, l.kind.as_deref().unwrap_or("loopback"), l.oper);
+                let mut line = format!(
+                    "  {:<8} {:<7} {}",
+                    l.name,
+                    l.kind.as_deref().unwrap_or("loopback"),
+                    l.oper
+                );
                 if let Some(m) = l.mac {
                     let _ = write!(line, "  {m}");
                 }
@@ -107,7 +120,9 @@ pub(crate) async fn render(sb: &Sandbox, sc: &Scenario, nodes: Option<&[String]>
                 .routes()
                 .await?
                 .into_iter()
-                .filter(|r| !(r.dst.addr.is_ipv6() && r.table == 255 && r.kind == RouteType::Multicast))
+                .filter(|r| {
+                    !(r.dst.addr.is_ipv6() && r.table == 255 && r.kind == RouteType::Multicast)
+                })
                 .map(|r| {
                     let mut s = String::new();
                     match r.kind {
@@ -118,7 +133,11 @@ pub(crate) async fn render(sb: &Sandbox, sc: &Scenario, nodes: Option<&[String]>
                         RouteType::Multicast => s += "multicast ",
                         _ => {}
                     }
-                    s += &if r.dst.prefix == 0 { "default".to_string() } else { r.dst.to_string() };
+                    s += &if r.dst.prefix == 0 {
+                        "default".to_string()
+                    } else {
+                        r.dst.to_string()
+                    };
                     if let Some(v) = r.via {
                         let _ = write!(s, " via {v}");
                     }
@@ -129,7 +148,9 @@ pub(crate) async fn render(sb: &Sandbox, sc: &Scenario, nodes: Option<&[String]>
                         RouteProtocol::Kernel => s += " proto kernel",
                         RouteProtocol::Static => s += " proto static",
                         RouteProtocol::Boot => {}
-                        other => { let _ = write!(s, " proto {}", format!("{other:?}").to_lowercase()); }
+                        other => {
+                            let _ = write!(s, " proto {}", format!("{other:?}").to_lowercase());
+                        }
                     }
                     match r.scope {
                         RouteScope::Link => s += " scope link",
@@ -179,7 +200,10 @@ pub(crate) async fn render(sb: &Sandbox, sc: &Scenario, nodes: Option<&[String]>
                 let _ = writeln!(out, "{l}");
             }
         }
-        let has_bridge = n.interfaces.iter().any(|i| matches!(i.kind, IfKind::Bridge(_)));
+        let has_bridge = n
+            .interfaces
+            .iter()
+            .any(|i| matches!(i.kind, IfKind::Bridge(_)));
         if want("fdb") && has_bridge {
             out.push_str("fdb\n");
             let mut lines: Vec<String> = nl
@@ -190,10 +214,14 @@ pub(crate) async fn render(sb: &Sandbox, sc: &Scenario, nodes: Option<&[String]>
                 .map(|e| {
                     let mut s = format!("  {} dev {}", e.mac, dev(e.index));
                     match e.master {
-                        Some(m) => { let _ = write!(s, " master {}", dev(m)); }
+                        Some(m) => {
+                            let _ = write!(s, " master {}", dev(m));
+                        }
                         None => s += " self",
                     }
-                    if e.flags.contains(NeighbourFlags::Sticky) { s += " sticky" }
+                    if e.flags.contains(NeighbourFlags::Sticky) {
+                        s += " sticky"
+                    }
                     match e.state {
                         NeighbourState::Permanent => s += " permanent",
                         NeighbourState::Noarp => s += " static",
@@ -216,4 +244,3 @@ pub(crate) async fn render(sb: &Sandbox, sc: &Scenario, nodes: Option<&[String]>
 pub(crate) fn snapshot_name(scenario: &str, label: &str) -> String {
     format!("{}@{label}", scenario.replace('/', "__"))
 }
-

@@ -30,17 +30,31 @@ fn every_trial_fails_and_none_is_skipped() {
     let out = unprivileged(&["test", "scenarios"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{stdout}");
-    let trial_lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("test ") && !l.starts_with("test result")).collect();
+    let trial_lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("test ") && !l.starts_with("test result"))
+        .collect();
     let trials = trial_lines.len();
     let failed = trial_lines.iter().filter(|l| l.ends_with("FAILED")).count();
     assert!(trials >= 4, "{stdout}");
     assert_eq!(failed, trials, "{stdout}");
-    assert!(stdout.contains(" 0 passed;") && stdout.contains(" 0 ignored;"), "{stdout}");
-    assert_eq!(stdout.matches(LINE).count(), trials, "each trial says why: {stdout}");
+    assert!(
+        stdout.contains(" 0 passed;") && stdout.contains(" 0 ignored;"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches(LINE).count(),
+        trials,
+        "each trial says why: {stdout}"
+    );
 }
 
 #[test]
 fn loading_needs_no_privileges() {
     let out = unprivileged(&["check", "scenarios/seed/bridge.yaml"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use futures::TryStreamExt;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags};
 use netlink_packet_route::link::{
-    InfoBridgePort, InfoData, InfoKind, InfoPortData, LinkAttribute, LinkFlags, LinkInfo, State,
+    InfoBridgePort, InfoData, InfoKind, InfoPortData, LinkAttribute, LinkInfo, State,
 };
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourState,
@@ -24,7 +24,6 @@ pub(crate) struct LinkState {
     pub kind: Option<String>,
     pub mac: Option<Mac>,
     pub mtu: u32,
-    pub admin_up: bool,
     pub oper: OperState,
     pub master: Option<u32>,
     /// The bridge port state (`forwarding`, ...) for a bridge port.
@@ -103,7 +102,6 @@ impl Nl {
                     kind: None,
                     mac: None,
                     mtu: 0,
-                    admin_up: m.header.flags.contains(LinkFlags::Up),
                     oper: OperState::Unknown,
                     master: None,
                     port_state: None,
@@ -122,7 +120,8 @@ impl Nl {
                                     LinkInfo::PortData(InfoPortData::BridgePort(attrs)) => {
                                         for pa in attrs {
                                             if let InfoBridgePort::State(s) = pa {
-                                                l.port_state = Some(format!("{s:?}").to_lowercase());
+                                                l.port_state =
+                                                    Some(format!("{s:?}").to_lowercase());
                                             }
                                         }
                                     }
@@ -166,7 +165,10 @@ impl Nl {
                 let ip = local.or(addr)?;
                 Some(AddrState {
                     index: m.header.index,
-                    cidr: Cidr { addr: ip, prefix: m.header.prefix_len },
+                    cidr: Cidr {
+                        addr: ip,
+                        prefix: m.header.prefix_len,
+                    },
                     tentative: flags.contains(AddressFlags::Tentative),
                     dadfailed: flags.contains(AddressFlags::Dadfailed),
                 })
@@ -215,13 +217,22 @@ impl Nl {
                 let mut mac = None;
                 for a in &m.attributes {
                     match a {
-                        NeighbourAttribute::Destination(NeighbourAddress::Inet(x)) => dst = Some(IpAddr::V4(*x)),
-                        NeighbourAttribute::Destination(NeighbourAddress::Inet6(x)) => dst = Some(IpAddr::V6(*x)),
+                        NeighbourAttribute::Destination(NeighbourAddress::Inet(x)) => {
+                            dst = Some(IpAddr::V4(*x))
+                        }
+                        NeighbourAttribute::Destination(NeighbourAddress::Inet6(x)) => {
+                            dst = Some(IpAddr::V6(*x))
+                        }
                         NeighbourAttribute::LinkLayerAddress(b) => mac = mac_of(b),
                         _ => {}
                     }
                 }
-                Some(NeighEntry { index: m.header.ifindex, dst: dst?, mac, state: m.header.state })
+                Some(NeighEntry {
+                    index: m.header.ifindex,
+                    dst: dst?,
+                    mac,
+                    state: m.header.state,
+                })
             })
             .collect())
     }
@@ -249,7 +260,13 @@ impl Nl {
                         _ => {}
                     }
                 }
-                Some(FdbEntry { index: m.header.ifindex, mac: mac?, master, state: m.header.state, flags: m.header.flags })
+                Some(FdbEntry {
+                    index: m.header.ifindex,
+                    mac: mac?,
+                    master,
+                    state: m.header.state,
+                    flags: m.header.flags,
+                })
             })
             .collect())
     }
@@ -268,8 +285,12 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
             RouteAttribute::Destination(d) => dst = route_ip(d),
             RouteAttribute::Gateway(g) => via = route_ip(g),
             RouteAttribute::Via(v) => {
-                if let netlink_packet_route::route::RouteVia::Inet(a) = v { via = Some(IpAddr::V4(*a)) }
-                if let netlink_packet_route::route::RouteVia::Inet6(a) = v { via = Some(IpAddr::V6(*a)) }
+                if let netlink_packet_route::route::RouteVia::Inet(a) = v {
+                    via = Some(IpAddr::V4(*a))
+                }
+                if let netlink_packet_route::route::RouteVia::Inet6(a) = v {
+                    via = Some(IpAddr::V6(*a))
+                }
             }
             RouteAttribute::Oif(i) => oif = Some(*i),
             RouteAttribute::Table(t) => table = *t,
@@ -284,7 +305,10 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
         _ => return None,
     };
     Some(RouteState {
-        dst: Cidr { addr: dst.unwrap_or(zero), prefix: h.destination_prefix_length },
+        dst: Cidr {
+            addr: dst.unwrap_or(zero),
+            prefix: h.destination_prefix_length,
+        },
         table,
         via,
         oif,

@@ -4,7 +4,6 @@ mod dump;
 mod ops;
 
 pub(crate) use dump::*;
-pub(crate) use ops::*;
 
 use std::fmt;
 use std::io;
@@ -22,7 +21,11 @@ pub struct NlError {
 
 impl fmt::Display for NlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "failed to {} in node {}: {}", self.op, self.node, self.detail)
+        write!(
+            f,
+            "failed to {} in node {}: {}",
+            self.op, self.node, self.detail
+        )
     }
 }
 

@@ -28,7 +28,11 @@ impl Nl {
             b = b.mtu(m);
         }
         if let Some(stp) = opts.stp {
-            b = b.stp_state(if stp { BridgeStpState::KernelStp } else { BridgeStpState::Disabled });
+            b = b.stp_state(if stp {
+                BridgeStpState::KernelStp
+            } else {
+                BridgeStpState::Disabled
+            });
         }
         if let Some(a) = opts.ageing_time_cs {
             b = b.ageing_time(a);
@@ -79,7 +83,12 @@ impl Nl {
             .add(b.build())
             .execute()
             .await
-            .map_err(|e| self.err(format!("create veth {name}/{peer_name} (peer in {peer_node})"), &e))
+            .map_err(|e| {
+                self.err(
+                    format!("create veth {name}/{peer_name} (peer in {peer_node})"),
+                    &e,
+                )
+            })
     }
 
     pub(crate) async fn add_macvlan(
@@ -97,7 +106,9 @@ impl Nl {
             MacvlanMode::Bridge => MacVlanMode::Bridge,
             MacvlanMode::Passthru => MacVlanMode::Passthrough,
         };
-        let mut b = LinkMacVlan::new(name, parent_index, mode).index(index).address(mac.0.to_vec());
+        let mut b = LinkMacVlan::new(name, parent_index, mode)
+            .index(index)
+            .address(mac.0.to_vec());
         if let Some(m) = mtu {
             b = b.mtu(m);
         }
@@ -122,7 +133,10 @@ impl Nl {
         dev_index: Option<u32>,
         dstport: u16,
     ) -> Result<(), NlError> {
-        let mut b = LinkVxlan::new(name, vni).index(index).port(dstport).address(mac.0.to_vec());
+        let mut b = LinkVxlan::new(name, vni)
+            .index(index)
+            .port(dstport)
+            .address(mac.0.to_vec());
         if let Some(m) = mtu {
             b = b.mtu(m);
         }
@@ -147,7 +161,13 @@ impl Nl {
             .map_err(|e| self.err(format!("create vxlan {name}"), &e))
     }
 
-    pub(crate) async fn set_master(&self, index: u32, name: &str, master: u32, master_name: &str) -> Result<(), NlError> {
+    pub(crate) async fn set_master(
+        &self,
+        index: u32,
+        name: &str,
+        master: u32,
+        master_name: &str,
+    ) -> Result<(), NlError> {
         self.handle
             .link()
             .set(LinkUnspec::new_with_index(index).controller(master).build())
@@ -168,7 +188,13 @@ impl Nl {
     }
 
     /// Adds an address; IPv6 ones skip DAD unless asked for, because DAD costs 1-2 s.
-    pub(crate) async fn add_address(&self, index: u32, name: &str, cidr: Cidr, dad: bool) -> Result<(), NlError> {
+    pub(crate) async fn add_address(
+        &self,
+        index: u32,
+        name: &str,
+        cidr: Cidr,
+        dad: bool,
+    ) -> Result<(), NlError> {
         let mut req = self.handle.address().add(index, cidr.addr, cidr.prefix);
         if cidr.addr.is_ipv6() && !dad {
             req.message_mut()
@@ -183,12 +209,18 @@ impl Nl {
     pub(crate) async fn add_route(&self, route: &Route, oif: Option<u32>) -> Result<(), NlError> {
         let mut b = RouteMessageBuilder::<IpAddr>::new()
             .destination_prefix(route.dst.addr, route.dst.prefix)
-            .map_err(|e| NlError { op: format!("add route `{}`", route.text), node: self.node.clone(), detail: e.to_string() })?
+            .map_err(|e| NlError {
+                op: format!("add route `{}`", route.text),
+                node: self.node.clone(),
+                detail: e.to_string(),
+            })?
             .protocol(RouteProtocol::Static);
         if let Some(v) = route.via {
-            b = b
-                .gateway(v)
-                .map_err(|e| NlError { op: format!("add route `{}`", route.text), node: self.node.clone(), detail: e.to_string() })?;
+            b = b.gateway(v).map_err(|e| NlError {
+                op: format!("add route `{}`", route.text),
+                node: self.node.clone(),
+                detail: e.to_string(),
+            })?;
         }
         if let Some(i) = oif {
             b = b.output_interface(i);

@@ -26,7 +26,12 @@ impl fmt::Display for ArpResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.answer {
             Some((mac, rtt)) => write!(f, "answered by {mac} in {}", fmt_ms(*rtt)),
-            None => write!(f, "no answer within {} ({} requests)", fmt_duration(self.timeout), self.sent),
+            None => write!(
+                f,
+                "no answer within {} ({} requests)",
+                fmt_duration(self.timeout),
+                self.sent
+            ),
         }
     }
 }
@@ -51,7 +56,11 @@ pub(crate) fn arping(
     let req = request(src_mac, src_ip, target);
     let start = Instant::now();
     let deadline = start + timeout;
-    let mut result = ArpResult { answer: None, sent: 0, timeout };
+    let mut result = ArpResult {
+        answer: None,
+        sent: 0,
+        timeout,
+    };
     while Instant::now() < deadline {
         send_broadcast(&fd, ifindex, &req)?;
         result.sent += 1;
@@ -73,7 +82,8 @@ fn close_later(fd: OwnedFd) {
     CLOSERS.lock().unwrap_or_else(|e| e.into_inner()).push(t);
 }
 
-static CLOSERS: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>> = std::sync::Mutex::new(Vec::new());
+static CLOSERS: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>> =
+    std::sync::Mutex::new(Vec::new());
 
 /// Waits until every socket handed to `close_later` is closed.
 pub(crate) fn join_closers() {
@@ -96,7 +106,11 @@ fn bind(fd: &OwnedFd, ifindex: u32) -> io::Result<()> {
     let sa = sockaddr_ll(ifindex);
     // SAFETY: sa is a valid sockaddr_ll of the given size.
     let r = unsafe {
-        libc::bind(fd.as_raw_fd(), &sa as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_ll>() as u32)
+        libc::bind(
+            fd.as_raw_fd(),
+            &sa as *const _ as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
     };
     if r < 0 {
         return Err(io::Error::last_os_error());
@@ -142,7 +156,14 @@ fn await_answer(fd: &OwnedFd, target: Ipv4Addr, deadline: Instant) -> io::Result
     let mut buf = [0u8; 128];
     while wait_readable(fd, deadline)? {
         // SAFETY: buf is valid for its length.
-        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), libc::MSG_DONTWAIT) };
+        let n = unsafe {
+            libc::recv(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr() as *mut libc::c_void,
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
         if n < 0 {
             let e = io::Error::last_os_error();
             if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EINTR)) {
@@ -177,6 +198,10 @@ mod tests {
         assert_eq!(parse_reply(&reply, Ipv4Addr::new(10, 0, 0, 2)), Some(mac));
         assert_eq!(parse_reply(&reply, Ipv4Addr::new(10, 0, 0, 3)), None);
         let req = request(mac, Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1));
-        assert_eq!(parse_reply(&req, Ipv4Addr::new(10, 0, 0, 2)), None, "a request is not an answer");
+        assert_eq!(
+            parse_reply(&req, Ipv4Addr::new(10, 0, 0, 2)),
+            None,
+            "a request is not an answer"
+        );
     }
 }

@@ -56,11 +56,19 @@ impl fmt::Display for PingResult {
             let min = self.rtts.iter().min().copied().unwrap_or_default();
             let max = self.rtts.iter().max().copied().unwrap_or_default();
             let avg = self.rtts.iter().sum::<Duration>() / self.rtts.len() as u32;
-            write!(f, ", rtt min/avg/max {}/{}/{}", fmt_ms(min), fmt_ms(avg), fmt_ms(max))?;
+            write!(
+                f,
+                ", rtt min/avg/max {}/{}/{}",
+                fmt_ms(min),
+                fmt_ms(avg),
+                fmt_ms(max)
+            )?;
         }
         match &self.refusal {
             Some(r) => write!(f, "; {r}"),
-            None if self.received() < self.sent => write!(f, "; no reply within {}", fmt_duration(self.timeout)),
+            None if self.received() < self.sent => {
+                write!(f, "; no reply within {}", fmt_duration(self.timeout))
+            }
             None => Ok(()),
         }
     }
@@ -72,7 +80,12 @@ pub(crate) fn ping(ns: &Netns, p: &Ping) -> io::Result<PingResult> {
     let df = p.df;
     let fd = ns.run_in(move || open(v6, bind_if.as_deref(), df))?;
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed) ^ (std::process::id() as u16);
-    let mut result = PingResult { sent: 0, rtts: Vec::new(), refusal: None, timeout: p.timeout };
+    let mut result = PingResult {
+        sent: 0,
+        rtts: Vec::new(),
+        refusal: None,
+        timeout: p.timeout,
+    };
     for seq in 1..=p.count as u16 {
         let pkt = echo_request(v6, id, seq, p.size as usize);
         let start = Instant::now();
@@ -122,7 +135,11 @@ fn open(v6: bool, bind_if: Option<&str>, df: bool) -> io::Result<OwnedFd> {
         setsockopt(&fd, libc::SOL_SOCKET, libc::SO_BINDTODEVICE, &name)?;
     }
     if !v6 {
-        let mode: libc::c_int = if df { libc::IP_PMTUDISC_DO } else { libc::IP_PMTUDISC_DONT };
+        let mode: libc::c_int = if df {
+            libc::IP_PMTUDISC_DO
+        } else {
+            libc::IP_PMTUDISC_DONT
+        };
         setsockopt(&fd, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, &mode)?;
     }
     Ok(fd)
@@ -131,7 +148,11 @@ fn open(v6: bool, bind_if: Option<&str>, df: bool) -> io::Result<OwnedFd> {
 fn checksum(data: &[u8]) -> u16 {
     let mut sum: u32 = 0;
     for chunk in data.chunks(2) {
-        let word = if chunk.len() == 2 { u16::from_be_bytes([chunk[0], chunk[1]]) } else { u16::from(chunk[0]) << 8 };
+        let word = if chunk.len() == 2 {
+            u16::from_be_bytes([chunk[0], chunk[1]])
+        } else {
+            u16::from(chunk[0]) << 8
+        };
         sum += u32::from(word);
     }
     while sum >> 16 != 0 {
@@ -158,9 +179,14 @@ fn echo_request(v6: bool, id: u16, seq: u16, size: usize) -> Vec<u8> {
 
 fn send_to(fd: &OwnedFd, pkt: &[u8], to: IpAddr) -> io::Result<()> {
     let addr = nix::sys::socket::SockaddrStorage::from(SocketAddr::new(to, 0));
-    nix::sys::socket::sendto(fd.as_raw_fd(), pkt, &addr, nix::sys::socket::MsgFlags::empty())
-        .map(|_| ())
-        .map_err(io::Error::from)
+    nix::sys::socket::sendto(
+        fd.as_raw_fd(),
+        pkt,
+        &addr,
+        nix::sys::socket::MsgFlags::empty(),
+    )
+    .map(|_| ())
+    .map_err(io::Error::from)
 }
 
 enum Reply {
@@ -175,15 +201,24 @@ fn await_reply(fd: &OwnedFd, v6: bool, id: u16, seq: u16, deadline: Instant) -> 
         if !wait_readable(fd, deadline)? {
             return Ok(Reply::Timeout);
         }
-        let (n, from) = match nix::sys::socket::recvfrom::<nix::sys::socket::SockaddrStorage>(fd.as_raw_fd(), &mut buf) {
+        let (n, from) = match nix::sys::socket::recvfrom::<nix::sys::socket::SockaddrStorage>(
+            fd.as_raw_fd(),
+            &mut buf,
+        ) {
             Ok(x) => x,
             Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => continue,
             Err(e) => return Err(e.into()),
         };
         let from_ip = from.and_then(|s| {
-            s.as_sockaddr_in().map(|a| IpAddr::V4(a.ip())).or_else(|| s.as_sockaddr_in6().map(|a| IpAddr::V6(a.ip())))
+            s.as_sockaddr_in()
+                .map(|a| IpAddr::V4(a.ip()))
+                .or_else(|| s.as_sockaddr_in6().map(|a| IpAddr::V6(a.ip())))
         });
-        let parsed = if v6 { parse_v6(&buf[..n], id, seq) } else { parse_v4(&buf[..n], id, seq) };
+        let parsed = if v6 {
+            parse_v6(&buf[..n], id, seq)
+        } else {
+            parse_v4(&buf[..n], id, seq)
+        };
         match parsed {
             Some(Parsed::Echo) => return Ok(Reply::Echo),
             Some(Parsed::Error(what, src)) => {
@@ -206,7 +241,11 @@ fn parse_v4(pkt: &[u8], id: u16, seq: u16) -> Option<Parsed> {
     let src = IpAddr::from(<[u8; 4]>::try_from(pkt.get(12..16)?).ok()?);
     let icmp = pkt.get(ihl..)?;
     let (ty, code) = (*icmp.first()?, *icmp.get(1)?);
-    let ours = |h: &[u8]| h.len() >= 8 && u16::from_be_bytes([h[4], h[5]]) == id && u16::from_be_bytes([h[6], h[7]]) == seq;
+    let ours = |h: &[u8]| {
+        h.len() >= 8
+            && u16::from_be_bytes([h[4], h[5]]) == id
+            && u16::from_be_bytes([h[6], h[7]]) == seq
+    };
     match ty {
         0 if ours(icmp) => Some(Parsed::Echo),
         3 | 11 | 12 => {
@@ -241,7 +280,11 @@ fn icmp4_text(ty: u8, code: u8, mtu: u16) -> String {
 /// An IPv6 raw socket delivers the ICMPv6 message only.
 fn parse_v6(icmp: &[u8], id: u16, seq: u16) -> Option<Parsed> {
     let (ty, code) = (*icmp.first()?, *icmp.get(1)?);
-    let ours = |h: &[u8]| h.len() >= 8 && u16::from_be_bytes([h[4], h[5]]) == id && u16::from_be_bytes([h[6], h[7]]) == seq;
+    let ours = |h: &[u8]| {
+        h.len() >= 8
+            && u16::from_be_bytes([h[4], h[5]]) == id
+            && u16::from_be_bytes([h[6], h[7]]) == seq
+    };
     match ty {
         129 if ours(icmp) => Some(Parsed::Echo),
         1..=4 => {
@@ -294,6 +337,9 @@ mod tests {
             }
             _ => panic!("not parsed as an error"),
         }
-        assert!(parse_v4(&outer, 8, 3).is_none(), "another probe's error is not ours");
+        assert!(
+            parse_v4(&outer, 8, 3).is_none(),
+            "another probe's error is not ours"
+        );
     }
 }

@@ -89,11 +89,19 @@ impl Cidr {
 fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
     match ip {
         IpAddr::V4(a) => {
-            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
             IpAddr::V4((u32::from(a) & m).into())
         }
         IpAddr::V6(a) => {
-            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix)
+            };
             IpAddr::V6((u128::from(a) & m).into())
         }
     }
@@ -188,9 +196,15 @@ pub struct BridgeOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IfKind {
     /// One end of a veth pair. `creates` is true on the end that creates the pair.
-    Veth { peer: IfRef, creates: bool },
+    Veth {
+        peer: IfRef,
+        creates: bool,
+    },
     Bridge(BridgeOptions),
-    Macvlan { parent: String, mode: MacvlanMode },
+    Macvlan {
+        parent: String,
+        mode: MacvlanMode,
+    },
     Vxlan {
         vni: u32,
         local: Option<IpAddr>,
@@ -366,8 +380,14 @@ pub struct Snapshot {
 pub enum Action {
     Ping(Ping),
     Arping(Arping),
-    Link { dev: IfRef, up: bool },
-    Check { check: Check, within: Option<Duration> },
+    Link {
+        dev: IfRef,
+        up: bool,
+    },
+    Check {
+        check: Check,
+        within: Option<Duration>,
+    },
     Snapshot(Snapshot),
     Sleep(Duration),
 }
@@ -394,7 +414,9 @@ mod tests {
         assert_eq!(c.network().to_string(), "10.100.0.0/16");
         assert!(Cidr::parse("10.0.0.1/33").is_none());
         assert!(Cidr::parse("10.0.0/24").is_none());
-        assert!(Cidr::parse("fd00::1/64").unwrap().contains("fd00::2".parse().unwrap()));
+        assert!(Cidr::parse("fd00::1/64")
+            .unwrap()
+            .contains("fd00::2".parse().unwrap()));
     }
 
     #[test]

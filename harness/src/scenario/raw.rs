@@ -140,11 +140,15 @@ impl<'de> Deserialize<'de> for RawArpExpect {
                 match v {
                     "answered" => Ok(RawArpExpect::Answered),
                     "unanswered" => Ok(RawArpExpect::Unanswered),
-                    other => Err(E::unknown_variant(other, &["answered", "unanswered", "mac"])),
+                    other => Err(E::unknown_variant(
+                        other,
+                        &["answered", "unanswered", "mac"],
+                    )),
                 }
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawArpExpect, A::Error> {
-                RawArpMac::deserialize(de::value::MapAccessDeserializer::new(map)).map(|m| RawArpExpect::Mac(m.mac))
+                RawArpMac::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|m| RawArpExpect::Mac(m.mac))
             }
         }
         d.deserialize_any(V)

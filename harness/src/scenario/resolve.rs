@@ -193,7 +193,9 @@ impl<'a> Resolver<'a> {
         for (node, n) in &raw.nodes {
             for (ifname, i) in &n.interfaces {
                 let Some(peer) = &i.peer else { continue };
-                let Some((pn, pi)) = peer.split_once(':') else { continue };
+                let Some((pn, pi)) = peer.split_once(':') else {
+                    continue;
+                };
                 if let Some(ifs) = names.nodes.get_mut(pn) {
                     if !(pn == node && pi == ifname) {
                         ifs.entry(pi.to_string()).or_insert("veth");
@@ -226,7 +228,10 @@ impl<'a> Resolver<'a> {
                 self.at_key(
                     &kpath,
                     format!("sysctl `{k}` is not per network namespace"),
-                    Some("only net.* sysctls can be set in a node; others would change the host".into()),
+                    Some(
+                        "only net.* sysctls can be set in a node; others would change the host"
+                            .into(),
+                    ),
                 );
             }
             sysctls.push((k.clone(), v.0.clone()));
@@ -234,17 +239,28 @@ impl<'a> Resolver<'a> {
 
         // Declared interfaces, then implied veth peers.
         let mut interfaces = Vec::new();
-        let declared: BTreeMap<&str, &RawInterface> =
-            raw_node.interfaces.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let declared: BTreeMap<&str, &RawInterface> = raw_node
+            .interfaces
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect();
         let empty = RawInterface::default();
-        for ifname in names.nodes.get(node_name).into_iter().flat_map(|m| m.keys()) {
+        for ifname in names
+            .nodes
+            .get(node_name)
+            .into_iter()
+            .flat_map(|m| m.keys())
+        {
             let ipath = format!("{path}.interfaces.{ifname}");
             let ri = declared.get(ifname.as_str()).copied().unwrap_or(&empty);
             if let Some(i) = self.interface(node_name, ifname, &ipath, ri, raw, names) {
                 if let Some(other) = macs.insert(i.mac, format!("{node_name}:{ifname}")) {
                     self.at(
                         &format!("{ipath}.mac"),
-                        format!("MAC {} of {node_name}:{ifname} is also used by {other}", i.mac),
+                        format!(
+                            "MAC {} of {node_name}:{ifname} is also used by {other}",
+                            i.mac
+                        ),
                         Some("give one of them a different `mac`".into()),
                     );
                 }
@@ -277,7 +293,11 @@ impl<'a> Resolver<'a> {
         names: &Names,
     ) -> Option<Interface> {
         if let Err(why) = check_ifname(ifname) {
-            self.at_key(ipath, format!("invalid interface name `{ifname}`: {why}"), None);
+            self.at_key(
+                ipath,
+                format!("invalid interface name `{ifname}`: {why}"),
+                None,
+            );
         }
         let local_ifs = &names.nodes[node];
         let kind = self.kind(node, ifname, ipath, ri, raw, names)?;
@@ -286,13 +306,25 @@ impl<'a> Resolver<'a> {
             let mpath = format!("{ipath}.master");
             match local_ifs.get(m.as_str()) {
                 None => {
-                    let hint = did_you_mean(m, local_ifs.iter().filter(|(_, k)| **k == "bridge").map(|(n, _)| n.as_str()))
-                        .map(|s| format!("did you mean `{s}`?"));
-                    self.at(&mpath, format!("master `{m}` is not an interface of node {node}"), hint)
+                    let hint = did_you_mean(
+                        m,
+                        local_ifs
+                            .iter()
+                            .filter(|(_, k)| **k == "bridge")
+                            .map(|(n, _)| n.as_str()),
+                    )
+                    .map(|s| format!("did you mean `{s}`?"));
+                    self.at(
+                        &mpath,
+                        format!("master `{m}` is not an interface of node {node}"),
+                        hint,
+                    )
                 }
-                Some(&"bridge") if m == ifname => {
-                    self.at(&mpath, format!("bridge `{m}` cannot be its own master"), None)
-                }
+                Some(&"bridge") if m == ifname => self.at(
+                    &mpath,
+                    format!("bridge `{m}` cannot be its own master"),
+                    None,
+                ),
                 Some(&"bridge") => {}
                 Some(k) => self.at(
                     &mpath,
@@ -307,14 +339,21 @@ impl<'a> Resolver<'a> {
             match Cidr::parse(a) {
                 Some(c) => {
                     if addresses.contains(&c) {
-                        self.at(&format!("{ipath}.addresses.{j}"), format!("duplicate address {c}"), None);
+                        self.at(
+                            &format!("{ipath}.addresses.{j}"),
+                            format!("duplicate address {c}"),
+                            None,
+                        );
                     }
                     addresses.push(c)
                 }
                 None => self.at(
                     &format!("{ipath}.addresses.{j}"),
                     format!("invalid CIDR `{a}`"),
-                    Some("write an address with its prefix length, e.g. 10.0.0.1/24 or fd00::1/64".into()),
+                    Some(
+                        "write an address with its prefix length, e.g. 10.0.0.1/24 or fd00::1/64"
+                            .into(),
+                    ),
                 ),
             }
         }
@@ -323,11 +362,19 @@ impl<'a> Resolver<'a> {
             None => Mac::derived(node, ifname),
             Some(s) => match Mac::parse(s) {
                 Some(m) if m.0[0] & 1 == 1 => {
-                    self.at(&format!("{ipath}.mac"), format!("MAC `{s}` is a multicast address"), Some("the first byte must be even, e.g. 02:00:00:00:00:01".into()));
+                    self.at(
+                        &format!("{ipath}.mac"),
+                        format!("MAC `{s}` is a multicast address"),
+                        Some("the first byte must be even, e.g. 02:00:00:00:00:01".into()),
+                    );
                     m
                 }
                 Some(m) if m.0 == [0; 6] => {
-                    self.at(&format!("{ipath}.mac"), "MAC 00:00:00:00:00:00 is not valid for an interface", None);
+                    self.at(
+                        &format!("{ipath}.mac"),
+                        "MAC 00:00:00:00:00:00 is not valid for an interface",
+                        None,
+                    );
                     m
                 }
                 Some(m) => m,
@@ -335,7 +382,10 @@ impl<'a> Resolver<'a> {
                     self.at(
                         &format!("{ipath}.mac"),
                         format!("invalid MAC `{s}`"),
-                        Some("write six hex bytes separated by colons, e.g. 02:00:00:00:00:01".into()),
+                        Some(
+                            "write six hex bytes separated by colons, e.g. 02:00:00:00:00:01"
+                                .into(),
+                        ),
                     );
                     Mac::derived(node, ifname)
                 }
@@ -343,11 +393,22 @@ impl<'a> Resolver<'a> {
         };
         if let Some(mtu) = ri.mtu {
             if !(68..=65535).contains(&mtu) {
-                self.at(&format!("{ipath}.mtu"), format!("mtu {mtu} is out of range"), Some("the kernel accepts 68 to 65535 for these links".into()));
+                self.at(
+                    &format!("{ipath}.mtu"),
+                    format!("mtu {mtu} is out of range"),
+                    Some("the kernel accepts 68 to 65535 for these links".into()),
+                );
             }
         }
         if ri.bridge.is_some() && !matches!(kind, IfKind::Bridge(_)) {
-            self.at_key(&format!("{ipath}.bridge"), format!("`bridge:` options on {node}:{ifname}, which is a {}", kind.name()), Some("`bridge:` belongs to an interface with `kind: bridge`".into()));
+            self.at_key(
+                &format!("{ipath}.bridge"),
+                format!(
+                    "`bridge:` options on {node}:{ifname}, which is a {}",
+                    kind.name()
+                ),
+                Some("`bridge:` belongs to an interface with `kind: bridge`".into()),
+            );
         }
         Some(Interface {
             name: ifname.to_string(),
@@ -374,36 +435,68 @@ impl<'a> Resolver<'a> {
         let misplaced = |k: &str, ri: &RawInterface| -> Vec<&'static str> {
             let mut v = Vec::new();
             if k != "macvlan" {
-                if ri.parent.is_some() { v.push("parent") }
-                if ri.mode.is_some() { v.push("mode") }
+                if ri.parent.is_some() {
+                    v.push("parent")
+                }
+                if ri.mode.is_some() {
+                    v.push("mode")
+                }
             }
             if k != "vxlan" {
-                if ri.vni.is_some() { v.push("vni") }
-                if ri.local.is_some() { v.push("local") }
-                if ri.remote.is_some() { v.push("remote") }
-                if ri.dev.is_some() { v.push("dev") }
-                if ri.dstport.is_some() { v.push("dstport") }
+                if ri.vni.is_some() {
+                    v.push("vni")
+                }
+                if ri.local.is_some() {
+                    v.push("local")
+                }
+                if ri.remote.is_some() {
+                    v.push("remote")
+                }
+                if ri.dev.is_some() {
+                    v.push("dev")
+                }
+                if ri.dstport.is_some() {
+                    v.push("dstport")
+                }
             }
-            if k != "veth" && ri.peer.is_some() { v.push("peer") }
+            if k != "veth" && ri.peer.is_some() {
+                v.push("peer")
+            }
             v
         };
         let kind_name = local_ifs[ifname];
         for key in misplaced(kind_name, ri) {
-            self.at_key(&format!("{ipath}.{key}"), format!("`{key}` does not apply to {node}:{ifname}, a {kind_name}"), None);
+            self.at_key(
+                &format!("{ipath}.{key}"),
+                format!("`{key}` does not apply to {node}:{ifname}, a {kind_name}"),
+                None,
+            );
         }
         match kind_name {
             "bridge" => {
                 let mut o = BridgeOptions::default();
                 if let Some(b) = &ri.bridge {
                     o.stp = b.stp;
-                    o.ageing_time_cs = b.ageing_time.as_ref().and_then(|d| self.duration(&format!("{ipath}.bridge.ageing_time"), d)).map(centis);
-                    o.forward_delay_cs = b.forward_delay.as_ref().and_then(|d| self.duration(&format!("{ipath}.bridge.forward_delay"), d)).map(centis);
+                    o.ageing_time_cs = b
+                        .ageing_time
+                        .as_ref()
+                        .and_then(|d| self.duration(&format!("{ipath}.bridge.ageing_time"), d))
+                        .map(centis);
+                    o.forward_delay_cs = b
+                        .forward_delay
+                        .as_ref()
+                        .and_then(|d| self.duration(&format!("{ipath}.bridge.forward_delay"), d))
+                        .map(centis);
                 }
                 Some(IfKind::Bridge(o))
             }
             "macvlan" => {
                 let Some(parent) = &ri.parent else {
-                    self.at_key(ipath, format!("macvlan {node}:{ifname} needs `parent`"), Some("name the interface of the same node it sits on".into()));
+                    self.at_key(
+                        ipath,
+                        format!("macvlan {node}:{ifname} needs `parent`"),
+                        Some("name the interface of the same node it sits on".into()),
+                    );
                     return None;
                 };
                 self.local_if(&format!("{ipath}.parent"), node, parent, local_ifs);
@@ -413,19 +506,34 @@ impl<'a> Resolver<'a> {
                     RawMacvlanMode::Bridge => MacvlanMode::Bridge,
                     RawMacvlanMode::Passthru => MacvlanMode::Passthru,
                 };
-                Some(IfKind::Macvlan { parent: parent.clone(), mode })
+                Some(IfKind::Macvlan {
+                    parent: parent.clone(),
+                    mode,
+                })
             }
             "vxlan" => {
                 let Some(vni) = ri.vni else {
                     self.at_key(ipath, format!("vxlan {node}:{ifname} needs `vni`"), None);
                     return None;
                 };
-                let local = ri.local.as_ref().and_then(|a| self.ip(&format!("{ipath}.local"), a));
-                let remote = ri.remote.as_ref().and_then(|a| self.ip(&format!("{ipath}.remote"), a));
+                let local = ri
+                    .local
+                    .as_ref()
+                    .and_then(|a| self.ip(&format!("{ipath}.local"), a));
+                let remote = ri
+                    .remote
+                    .as_ref()
+                    .and_then(|a| self.ip(&format!("{ipath}.remote"), a));
                 if let Some(d) = &ri.dev {
                     self.local_if(&format!("{ipath}.dev"), node, d, local_ifs);
                 }
-                Some(IfKind::Vxlan { vni, local, remote, dev: ri.dev.clone(), dstport: ri.dstport.unwrap_or(4789) })
+                Some(IfKind::Vxlan {
+                    vni,
+                    local,
+                    remote,
+                    dev: ri.dev.clone(),
+                    dstport: ri.dstport.unwrap_or(4789),
+                })
             }
             _ => self.veth(node, ifname, ipath, ri, raw, names),
         }
@@ -459,54 +567,105 @@ impl<'a> Resolver<'a> {
                 }
                 let peer_kind = names.nodes[&peer.node][&peer.ifname];
                 if peer_kind != "veth" {
-                    self.at(&ppath, format!("peer {p} is a {peer_kind}, not a veth"), None);
+                    self.at(
+                        &ppath,
+                        format!("peer {p} is a {peer_kind}, not a veth"),
+                        None,
+                    );
                     return None;
                 }
                 // If the other end names a peer too, it must name us.
-                let other = raw.nodes.get(&peer.node).and_then(|n| n.interfaces.get(&peer.ifname));
+                let other = raw
+                    .nodes
+                    .get(&peer.node)
+                    .and_then(|n| n.interfaces.get(&peer.ifname));
                 if let Some(op) = other.and_then(|o| o.peer.as_ref()) {
                     if op != &me {
-                        self.at(&ppath, format!("{p} is already the peer of {op}"), Some("a veth pair has exactly two ends".into()));
+                        self.at(
+                            &ppath,
+                            format!("{p} is already the peer of {op}"),
+                            Some("a veth pair has exactly two ends".into()),
+                        );
                         return None;
                     }
                 }
-                if claimants.len() > 1 || claimants.iter().any(|c| c.0 != peer.node || c.1 != peer.ifname) {
-                    let others: Vec<String> = claimants.iter().map(|(n, i)| format!("{n}:{i}")).collect();
-                    self.at(&ppath, format!("{me} is named as a peer by {}", others.join(" and ")), Some("a veth pair has exactly two ends".into()));
+                if claimants.len() > 1
+                    || claimants
+                        .iter()
+                        .any(|c| c.0 != peer.node || c.1 != peer.ifname)
+                {
+                    let others: Vec<String> =
+                        claimants.iter().map(|(n, i)| format!("{n}:{i}")).collect();
+                    self.at(
+                        &ppath,
+                        format!("{me} is named as a peer by {}", others.join(" and ")),
+                        Some("a veth pair has exactly two ends".into()),
+                    );
                     return None;
                 }
                 // When both ends name each other, the end that sorts first creates the pair.
-                let creates = claimants.is_empty() || (node, ifname) < (peer.node.as_str(), peer.ifname.as_str());
+                let creates = claimants.is_empty()
+                    || (node, ifname) < (peer.node.as_str(), peer.ifname.as_str());
                 Some(IfKind::Veth { peer, creates })
             }
             None => match claimants.as_slice() {
-                [(n, i)] => Some(IfKind::Veth { peer: IfRef { node: n.clone(), ifname: i.clone() }, creates: false }),
+                [(n, i)] => Some(IfKind::Veth {
+                    peer: IfRef {
+                        node: n.clone(),
+                        ifname: i.clone(),
+                    },
+                    creates: false,
+                }),
                 [] => {
                     self.at_key(ipath, format!("interface {me} has no kind"), Some("give `peer: node:ifname` for a veth pair, or `kind: bridge`, `macvlan` or `vxlan`".into()));
                     None
                 }
                 many => {
-                    let others: Vec<String> = many.iter().map(|(n, i)| format!("{n}:{i}")).collect();
-                    self.at_key(ipath, format!("{me} is named as a peer by {}", others.join(" and ")), Some("a veth pair has exactly two ends".into()));
+                    let others: Vec<String> =
+                        many.iter().map(|(n, i)| format!("{n}:{i}")).collect();
+                    self.at_key(
+                        ipath,
+                        format!("{me} is named as a peer by {}", others.join(" and ")),
+                        Some("a veth pair has exactly two ends".into()),
+                    );
                     None
                 }
             },
         }
     }
 
-    fn local_if(&mut self, path: &str, node: &str, name: &str, local_ifs: &BTreeMap<String, &'static str>) {
+    fn local_if(
+        &mut self,
+        path: &str,
+        node: &str,
+        name: &str,
+        local_ifs: &BTreeMap<String, &'static str>,
+    ) {
         if !local_ifs.contains_key(name) {
-            let hint = did_you_mean(name, local_ifs.keys().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
-            self.at(path, format!("unknown interface `{name}` in node {node}"), hint);
+            let hint = did_you_mean(name, local_ifs.keys().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`?"));
+            self.at(
+                path,
+                format!("unknown interface `{name}` in node {node}"),
+                hint,
+            );
         }
     }
 
     /// Resolves `node:ifname` against pass one's names.
     fn ifref(&mut self, path: &str, s: &str, names: &Names) -> Option<IfRef> {
         let Some((n, i)) = s.split_once(':') else {
-            let hint = names.nodes.get(s).and_then(|ifs| ifs.keys().next()).map(|i| format!("write it as node:interface, e.g. {s}:{i}"))
+            let hint = names
+                .nodes
+                .get(s)
+                .and_then(|ifs| ifs.keys().next())
+                .map(|i| format!("write it as node:interface, e.g. {s}:{i}"))
                 .or_else(|| Some("write it as node:interface, e.g. net1:eth0".into()));
-            self.at(path, format!("`{s}` is not a node:interface reference"), hint);
+            self.at(
+                path,
+                format!("`{s}` is not a node:interface reference"),
+                hint,
+            );
             return None;
         };
         let Some(ifs) = names.nodes.get(n) else {
@@ -517,18 +676,32 @@ impl<'a> Resolver<'a> {
         if !ifs.contains_key(i) {
             let hint = did_you_mean(i, ifs.keys().map(String::as_str))
                 .map(|m| format!("did you mean `{n}:{m}`?"))
-                .or_else(|| (!ifs.is_empty()).then(|| format!("node {n} has: {}", ifs.keys().cloned().collect::<Vec<_>>().join(", "))));
+                .or_else(|| {
+                    (!ifs.is_empty()).then(|| {
+                        format!(
+                            "node {n} has: {}",
+                            ifs.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    })
+                });
             self.at(path, format!("unknown interface `{i}` in node {n}"), hint);
             return None;
         }
-        Some(IfRef { node: n.to_string(), ifname: i.to_string() })
+        Some(IfRef {
+            node: n.to_string(),
+            ifname: i.to_string(),
+        })
     }
 
     fn ip(&mut self, path: &str, s: &str) -> Option<IpAddr> {
         match s.parse() {
             Ok(a) => Some(a),
             Err(_) => {
-                self.at(path, format!("invalid IP address `{s}`"), Some("write it without a prefix length, e.g. 10.0.0.1 or fd00::1".into()));
+                self.at(
+                    path,
+                    format!("invalid IP address `{s}`"),
+                    Some("write it without a prefix length, e.g. 10.0.0.1 or fd00::1".into()),
+                );
                 None
             }
         }
@@ -538,7 +711,11 @@ impl<'a> Resolver<'a> {
         match parse_duration(s) {
             Some(d) => Some(d),
             None => {
-                self.at(path, format!("invalid duration `{s}`"), Some("write a number with a unit: 200ms, 2s, 1.5s, 1m".into()));
+                self.at(
+                    path,
+                    format!("invalid duration `{s}`"),
+                    Some("write a number with a unit: 200ms, 2s, 1.5s, 1m".into()),
+                );
                 None
             }
         }
@@ -590,60 +767,126 @@ impl<'a> Resolver<'a> {
         }
         let dst = if *dst_tok == "default" {
             let v6 = via.map(|v| v.is_ipv6()).unwrap_or(false);
-            Cidr { addr: if v6 { IpAddr::from([0u16; 8]) } else { IpAddr::from([0u8; 4]) }, prefix: 0 }
+            Cidr {
+                addr: if v6 {
+                    IpAddr::from([0u16; 8])
+                } else {
+                    IpAddr::from([0u8; 4])
+                },
+                prefix: 0,
+            }
         } else if let Some(c) = Cidr::parse(dst_tok) {
             c.network()
         } else if let Ok(a) = dst_tok.parse::<IpAddr>() {
-            Cidr { addr: a, prefix: if a.is_ipv4() { 32 } else { 128 } }
+            Cidr {
+                addr: a,
+                prefix: if a.is_ipv4() { 32 } else { 128 },
+            }
         } else {
-            return bad(self, format!("invalid destination `{dst_tok}` in route `{text}`"));
+            return bad(
+                self,
+                format!("invalid destination `{dst_tok}` in route `{text}`"),
+            );
         };
         if let Some(v) = via {
             if v.is_ipv4() != dst.addr.is_ipv4() {
-                return bad(self, format!("gateway {v} and destination {dst} are of different families"));
+                return bad(
+                    self,
+                    format!("gateway {v} and destination {dst} are of different families"),
+                );
             }
         }
         if kind != RouteType::Unicast && (via.is_some() || dev.is_some()) {
-            return bad(self, format!("a {} route takes no `via` or `dev`", if kind == RouteType::Blackhole { "blackhole" } else { "unreachable" }));
+            return bad(
+                self,
+                format!(
+                    "a {} route takes no `via` or `dev`",
+                    if kind == RouteType::Blackhole {
+                        "blackhole"
+                    } else {
+                        "unreachable"
+                    }
+                ),
+            );
         }
         if kind == RouteType::Unicast && via.is_none() && dev.is_none() {
             return bad(self, format!("route `{text}` needs `via` or `dev`"));
         }
         if let Some(d) = &dev {
             if node.interface(d).is_none() {
-                let hint = did_you_mean(d, node.interfaces.iter().map(|i| i.name.as_str())).map(|m| format!("did you mean `{m}`?"));
-                self.at(path, format!("route `{text}`: unknown interface `{d}` in node {}", node.name), hint);
+                let hint = did_you_mean(d, node.interfaces.iter().map(|i| i.name.as_str()))
+                    .map(|m| format!("did you mean `{m}`?"));
+                self.at(
+                    path,
+                    format!(
+                        "route `{text}`: unknown interface `{d}` in node {}",
+                        node.name
+                    ),
+                    hint,
+                );
                 return None;
             }
         }
         if let Some(v) = via {
             let link_local_v6 = matches!(v, IpAddr::V6(a) if (a.segments()[0] & 0xffc0) == 0xfe80);
-            let on_link = node.interfaces.iter()
+            let on_link = node
+                .interfaces
+                .iter()
                 .filter(|i| dev.as_deref().is_none_or(|d| d == i.name))
                 .flat_map(|i| &i.addresses)
                 .any(|c| c.contains(v));
-            if !on_link && !(link_local_v6 && dev.is_some()) {
+            if !(on_link || link_local_v6 && dev.is_some()) {
                 self.at(path, format!("gateway {v} of route `{text}` is not reachable on any interface of node {}", node.name),
                     Some("the gateway must be inside the subnet of one of the node's addresses".into()));
                 return None;
             }
         }
-        Some(Route { text: text.to_string(), kind, dst, via, dev, metric, table })
+        Some(Route {
+            text: text.to_string(),
+            kind,
+            dst,
+            via,
+            dev,
+            metric,
+            table,
+        })
     }
 
-    fn step(&mut self, i: usize, raw: &RawStep, sc: &Scenario, labels: &mut BTreeSet<String>) -> Option<Step> {
+    fn step(
+        &mut self,
+        i: usize,
+        raw: &RawStep,
+        sc: &Scenario,
+        labels: &mut BTreeSet<String>,
+    ) -> Option<Step> {
         let path = format!("steps.{i}");
         let pos = self.spans.value(&path);
         let mut actions = Vec::new();
-        if raw.ping.is_some() { actions.push("ping") }
-        if raw.arping.is_some() { actions.push("arping") }
-        if raw.link.is_some() { actions.push("link") }
-        if raw.check.is_some() { actions.push("check") }
-        if raw.snapshot.is_some() { actions.push("snapshot") }
-        if raw.sleep.is_some() { actions.push("sleep") }
+        if raw.ping.is_some() {
+            actions.push("ping")
+        }
+        if raw.arping.is_some() {
+            actions.push("arping")
+        }
+        if raw.link.is_some() {
+            actions.push("link")
+        }
+        if raw.check.is_some() {
+            actions.push("check")
+        }
+        if raw.snapshot.is_some() {
+            actions.push("snapshot")
+        }
+        if raw.sleep.is_some() {
+            actions.push("sleep")
+        }
         let action = match actions.as_slice() {
             [] => {
-                self.at(&path, format!("step {} has no action", i + 1), Some("a step is one of: ping, arping, link, check, snapshot, sleep".into()));
+                self.at(
+                    &path,
+                    format!("step {} has no action", i + 1),
+                    Some("a step is one of: ping, arping, link, check, snapshot, sleep".into()),
+                );
                 return None;
             }
             [_] => {
@@ -662,25 +905,47 @@ impl<'a> Resolver<'a> {
                 }
             }
             many => {
-                self.at(&path, format!("step {} has several actions: {}", i + 1, many.join(", ")), Some("write each action as its own list item".into()));
+                self.at(
+                    &path,
+                    format!("step {} has several actions: {}", i + 1, many.join(", ")),
+                    Some("write each action as its own list item".into()),
+                );
                 return None;
             }
         };
-        Some(Step { index: i + 1, name: raw.name.clone(), pos, action })
+        Some(Step {
+            index: i + 1,
+            name: raw.name.clone(),
+            pos,
+            action,
+        })
     }
 
     fn node_ref(&mut self, path: &str, n: &str, sc: &Scenario) -> Option<String> {
         if sc.node(n).is_some() {
             return Some(n.to_string());
         }
-        let hint = did_you_mean(n, sc.nodes.iter().map(|x| x.name.as_str())).map(|m| format!("did you mean `{m}`?"));
+        let hint = did_you_mean(n, sc.nodes.iter().map(|x| x.name.as_str()))
+            .map(|m| format!("did you mean `{m}`?"));
         self.at(path, format!("unknown node `{n}`"), hint);
         None
     }
 
     fn sc_ifref(&mut self, path: &str, s: &str, sc: &Scenario) -> Option<IfRef> {
         let names = Names {
-            nodes: sc.nodes.iter().map(|n| (n.name.clone(), n.interfaces.iter().map(|i| (i.name.clone(), i.kind.name())).collect())).collect(),
+            nodes: sc
+                .nodes
+                .iter()
+                .map(|n| {
+                    (
+                        n.name.clone(),
+                        n.interfaces
+                            .iter()
+                            .map(|i| (i.name.clone(), i.kind.name()))
+                            .collect(),
+                    )
+                })
+                .collect(),
         };
         self.ifref(path, s, &names)
     }
@@ -690,21 +955,40 @@ impl<'a> Resolver<'a> {
     fn target(&mut self, path: &str, s: &str, sc: &Scenario, v4_only: bool) -> Option<IpAddr> {
         if let Ok(a) = s.parse::<IpAddr>() {
             if v4_only && a.is_ipv6() {
-                self.at(path, format!("{a} is an IPv6 address; ARP is IPv4 only"), Some("use ping to test IPv6 neighbour discovery".into()));
+                self.at(
+                    path,
+                    format!("{a} is an IPv6 address; ARP is IPv4 only"),
+                    Some("use ping to test IPv6 neighbour discovery".into()),
+                );
                 return None;
             }
             return Some(a);
         }
         if !s.contains(':') {
-            self.at(path, format!("`{s}` is neither an IP address nor a node:interface reference"), None);
+            self.at(
+                path,
+                format!("`{s}` is neither an IP address nor a node:interface reference"),
+                None,
+            );
             return None;
         }
         let r = self.sc_ifref(path, s, sc)?;
         let iface = sc.interface(&r)?;
-        match iface.addresses.iter().find(|c| !v4_only || c.addr.is_ipv4()) {
+        match iface
+            .addresses
+            .iter()
+            .find(|c| !v4_only || c.addr.is_ipv4())
+        {
             Some(c) => Some(c.addr),
             None => {
-                self.at(path, format!("{s} has no {}address to stand for", if v4_only { "IPv4 " } else { "" }), Some("give the interface `addresses`, or write an IP".into()));
+                self.at(
+                    path,
+                    format!(
+                        "{s} has no {}address to stand for",
+                        if v4_only { "IPv4 " } else { "" }
+                    ),
+                    Some("give the interface `addresses`, or write an IP".into()),
+                );
                 None
             }
         }
@@ -718,17 +1002,35 @@ impl<'a> Resolver<'a> {
             let r = self.sc_ifref(path, s, sc)?;
             return sc.interface(&r).map(|i| (i.mac, s.to_string()));
         }
-        self.at(path, format!("`{s}` is neither a MAC nor a node:interface reference"), Some("write a MAC like 02:00:00:00:00:01, or the interface that owns it, like net2:eth0".into()));
+        self.at(
+            path,
+            format!("`{s}` is neither a MAC nor a node:interface reference"),
+            Some(
+                "write a MAC like 02:00:00:00:00:01, or the interface that owns it, like net2:eth0"
+                    .into(),
+            ),
+        );
         None
     }
 
     fn ping(&mut self, path: &str, p: &RawPing, sc: &Scenario) -> Option<Ping> {
         let Some(from) = &p.from else {
-            self.at(path, "ping needs `from`", Some(format!("name the node that sends, e.g. `from: {}`", sc.nodes.first().map(|n| n.name.as_str()).unwrap_or("net1"))));
+            self.at(
+                path,
+                "ping needs `from`",
+                Some(format!(
+                    "name the node that sends, e.g. `from: {}`",
+                    sc.nodes.first().map(|n| n.name.as_str()).unwrap_or("net1")
+                )),
+            );
             return None;
         };
         let Some(to) = &p.to else {
-            self.at(path, "ping needs `to`", Some("an IP address, or node:interface for its first address".into()));
+            self.at(
+                path,
+                "ping needs `to`",
+                Some("an IP address, or node:interface for its first address".into()),
+            );
             return None;
         };
         let (from_node, from_if) = if from.contains(':') {
@@ -748,7 +1050,11 @@ impl<'a> Resolver<'a> {
             return None;
         }
         if p.df == Some(true) && to_ip.is_ipv6() {
-            self.at(&format!("{path}.df"), "`df` applies to IPv4 only; IPv6 never fragments in transit", None);
+            self.at(
+                &format!("{path}.df"),
+                "`df` applies to IPv4 only; IPv6 never fragments in transit",
+                None,
+            );
             return None;
         }
         Some(Ping {
@@ -773,18 +1079,32 @@ impl<'a> Resolver<'a> {
             return None;
         };
         let Some(to) = &a.to else {
-            self.at(path, "arping needs `to`", Some("an IPv4 address, or node:interface for its first IPv4 address".into()));
+            self.at(
+                path,
+                "arping needs `to`",
+                Some("an IPv4 address, or node:interface for its first IPv4 address".into()),
+            );
             return None;
         };
         let fpath = format!("{path}.from");
         if !from.contains(':') {
             let node = self.node_ref(&fpath, from, sc)?;
-            let ifs: Vec<&str> = sc.node(&node).map(|n| n.interfaces.iter().map(|i| i.name.as_str()).collect()).unwrap_or_default();
+            let ifs: Vec<&str> = sc
+                .node(&node)
+                .map(|n| n.interfaces.iter().map(|i| i.name.as_str()).collect())
+                .unwrap_or_default();
             let hint = match ifs.first() {
-                Some(i) => format!("arping sends from an interface; write `{node}:{i}` (node {node} has: {})", ifs.join(", ")),
+                Some(i) => format!(
+                    "arping sends from an interface; write `{node}:{i}` (node {node} has: {})",
+                    ifs.join(", ")
+                ),
                 None => format!("node {node} has no interface to send from"),
             };
-            self.at(&fpath, format!("arping needs an interface, not just node `{node}`"), Some(hint));
+            self.at(
+                &fpath,
+                format!("arping needs an interface, not just node `{node}`"),
+                Some(hint),
+            );
             return None;
         }
         let from = self.sc_ifref(&fpath, from, sc)?;
@@ -804,15 +1124,30 @@ impl<'a> Resolver<'a> {
                 ArpExpect::Mac(mac, label)
             }
         };
-        Some(Arping { from, to: to_ip, timeout, expect })
+        Some(Arping {
+            from,
+            to: to_ip,
+            timeout,
+            expect,
+        })
     }
 
     fn link_step(&mut self, path: &str, l: &RawLinkStep, sc: &Scenario) -> Option<Action> {
         match (&l.up, &l.down) {
-            (Some(u), None) => Some(Action::Link { dev: self.sc_ifref(&format!("{path}.up"), u, sc)?, up: true }),
-            (None, Some(d)) => Some(Action::Link { dev: self.sc_ifref(&format!("{path}.down"), d, sc)?, up: false }),
+            (Some(u), None) => Some(Action::Link {
+                dev: self.sc_ifref(&format!("{path}.up"), u, sc)?,
+                up: true,
+            }),
+            (None, Some(d)) => Some(Action::Link {
+                dev: self.sc_ifref(&format!("{path}.down"), d, sc)?,
+                up: false,
+            }),
             _ => {
-                self.at(path, "a link step takes exactly one of `up` or `down`", Some("e.g. `link: { down: host:veth2 }`".into()));
+                self.at(
+                    path,
+                    "a link step takes exactly one of `up` or `down`",
+                    Some("e.g. `link: { down: host:veth2 }`".into()),
+                );
                 None
             }
         }
@@ -823,19 +1158,38 @@ impl<'a> Resolver<'a> {
             Some(w) => Some(self.duration(&format!("{path}.within"), w)?),
             None => None,
         };
-        let n = [c.neigh.is_some(), c.fdb.is_some(), c.route.is_some(), c.link.is_some()].iter().filter(|b| **b).count();
+        let n = [
+            c.neigh.is_some(),
+            c.fdb.is_some(),
+            c.route.is_some(),
+            c.link.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if n != 1 {
-            self.at(path, "a check takes exactly one of `neigh`, `fdb`, `route` or `link`", None);
+            self.at(
+                path,
+                "a check takes exactly one of `neigh`, `fdb`, `route` or `link`",
+                None,
+            );
             return None;
         }
         let check = if let Some(x) = &c.neigh {
             let p = format!("{path}.neigh");
             let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
             let to = self.target(&format!("{p}.to"), &x.to, sc, false)?;
-            let mac = match &x.mac { Some(m) => Some(self.mac_ref(&format!("{p}.mac"), m, sc)?), None => None };
+            let mac = match &x.mac {
+                Some(m) => Some(self.mac_ref(&format!("{p}.mac"), m, sc)?),
+                None => None,
+            };
             let present = x.present.unwrap_or(true);
             if !present && (mac.is_some() || x.state.is_some()) {
-                self.at(&format!("{p}.present"), "contradictory check: `present: false` with a `mac` or `state`", Some("an absent entry has no MAC or state; drop one of them".into()));
+                self.at(
+                    &format!("{p}.present"),
+                    "contradictory check: `present: false` with a `mac` or `state`",
+                    Some("an absent entry has no MAC or state; drop one of them".into()),
+                );
                 return None;
             }
             let state = x.state.map(|s| match s {
@@ -848,44 +1202,90 @@ impl<'a> Resolver<'a> {
                 RawNeighState::Permanent => NeighState::Permanent,
                 RawNeighState::Noarp => NeighState::Noarp,
             });
-            Check::Neigh { node, to, mac, state, present }
+            Check::Neigh {
+                node,
+                to,
+                mac,
+                state,
+                present,
+            }
         } else if let Some(x) = &c.fdb {
             let p = format!("{path}.fdb");
             let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
             let mac = self.mac_ref(&format!("{p}.mac"), &x.mac, sc)?;
             let nd = sc.node(&node)?;
-            if !nd.interfaces.iter().any(|i| matches!(i.kind, IfKind::Bridge(_))) {
-                self.at(&format!("{p}.node"), format!("node {node} has no bridge, so no FDB to check"), None);
+            if !nd
+                .interfaces
+                .iter()
+                .any(|i| matches!(i.kind, IfKind::Bridge(_)))
+            {
+                self.at(
+                    &format!("{p}.node"),
+                    format!("node {node} has no bridge, so no FDB to check"),
+                    None,
+                );
                 return None;
             }
             if let Some(port) = &x.port {
                 if nd.interface(port).is_none() {
-                    let hint = did_you_mean(port, nd.interfaces.iter().map(|i| i.name.as_str())).map(|m| format!("did you mean `{m}`?"));
-                    self.at(&format!("{p}.port"), format!("unknown interface `{port}` in node {node}"), hint);
+                    let hint = did_you_mean(port, nd.interfaces.iter().map(|i| i.name.as_str()))
+                        .map(|m| format!("did you mean `{m}`?"));
+                    self.at(
+                        &format!("{p}.port"),
+                        format!("unknown interface `{port}` in node {node}"),
+                        hint,
+                    );
                     return None;
                 }
             }
-            Check::Fdb { node, mac, port: x.port.clone(), present: x.present.unwrap_or(true) }
+            Check::Fdb {
+                node,
+                mac,
+                port: x.port.clone(),
+                present: x.present.unwrap_or(true),
+            }
         } else if let Some(x) = &c.route {
             let p = format!("{path}.route");
             let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
-            let via = match &x.via { Some(v) => Some(self.ip(&format!("{p}.via"), v)?), None => None };
+            let via = match &x.via {
+                Some(v) => Some(self.ip(&format!("{p}.via"), v)?),
+                None => None,
+            };
             let to = if x.to == "default" {
                 let v6 = via.is_some_and(|v| v.is_ipv6());
-                Cidr { addr: if v6 { IpAddr::from([0u16; 8]) } else { IpAddr::from([0u8; 4]) }, prefix: 0 }
+                Cidr {
+                    addr: if v6 {
+                        IpAddr::from([0u16; 8])
+                    } else {
+                        IpAddr::from([0u8; 4])
+                    },
+                    prefix: 0,
+                }
             } else if let Some(c) = Cidr::parse(&x.to) {
                 c.network()
             } else if let Ok(a) = x.to.parse::<IpAddr>() {
-                Cidr { addr: a, prefix: if a.is_ipv4() { 32 } else { 128 } }
+                Cidr {
+                    addr: a,
+                    prefix: if a.is_ipv4() { 32 } else { 128 },
+                }
             } else {
-                self.at(&format!("{p}.to"), format!("invalid route destination `{}`", x.to), Some("write `default` or a prefix such as 10.0.0.0/24".into()));
+                self.at(
+                    &format!("{p}.to"),
+                    format!("invalid route destination `{}`", x.to),
+                    Some("write `default` or a prefix such as 10.0.0.0/24".into()),
+                );
                 return None;
             };
             if let Some(d) = &x.dev {
                 let nd = sc.node(&node)?;
                 if nd.interface(d).is_none() {
-                    let hint = did_you_mean(d, nd.interfaces.iter().map(|i| i.name.as_str())).map(|m| format!("did you mean `{m}`?"));
-                    self.at(&format!("{p}.dev"), format!("unknown interface `{d}` in node {node}"), hint);
+                    let hint = did_you_mean(d, nd.interfaces.iter().map(|i| i.name.as_str()))
+                        .map(|m| format!("did you mean `{m}`?"));
+                    self.at(
+                        &format!("{p}.dev"),
+                        format!("unknown interface `{d}` in node {node}"),
+                        hint,
+                    );
                     return None;
                 }
             }
@@ -894,7 +1294,14 @@ impl<'a> Resolver<'a> {
                 self.at(&format!("{p}.present"), "contradictory check: `present: false` with `via` or `dev`", Some("to check that a route does not go a certain way, check the route it should take".into()));
                 return None;
             }
-            Check::Route { node, to, via, dev: x.dev.clone(), table: x.table, present }
+            Check::Route {
+                node,
+                to,
+                via,
+                dev: x.dev.clone(),
+                table: x.table,
+                present,
+            }
         } else {
             let x = c.link.as_ref()?;
             let p = format!("{path}.link");
@@ -909,23 +1316,54 @@ impl<'a> Resolver<'a> {
                 RawOperState::Lowerlayerdown => OperState::LowerLayerDown,
                 RawOperState::Unknown => OperState::Unknown,
             });
-            let master = x.master.as_ref().map(|m| if m == "none" { None } else { Some(m.clone()) });
-            Check::Link { dev, state, mtu: x.mtu, master }
+            let master = x
+                .master
+                .as_ref()
+                .map(|m| if m == "none" { None } else { Some(m.clone()) });
+            Check::Link {
+                dev,
+                state,
+                mtu: x.mtu,
+                master,
+            }
         };
         Some(Action::Check { check, within })
     }
 
-    fn snapshot(&mut self, path: &str, s: &RawSnapshot, sc: &Scenario, labels: &mut BTreeSet<String>) -> Option<Snapshot> {
+    fn snapshot(
+        &mut self,
+        path: &str,
+        s: &RawSnapshot,
+        sc: &Scenario,
+        labels: &mut BTreeSet<String>,
+    ) -> Option<Snapshot> {
         let (label, nodes, only, lpath) = match s {
             RawSnapshot::Label(l) => (l.clone(), None, None, path.to_string()),
-            RawSnapshot::Full(f) => (f.label.clone(), f.nodes.clone(), f.only.clone(), format!("{path}.label")),
+            RawSnapshot::Full(f) => (
+                f.label.clone(),
+                f.nodes.clone(),
+                f.only.clone(),
+                format!("{path}.label"),
+            ),
         };
-        if label.is_empty() || !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            self.at(&lpath, format!("invalid snapshot label `{label}`"), Some("use letters, digits, `-` and `_`; the label names the .snap file".into()));
+        if label.is_empty()
+            || !label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            self.at(
+                &lpath,
+                format!("invalid snapshot label `{label}`"),
+                Some("use letters, digits, `-` and `_`; the label names the .snap file".into()),
+            );
             return None;
         }
         if !labels.insert(label.clone()) {
-            self.at(&lpath, format!("duplicate snapshot label `{label}`"), Some("each snapshot step of a scenario needs its own label".into()));
+            self.at(
+                &lpath,
+                format!("duplicate snapshot label `{label}`"),
+                Some("each snapshot step of a scenario needs its own label".into()),
+            );
             return None;
         }
         for (j, n) in nodes.iter().flatten().enumerate() {
@@ -933,9 +1371,19 @@ impl<'a> Resolver<'a> {
         }
         for (j, o) in only.iter().flatten().enumerate() {
             if !SNAPSHOT_SECTIONS.contains(&o.as_str()) {
-                let hint = did_you_mean(o, SNAPSHOT_SECTIONS).map(|m| format!("did you mean `{m}`? valid: {}", SNAPSHOT_SECTIONS.join(", ")))
+                let hint = did_you_mean(o, SNAPSHOT_SECTIONS)
+                    .map(|m| {
+                        format!(
+                            "did you mean `{m}`? valid: {}",
+                            SNAPSHOT_SECTIONS.join(", ")
+                        )
+                    })
                     .or_else(|| Some(format!("valid: {}", SNAPSHOT_SECTIONS.join(", "))));
-                self.at(&format!("{path}.only.{j}"), format!("unknown snapshot section `{o}`"), hint);
+                self.at(
+                    &format!("{path}.only.{j}"),
+                    format!("unknown snapshot section `{o}`"),
+                    hint,
+                );
                 return None;
             }
         }
@@ -959,7 +1407,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "m" | "min" => n * 60.0,
         _ => return None,
     };
-    (secs.is_finite() && secs >= 0.0 && secs < 86_400.0).then(|| Duration::from_secs_f64(secs))
+    (0.0..86_400.0)
+        .contains(&secs)
+        .then(|| Duration::from_secs_f64(secs))
 }
 
 fn check_ifname(name: &str) -> Result<(), String> {
@@ -967,12 +1417,18 @@ fn check_ifname(name: &str) -> Result<(), String> {
         return Err("it is empty".into());
     }
     if name.len() > IFNAME_MAX {
-        return Err(format!("it is {} bytes; the kernel allows at most {IFNAME_MAX} (IFNAMSIZ - 1)", name.len()));
+        return Err(format!(
+            "it is {} bytes; the kernel allows at most {IFNAME_MAX} (IFNAMSIZ - 1)",
+            name.len()
+        ));
     }
     if name == "." || name == ".." {
         return Err("the kernel rejects `.` and `..`".into());
     }
-    if let Some(c) = name.chars().find(|c| *c == '/' || *c == ':' || c.is_whitespace()) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| *c == '/' || *c == ':' || c.is_whitespace())
+    {
         return Err(format!("it contains {c:?}; the kernel rejects `/` and whitespace, and `:` separates node from interface"));
     }
     if name == "lo" {
@@ -985,7 +1441,10 @@ fn check_node_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 32 {
         return Err("use 1 to 32 characters".into());
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return Err("use letters, digits, `-` and `_`".into());
     }
     Ok(())
@@ -995,5 +1454,6 @@ fn valid_sysctl_key(k: &str) -> bool {
     !k.is_empty()
         && !k.contains("..")
         && !k.starts_with('.')
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
 }

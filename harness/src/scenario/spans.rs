@@ -65,8 +65,15 @@ impl SpanIndex {
 }
 
 enum Frame {
-    Map { path: String, pending_key: Option<(String, Pos)>, seen: std::collections::HashSet<String> },
-    Seq { path: String, next: usize },
+    Map {
+        path: String,
+        pending_key: Option<(String, Pos)>,
+        seen: std::collections::HashSet<String>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
 }
 
 #[derive(Default)]
@@ -93,10 +100,12 @@ impl Walker {
                 *next += 1;
                 Some((p, None))
             }
-            Some(Frame::Map { path, pending_key, .. }) => match pending_key.take() {
-                Some((k, kpos)) => Some((join(path, &k), Some(kpos))),
-                None => None, // this node is a key
-            },
+            // Without a pending key, this node is a key itself.
+            Some(Frame::Map {
+                path, pending_key, ..
+            }) => pending_key
+                .take()
+                .map(|(k, kpos)| (join(path, &k), Some(kpos))),
         }
     }
 
@@ -118,7 +127,12 @@ impl MarkedEventReceiver for Walker {
             Event::Scalar(text, ..) => match self.next_path() {
                 Some((path, key)) => self.record(&path, pos, key),
                 None => {
-                    if let Some(Frame::Map { path, pending_key, seen }) = self.stack.last_mut() {
+                    if let Some(Frame::Map {
+                        path,
+                        pending_key,
+                        seen,
+                    }) = self.stack.last_mut()
+                    {
                         if !seen.insert(text.clone()) {
                             self.index.duplicates.push((join(path, &text), pos));
                         }
@@ -144,7 +158,11 @@ impl MarkedEventReceiver for Walker {
                 let (path, key) = self.next_path().unwrap_or(("?".into(), None));
                 self.record(&path, pos, key);
                 self.stack.push(if is_map {
-                    Frame::Map { path, pending_key: None, seen: Default::default() }
+                    Frame::Map {
+                        path,
+                        pending_key: None,
+                        seen: Default::default(),
+                    }
                 } else {
                     Frame::Seq { path, next: 0 }
                 });
@@ -166,8 +184,14 @@ mod tests {
         let src = "nodes:\n  a:\n    interfaces:\n      v1: { peer: b:v2, master: br }\nsteps:\n  - ping: { from: a, to: 10.0.0.1 }\n";
         let idx = SpanIndex::build(src);
         assert_eq!(idx.key("nodes.a"), Pos { line: 2, col: 3 });
-        assert_eq!(idx.value("nodes.a.interfaces.v1.peer"), Pos { line: 4, col: 19 });
-        assert_eq!(idx.value("nodes.a.interfaces.v1.master"), Pos { line: 4, col: 33 });
+        assert_eq!(
+            idx.value("nodes.a.interfaces.v1.peer"),
+            Pos { line: 4, col: 19 }
+        );
+        assert_eq!(
+            idx.value("nodes.a.interfaces.v1.master"),
+            Pos { line: 4, col: 33 }
+        );
         assert_eq!(idx.value("steps.0.ping.to"), Pos { line: 6, col: 26 });
         // An unknown path falls back to its nearest ancestor.
         assert_eq!(idx.value("steps.0.ping.nothing"), idx.value("steps.0.ping"));
