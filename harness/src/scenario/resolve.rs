@@ -151,6 +151,24 @@ impl<'a> Resolver<'a> {
         for (node_name, raw_node) in &raw.nodes {
             nodes.push(self.node(node_name, raw_node, &raw, &names, &mut macs));
         }
+        // Routes and steps refer to interfaces: with a broken topology they would only
+        // add errors that follow from the first ones.
+        if !self.errors.is_empty() {
+            return Scenario {
+                name: String::new(),
+                file: self.file.to_path_buf(),
+                description: None,
+                nodes,
+                steps: Vec::new(),
+            };
+        }
+        for (node, (name, raw_node)) in nodes.iter_mut().zip(&raw.nodes) {
+            for (i, text) in raw_node.routes.iter().enumerate() {
+                if let Some(r) = self.route(&format!("nodes.{name}.routes.{i}"), text, node) {
+                    node.routes.push(r);
+                }
+            }
+        }
         let mut scenario = Scenario {
             name: raw.name.clone().unwrap_or_else(|| default_name.to_string()),
             file: self.file.to_path_buf(),
@@ -268,19 +286,12 @@ impl<'a> Resolver<'a> {
             }
         }
 
-        let mut node = Node {
+        Node {
             name: node_name.to_string(),
             sysctls,
             interfaces,
             routes: Vec::new(),
-        };
-        for (i, text) in raw_node.routes.iter().enumerate() {
-            let rpath = format!("{path}.routes.{i}");
-            if let Some(r) = self.route(&rpath, text, &node) {
-                node.routes.push(r);
-            }
         }
-        node
     }
 
     fn interface(
