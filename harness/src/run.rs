@@ -173,6 +173,12 @@ pub fn run_with_hook(
             )
         })?;
         inodes = sb.inodes();
+        if std::env::var_os("NETSPEC_TRACE").is_some() {
+            eprintln!(
+                "netspec: namespaces and sockets: {:.2} ms",
+                start.elapsed().as_secs_f64() * 1e3
+            );
+        }
         let plan = plan::plan(sc);
         sb.apply(sc, &plan).await.map_err(|e| {
             fail(

@@ -186,13 +186,30 @@ impl Sandbox {
                 .unwrap()
                 .insert(r.ifname.clone(), *i);
         }
-        for (_, ops) in &plan.phases {
+        let trace = std::env::var_os("NETSPEC_TRACE").is_some();
+        for (name, ops) in &plan.phases {
             if ops.is_empty() {
                 continue;
             }
+            let t0 = Instant::now();
             self.run_phase(ops).await?;
+            if trace {
+                eprintln!(
+                    "netspec: {name}: {} ops in {:.2} ms",
+                    ops.len(),
+                    t0.elapsed().as_secs_f64() * 1e3
+                );
+            }
         }
-        self.wait_ready(sc, &plan.ready, READY_DEADLINE).await
+        let t0 = Instant::now();
+        let r = self.wait_ready(sc, &plan.ready, READY_DEADLINE).await;
+        if trace {
+            eprintln!(
+                "netspec: readiness: {:.2} ms",
+                t0.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        r
     }
 
     async fn run_phase(&self, ops: &[Op]) -> Result<(), ApplyError> {

@@ -1,0 +1,203 @@
+//! `cargo bench -p netspec --bench seed`: the seed's bridge.sh against netspec, as whole
+//! processes, side by side. A benchmark, not a test: it prints figures and asserts only
+//! that every run succeeded. Needs root; the baselines need iproute2 (and iputils-ping,
+//! bridge-utils and net-tools for the script with its pings and debug output), and run
+//! isolated in their own network and mount namespaces (bench/isolated.sh).
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Sample {
+    wall: Duration,
+    max_rss_kb: i64,
+}
+
+/// Runs a command to completion; its wall time and peak RSS (from wait4).
+fn measure(cmd: &mut Command) -> Result<Sample, String> {
+    let t0 = Instant::now();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let pid = child.id() as i32;
+    let mut status = 0;
+    // SAFETY: rusage is plain data, filled by wait4.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    let wall = t0.elapsed();
+    if r < 0 {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    let st = std::process::ExitStatus::from_raw(status);
+    if !st.success() {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut err);
+        }
+        return Err(format!("{st}: {}", err.lines().last().unwrap_or("")));
+    }
+    Ok(Sample {
+        wall,
+        max_rss_kb: ru.ru_maxrss,
+    })
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+struct Row {
+    name: String,
+    runs: usize,
+    result: Result<(f64, f64, f64, i64), String>,
+}
+
+fn bench(name: &str, runs: usize, pause: Duration, mut make: impl FnMut() -> Command) -> Row {
+    let mut walls = Vec::new();
+    let mut rss = 0;
+    for _ in 0..runs {
+        match measure(&mut make()) {
+            Ok(s) => {
+                walls.push(ms(s.wall));
+                rss = rss.max(s.max_rss_kb);
+            }
+            Err(e) => {
+                return Row {
+                    name: name.into(),
+                    runs,
+                    result: Err(e),
+                }
+            }
+        }
+        std::thread::sleep(pause);
+    }
+    walls.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let median = walls[walls.len() / 2];
+    let p90 = walls[(walls.len() * 9 / 10).min(walls.len() - 1)];
+    Row {
+        name: name.into(),
+        runs,
+        result: Ok((walls[0], median, p90, rss)),
+    }
+}
+
+fn missing(tools: &[&str]) -> Vec<String> {
+    tools
+        .iter()
+        .filter(|t| {
+            !Command::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .map(|t| t.to_string())
+        .collect()
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return; // `cargo test --benches` must not run it.
+    }
+    if let Some(why) = netspec::missing_privileges() {
+        eprintln!("{why}");
+        std::process::exit(1);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let netspec = env!("CARGO_BIN_EXE_netspec");
+    let quiet = Duration::from_millis(100);
+    let mut rows = Vec::new();
+
+    let run_scenario = |file: &'static str| {
+        let root = root.clone();
+        move || {
+            let mut c = Command::new(netspec);
+            c.args(["run", file]).current_dir(&root);
+            c
+        }
+    };
+    rows.push(bench(
+        "netspec: seed/bridge-sh.yaml (topology, 1 ping each way, teardown), runs 100 ms apart",
+        50,
+        quiet,
+        run_scenario("scenarios/seed/bridge-sh.yaml"),
+    ));
+    rows.push(bench(
+        "netspec: seed/bridge-sh.yaml, back to back",
+        50,
+        Duration::ZERO,
+        run_scenario("scenarios/seed/bridge-sh.yaml"),
+    ));
+    rows.push(bench(
+        "netspec: seed/bridge.yaml (includes a 1 s expect-unreachable ping)",
+        5,
+        quiet,
+        run_scenario("scenarios/seed/bridge.yaml"),
+    ));
+
+    let script = |name: &'static str| {
+        let root = root.clone();
+        move || {
+            let mut c = Command::new("bash");
+            c.arg(root.join("bench/isolated.sh"))
+                .arg(root.join("bench").join(name));
+            c
+        }
+    };
+    let baselines: [(&str, &str, usize, &[&str]); 3] = [
+        (
+            "bridge.sh (the seed's script, with its pings)",
+            "bridge.sh",
+            3,
+            &["ip", "unshare", "ping", "brctl", "route"],
+        ),
+        (
+            "bridge.sh without its pings",
+            "bridge-nopings.sh",
+            20,
+            &["ip", "unshare", "brctl", "route"],
+        ),
+        (
+            "ip -batch, peers created in their namespace",
+            "bridge-batch.sh",
+            20,
+            &["ip", "unshare"],
+        ),
+    ];
+    for (label, file, runs, tools) in baselines {
+        let m = missing(tools);
+        if m.is_empty() {
+            rows.push(bench(label, runs, quiet, script(file)));
+        } else {
+            rows.push(Row {
+                name: label.into(),
+                runs: 0,
+                result: Err(format!("missing: {}", m.join(", "))),
+            });
+        }
+    }
+
+    println!("| what | runs | min ms | median ms | p90 ms | peak RSS KiB |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let mut failed = false;
+    for r in &rows {
+        match &r.result {
+            Ok((min, med, p90, rss)) => println!(
+                "| {} | {} | {min:.1} | {med:.1} | {p90:.1} | {rss} |",
+                r.name, r.runs
+            ),
+            Err(e) => {
+                failed |= !e.starts_with("missing");
+                println!("| {} | {} | {e} | | | |", r.name, r.runs)
+            }
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}
