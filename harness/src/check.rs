@@ -240,6 +240,7 @@ pub(crate) async fn evaluate(
         Check::Link {
             dev,
             state,
+            port,
             mtu,
             master,
         } => {
@@ -249,6 +250,9 @@ pub(crate) async fn evaluate(
             let mut expected = Vec::new();
             if let Some(s) = state {
                 expected.push(format!("state {s}"))
+            }
+            if let Some(p) = port {
+                expected.push(format!("port {p}"))
             }
             if let Some(m) = mtu {
                 expected.push(format!("mtu {m}"))
@@ -266,11 +270,17 @@ pub(crate) async fn evaluate(
                 Some(l) => {
                     let actual_master = l.master.and_then(|m| by_index.get(&m).cloned());
                     let passed = state.is_none_or(|s| s == l.oper)
+                        && port
+                            .as_ref()
+                            .is_none_or(|p| l.port_state.as_ref() == Some(p))
                         && mtu.is_none_or(|m| m == l.mtu)
                         && master.as_ref().is_none_or(|m| *m == actual_master);
-                    let actual = format!(
-                        "{dev} state {} mtu {} master {}",
-                        l.oper,
+                    let mut actual = format!("{dev} state {}", l.oper);
+                    if let Some(p) = &l.port_state {
+                        actual += &format!(" port {p}");
+                    }
+                    actual += &format!(
+                        " mtu {} master {}",
                         l.mtu,
                         actual_master.as_deref().unwrap_or("none")
                     );

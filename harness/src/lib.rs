@@ -12,6 +12,7 @@
 //! }
 //! ```
 
+pub(crate) mod change;
 pub(crate) mod check;
 pub mod leaks;
 pub(crate) mod netlink;

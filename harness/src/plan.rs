@@ -5,7 +5,10 @@
 //! `apply` may run a phase's operations concurrently; a phase starts when the one
 //! before it has finished.
 
-use crate::scenario::{BridgeOptions, Cidr, IfKind, IfRef, Mac, MacvlanMode, Route, Scenario};
+use crate::scenario::{
+    BridgeOptions, Cidr, IfKind, IfRef, Mac, MacvlanMode, PortOptions, Route, Scenario, StaticFdb,
+    StaticNeigh,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Op {
@@ -63,6 +66,19 @@ pub(crate) enum Op {
         node: String,
         route: Route,
     },
+    SetPort {
+        node: String,
+        name: String,
+        opts: PortOptions,
+    },
+    AddNeigh {
+        node: String,
+        entry: StaticNeigh,
+    },
+    AddFdb {
+        node: String,
+        entry: StaticFdb,
+    },
 }
 
 /// What `apply` waits for before the first step.
@@ -95,6 +111,7 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
     let mut addresses = Vec::new();
     let mut ups = Vec::new();
     let mut routes = Vec::new();
+    let mut entries = Vec::new();
     let mut ready = Readiness::default();
     let mut indexes = std::collections::BTreeMap::new();
     for (i, r) in sc
@@ -171,6 +188,14 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
                     master: m.clone(),
                 });
             }
+            // Port options need the port attached: they go with the addresses, after it.
+            if !i.port.is_empty() {
+                addresses.push(Op::SetPort {
+                    node: n.name.clone(),
+                    name: i.name.clone(),
+                    opts: i.port.clone(),
+                });
+            }
             for c in &i.addresses {
                 addresses.push(Op::AddAddress {
                     node: n.name.clone(),
@@ -192,6 +217,18 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
                 }
             }
         }
+        for e in &n.neigh {
+            entries.push(Op::AddNeigh {
+                node: n.name.clone(),
+                entry: e.clone(),
+            });
+        }
+        for e in &n.fdb {
+            entries.push(Op::AddFdb {
+                node: n.name.clone(),
+                entry: e.clone(),
+            });
+        }
         for r in &n.routes {
             routes.push(Op::AddRoute {
                 node: n.name.clone(),
@@ -208,6 +245,8 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
             ("add addresses", addresses),
             ("set links up", ups),
             ("add routes", routes),
+            // After links are up: taking a link down and up removes even permanent entries.
+            ("add static entries", entries),
         ],
         ready,
         indexes,
@@ -274,7 +313,8 @@ mod tests {
                 "attach to bridges",
                 "add addresses",
                 "set links up",
-                "add routes"
+                "add routes",
+                "add static entries"
             ]
         );
         let create = &p.phases[0].1;

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::change;
 use crate::check;
 use crate::plan;
 use crate::probe::{arping, fmt_duration, ping};
@@ -113,6 +114,7 @@ fn title(step: &Step) -> String {
         Action::Check { check, .. } => check::describe(check),
         Action::Snapshot(s) => format!("snapshot {}", s.label),
         Action::Sleep(d) => format!("sleep {}", fmt_duration(*d)),
+        Action::Change { change, .. } => change::describe(change),
     };
     match &step.name {
         Some(n) => format!("{n}: {t}"),
@@ -401,6 +403,18 @@ async fn run_step(
                 snapshot: Some((s.label.clone(), text)),
             })
         }
+        Action::Change { change, error } => match (change::apply(sb, change).await, error) {
+            (Ok(()), None) => ok("done".into()),
+            (Ok(()), Some(e)) => Err((
+                format!("the kernel to refuse it with {e:?}"),
+                "it was accepted".into(),
+            )),
+            (Err(msg), None) => Err(("the kernel to accept it".into(), msg)),
+            (Err(msg), Some(e)) if msg.contains(e.as_str()) => {
+                ok(format!("refused as expected: {msg}"))
+            }
+            (Err(msg), Some(e)) => Err((format!("the kernel to refuse it with {e:?}"), msg)),
+        },
         Action::Sleep(d) => {
             tokio::time::sleep(*d).await;
             ok(format!("slept {}", fmt_duration(*d)))

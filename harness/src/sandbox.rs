@@ -371,6 +371,18 @@ impl Sandbox {
                 let i = self.index(node, name).await?;
                 self.node(node).nl.set_up(i, name, true).await
             }
+            Op::SetPort { node, name, opts } => {
+                let i = self.index(node, name).await?;
+                self.node(node).nl.set_port(i, name, opts).await
+            }
+            Op::AddNeigh { node, entry } => {
+                let i = self.index(node, &entry.dev).await?;
+                self.node(node).nl.add_neigh(i, entry).await
+            }
+            Op::AddFdb { node, entry } => {
+                let i = self.index(node, &entry.port).await?;
+                self.node(node).nl.add_fdb(i, entry).await
+            }
             Op::AddRoute { node, route } => {
                 let oif = match &route.dev {
                     Some(d) => Some(self.index(node, d).await?),

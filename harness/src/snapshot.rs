@@ -85,6 +85,12 @@ pub(crate) async fn render(
                 }
                 if let Some(ps) = &l.port_state {
                     let _ = write!(line, "  port {ps}");
+                    for f in &l.port_flags {
+                        let _ = write!(line, " {f}");
+                    }
+                }
+                if let Some(b) = &l.bridge {
+                    let _ = write!(line, "\n           bridge {b}");
                 }
                 out.push_str(line.trim_end());
                 out.push('\n');

@@ -5,7 +5,8 @@ use std::net::IpAddr;
 use futures::TryStreamExt;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags};
 use netlink_packet_route::link::{
-    InfoBridgePort, InfoData, InfoKind, InfoPortData, LinkAttribute, LinkInfo, State,
+    BridgeStpState, InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoPortData, LinkAttribute,
+    LinkInfo, State,
 };
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourState,
@@ -28,6 +29,10 @@ pub(crate) struct LinkState {
     pub master: Option<u32>,
     /// The bridge port state (`forwarding`, ...) for a bridge port.
     pub port_state: Option<String>,
+    /// A bridge port's flags that differ from the kernel's defaults, e.g. `nolearning`, `isolated`.
+    pub port_flags: Vec<String>,
+    /// A bridge's own settings, as `stp off ageing_time 300s ...`.
+    pub bridge: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +110,8 @@ impl Nl {
                     oper: OperState::Unknown,
                     master: None,
                     port_state: None,
+                    port_flags: Vec::new(),
+                    bridge: None,
                 };
                 for a in m.attributes {
                     match a {
@@ -118,14 +125,11 @@ impl Nl {
                                 match i {
                                     LinkInfo::Kind(k) => l.kind = Some(kind_name(&k)),
                                     LinkInfo::PortData(InfoPortData::BridgePort(attrs)) => {
-                                        for pa in attrs {
-                                            if let InfoBridgePort::State(s) = pa {
-                                                l.port_state =
-                                                    Some(format!("{s:?}").to_lowercase());
-                                            }
-                                        }
+                                        (l.port_state, l.port_flags) = port_info(&attrs);
                                     }
-                                    LinkInfo::Data(InfoData::Bridge(_)) => {}
+                                    LinkInfo::Data(InfoData::Bridge(attrs)) => {
+                                        l.bridge = Some(bridge_info(&attrs))
+                                    }
                                     _ => {}
                                 }
                             }
@@ -270,6 +274,72 @@ impl Nl {
             })
             .collect())
     }
+}
+
+/// The port state, and the flags that differ from a new port's defaults.
+fn port_info(attrs: &[InfoBridgePort]) -> (Option<String>, Vec<String>) {
+    let mut state = None;
+    let mut flags = Vec::new();
+    let mut flag = |name: &str, on: bool, default: bool| {
+        if on != default {
+            flags.push(if on {
+                name.to_string()
+            } else {
+                format!("no{name}")
+            });
+        }
+    };
+    for a in attrs {
+        match a {
+            InfoBridgePort::State(s) => state = Some(format!("{s:?}").to_lowercase()),
+            InfoBridgePort::Learning(v) => flag("learning", *v, true),
+            InfoBridgePort::UnicastFlood(v) => flag("flood", *v, true),
+            InfoBridgePort::MulticastFlood(v) => flag("mcast_flood", *v, true),
+            InfoBridgePort::BroadcastFlood(v) => flag("bcast_flood", *v, true),
+            InfoBridgePort::Isolated(v) => flag("isolated", *v, false),
+            InfoBridgePort::ProxyARP(v) => flag("proxy_arp", *v, false),
+            InfoBridgePort::NeighSupress(v) => flag("neigh_suppress", *v, false),
+            InfoBridgePort::Locked(v) => flag("locked", *v, false),
+            InfoBridgePort::HairpinMode(v) => flag("hairpin", *v, false),
+            _ => {}
+        }
+    }
+    (state, flags)
+}
+
+/// A bridge's settings, in a fixed order.
+fn bridge_info(attrs: &[InfoBridge]) -> String {
+    let time = |cs: u32| {
+        if cs.is_multiple_of(100) {
+            format!("{}s", cs / 100)
+        } else {
+            format!("{}ms", cs * 10)
+        }
+    };
+    let mut parts = Vec::new();
+    for a in attrs {
+        match a {
+            InfoBridge::StpState(s) => {
+                let on = !matches!(s, BridgeStpState::Disabled);
+                parts.push((0, format!("stp {}", if on { "on" } else { "off" })))
+            }
+            InfoBridge::AgeingTime(t) => parts.push((1, format!("ageing_time {}", time(*t)))),
+            InfoBridge::ForwardDelay(t) => parts.push((2, format!("forward_delay {}", time(*t)))),
+            InfoBridge::HelloTime(t) => parts.push((3, format!("hello_time {}", time(*t)))),
+            InfoBridge::Priority(p) => parts.push((4, format!("priority {p}"))),
+            InfoBridge::MulticastSnooping(m) => parts.push((
+                5,
+                format!("mcast_snooping {}", if *m { "on" } else { "off" }),
+            )),
+            _ => {}
+        }
+    }
+    parts.sort();
+    parts
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn route_state(m: RouteMessage) -> Option<RouteState> {

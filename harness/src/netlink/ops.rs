@@ -3,16 +3,23 @@
 use std::net::IpAddr;
 use std::os::fd::RawFd;
 
-use netlink_packet_route::address::{AddressAttribute, AddressFlags};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{BridgeStpState, InfoData, InfoVeth, MacVlanMode};
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+};
 use netlink_packet_route::route::{RouteProtocol, RouteScope, RouteType as NlRouteType};
+use netlink_packet_route::AddressFamily;
 use rtnetlink::{
-    LinkBridge, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVxlan,
+    LinkBridge, LinkBridgePort, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVxlan,
     RouteMessageBuilder,
 };
 
 use super::{Nl, NlError};
-use crate::scenario::{BridgeOptions, Cidr, Mac, MacvlanMode, Route, RouteType};
+use crate::scenario::{
+    BridgeOptions, Cidr, FdbState, Mac, MacvlanMode, PortOptions, Route, RouteType, StaticFdb,
+    StaticNeigh,
+};
 
 impl Nl {
     pub(crate) async fn add_bridge(
@@ -39,6 +46,15 @@ impl Nl {
         }
         if let Some(f) = opts.forward_delay_cs {
             b = b.forward_delay(f);
+        }
+        if let Some(h) = opts.hello_time_cs {
+            b = b.hello_time(h);
+        }
+        if let Some(p) = opts.priority {
+            b = b.priority(p);
+        }
+        if let Some(m) = opts.mcast_snooping {
+            b = b.mcast_snooping(m);
         }
         self.handle
             .link()
@@ -245,5 +261,239 @@ impl Nl {
             .execute()
             .await
             .map_err(|e| self.err(format!("add route `{}`", route.text), &e))
+    }
+}
+
+/// Runtime changes and static entries.
+impl Nl {
+    pub(crate) async fn set_port(
+        &self,
+        index: u32,
+        name: &str,
+        p: &PortOptions,
+    ) -> Result<(), NlError> {
+        let mut b = LinkBridgePort::new(index);
+        if let Some(v) = p.learning {
+            b = b.learning(v);
+        }
+        if let Some(v) = p.flood {
+            b = b.flood(v);
+        }
+        if let Some(v) = p.mcast_flood {
+            b = b.mcast_flood(v);
+        }
+        if let Some(v) = p.bcast_flood {
+            b = b.bcast_flood(v);
+        }
+        if let Some(v) = p.isolated {
+            b = b.isolated(v);
+        }
+        if let Some(v) = p.proxy_arp {
+            b = b.proxy_arp(v);
+        }
+        if let Some(v) = p.neigh_suppress {
+            b = b.neigh_suppress(v);
+        }
+        if let Some(v) = p.locked {
+            b = b.locked(v);
+        }
+        if let Some(v) = p.hairpin {
+            b = b.hairpin(v);
+        }
+        // `link().set()` with port data returns Ok and does nothing; `set_port` works.
+        self.handle
+            .link()
+            .set_port(b.build())
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("set bridge port options of {name}"), &e))
+    }
+
+    pub(crate) async fn flush_port_fdb(&self, index: u32, name: &str) -> Result<(), NlError> {
+        self.handle
+            .link()
+            .set_port(LinkBridgePort::new(index).fdb_flush().build())
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("flush the FDB entries of port {name}"), &e))
+    }
+
+    pub(crate) async fn set_link(
+        &self,
+        index: u32,
+        name: &str,
+        mtu: Option<u32>,
+        mac: Option<Mac>,
+    ) -> Result<(), NlError> {
+        let mut b = LinkUnspec::new_with_index(index);
+        if let Some(m) = mtu {
+            b = b.mtu(m);
+        }
+        if let Some(m) = mac {
+            b = b.address(m.0.to_vec());
+        }
+        self.handle
+            .link()
+            .set(b.build())
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("set link {name}"), &e))
+    }
+
+    pub(crate) async fn set_nomaster(&self, index: u32, name: &str) -> Result<(), NlError> {
+        self.handle
+            .link()
+            .set(LinkUnspec::new_with_index(index).nocontroller().build())
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("detach {name} from its bridge"), &e))
+    }
+
+    pub(crate) async fn del_address(
+        &self,
+        index: u32,
+        name: &str,
+        cidr: Cidr,
+    ) -> Result<(), NlError> {
+        let mut msg = AddressMessage::default();
+        msg.header.family = if cidr.addr.is_ipv4() {
+            AddressFamily::Inet
+        } else {
+            AddressFamily::Inet6
+        };
+        msg.header.prefix_len = cidr.prefix;
+        msg.header.index = index;
+        msg.attributes.push(AddressAttribute::Local(cidr.addr));
+        if cidr.addr.is_ipv6() {
+            msg.attributes.push(AddressAttribute::Address(cidr.addr));
+        }
+        self.handle
+            .address()
+            .del(msg)
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("delete address {cidr} from {name}"), &e))
+    }
+
+    pub(crate) async fn del_route(&self, route: &Route, oif: Option<u32>) -> Result<(), NlError> {
+        let mut b = RouteMessageBuilder::<IpAddr>::new()
+            .destination_prefix(route.dst.addr, route.dst.prefix)
+            .map_err(|e| NlError {
+                op: format!("delete route `{}`", route.text),
+                node: self.node.clone(),
+                detail: e.to_string(),
+            })?;
+        if let Some(v) = route.via {
+            b = b.gateway(v).map_err(|e| NlError {
+                op: format!("delete route `{}`", route.text),
+                node: self.node.clone(),
+                detail: e.to_string(),
+            })?;
+        }
+        if let Some(i) = oif {
+            b = b.output_interface(i);
+        }
+        if let Some(t) = route.table {
+            b = b.table_id(t);
+        }
+        if let Some(m) = route.metric {
+            b = b.priority(m);
+        }
+        self.handle
+            .route()
+            .del(b.build())
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("delete route `{}`", route.text), &e))
+    }
+
+    pub(crate) async fn add_neigh(&self, index: u32, n: &StaticNeigh) -> Result<(), NlError> {
+        self.handle
+            .neighbours()
+            .add(index, n.to)
+            .link_layer_address(&n.mac.0)
+            .state(NeighbourState::Permanent)
+            .execute()
+            .await
+            .map_err(|e| {
+                self.err(
+                    format!("add neighbour {} lladdr {} dev {}", n.to, n.mac, n.dev),
+                    &e,
+                )
+            })
+    }
+
+    pub(crate) async fn del_neigh(&self, index: u32, to: IpAddr, dev: &str) -> Result<(), NlError> {
+        let mut msg = NeighbourMessage::default();
+        msg.header.family = if to.is_ipv4() {
+            AddressFamily::Inet
+        } else {
+            AddressFamily::Inet6
+        };
+        msg.header.ifindex = index;
+        msg.attributes
+            .push(NeighbourAttribute::Destination(match to {
+                IpAddr::V4(a) => NeighbourAddress::Inet(a),
+                IpAddr::V6(a) => NeighbourAddress::Inet6(a),
+            }));
+        self.handle
+            .neighbours()
+            .del(msg)
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("delete neighbour {to} dev {dev}"), &e))
+    }
+
+    /// Like `ip neigh flush dev X`: every entry of the link except permanent and noarp ones.
+    pub(crate) async fn flush_neigh(&self, index: u32, dev: &str) -> Result<(), NlError> {
+        for e in self.neighbours().await? {
+            if e.index == index
+                && !matches!(e.state, NeighbourState::Permanent | NeighbourState::Noarp)
+            {
+                self.del_neigh(index, e.dst, dev).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `bridge fdb add MAC dev PORT master [static|dynamic] [sticky]`.
+    pub(crate) async fn add_fdb(&self, port_index: u32, f: &StaticFdb) -> Result<(), NlError> {
+        let mut flags = NeighbourFlags::Controller;
+        if f.sticky {
+            flags |= NeighbourFlags::Sticky;
+        }
+        let state = match f.state {
+            FdbState::Static => NeighbourState::Noarp,
+            FdbState::Dynamic => NeighbourState::Reachable,
+            FdbState::Permanent => NeighbourState::Permanent,
+        };
+        self.handle
+            .neighbours()
+            .add_bridge(port_index, &f.mac.0)
+            .flags(flags)
+            .state(state)
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("add FDB entry {} on {}", f.mac, f.port), &e))
+    }
+
+    pub(crate) async fn del_fdb(
+        &self,
+        port_index: u32,
+        mac: Mac,
+        port: &str,
+    ) -> Result<(), NlError> {
+        let mut msg = NeighbourMessage::default();
+        msg.header.family = AddressFamily::Bridge;
+        msg.header.ifindex = port_index;
+        msg.header.flags = NeighbourFlags::Controller;
+        msg.attributes
+            .push(NeighbourAttribute::LinkLayerAddress(mac.0.to_vec()));
+        self.handle
+            .neighbours()
+            .del(msg)
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("delete FDB entry {mac} on {port}"), &e))
     }
 }

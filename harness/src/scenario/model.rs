@@ -156,6 +156,8 @@ pub struct Node {
     pub sysctls: Vec<(String, String)>,
     pub interfaces: Vec<Interface>,
     pub routes: Vec<Route>,
+    pub neigh: Vec<StaticNeigh>,
+    pub fdb: Vec<StaticFdb>,
 }
 
 impl Node {
@@ -175,6 +177,7 @@ pub struct Interface {
     pub addresses: Vec<Cidr>,
     /// Run IPv6 DAD for the declared addresses (off by default: it costs 1-2 s).
     pub dad: bool,
+    pub port: PortOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +194,66 @@ pub struct BridgeOptions {
     /// In hundredths of a second, as the kernel takes it.
     pub ageing_time_cs: Option<u32>,
     pub forward_delay_cs: Option<u32>,
+    pub hello_time_cs: Option<u32>,
+    pub priority: Option<u16>,
+    pub mcast_snooping: Option<bool>,
+}
+
+/// Bridge port flags; None leaves the kernel's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortOptions {
+    pub learning: Option<bool>,
+    pub flood: Option<bool>,
+    pub mcast_flood: Option<bool>,
+    pub bcast_flood: Option<bool>,
+    pub isolated: Option<bool>,
+    pub proxy_arp: Option<bool>,
+    pub neigh_suppress: Option<bool>,
+    pub locked: Option<bool>,
+    pub hairpin: Option<bool>,
+}
+
+impl PortOptions {
+    pub fn is_empty(&self) -> bool {
+        *self == PortOptions::default()
+    }
+}
+
+/// A permanent ARP/ND entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticNeigh {
+    pub to: IpAddr,
+    pub mac: Mac,
+    pub dev: String,
+}
+
+/// A bridge FDB entry added by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticFdb {
+    pub mac: Mac,
+    pub port: String,
+    pub state: FdbState,
+    pub sticky: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FdbState {
+    /// NUD_NOARP: `bridge fdb add ... static`.
+    Static,
+    /// NUD_REACHABLE: ages out like a learned entry.
+    Dynamic,
+    /// NUD_PERMANENT: a local entry, iproute2's default.
+    Permanent,
+}
+
+impl fmt::Display for FdbState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FdbState::Static => "static",
+            FdbState::Dynamic => "dynamic",
+            FdbState::Permanent => "permanent",
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -364,6 +427,8 @@ pub enum Check {
     Link {
         dev: IfRef,
         state: Option<OperState>,
+        /// The bridge port state: disabled, listening, learning, forwarding or blocking.
+        port: Option<String>,
         mtu: Option<u32>,
         master: Option<Option<String>>,
     },
@@ -376,6 +441,62 @@ pub struct Snapshot {
     pub only: Option<Vec<String>>,
 }
 
+/// A runtime change to a link.
+#[derive(Debug, Clone, Default)]
+pub struct LinkSet {
+    pub mtu: Option<u32>,
+    pub mac: Option<Mac>,
+    /// Some(None) detaches from the bridge.
+    pub master: Option<Option<String>>,
+    pub port: PortOptions,
+}
+
+#[derive(Debug, Clone)]
+pub enum NeighOp {
+    Add(StaticNeigh),
+    Del { to: IpAddr, dev: String },
+    Flush { dev: String },
+}
+
+#[derive(Debug, Clone)]
+pub enum FdbOp {
+    Add(StaticFdb),
+    Del { mac: Mac, port: String },
+    Flush { port: String },
+}
+
+/// A runtime change: a step that asks the kernel for something.
+#[derive(Debug, Clone)]
+pub enum Change {
+    LinkSet {
+        dev: IfRef,
+        set: LinkSet,
+    },
+    Address {
+        dev: IfRef,
+        cidr: Cidr,
+        add: bool,
+    },
+    Route {
+        node: String,
+        route: Route,
+        add: bool,
+    },
+    Sysctl {
+        node: String,
+        key: String,
+        value: String,
+    },
+    Neigh {
+        node: String,
+        op: NeighOp,
+    },
+    Fdb {
+        node: String,
+        op: FdbOp,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub enum Action {
     Ping(Ping),
@@ -383,6 +504,11 @@ pub enum Action {
     Link {
         dev: IfRef,
         up: bool,
+    },
+    /// `error`: the kernel must refuse the change with a message containing this text.
+    Change {
+        change: Change,
+        error: Option<String>,
     },
     Check {
         check: Check,

@@ -28,6 +28,52 @@ pub(crate) struct RawNode {
     pub interfaces: BTreeMap<String, RawInterface>,
     #[serde(default)]
     pub routes: Vec<String>,
+    /// Permanent ARP/ND entries.
+    #[serde(default)]
+    pub neigh: Vec<RawStaticNeigh>,
+    /// Static bridge FDB entries.
+    #[serde(default)]
+    pub fdb: Vec<RawStaticFdb>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStaticNeigh {
+    pub to: String,
+    pub mac: String,
+    pub dev: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStaticFdb {
+    pub mac: String,
+    pub port: String,
+    /// `static` (the default), `dynamic`, or `permanent` (a local entry, iproute2's default).
+    pub state: Option<RawFdbState>,
+    pub sticky: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawFdbState {
+    Static,
+    Dynamic,
+    Permanent,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPortOptions {
+    pub learning: Option<bool>,
+    pub flood: Option<bool>,
+    pub mcast_flood: Option<bool>,
+    pub bcast_flood: Option<bool>,
+    pub isolated: Option<bool>,
+    pub proxy_arp: Option<bool>,
+    pub neigh_suppress: Option<bool>,
+    pub locked: Option<bool>,
+    pub hairpin: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -62,6 +108,7 @@ pub(crate) struct RawInterface {
     pub dev: Option<String>,
     pub dstport: Option<u16>,
     pub bridge: Option<RawBridgeOptions>,
+    pub port: Option<RawPortOptions>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -79,6 +126,9 @@ pub(crate) struct RawBridgeOptions {
     pub stp: Option<bool>,
     pub ageing_time: Option<String>,
     pub forward_delay: Option<String>,
+    pub hello_time: Option<String>,
+    pub priority: Option<u16>,
+    pub mcast_snooping: Option<bool>,
 }
 
 /// One list entry under `steps:`. Exactly one action key must be set; `resolve` checks it,
@@ -93,6 +143,76 @@ pub(crate) struct RawStep {
     pub check: Option<RawCheck>,
     pub snapshot: Option<RawSnapshot>,
     pub sleep: Option<String>,
+    /// For `check`: poll until it holds, for at most this long.
+    pub within: Option<String>,
+    pub address: Option<RawAddressStep>,
+    pub route: Option<RawRouteStep>,
+    pub sysctl: Option<RawSysctlStep>,
+    pub neigh: Option<RawNeighStep>,
+    pub fdb: Option<RawFdbStep>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAddressStep {
+    pub add: Option<String>,
+    pub del: Option<String>,
+    pub dev: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRouteStep {
+    pub node: String,
+    pub add: Option<String>,
+    pub del: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSysctlStep {
+    pub node: String,
+    pub key: String,
+    pub value: Scalar,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNeighDel {
+    pub to: String,
+    pub dev: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNeighStep {
+    pub node: String,
+    pub add: Option<RawStaticNeigh>,
+    pub del: Option<RawNeighDel>,
+    /// Flush the entries of this interface.
+    pub flush: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFdbDel {
+    pub mac: String,
+    pub port: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFdbStep {
+    pub node: String,
+    pub add: Option<RawStaticFdb>,
+    pub del: Option<RawFdbDel>,
+    /// Flush the dynamic entries learned on this port.
+    pub flush: Option<String>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -169,6 +289,13 @@ pub(crate) struct RawArping {
 pub(crate) struct RawLinkStep {
     pub up: Option<String>,
     pub down: Option<String>,
+    /// `set: node:if` with any of `mtu`, `mac`, `master` (`none` to detach), `port`.
+    pub set: Option<String>,
+    pub mtu: Option<u32>,
+    pub mac: Option<String>,
+    pub master: Option<String>,
+    pub port: Option<RawPortOptions>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,11 +360,23 @@ pub(crate) enum RawOperState {
     Unknown,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawPortState {
+    Disabled,
+    Listening,
+    Learning,
+    Forwarding,
+    Blocking,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLinkCheck {
     pub dev: String,
     pub state: Option<RawOperState>,
+    /// The bridge port state.
+    pub port: Option<RawPortState>,
     pub mtu: Option<u32>,
     pub master: Option<String>,
 }

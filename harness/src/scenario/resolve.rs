@@ -162,13 +162,6 @@ impl<'a> Resolver<'a> {
                 steps: Vec::new(),
             };
         }
-        for (node, (name, raw_node)) in nodes.iter_mut().zip(&raw.nodes) {
-            for (i, text) in raw_node.routes.iter().enumerate() {
-                if let Some(r) = self.route(&format!("nodes.{name}.routes.{i}"), text, node) {
-                    node.routes.push(r);
-                }
-            }
-        }
         let mut scenario = Scenario {
             name: raw.name.clone().unwrap_or_else(|| default_name.to_string()),
             file: self.file.to_path_buf(),
@@ -176,6 +169,27 @@ impl<'a> Resolver<'a> {
             nodes,
             steps: Vec::new(),
         };
+        for (ni, (name, raw_node)) in raw.nodes.iter().enumerate() {
+            let mut routes = Vec::new();
+            for (i, text) in raw_node.routes.iter().enumerate() {
+                let path = format!("nodes.{name}.routes.{i}");
+                routes.extend(self.route(&path, text, &scenario.nodes[ni], true));
+            }
+            let mut neigh = Vec::new();
+            for (i, n) in raw_node.neigh.iter().enumerate() {
+                let path = format!("nodes.{name}.neigh.{i}");
+                neigh.extend(self.static_neigh(&path, name, n, &scenario));
+            }
+            let mut fdb = Vec::new();
+            for (i, f) in raw_node.fdb.iter().enumerate() {
+                let path = format!("nodes.{name}.fdb.{i}");
+                fdb.extend(self.static_fdb(&path, name, f, &scenario, true));
+            }
+            let node = &mut scenario.nodes[ni];
+            node.routes = routes;
+            node.neigh = neigh;
+            node.fdb = fdb;
+        }
         let mut labels = BTreeSet::new();
         for (i, step) in raw.steps.iter().enumerate() {
             if let Some(s) = self.step(i, step, &scenario, &mut labels) {
@@ -291,6 +305,8 @@ impl<'a> Resolver<'a> {
             sysctls,
             interfaces,
             routes: Vec::new(),
+            neigh: Vec::new(),
+            fdb: Vec::new(),
         }
     }
 
@@ -411,6 +427,14 @@ impl<'a> Resolver<'a> {
                 );
             }
         }
+        let port = ri.port.as_ref().map(port_options).unwrap_or_default();
+        if ri.port.is_some() && ri.master.is_none() {
+            self.at_key(
+                &format!("{ipath}.port"),
+                format!("`port:` options on {node}:{ifname}, which has no `master`"),
+                Some("port options apply to a bridge port; add `master: BRIDGE`".into()),
+            );
+        }
         if ri.bridge.is_some() && !matches!(kind, IfKind::Bridge(_)) {
             self.at_key(
                 &format!("{ipath}.bridge"),
@@ -430,6 +454,7 @@ impl<'a> Resolver<'a> {
             master: ri.master.clone(),
             addresses,
             dad: ri.dad.unwrap_or(false),
+            port,
         })
     }
 
@@ -498,6 +523,13 @@ impl<'a> Resolver<'a> {
                         .as_ref()
                         .and_then(|d| self.duration(&format!("{ipath}.bridge.forward_delay"), d))
                         .map(centis);
+                    o.hello_time_cs = b
+                        .hello_time
+                        .as_ref()
+                        .and_then(|d| self.duration(&format!("{ipath}.bridge.hello_time"), d))
+                        .map(centis);
+                    o.priority = b.priority;
+                    o.mcast_snooping = b.mcast_snooping;
                 }
                 Some(IfKind::Bridge(o))
             }
@@ -737,7 +769,7 @@ impl<'a> Resolver<'a> {
         None
     }
 
-    fn route(&mut self, path: &str, text: &str, node: &Node) -> Option<Route> {
+    fn route(&mut self, path: &str, text: &str, node: &Node, check_gateway: bool) -> Option<Route> {
         let toks: Vec<&str> = text.split_whitespace().collect();
         let bad = |r: &mut Self, msg: String| r.route_error(path, msg);
         let (kind, rest) = match toks.first() {
@@ -838,7 +870,7 @@ impl<'a> Resolver<'a> {
                 return None;
             }
         }
-        if let Some(v) = via {
+        if let Some(v) = via.filter(|_| check_gateway) {
             let link_local_v6 = matches!(v, IpAddr::V6(a) if (a.segments()[0] & 0xffc0) == 0xfe80);
             let on_link = node
                 .interfaces
@@ -891,12 +923,31 @@ impl<'a> Resolver<'a> {
         if raw.sleep.is_some() {
             actions.push("sleep")
         }
+        for (set, name) in [
+            (raw.address.is_some(), "address"),
+            (raw.route.is_some(), "route"),
+            (raw.sysctl.is_some(), "sysctl"),
+            (raw.neigh.is_some(), "neigh"),
+            (raw.fdb.is_some(), "fdb"),
+        ] {
+            if set {
+                actions.push(name)
+            }
+        }
+        if raw.within.is_some() && raw.check.is_none() {
+            self.at(
+                &format!("{path}.within"),
+                "`within` applies to a `check` step only",
+                Some("to wait for a probe, give it a `timeout`".into()),
+            );
+            return None;
+        }
         let action = match actions.as_slice() {
             [] => {
                 self.at(
                     &path,
                     format!("step {} has no action", i + 1),
-                    Some("a step is one of: ping, arping, link, check, snapshot, sleep".into()),
+                    Some("a step is one of: ping, arping, link, check, snapshot, sleep, address, route, sysctl, neigh, fdb".into()),
                 );
                 return None;
             }
@@ -908,9 +959,19 @@ impl<'a> Resolver<'a> {
                 } else if let Some(l) = &raw.link {
                     self.link_step(&format!("{path}.link"), l, sc)?
                 } else if let Some(c) = &raw.check {
-                    self.check(&format!("{path}.check"), c, sc)?
+                    self.check(&format!("{path}.check"), c, raw.within.as_deref(), sc)?
                 } else if let Some(s) = &raw.snapshot {
                     Action::Snapshot(self.snapshot(&format!("{path}.snapshot"), s, sc, labels)?)
+                } else if let Some(a) = &raw.address {
+                    self.address_step(&format!("{path}.address"), a, sc)?
+                } else if let Some(r) = &raw.route {
+                    self.route_step(&format!("{path}.route"), r, sc)?
+                } else if let Some(x) = &raw.sysctl {
+                    self.sysctl_step(&format!("{path}.sysctl"), x, sc)?
+                } else if let Some(n) = &raw.neigh {
+                    self.neigh_step(&format!("{path}.neigh"), n, sc)?
+                } else if let Some(f) = &raw.fdb {
+                    self.fdb_step(&format!("{path}.fdb"), f, sc)?
                 } else {
                     Action::Sleep(self.duration(&format!("{path}.sleep"), raw.sleep.as_deref()?)?)
                 }
@@ -1144,30 +1205,308 @@ impl<'a> Resolver<'a> {
     }
 
     fn link_step(&mut self, path: &str, l: &RawLinkStep, sc: &Scenario) -> Option<Action> {
-        match (&l.up, &l.down) {
-            (Some(u), None) => Some(Action::Link {
+        let set_keys = l.mtu.is_some() || l.mac.is_some() || l.master.is_some() || l.port.is_some();
+        match (&l.up, &l.down, &l.set) {
+            (Some(u), None, None) if !set_keys && l.error.is_none() => Some(Action::Link {
                 dev: self.sc_ifref(&format!("{path}.up"), u, sc)?,
                 up: true,
             }),
-            (None, Some(d)) => Some(Action::Link {
+            (None, Some(d), None) if !set_keys && l.error.is_none() => Some(Action::Link {
                 dev: self.sc_ifref(&format!("{path}.down"), d, sc)?,
                 up: false,
             }),
+            (None, None, Some(x)) if set_keys => {
+                let dev = self.sc_ifref(&format!("{path}.set"), x, sc)?;
+                let mut set = LinkSet {
+                    mtu: l.mtu,
+                    ..Default::default()
+                };
+                if let Some(m) = &l.mac {
+                    let Some(mac) = Mac::parse(m) else {
+                        self.at(&format!("{path}.mac"), format!("invalid MAC `{m}`"), None);
+                        return None;
+                    };
+                    set.mac = Some(mac);
+                }
+                if let Some(m) = &l.master {
+                    set.master = Some(if m == "none" {
+                        None
+                    } else {
+                        let nd = sc.node(&dev.node)?;
+                        let bridges = || {
+                            nd.interfaces
+                                .iter()
+                                .filter(|i| matches!(i.kind, IfKind::Bridge(_)))
+                                .map(|i| i.name.as_str())
+                        };
+                        if !bridges().any(|b| b == m) {
+                            let hint = did_you_mean(m, bridges())
+                                .map(|s| format!("did you mean `{s}`?"))
+                                .unwrap_or_else(|| "write `master: none` to detach".into());
+                            self.at(
+                                &format!("{path}.master"),
+                                format!("master `{m}` is not a bridge of node {}", dev.node),
+                                Some(hint),
+                            );
+                            return None;
+                        }
+                        Some(m.clone())
+                    });
+                }
+                set.port = l.port.as_ref().map(port_options).unwrap_or_default();
+                Some(Action::Change {
+                    change: Change::LinkSet { dev, set },
+                    error: l.error.clone(),
+                })
+            }
             _ => {
                 self.at(
                     path,
-                    "a link step takes exactly one of `up` or `down`",
-                    Some("e.g. `link: { down: host:veth2 }`".into()),
+                    "a link step is `up: node:if`, `down: node:if`, or `set: node:if` with `mtu`, `mac`, `master` or `port`",
+                    Some("e.g. `link: { down: host:veth2 }` or `link: { set: sw:swp1, port: { learning: false } }`".into()),
                 );
                 None
             }
         }
     }
 
-    fn check(&mut self, path: &str, c: &RawCheck, sc: &Scenario) -> Option<Action> {
-        let within = match &c.within {
-            Some(w) => Some(self.duration(&format!("{path}.within"), w)?),
-            None => None,
+    /// Which of `add`/`del` a change step has, with its value.
+    fn add_or_del<'v>(
+        &mut self,
+        path: &str,
+        add: &'v Option<String>,
+        del: &'v Option<String>,
+        example: &str,
+    ) -> Option<(&'v str, bool, String)> {
+        match (add, del) {
+            (Some(x), None) => Some((x, true, format!("{path}.add"))),
+            (None, Some(x)) => Some((x, false, format!("{path}.del"))),
+            _ => {
+                self.at(
+                    path,
+                    "this step takes exactly one of `add` or `del`",
+                    Some(format!("e.g. `{example}`")),
+                );
+                None
+            }
+        }
+    }
+
+    fn address_step(&mut self, path: &str, a: &RawAddressStep, sc: &Scenario) -> Option<Action> {
+        let dev = self.sc_ifref(&format!("{path}.dev"), &a.dev, sc)?;
+        let (text, add, vpath) = self.add_or_del(
+            path,
+            &a.add,
+            &a.del,
+            "address: { add: 10.0.0.5/24, dev: net1:eth0 }",
+        )?;
+        let Some(cidr) = Cidr::parse(text) else {
+            self.at(
+                &vpath,
+                format!("invalid CIDR `{text}`"),
+                Some("write an address with its prefix length, e.g. 10.0.0.1/24".into()),
+            );
+            return None;
+        };
+        Some(Action::Change {
+            change: Change::Address { dev, cidr, add },
+            error: a.error.clone(),
+        })
+    }
+
+    fn route_step(&mut self, path: &str, r: &RawRouteStep, sc: &Scenario) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &r.node, sc)?;
+        let (text, add, vpath) = self.add_or_del(
+            path,
+            &r.add,
+            &r.del,
+            "route: { node: net1, add: 10.5.0.0/16 via 10.0.0.2 }",
+        )?;
+        // An earlier step may make the gateway reachable: the kernel judges it.
+        let route = self.route(&vpath, text, sc.node(&node)?, false)?;
+        Some(Action::Change {
+            change: Change::Route { node, route, add },
+            error: r.error.clone(),
+        })
+    }
+
+    fn sysctl_step(&mut self, path: &str, x: &RawSysctlStep, sc: &Scenario) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &x.node, sc)?;
+        if !valid_sysctl_key(&x.key) || !x.key.starts_with("net.") {
+            self.at(
+                &format!("{path}.key"),
+                format!("invalid sysctl `{}`", x.key),
+                Some("only net.* sysctls can be set in a node".into()),
+            );
+            return None;
+        }
+        let change = Change::Sysctl {
+            node,
+            key: x.key.clone(),
+            value: x.value.0.clone(),
+        };
+        Some(Action::Change {
+            change,
+            error: x.error.clone(),
+        })
+    }
+
+    fn neigh_step(&mut self, path: &str, n: &RawNeighStep, sc: &Scenario) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &n.node, sc)?;
+        let op = match (&n.add, &n.del, &n.flush) {
+            (Some(a), None, None) => {
+                NeighOp::Add(self.static_neigh(&format!("{path}.add"), &node, a, sc)?)
+            }
+            (None, Some(d), None) => {
+                let to = self.target(&format!("{path}.del.to"), &d.to, sc, false)?;
+                self.node_if(&format!("{path}.del.dev"), &node, &d.dev, sc)?;
+                NeighOp::Del {
+                    to,
+                    dev: d.dev.clone(),
+                }
+            }
+            (None, None, Some(dev)) => {
+                self.node_if(&format!("{path}.flush"), &node, dev, sc)?;
+                NeighOp::Flush { dev: dev.clone() }
+            }
+            _ => {
+                self.at(
+                    path,
+                    "a neigh step takes exactly one of `add`, `del` or `flush`",
+                    None,
+                );
+                return None;
+            }
+        };
+        Some(Action::Change {
+            change: Change::Neigh { node, op },
+            error: n.error.clone(),
+        })
+    }
+
+    fn fdb_step(&mut self, path: &str, f: &RawFdbStep, sc: &Scenario) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &f.node, sc)?;
+        let op = match (&f.add, &f.del, &f.flush) {
+            (Some(a), None, None) => {
+                FdbOp::Add(self.static_fdb(&format!("{path}.add"), &node, a, sc, false)?)
+            }
+            (None, Some(d), None) => {
+                let (mac, _) = self.mac_ref(&format!("{path}.del.mac"), &d.mac, sc)?;
+                self.node_if(&format!("{path}.del.port"), &node, &d.port, sc)?;
+                FdbOp::Del {
+                    mac,
+                    port: d.port.clone(),
+                }
+            }
+            (None, None, Some(port)) => {
+                self.node_if(&format!("{path}.flush"), &node, port, sc)?;
+                FdbOp::Flush { port: port.clone() }
+            }
+            _ => {
+                self.at(
+                    path,
+                    "an fdb step takes exactly one of `add`, `del` or `flush`",
+                    None,
+                );
+                return None;
+            }
+        };
+        Some(Action::Change {
+            change: Change::Fdb { node, op },
+            error: f.error.clone(),
+        })
+    }
+
+    /// An interface name of `node`, with a did-you-mean.
+    fn node_if(&mut self, path: &str, node: &str, name: &str, sc: &Scenario) -> Option<()> {
+        let nd = sc.node(node)?;
+        if nd.interface(name).is_some() {
+            return Some(());
+        }
+        let hint = did_you_mean(name, nd.interfaces.iter().map(|i| i.name.as_str()))
+            .map(|m| format!("did you mean `{m}`?"));
+        self.at(
+            path,
+            format!("unknown interface `{name}` in node {node}"),
+            hint,
+        );
+        None
+    }
+
+    fn static_neigh(
+        &mut self,
+        path: &str,
+        node: &str,
+        n: &RawStaticNeigh,
+        sc: &Scenario,
+    ) -> Option<StaticNeigh> {
+        let to = self.target(&format!("{path}.to"), &n.to, sc, false)?;
+        let (mac, _) = self.mac_ref(&format!("{path}.mac"), &n.mac, sc)?;
+        self.node_if(&format!("{path}.dev"), node, &n.dev, sc)?;
+        Some(StaticNeigh {
+            to,
+            mac,
+            dev: n.dev.clone(),
+        })
+    }
+
+    /// `strict` (the topology) refuses `sticky` without `static`; a runtime step lets the
+    /// kernel answer, so that a scenario can assert the kernel's refusal.
+    fn static_fdb(
+        &mut self,
+        path: &str,
+        node: &str,
+        f: &RawStaticFdb,
+        sc: &Scenario,
+        strict: bool,
+    ) -> Option<StaticFdb> {
+        let (mac, _) = self.mac_ref(&format!("{path}.mac"), &f.mac, sc)?;
+        self.node_if(&format!("{path}.port"), node, &f.port, sc)?;
+        let state = match f.state.unwrap_or(RawFdbState::Static) {
+            RawFdbState::Static => FdbState::Static,
+            RawFdbState::Dynamic => FdbState::Dynamic,
+            RawFdbState::Permanent => FdbState::Permanent,
+        };
+        let sticky = f.sticky.unwrap_or(false);
+        if strict && sticky && state == FdbState::Permanent {
+            self.at(
+                &format!("{path}.sticky"),
+                "`sticky` with `state: permanent`: the kernel refuses it (EINVAL)",
+                Some("use `state: static`".into()),
+            );
+            return None;
+        }
+        Some(StaticFdb {
+            mac,
+            port: f.port.clone(),
+            state,
+            sticky,
+        })
+    }
+
+    /// `within` may sit inside the check or beside it in the step.
+    fn check(
+        &mut self,
+        path: &str,
+        c: &RawCheck,
+        step_within: Option<&str>,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let within = match (&c.within, step_within) {
+            (Some(_), Some(_)) => {
+                self.at(
+                    &format!("{path}.within"),
+                    "`within` is given twice",
+                    Some("keep the one beside `check:`".into()),
+                );
+                return None;
+            }
+            (Some(w), None) => Some(self.duration(&format!("{path}.within"), w)?),
+            (None, Some(w)) => {
+                let parent = path.trim_end_matches(".check");
+                Some(self.duration(&format!("{parent}.within"), w)?)
+            }
+            (None, None) => None,
         };
         let n = [
             c.neigh.is_some(),
@@ -1317,8 +1656,12 @@ impl<'a> Resolver<'a> {
             let x = c.link.as_ref()?;
             let p = format!("{path}.link");
             let dev = self.sc_ifref(&format!("{p}.dev"), &x.dev, sc)?;
-            if x.state.is_none() && x.mtu.is_none() && x.master.is_none() {
-                self.at(&p, "a link check needs `state`, `mtu` or `master`", None);
+            if x.state.is_none() && x.mtu.is_none() && x.master.is_none() && x.port.is_none() {
+                self.at(
+                    &p,
+                    "a link check needs `state`, `port`, `mtu` or `master`",
+                    None,
+                );
                 return None;
             }
             let state = x.state.map(|s| match s {
@@ -1334,6 +1677,7 @@ impl<'a> Resolver<'a> {
             Check::Link {
                 dev,
                 state,
+                port: x.port.map(|p| format!("{p:?}").to_lowercase()),
                 mtu: x.mtu,
                 master,
             }
@@ -1399,6 +1743,20 @@ impl<'a> Resolver<'a> {
             }
         }
         Some(Snapshot { label, nodes, only })
+    }
+}
+
+fn port_options(p: &RawPortOptions) -> PortOptions {
+    PortOptions {
+        learning: p.learning,
+        flood: p.flood,
+        mcast_flood: p.mcast_flood,
+        bcast_flood: p.bcast_flood,
+        isolated: p.isolated,
+        proxy_arp: p.proxy_arp,
+        neigh_suppress: p.neigh_suppress,
+        locked: p.locked,
+        hairpin: p.hairpin,
     }
 }
 

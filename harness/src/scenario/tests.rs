@@ -281,7 +281,10 @@ fn contradictory_expectations_are_rejected() {
     let e = error(&format!(
         "{BASE}steps:\n  - link: {{ up: a:v1, down: a:v1 }}\n"
     ));
-    assert!(e.contains("exactly one of `up` or `down`"), "{e}");
+    assert!(
+        e.contains("a link step is `up: node:if`, `down: node:if`, or `set: node:if`"),
+        "{e}"
+    );
     let e = error(&format!(
         "{BASE}steps:\n  - ping: {{ from: a, to: 10.0.0.2 }}\n    sleep: 1s\n"
     ));
