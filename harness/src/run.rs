@@ -395,7 +395,7 @@ async fn run_step(
                 .map_err(|e| ("a state dump".to_string(), e.to_string()))?;
             let name = snapshot::snapshot_name(&sc.name, &s.label);
             if let Some(dir) = &opts.snapshot_dir {
-                assert_snapshot(dir, &name, &text)
+                assert_snapshot(dir, sc, &name, &text)
                     .map_err(|msg| (format!("state equal to snapshots/{name}.snap"), msg))?;
             }
             Ok(StepResult {
@@ -423,9 +423,14 @@ async fn run_step(
 }
 
 /// Asserts with insta; its panic (which prints the diff) becomes a step failure.
-fn assert_snapshot(dir: &std::path::Path, name: &str, text: &str) -> Result<(), String> {
+fn assert_snapshot(dir: &std::path::Path, sc: &Scenario, name: &str, text: &str) -> Result<(), String> {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(dir);
+    // The snapshot's `source:` names the scenario, not this file.
+    settings.set_input_file(&sc.file);
+    if let Some(d) = &sc.description {
+        settings.set_description(d.trim());
+    }
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
