@@ -26,7 +26,7 @@ pub(crate) mod sandbox;
 pub mod scenario;
 pub(crate) mod snapshot;
 
-pub use privileges::missing_privileges;
+pub use privileges::{enter_user_namespace_if_needed, missing_privileges};
 pub use run::{run, run_with_hook, Failure, Report, RunOptions, StepOutcome};
 pub use runner::Harness;
 pub use scenario::{load_file, load_str, Diagnostic, LoadError, Scenario};

@@ -11,6 +11,8 @@ const USAGE: &str =
        netspec test <scenarios-dir> [ARGS]   run a directory as a test suite (libtest ARGS)";
 
 fn main() -> ExitCode {
+    // Before any thread exists: see enter_user_namespace_if_needed.
+    netspec::enter_user_namespace_if_needed();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [cmd, dir, rest @ ..] = args.as_slice() {
         if cmd == "test" {

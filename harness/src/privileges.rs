@@ -29,3 +29,31 @@ pub fn missing_privileges() -> Option<String> {
         )
     })
 }
+
+/// Rootless mode: when the process lacks the capabilities but may create user
+/// namespaces, it moves itself into a new user and network namespace, where it holds
+/// them. This must run before any thread starts (the kernel refuses CLONE_NEWUSER in a
+/// threaded process), so the test harness and the CLI call it first thing.
+/// The new network namespace becomes the "machine's own" for this run: scenarios cannot
+/// reach the real one at all. `NETSPEC_NO_USERNS=1` turns this off.
+///
+/// Returns true when it switched.
+pub fn enter_user_namespace_if_needed() -> bool {
+    if missing_privileges().is_none() || std::env::var_os("NETSPEC_NO_USERNS").is_some() {
+        return false;
+    }
+    let uid = nix::unistd::getuid();
+    let gid = nix::unistd::getgid();
+    if nix::sched::unshare(
+        nix::sched::CloneFlags::CLONE_NEWUSER | nix::sched::CloneFlags::CLONE_NEWNET,
+    )
+    .is_err()
+    {
+        return false;
+    }
+    // Map ourselves to root inside; setgroups must be denied before an unprivileged gid_map.
+    let ok = std::fs::write("/proc/self/setgroups", "deny").is_ok()
+        && std::fs::write("/proc/self/uid_map", format!("0 {uid} 1")).is_ok()
+        && std::fs::write("/proc/self/gid_map", format!("0 {gid} 1")).is_ok();
+    ok && missing_privileges().is_none()
+}

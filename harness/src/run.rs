@@ -423,7 +423,12 @@ async fn run_step(
 }
 
 /// Asserts with insta; its panic (which prints the diff) becomes a step failure.
-fn assert_snapshot(dir: &std::path::Path, sc: &Scenario, name: &str, text: &str) -> Result<(), String> {
+fn assert_snapshot(
+    dir: &std::path::Path,
+    sc: &Scenario,
+    name: &str,
+    text: &str,
+) -> Result<(), String> {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(dir);
     // The snapshot's `source:` names the scenario, not this file.

@@ -39,7 +39,13 @@ impl Harness {
     }
 
     pub fn trials(&self) -> Vec<Trial> {
-        let refusal = missing_privileges();
+        let refusal = missing_privileges().map(|why| {
+            if std::env::var_os("NETSPEC_NO_USERNS").is_some() {
+                why
+            } else {
+                format!("{why}, or a system that allows unprivileged user namespaces")
+            }
+        });
         self.discover()
             .into_iter()
             .map(|file| {
@@ -66,12 +72,14 @@ impl Harness {
 
     /// Parses the test binary's arguments, runs the trials and exits.
     pub fn run(self) -> ! {
+        crate::enter_user_namespace_if_needed();
         let args = Arguments::from_args();
         libtest_mimic::run(&args, self.trials()).exit()
     }
 
     /// Runs the trials with libtest arguments given explicitly (`netspec test`).
     pub fn run_with_args(self, args: impl IntoIterator<Item = String>) -> ! {
+        crate::enter_user_namespace_if_needed();
         let args = Arguments::from_iter(std::iter::once("netspec".to_string()).chain(args));
         libtest_mimic::run(&args, self.trials()).exit()
     }
