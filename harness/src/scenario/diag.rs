@@ -18,6 +18,10 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub(crate) fn new(file: &Path, src: &str, pos: Pos, message: impl Into<String>) -> Self {
+        Self::at(file, src, pos, message).clamp(src)
+    }
+
+    fn at(file: &Path, src: &str, pos: Pos, message: impl Into<String>) -> Self {
         Diagnostic {
             file: file.to_path_buf(),
             pos,
@@ -28,6 +32,20 @@ impl Diagnostic {
                 .nth(pos.line.saturating_sub(1))
                 .map(str::to_string),
         }
+    }
+
+    /// For a position past the end (an unexpected end of file), point at the last line.
+    fn clamp(mut self, src: &str) -> Self {
+        let lines = src.lines().count();
+        if self.source_line.is_none() && lines > 0 && self.pos.line > lines {
+            let last = src.lines().last().unwrap_or("");
+            self.pos = Pos {
+                line: lines,
+                col: last.chars().count() + 1,
+            };
+            self.source_line = Some(last.to_string());
+        }
+        self
     }
 
     pub(crate) fn hint(mut self, hint: Option<String>) -> Self {

@@ -33,7 +33,13 @@ pub fn load_str(file: &Path, name: &str, src: &str) -> Result<Scenario, LoadErro
     };
     for (path, pos) in &spans.duplicates {
         let key = path.rsplit('.').next().unwrap_or(path);
-        r.err(*pos, format!("duplicate key `{key}`"), Some("each name may appear once in its mapping; the first is kept by nobody, so remove one".into()));
+        r.err(*pos, format!("duplicate key `{key}`"), Some("a name may appear once in its mapping (YAML would silently keep the last); remove or rename one".into()));
+    }
+    // With a key written twice, serde kept one of them: what follows would mislead.
+    if !r.errors.is_empty() {
+        return Err(LoadError {
+            diagnostics: r.errors,
+        });
     }
     let scenario = r.scenario(name, raw);
     if r.errors.is_empty() {
@@ -76,13 +82,35 @@ fn serde_diagnostic(file: &Path, src: &str, e: &serde_norway::Error) -> Diagnost
             col: l.column(),
         })
         .unwrap_or(Pos { line: 1, col: 1 });
-    let mut msg = e.to_string();
     // The position is shown in the frame; drop serde's own " at line X column Y".
-    if let Some(i) = msg.rfind(" at line ") {
-        msg.truncate(i);
-    }
-    let hint = serde_hint(&msg);
+    let msg = strip_position(&e.to_string());
+    let line = src.lines().nth(pos.line.saturating_sub(1)).unwrap_or("");
+    let hint = serde_hint(&msg)
+        .or_else(|| {
+            msg.contains("quoted scalar")
+                .then(|| "a quote opened earlier is never closed".to_string())
+        })
+        .or_else(|| {
+            line.starts_with(|c: char| c.is_whitespace() && c != ' ')
+                .then(|| "indent with spaces: YAML does not allow tabs for indentation".to_string())
+        });
     Diagnostic::new(file, src, pos, msg).hint(hint)
+}
+
+/// Removes every " at line N column M" from a message.
+fn strip_position(msg: &str) -> String {
+    let mut out = msg.to_string();
+    while let Some(i) = out.find(" at line ") {
+        let rest = &out[i + " at line ".len()..];
+        let Some(col) = rest.find(" column ") else {
+            break;
+        };
+        let after = &rest[col + " column ".len()..];
+        let digits = after.chars().take_while(|c| c.is_ascii_digit()).count();
+        let end = i + " at line ".len() + col + " column ".len() + digits;
+        out.replace_range(i..end, "");
+    }
+    out
 }
 
 /// Turns serde's "unknown field `x`, expected one of `a`, `b`" into a did-you-mean hint.
