@@ -14,6 +14,7 @@
 
 pub(crate) mod change;
 pub(crate) mod check;
+mod keep;
 pub mod leaks;
 pub(crate) mod netlink;
 pub(crate) mod netns;
@@ -26,6 +27,7 @@ pub(crate) mod sandbox;
 pub mod scenario;
 pub(crate) mod snapshot;
 
+pub use keep::reap;
 pub use privileges::{enter_user_namespace_if_needed, missing_privileges};
 pub use run::{run, run_with_hook, Failure, Report, RunOptions, StepOutcome};
 pub use runner::Harness;

@@ -8,12 +8,28 @@ use netspec::{load_file, missing_privileges, run, RunOptions};
 const USAGE: &str =
     "usage: netspec run <scenario.yaml>...        run scenarios, printing each step's verdict
        netspec check <scenario.yaml>...      load and resolve only (no root needed)
-       netspec test <scenarios-dir> [ARGS]   run a directory as a test suite (libtest ARGS)";
+       netspec test <scenarios-dir> [ARGS]   run a directory as a test suite (libtest ARGS)
+       netspec reap                          remove namespaces pinned by NETSPEC_KEEP=1 whose run ended";
 
 fn main() -> ExitCode {
     // Before any thread exists: see enter_user_namespace_if_needed.
     netspec::enter_user_namespace_if_needed();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "reap") {
+        return match netspec::reap() {
+            Ok(removed) => {
+                for p in &removed {
+                    println!("removed {}", p.display());
+                }
+                println!("{} pinned namespaces removed", removed.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: netspec reap: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let [cmd, dir, rest @ ..] = args.as_slice() {
         if cmd == "test" {
             netspec::Harness::new(dir).run_with_args(rest.iter().cloned());
@@ -58,6 +74,7 @@ fn main() -> ExitCode {
             &RunOptions {
                 snapshot_dir: None,
                 verbose: true,
+                report_dir: None,
             },
         ) {
             Ok(r) => println!(

@@ -20,6 +20,8 @@ pub struct RunOptions {
     pub snapshot_dir: Option<PathBuf>,
     /// Print each step's verdict as it finishes.
     pub verbose: bool,
+    /// Where a failure report is written, as `<dir>/<scenario>/failure.txt` (CI artifacts).
+    pub report_dir: Option<PathBuf>,
 }
 
 /// One step's result.
@@ -71,6 +73,10 @@ pub struct Failure {
     pub actual: String,
     pub before: Vec<StepOutcome>,
     pub namespaces: Vec<u64>,
+    /// The normalized state of the nodes the failed step involves.
+    pub state: Option<String>,
+    /// NETSPEC_KEEP=1: how to enter the pinned namespaces (or why pinning failed).
+    pub kept: Vec<String>,
 }
 
 impl fmt::Display for Failure {
@@ -91,6 +97,21 @@ impl fmt::Display for Failure {
             write!(f, "\nsteps before it:")?;
             for s in &self.before {
                 write!(f, "\n  {s}")?;
+            }
+        }
+        if let Some(state) = &self.state {
+            write!(f, "\nstate of the nodes involved, after the failure:")?;
+            for line in state.lines() {
+                write!(f, "\n  | {line}")?;
+            }
+        }
+        if !self.kept.is_empty() {
+            write!(
+                f,
+                "\nNETSPEC_KEEP=1: the namespaces are kept; enter them with:"
+            )?;
+            for line in &self.kept {
+                write!(f, "\n  {line}")?;
             }
         }
         Ok(())
@@ -146,6 +167,8 @@ pub fn run_with_hook(
             actual,
             before,
             namespaces,
+            state: None,
+            kept: Vec::new(),
         })
     };
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -202,7 +225,22 @@ pub fn run_with_hook(
         for step in &sc.steps {
             hook(step);
             let t0 = Instant::now();
-            let r = run_step(&sb, sc, step, opts).await;
+            let limit = step.timeout;
+            let r = match tokio::time::timeout(limit, run_step(&sb, sc, step, opts)).await {
+                Ok(r) => r,
+                Err(_) => Err((
+                    format!(
+                        "step {} to finish within {}",
+                        step.index,
+                        fmt_duration(limit)
+                    ),
+                    format!(
+                        "step {} timed out after {}",
+                        step.index,
+                        fmt_duration(limit)
+                    ),
+                )),
+            };
             let elapsed = t0.elapsed();
             match r {
                 Ok(StepResult { detail, snapshot }) => {
@@ -237,13 +275,20 @@ pub fn run_with_hook(
                         };
                         println!("  {o}");
                     }
-                    return Err(fail(
+                    let mut failure = fail(
                         Some(step),
                         expected,
                         actual,
                         std::mem::take(&mut outcomes),
                         inodes.clone(),
-                    ));
+                    );
+                    let involved = involved_nodes(sc, step);
+                    failure.state = snapshot::render(&sb, sc, Some(&involved), None).await.ok();
+                    if crate::keep::wanted() {
+                        failure.kept = crate::keep::pin(&sb)
+                            .unwrap_or_else(|e| vec![format!("not kept: {e}")]);
+                    }
+                    return Err(failure);
                 }
             }
         }
@@ -255,7 +300,13 @@ pub fn run_with_hook(
     drop(rt);
     arping::join_closers();
     let teardown = t0.elapsed();
-    let setup = result?;
+    let setup = result.inspect_err(|f| {
+        if let Some(dir) = &opts.report_dir {
+            let dir = dir.join(&sc.name);
+            let _ = std::fs::create_dir_all(&dir)
+                .and_then(|_| std::fs::write(dir.join("failure.txt"), format!("{f}\n")));
+        }
+    })?;
     if opts.verbose {
         println!("  teardown [{:.2} ms]", teardown.as_secs_f64() * 1000.0);
     }
@@ -267,6 +318,56 @@ pub fn run_with_hook(
         snapshots,
         namespaces: inodes,
     })
+}
+
+/// The nodes a step touches, for the failure report.
+fn involved_nodes(sc: &Scenario, step: &Step) -> Vec<String> {
+    let owner = |ip: &std::net::IpAddr| {
+        sc.nodes
+            .iter()
+            .find(|n| {
+                n.interfaces
+                    .iter()
+                    .any(|i| i.addresses.iter().any(|c| c.addr == *ip))
+            })
+            .map(|n| n.name.clone())
+    };
+    let peer = |r: &crate::scenario::IfRef| match sc.interface(r).map(|i| &i.kind) {
+        Some(crate::scenario::IfKind::Veth { peer, .. }) => Some(peer.node.clone()),
+        _ => None,
+    };
+    let mut v: Vec<String> = match &step.action {
+        Action::Ping(p) => [Some(p.from.clone()), owner(&p.to)]
+            .into_iter()
+            .flatten()
+            .collect(),
+        Action::Arping(a) => [Some(a.from.node.clone()), owner(&a.to.into())]
+            .into_iter()
+            .flatten()
+            .collect(),
+        Action::Link { dev, .. } => [Some(dev.node.clone()), peer(dev)]
+            .into_iter()
+            .flatten()
+            .collect(),
+        Action::Check { check, .. } => vec![match check {
+            crate::scenario::Check::Neigh { node, .. }
+            | crate::scenario::Check::Fdb { node, .. }
+            | crate::scenario::Check::Route { node, .. } => node.clone(),
+            crate::scenario::Check::Link { dev, .. } => dev.node.clone(),
+        }],
+        Action::Change { change, .. } => vec![match change {
+            crate::scenario::Change::LinkSet { dev, .. }
+            | crate::scenario::Change::Address { dev, .. } => dev.node.clone(),
+            crate::scenario::Change::Route { node, .. }
+            | crate::scenario::Change::Sysctl { node, .. }
+            | crate::scenario::Change::Neigh { node, .. }
+            | crate::scenario::Change::Fdb { node, .. } => node.clone(),
+        }],
+        Action::Snapshot(_) | Action::Sleep(_) => sc.nodes.iter().map(|n| n.name.clone()).collect(),
+    };
+    v.sort();
+    v.dedup();
+    v
 }
 
 struct StepResult {

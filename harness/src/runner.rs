@@ -13,6 +13,8 @@ use crate::scenario::{load_file, scenario_name};
 pub struct Harness {
     root: PathBuf,
     snapshots: PathBuf,
+    /// Failure reports, for CI artifacts: `target/netspec/<scenario>/failure.txt`.
+    reports: PathBuf,
 }
 
 impl Harness {
@@ -20,9 +22,13 @@ impl Harness {
     pub fn new(dir: impl AsRef<Path>) -> Harness {
         let root = dir.as_ref().to_path_buf();
         let snapshots = root.parent().unwrap_or(Path::new(".")).join("snapshots");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.parent().unwrap_or(Path::new(".")).join("target"));
         Harness {
             root,
             snapshots: std::fs::canonicalize(&snapshots).unwrap_or(snapshots),
+            reports: target.join("netspec"),
         }
     }
 
@@ -52,6 +58,7 @@ impl Harness {
                 let name = scenario_name(&self.root, &file);
                 let refusal = refusal.clone();
                 let snapshots = self.snapshots.clone();
+                let reports = self.reports.clone();
                 let root = self.root.clone();
                 Trial::test(name, move || {
                     let sc = load_file(&root, &file).map_err(|e| Failed::from(e.to_string()))?;
@@ -61,6 +68,7 @@ impl Harness {
                     let opts = RunOptions {
                         snapshot_dir: Some(snapshots),
                         verbose: false,
+                        report_dir: Some(reports),
                     };
                     run(&sc, &opts)
                         .map(|_| ())

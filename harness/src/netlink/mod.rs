@@ -31,21 +31,67 @@ impl fmt::Display for NlError {
 
 impl std::error::Error for NlError {}
 
-/// The errno text of a netlink error, or its own description.
+/// The errno text of a netlink error, with the kernel's extended-ack message if any:
+/// `Invalid argument (os error 22): sticky and permanent are mutually exclusive`.
 pub(crate) fn describe(e: &rtnetlink::Error) -> String {
     match e {
-        rtnetlink::Error::NetlinkError(m) => match m.code {
-            Some(c) => io::Error::from_raw_os_error(-c.get()).to_string(),
-            None => "unexpected ACK".into(),
-        },
+        rtnetlink::Error::NetlinkError(m) => {
+            let errno = match m.code {
+                Some(c) => io::Error::from_raw_os_error(-c.get()).to_string(),
+                None => return "unexpected ACK".into(),
+            };
+            match extack_message(&m.header) {
+                Some(msg) => format!("{errno}: {msg}"),
+                None => errno,
+            }
+        }
         other => other.to_string(),
     }
+}
+
+/// With NETLINK_CAP_ACK the error quotes only the request's 16-byte header; with
+/// NETLINK_EXT_ACK, attributes follow it. NLMSGERR_ATTR_MSG (1) is the kernel's text.
+fn extack_message(payload: &[u8]) -> Option<String> {
+    let mut rest = payload.get(16..)?;
+    while rest.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
+        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
+        if len < 4 || len > rest.len() {
+            return None;
+        }
+        if kind == 1 {
+            let text = &rest[4..len];
+            let text = text.split(|b| *b == 0).next().unwrap_or(text);
+            return Some(String::from_utf8_lossy(text).trim().to_string())
+                .filter(|t| !t.is_empty());
+        }
+        rest = rest.get(len.next_multiple_of(4)..).unwrap_or(&[]);
+    }
+    None
 }
 
 /// Opens a raw NETLINK_ROUTE socket. Call it on a thread inside the target namespace:
 /// the socket stays bound to the namespace it was created in.
 pub(crate) fn open_socket() -> io::Result<RawFd> {
-    Ok(Socket::new(NETLINK_ROUTE)?.into_raw_fd())
+    let sock = Socket::new(NETLINK_ROUTE)?;
+    // Ask for the kernel's error text (extended ack), without the echoed request.
+    const SOL_NETLINK: i32 = 270;
+    const NETLINK_CAP_ACK: i32 = 10;
+    const NETLINK_EXT_ACK: i32 = 11;
+    for opt in [NETLINK_CAP_ACK, NETLINK_EXT_ACK] {
+        let one: libc::c_int = 1;
+        // SAFETY: a valid int option on our own socket.
+        unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&sock),
+                SOL_NETLINK,
+                opt,
+                &one as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as u32,
+            )
+        };
+    }
+    Ok(sock.into_raw_fd())
 }
 
 /// The handle for a socket from `open_socket`; spawns its connection task on the

@@ -315,6 +315,8 @@ pub struct Step {
     pub name: Option<String>,
     pub pos: Pos,
     pub action: Action,
+    /// The step fails with "step N timed out after X" past this.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,8 @@ use serde::Deserialize;
 pub(crate) struct RawScenario {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// The default time bound of each step (default 60s).
+    pub step_timeout: Option<String>,
     pub nodes: BTreeMap<String, RawNode>,
     #[serde(default)]
     pub steps: Vec<RawStep>,
@@ -145,6 +147,8 @@ pub(crate) struct RawStep {
     pub sleep: Option<String>,
     /// For `check`: poll until it holds, for at most this long.
     pub within: Option<String>,
+    /// The longest the step may take (default: the scenario's `step_timeout`).
+    pub timeout: Option<String>,
     pub address: Option<RawAddressStep>,
     pub route: Option<RawRouteStep>,
     pub sysctl: Option<RawSysctlStep>,

@@ -17,6 +17,8 @@ pub const IFNAME_MAX: usize = 15;
 
 const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(1);
 const DEFAULT_ARPING_TIMEOUT: Duration = Duration::from_secs(1);
+/// Every step is bounded: a hung step fails its trial instead of hanging CI.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(60);
 const SNAPSHOT_SECTIONS: [&str; 5] = ["links", "addresses", "routes", "neigh", "fdb"];
 
 /// Parses and resolves one scenario. `name` is its path under `scenarios/` without extension.
@@ -219,8 +221,14 @@ impl<'a> Resolver<'a> {
             node.fdb = fdb;
         }
         let mut labels = BTreeSet::new();
+        let step_timeout = match &raw.step_timeout {
+            Some(t) => self
+                .duration("step_timeout", t)
+                .unwrap_or(DEFAULT_STEP_TIMEOUT),
+            None => DEFAULT_STEP_TIMEOUT,
+        };
         for (i, step) in raw.steps.iter().enumerate() {
-            if let Some(s) = self.step(i, step, &scenario, &mut labels) {
+            if let Some(s) = self.step(i, step, &scenario, &mut labels, step_timeout) {
                 scenario.steps.push(s);
             }
         }
@@ -929,6 +937,7 @@ impl<'a> Resolver<'a> {
         raw: &RawStep,
         sc: &Scenario,
         labels: &mut BTreeSet<String>,
+        step_timeout: Duration,
     ) -> Option<Step> {
         let path = format!("steps.{i}");
         let pos = self.spans.value(&path);
@@ -1013,11 +1022,16 @@ impl<'a> Resolver<'a> {
                 return None;
             }
         };
+        let timeout = match &raw.timeout {
+            Some(t) => self.duration(&format!("{path}.timeout"), t)?,
+            None => step_timeout,
+        };
         Some(Step {
             index: i + 1,
             name: raw.name.clone(),
             pos,
             action,
+            timeout,
         })
     }
 
