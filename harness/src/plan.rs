@@ -101,6 +101,8 @@ pub(crate) struct Plan {
     /// like a link that is its own lower device, and linkwatch then delays their
     /// oper-state UP by up to a second. Unique indexes also save a dump per node.
     pub indexes: std::collections::BTreeMap<IfRef, u32>,
+    /// Sysctls written when each namespace is created, before any link exists.
+    pub early_sysctls: std::collections::BTreeMap<String, Vec<(String, String)>>,
 }
 
 pub(crate) fn plan(sc: &Scenario) -> Plan {
@@ -129,13 +131,39 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
         indexes.insert(r, 2 + i as u32);
     }
 
+    let mut early_sysctls = std::collections::BTreeMap::new();
     for n in &sc.nodes {
-        for (key, value) in &n.sysctls {
-            sysctls.push(Op::Sysctl {
+        // `lo` exists from the start; bring it up with the rest (a ping to a node's own
+        // address needs it).
+        indexes.insert(
+            IfRef {
                 node: n.name.clone(),
-                key: key.clone(),
-                value: value.clone(),
-            });
+                ifname: "lo".into(),
+            },
+            1,
+        );
+        ups.push(Op::SetUp {
+            node: n.name.clone(),
+            name: "lo".into(),
+        });
+        for (key, value) in &n.sysctls {
+            // A sysctl that names none of the node's interfaces can be written as the
+            // namespace is born, on the thread that creates it: no extra round trip.
+            let names_an_interface = key
+                .split(['.', '/'])
+                .any(|seg| n.interfaces.iter().any(|i| i.name == seg));
+            if names_an_interface {
+                sysctls.push(Op::Sysctl {
+                    node: n.name.clone(),
+                    key: key.clone(),
+                    value: value.clone(),
+                });
+            } else {
+                early_sysctls
+                    .entry(n.name.clone())
+                    .or_insert_with(Vec::new)
+                    .push((key.clone(), value.clone()));
+            }
         }
         for i in &n.interfaces {
             let me = IfRef {
@@ -190,7 +218,7 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
             }
             // Port options need the port attached: they go with the addresses, after it.
             if !i.port.is_empty() {
-                addresses.push(Op::SetPort {
+                ups.push(Op::SetPort {
                     node: n.name.clone(),
                     name: i.name.clone(),
                     opts: i.port.clone(),
@@ -241,8 +269,12 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
             ("create links", base),
             ("create stacked links", stacked),
             ("set sysctls", sysctls),
-            ("attach to bridges", masters),
-            ("add addresses", addresses),
+            // Independent of each other, so one phase: fewer round trips.
+            (
+                "attach to bridges, add addresses",
+                [masters, addresses].concat(),
+            ),
+            // Port options need the port attached, which the phase before did.
             ("set links up", ups),
             ("add routes", routes),
             // After links are up: taking a link down and up removes even permanent entries.
@@ -250,6 +282,7 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
         ],
         ready,
         indexes,
+        early_sysctls,
     }
 }
 
@@ -310,8 +343,7 @@ mod tests {
                 "create links",
                 "create stacked links",
                 "set sysctls",
-                "attach to bridges",
-                "add addresses",
+                "attach to bridges, add addresses",
                 "set links up",
                 "add routes",
                 "add static entries"
@@ -320,8 +352,25 @@ mod tests {
         let create = &p.phases[0].1;
         assert_eq!(create.len(), 3, "one bridge and two veth pairs: {create:?}");
         assert!(create.iter().any(|o| matches!(o, Op::CreateVeth { end, peer, .. } if end.to_string() == "host:veth1" && peer.to_string() == "net1:vethpeer1")));
-        assert_eq!(p.phases[3].1.len(), 2, "both veths attach to br00");
-        assert_eq!(p.phases[6].1.len(), 2, "a default route in net1 and net2");
+        assert!(
+            p.phases[2].1.is_empty(),
+            "ip_forward names no interface: written at creation"
+        );
+        assert_eq!(
+            p.early_sysctls["host"],
+            [("net.ipv4.ip_forward".to_string(), "1".to_string())]
+        );
+        assert_eq!(
+            p.phases[3].1.len(),
+            2 + 3,
+            "both veths attach to br00; three addresses"
+        );
+        assert_eq!(
+            p.phases[4].1.len(),
+            5 + 3,
+            "five links and three `lo` come up"
+        );
+        assert_eq!(p.phases[5].1.len(), 2, "a default route in net1 and net2");
         let up: Vec<String> = p.ready.links_up.iter().map(|r| r.to_string()).collect();
         assert_eq!(
             up,
@@ -337,7 +386,12 @@ mod tests {
             p.ready.v6_prefix_routes.is_empty(),
             "an IPv4-only scenario never waits for IPv6"
         );
-        let mut idx: Vec<u32> = p.indexes.values().copied().collect();
+        let mut idx: Vec<u32> = p
+            .indexes
+            .iter()
+            .filter(|(r, _)| r.ifname != "lo")
+            .map(|(_, i)| *i)
+            .collect();
         idx.dedup();
         assert_eq!(idx, [2, 3, 4, 5, 6], "every interface has its own ifindex");
     }

@@ -188,7 +188,8 @@ pub fn run_with_hook(
     let mut snapshots = Vec::new();
     let mut inodes = Vec::new();
     let result = rt.block_on(async {
-        let sb = Sandbox::create(sc).await.map_err(|e| {
+        let plan = plan::plan(sc);
+        let sb = Sandbox::create(sc, &plan).await.map_err(|e| {
             fail(
                 None,
                 "the topology to build".into(),
@@ -204,7 +205,6 @@ pub fn run_with_hook(
                 start.elapsed().as_secs_f64() * 1e3
             );
         }
-        let plan = plan::plan(sc);
         sb.apply(sc, &plan).await.map_err(|e| {
             fail(
                 None,

@@ -83,7 +83,7 @@ pub(crate) struct Sandbox {
 impl Sandbox {
     /// Creates one namespace and one netlink socket per node, concurrently.
     /// Must be called inside a tokio runtime, which then owns the sockets.
-    pub(crate) async fn create(sc: &Scenario) -> Result<Sandbox, ApplyError> {
+    pub(crate) async fn create(sc: &Scenario, plan: &Plan) -> Result<Sandbox, ApplyError> {
         let threads: Vec<_> = sc
             .nodes
             .iter()
@@ -96,21 +96,25 @@ impl Sandbox {
                     .interfaces
                     .iter()
                     .any(|i| i.addresses.iter().any(|c| c.addr.is_ipv6()));
-                (
-                    name,
-                    std::thread::spawn(move || {
-                        Netns::create_with(move || {
-                            if !ipv6 {
-                                std::fs::write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1")?;
-                                std::fs::write(
-                                    "/proc/sys/net/ipv6/conf/default/disable_ipv6",
-                                    "1",
-                                )?;
-                            }
-                            netlink::open_socket()
-                        })
-                    }),
-                )
+                let mut early: Vec<(String, String)> = Vec::new();
+                if !ipv6 {
+                    for k in ["all", "default"] {
+                        early.push((format!("net.ipv6.conf.{k}.disable_ipv6"), "1".into()));
+                    }
+                }
+                // The scenario's own come after, so they can turn IPv6 back on.
+                early.extend(plan.early_sysctls.get(&n.name).cloned().unwrap_or_default());
+                let thread = std::thread::spawn(move || {
+                    Netns::create_with(move || {
+                        for (k, v) in &early {
+                            std::fs::write(sysctl_path(k), v).map_err(|e| {
+                                io::Error::new(e.kind(), format!("cannot set sysctl {k}={v}: {e}"))
+                            })?;
+                        }
+                        netlink::open_socket()
+                    })
+                });
+                (name, thread)
             })
             .collect();
         let mut nodes = BTreeMap::new();
@@ -178,7 +182,6 @@ impl Sandbox {
     /// Builds the topology and waits until it is ready.
     pub(crate) async fn apply(&self, sc: &Scenario, plan: &Plan) -> Result<(), ApplyError> {
         // Loopback is down in a fresh namespace; a ping to a node's own address needs it.
-        try_join_all(self.nodes.values().map(|h| h.nl.set_up(1, "lo", true))).await?;
         for (r, i) in &plan.indexes {
             self.node(&r.node)
                 .indexes
@@ -242,12 +245,7 @@ impl Sandbox {
     ) -> Result<(), ApplyError> {
         let res = self.node(node).ns.run_in(move || {
             for (k, v) in &kv {
-                let path = if k.contains('/') {
-                    format!("/proc/sys/{k}")
-                } else {
-                    format!("/proc/sys/{}", k.replace('.', "/"))
-                };
-                if let Err(e) = std::fs::write(&path, v) {
+                if let Err(e) = std::fs::write(sysctl_path(k), v) {
                     return Ok(Some((k.clone(), v.clone(), e)));
                 }
             }
@@ -478,6 +476,16 @@ impl Sandbox {
     /// The namespaces' inode numbers, to prove later that none is still held.
     pub fn inodes(&self) -> Vec<u64> {
         self.nodes.values().map(|h| h.ns.inode()).collect()
+    }
+}
+
+/// `net.ipv4.ip_forward` -> `/proc/sys/net/ipv4/ip_forward`; a key written with `/`
+/// (needed when an interface name contains a dot) is taken as it is.
+fn sysctl_path(key: &str) -> String {
+    if key.contains('/') {
+        format!("/proc/sys/{key}")
+    } else {
+        format!("/proc/sys/{}", key.replace('.', "/"))
     }
 }
 
