@@ -256,7 +256,7 @@ fn main() {
                     .to_string();
                 // "test result: ok. 200 passed; 0 failed; ..."
                 let num = |key: &str| {
-                    line.split(|c| c == ';' || c == '.')
+                    line.split([';', '.'])
                         .find(|p| p.trim().ends_with(key))
                         .and_then(|p| {
                             p.split_whitespace()
