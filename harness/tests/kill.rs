@@ -194,3 +194,50 @@ fn keep_pins_a_failed_run_and_reap_removes_it() {
         assert!(!Path::new("/run/netns").join(p).exists(), "{p} was reaped");
     }
 }
+
+/// The machine's own namespace is the same before and after a whole suite run: links,
+/// addresses, routes, /run/netns, and every sysctl that some scenario sets in its nodes.
+#[test]
+fn the_suite_leaves_the_machine_as_it_found_it() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let root = Path::new(ROOT).join("scenarios");
+    let harness = netspec::Harness::new(&root);
+    let mut keys = std::collections::BTreeSet::new();
+    for f in harness.discover() {
+        let sc = netspec::load_file(&root, &f).unwrap();
+        for n in &sc.nodes {
+            keys.extend(n.sysctls.iter().map(|(k, _)| k.clone()));
+        }
+    }
+    assert!(!keys.is_empty());
+    let sysctls = || -> Vec<(String, String)> {
+        keys.iter()
+            .map(|k| {
+                // Per-interface keys name interfaces that only exist in the scenarios.
+                let v = std::fs::read_to_string(format!("/proc/sys/{}", k.replace('.', "/")))
+                    .unwrap_or_else(|_| "(absent)".into());
+                (k.clone(), v)
+            })
+            .collect()
+    };
+    let (host_before, sysctl_before) = (host_state(), sysctls());
+    let out = netspec()
+        .args(["test", "scenarios", "--test-threads", "4"])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        host_state(),
+        host_before,
+        "links, addresses, routes or /run/netns changed"
+    );
+    assert_eq!(sysctls(), sysctl_before, "a sysctl of the machine changed");
+}
