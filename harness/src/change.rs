@@ -25,6 +25,7 @@ pub(crate) fn describe(c: &Change) -> String {
             }
             format!("link set {dev} {}", parts.join(" "))
         }
+        Change::LinkDelete { dev } => format!("link delete {dev}"),
         Change::Address { dev, cidr, add } => format!(
             "address {} {cidr} dev {dev}",
             if *add { "add" } else { "del" }
@@ -85,6 +86,14 @@ pub(crate) async fn apply(sb: &Sandbox, c: &Change) -> Result<(), String> {
                 nl.set_port(i, &dev.ifname, port).await.map_err(s)?;
             }
             Ok(())
+        }
+        Change::LinkDelete { dev } => {
+            let i = sb.index(&dev.node, &dev.ifname).await.map_err(s)?;
+            sb.node(&dev.node)
+                .nl
+                .del_link(i, &dev.ifname)
+                .await
+                .map_err(s)
         }
         Change::Address { dev, cidr, add } => {
             let nl = &sb.node(&dev.node).nl;

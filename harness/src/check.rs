@@ -239,6 +239,7 @@ pub(crate) async fn evaluate(
         }
         Check::Link {
             dev,
+            present,
             state,
             port,
             mtu,
@@ -261,7 +262,20 @@ pub(crate) async fn evaluate(
                 expected.push(format!("master {}", m.as_deref().unwrap_or("none")))
             }
             let expected = format!("{dev} {}", expected.join(" "));
-            match links.iter().find(|l| l.name == dev.ifname) {
+            let found = links.iter().find(|l| l.name == dev.ifname);
+            if !present {
+                let exists = if found.is_some() {
+                    "exists"
+                } else {
+                    "does not exist"
+                };
+                return Ok(Evaluation {
+                    passed: found.is_none(),
+                    expected: format!("{dev} does not exist"),
+                    actual: format!("{dev} {exists}"),
+                });
+            }
+            match found {
                 None => Evaluation {
                     passed: false,
                     expected,

@@ -356,7 +356,8 @@ fn involved_nodes(sc: &Scenario, step: &Step) -> Vec<String> {
             crate::scenario::Check::Link { dev, .. } => dev.node.clone(),
         }],
         Action::Change { change, .. } => vec![match change {
-            crate::scenario::Change::LinkSet { dev, .. }
+            crate::scenario::Change::LinkDelete { dev }
+            | crate::scenario::Change::LinkSet { dev, .. }
             | crate::scenario::Change::Address { dev, .. } => dev.node.clone(),
             crate::scenario::Change::Route { node, .. }
             | crate::scenario::Change::Sysctl { node, .. }

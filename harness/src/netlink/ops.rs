@@ -340,6 +340,15 @@ impl Nl {
             .map_err(|e| self.err(format!("set link {name}"), &e))
     }
 
+    pub(crate) async fn del_link(&self, index: u32, name: &str) -> Result<(), NlError> {
+        self.handle
+            .link()
+            .del(index)
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("delete link {name}"), &e))
+    }
+
     pub(crate) async fn set_nomaster(&self, index: u32, name: &str) -> Result<(), NlError> {
         self.handle
             .link()

@@ -428,6 +428,8 @@ pub enum Check {
     },
     Link {
         dev: IfRef,
+        /// false: the link must not exist.
+        present: bool,
         state: Option<OperState>,
         /// The bridge port state: disabled, listening, learning, forwarding or blocking.
         port: Option<String>,
@@ -473,6 +475,9 @@ pub enum Change {
     LinkSet {
         dev: IfRef,
         set: LinkSet,
+    },
+    LinkDelete {
+        dev: IfRef,
     },
     Address {
         dev: IfRef,

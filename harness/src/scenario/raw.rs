@@ -295,6 +295,8 @@ pub(crate) struct RawLinkStep {
     pub down: Option<String>,
     /// `set: node:if` with any of `mtu`, `mac`, `master` (`none` to detach), `port`.
     pub set: Option<String>,
+    /// Delete the link (a veth takes its peer with it).
+    pub delete: Option<String>,
     pub mtu: Option<u32>,
     pub mac: Option<String>,
     pub master: Option<String>,
@@ -378,6 +380,7 @@ pub(crate) enum RawPortState {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLinkCheck {
     pub dev: String,
+    pub present: Option<bool>,
     pub state: Option<RawOperState>,
     /// The bridge port state.
     pub port: Option<RawPortState>,

@@ -1248,6 +1248,17 @@ impl<'a> Resolver<'a> {
 
     fn link_step(&mut self, path: &str, l: &RawLinkStep, sc: &Scenario) -> Option<Action> {
         let set_keys = l.mtu.is_some() || l.mac.is_some() || l.master.is_some() || l.port.is_some();
+        if let Some(d) = &l.delete {
+            if l.up.is_some() || l.down.is_some() || l.set.is_some() || set_keys {
+                self.at(path, "`delete` stands alone in a link step", None);
+                return None;
+            }
+            let dev = self.sc_ifref(&format!("{path}.delete"), d, sc)?;
+            return Some(Action::Change {
+                change: Change::LinkDelete { dev },
+                error: l.error.clone(),
+            });
+        }
         match (&l.up, &l.down, &l.set) {
             (Some(u), None, None) if !set_keys && l.error.is_none() => Some(Action::Link {
                 dev: self.sc_ifref(&format!("{path}.up"), u, sc)?,
@@ -1698,10 +1709,26 @@ impl<'a> Resolver<'a> {
             let x = c.link.as_ref()?;
             let p = format!("{path}.link");
             let dev = self.sc_ifref(&format!("{p}.dev"), &x.dev, sc)?;
-            if x.state.is_none() && x.mtu.is_none() && x.master.is_none() && x.port.is_none() {
+            let present = x.present.unwrap_or(true);
+            if !present
+                && (x.state.is_some() || x.mtu.is_some() || x.master.is_some() || x.port.is_some())
+            {
+                self.at(
+                    &format!("{p}.present"),
+                    "contradictory check: `present: false` with a state",
+                    None,
+                );
+                return None;
+            }
+            if present
+                && x.state.is_none()
+                && x.mtu.is_none()
+                && x.master.is_none()
+                && x.port.is_none()
+            {
                 self.at(
                     &p,
-                    "a link check needs `state`, `port`, `mtu` or `master`",
+                    "a link check needs `state`, `port`, `mtu`, `master` or `present: false`",
                     None,
                 );
                 return None;
@@ -1718,6 +1745,7 @@ impl<'a> Resolver<'a> {
                 .map(|m| if m == "none" { None } else { Some(m.clone()) });
             Check::Link {
                 dev,
+                present,
                 state,
                 port: x.port.map(|p| format!("{p:?}").to_lowercase()),
                 mtu: x.mtu,
