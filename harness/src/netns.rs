@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
+use std::thread::JoinHandle;
 
 use nix::sched::{setns, unshare, CloneFlags};
 
@@ -22,12 +23,13 @@ pub struct Netns {
 }
 
 impl Netns {
-    /// Creates a fresh namespace and runs `init` inside it, on the creating thread,
-    /// so that the first sockets cost no second thread.
-    pub fn create_with<T: Send + 'static>(
+    /// Starts creating a fresh namespace on a thread of its own, and runs `init` inside
+    /// it on that same thread (the node's first sockets and sysctls cost no second
+    /// thread). Join the handle for the namespace; several can be created at once.
+    pub fn spawn_create<T: Send + 'static>(
         init: impl FnOnce() -> io::Result<T> + Send + 'static,
-    ) -> io::Result<(Netns, T)> {
-        spawn_scoped(move || {
+    ) -> io::Result<JoinHandle<io::Result<(Netns, T)>>> {
+        thread().spawn(move || {
             unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
             let file = File::open("/proc/thread-self/ns/net")?;
             let inode = file.metadata()?.ino();
@@ -64,12 +66,16 @@ impl Netns {
     }
 }
 
-fn spawn_scoped<T: Send + 'static>(
-    f: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> io::Result<T> {
+fn thread() -> std::thread::Builder {
     std::thread::Builder::new()
         .name("netspec-netns".into())
         .stack_size(256 * 1024)
+}
+
+fn spawn_scoped<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    thread()
         .spawn(f)?
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))

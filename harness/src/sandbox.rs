@@ -104,15 +104,13 @@ impl Sandbox {
                 }
                 // The scenario's own come after, so they can turn IPv6 back on.
                 early.extend(plan.early_sysctls.get(&n.name).cloned().unwrap_or_default());
-                let thread = std::thread::spawn(move || {
-                    Netns::create_with(move || {
-                        for (k, v) in &early {
-                            std::fs::write(sysctl_path(k), v).map_err(|e| {
-                                io::Error::new(e.kind(), format!("cannot set sysctl {k}={v}: {e}"))
-                            })?;
-                        }
-                        netlink::open_socket()
-                    })
+                let thread = Netns::spawn_create(move || {
+                    for (k, v) in &early {
+                        std::fs::write(sysctl_path(k), v).map_err(|e| {
+                            io::Error::new(e.kind(), format!("cannot set sysctl {k}={v}: {e}"))
+                        })?;
+                    }
+                    netlink::open_socket()
                 });
                 (name, thread)
             })
@@ -120,10 +118,11 @@ impl Sandbox {
         let mut nodes = BTreeMap::new();
         let mut first_err = None;
         for (name, t) in threads {
-            match t
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
-            {
+            let joined = t.and_then(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
+            });
+            match joined {
                 Ok((ns, fd)) => {
                     let nl = netlink::connect(fd, &name);
                     nodes.insert(
