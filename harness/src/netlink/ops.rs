@@ -8,7 +8,9 @@ use netlink_packet_route::link::{BridgeStpState, InfoData, InfoVeth, MacVlanMode
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
-use netlink_packet_route::route::{RouteProtocol, RouteScope, RouteType as NlRouteType};
+use netlink_packet_route::route::{
+    RouteMessage, RouteProtocol, RouteScope, RouteType as NlRouteType,
+};
 use netlink_packet_route::AddressFamily;
 use rtnetlink::{
     LinkBridge, LinkBridgePort, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVxlan,
@@ -222,21 +224,23 @@ impl Nl {
             .map_err(|e| self.err(format!("add address {cidr} to {name}"), &e))
     }
 
-    pub(crate) async fn add_route(&self, route: &Route, oif: Option<u32>) -> Result<(), NlError> {
+    /// The message for `route` (iproute2's `ip route add|del ...`), without a protocol.
+    fn route_message(
+        &self,
+        route: &Route,
+        oif: Option<u32>,
+        op: &str,
+    ) -> Result<RouteMessage, NlError> {
+        let invalid = |e: &dyn std::fmt::Display| NlError {
+            op: format!("{op} route `{}`", route.text),
+            node: self.node.clone(),
+            detail: e.to_string(),
+        };
         let mut b = RouteMessageBuilder::<IpAddr>::new()
             .destination_prefix(route.dst.addr, route.dst.prefix)
-            .map_err(|e| NlError {
-                op: format!("add route `{}`", route.text),
-                node: self.node.clone(),
-                detail: e.to_string(),
-            })?
-            .protocol(RouteProtocol::Static);
+            .map_err(|e| invalid(&e))?;
         if let Some(v) = route.via {
-            b = b.gateway(v).map_err(|e| NlError {
-                op: format!("add route `{}`", route.text),
-                node: self.node.clone(),
-                detail: e.to_string(),
-            })?;
+            b = b.gateway(v).map_err(|e| invalid(&e))?;
         }
         if let Some(i) = oif {
             b = b.output_interface(i);
@@ -248,16 +252,20 @@ impl Nl {
             b = b.table_id(t);
         }
         b = match route.kind {
+            RouteType::Unicast if route.via.is_none() => b.scope(RouteScope::Link),
             RouteType::Unicast => b,
             RouteType::Blackhole => b.kind(NlRouteType::BlackHole).scope(RouteScope::Universe),
             RouteType::Unreachable => b.kind(NlRouteType::Unreachable).scope(RouteScope::Universe),
         };
-        if route.kind == RouteType::Unicast && route.via.is_none() {
-            b = b.scope(RouteScope::Link);
-        }
+        Ok(b.build())
+    }
+
+    pub(crate) async fn add_route(&self, route: &Route, oif: Option<u32>) -> Result<(), NlError> {
+        let mut msg = self.route_message(route, oif, "add")?;
+        msg.header.protocol = RouteProtocol::Static;
         self.handle
             .route()
-            .add(b.build())
+            .add(msg)
             .execute()
             .await
             .map_err(|e| self.err(format!("add route `{}`", route.text), &e))
@@ -385,32 +393,10 @@ impl Nl {
     }
 
     pub(crate) async fn del_route(&self, route: &Route, oif: Option<u32>) -> Result<(), NlError> {
-        let mut b = RouteMessageBuilder::<IpAddr>::new()
-            .destination_prefix(route.dst.addr, route.dst.prefix)
-            .map_err(|e| NlError {
-                op: format!("delete route `{}`", route.text),
-                node: self.node.clone(),
-                detail: e.to_string(),
-            })?;
-        if let Some(v) = route.via {
-            b = b.gateway(v).map_err(|e| NlError {
-                op: format!("delete route `{}`", route.text),
-                node: self.node.clone(),
-                detail: e.to_string(),
-            })?;
-        }
-        if let Some(i) = oif {
-            b = b.output_interface(i);
-        }
-        if let Some(t) = route.table {
-            b = b.table_id(t);
-        }
-        if let Some(m) = route.metric {
-            b = b.priority(m);
-        }
+        let msg = self.route_message(route, oif, "delete")?;
         self.handle
             .route()
-            .del(b.build())
+            .del(msg)
             .execute()
             .await
             .map_err(|e| self.err(format!("delete route `{}`", route.text), &e))
