@@ -397,7 +397,14 @@ async fn run_step(
             let unreachable = r.received() == 0;
             match p.expect {
                 Reach::Reachable if reachable => ok(r.to_string()),
-                Reach::Unreachable if unreachable => ok(r.to_string()),
+                Reach::Unreachable
+                    if unreachable
+                        && p.reason
+                            .as_ref()
+                            .is_none_or(|why| r.to_string().contains(why.as_str())) =>
+                {
+                    ok(r.to_string())
+                }
                 Reach::Reachable => Err((
                     format!(
                         "{} reachable from {} ({} of {} replies)",
@@ -406,7 +413,13 @@ async fn run_step(
                     r.to_string(),
                 )),
                 Reach::Unreachable => Err((
-                    format!("{} unreachable from {} (no reply)", p.to, p.from),
+                    match &p.reason {
+                        Some(why) => format!(
+                            "{} unreachable from {} (no reply, because: {why})",
+                            p.to, p.from
+                        ),
+                        None => format!("{} unreachable from {} (no reply)", p.to, p.from),
+                    },
                     r.to_string(),
                 )),
             }

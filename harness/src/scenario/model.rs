@@ -338,6 +338,8 @@ pub struct Ping {
     pub size: u16,
     pub df: bool,
     pub expect: Reach,
+    /// With `Unreachable`: text the verdict must contain.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -236,6 +236,9 @@ pub(crate) struct RawPing {
     pub size: Option<u16>,
     pub df: Option<bool>,
     pub expect: Option<RawReach>,
+    /// With `expect: unreachable`: text the verdict must contain, e.g. `EMSGSIZE` or
+    /// `fragmentation needed`, so that the right failure is asserted, not just any.
+    pub reason: Option<String>,
 }
 
 /// `expect: {mac: X}`, `expect: answered` or `expect: unanswered`.

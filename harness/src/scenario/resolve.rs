@@ -1171,6 +1171,14 @@ impl<'a> Resolver<'a> {
             );
             return None;
         }
+        if p.reason.is_some() && p.expect != Some(RawReach::Unreachable) {
+            self.at(
+                &format!("{path}.reason"),
+                "contradictory expectation: `reason` explains an unreachable verdict",
+                Some("add `expect: unreachable`, or drop `reason`".into()),
+            );
+            return None;
+        }
         Some(Ping {
             from: from_node,
             from_if,
@@ -1180,6 +1188,7 @@ impl<'a> Resolver<'a> {
             timeout,
             size: p.size.unwrap_or(56),
             df: p.df.unwrap_or(false),
+            reason: p.reason.clone(),
             expect: match p.expect.unwrap_or(RawReach::Reachable) {
                 RawReach::Reachable => Reach::Reachable,
                 RawReach::Unreachable => Reach::Unreachable,
