@@ -205,7 +205,7 @@ pub fn run_with_hook(
                 start.elapsed().as_secs_f64() * 1e3
             );
         }
-        sb.apply(sc, &plan).await.map_err(|e| {
+        sb.apply(&plan).await.map_err(|e| {
             fail(
                 None,
                 "the topology to build".into(),
