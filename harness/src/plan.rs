@@ -32,7 +32,7 @@ pub(crate) enum Op {
         name: String,
         mac: Mac,
         mtu: Option<u32>,
-        parent: String,
+        parent: IfRef,
         mode: MacvlanMode,
     },
     CreateVxlan {
@@ -313,13 +313,7 @@ pub(crate) fn will_carry(sc: &Scenario, r: &IfRef) -> bool {
                     })
                 })
         }
-        IfKind::Macvlan { parent, .. } => will_carry(
-            sc,
-            &IfRef {
-                node: r.node.clone(),
-                ifname: parent.clone(),
-            },
-        ),
+        IfKind::Macvlan { parent, .. } => will_carry(sc, parent),
         IfKind::Vxlan { .. } => false,
     }
 }

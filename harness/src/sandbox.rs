@@ -315,11 +315,13 @@ impl Sandbox {
                 parent,
                 mode,
             } => {
-                let p = self.index(node, parent).await?;
+                // Asked of the parent's node; born in its own (the same, or another).
+                let p = self.index(&parent.node, &parent.ifname).await?;
                 let i = self.index(node, name).await?;
-                self.node(node)
+                let target = (parent.node != *node).then(|| self.node(node).ns.raw_fd());
+                self.node(&parent.node)
                     .nl
-                    .add_macvlan(i, name, *mac, *mtu, p, *mode)
+                    .add_macvlan(i, name, *mac, *mtu, p, *mode, target)
                     .await
             }
             Op::CreateVxlan {

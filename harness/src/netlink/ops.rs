@@ -109,6 +109,7 @@ impl Nl {
             })
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn add_macvlan(
         &self,
         index: u32,
@@ -117,6 +118,7 @@ impl Nl {
         mtu: Option<u32>,
         parent_index: u32,
         mode: MacvlanMode,
+        netns: Option<RawFd>,
     ) -> Result<(), NlError> {
         let mode = match mode {
             MacvlanMode::Private => MacVlanMode::Private,
@@ -127,6 +129,9 @@ impl Nl {
         let mut b = LinkMacVlan::new(name, parent_index, mode)
             .index(index)
             .address(mac.0.to_vec());
+        if let Some(fd) = netns {
+            b = b.setns_by_fd(fd);
+        }
         if let Some(m) = mtu {
             b = b.mtu(m);
         }

@@ -264,8 +264,10 @@ pub enum IfKind {
         creates: bool,
     },
     Bridge(BridgeOptions),
+    /// A macvlan on `parent`, which may live in another node: the macvlan is then
+    /// created directly in this node, as `ip link add link P netns N type macvlan` does.
     Macvlan {
-        parent: String,
+        parent: IfRef,
         mode: MacvlanMode,
     },
     Vxlan {

@@ -574,21 +574,26 @@ impl<'a> Resolver<'a> {
                     self.at_key(
                         ipath,
                         format!("macvlan {node}:{ifname} needs `parent`"),
-                        Some("name the interface of the same node it sits on".into()),
+                        Some("name the interface it sits on: `eth0` in this node, or `node:eth0` in another".into()),
                     );
                     return None;
                 };
-                self.local_if(&format!("{ipath}.parent"), node, parent, local_ifs);
+                let parent = if parent.contains(':') {
+                    self.ifref(&format!("{ipath}.parent"), parent, names)?
+                } else {
+                    self.local_if(&format!("{ipath}.parent"), node, parent, local_ifs);
+                    IfRef {
+                        node: node.to_string(),
+                        ifname: parent.clone(),
+                    }
+                };
                 let mode = match ri.mode.unwrap_or(RawMacvlanMode::Bridge) {
                     RawMacvlanMode::Private => MacvlanMode::Private,
                     RawMacvlanMode::Vepa => MacvlanMode::Vepa,
                     RawMacvlanMode::Bridge => MacvlanMode::Bridge,
                     RawMacvlanMode::Passthru => MacvlanMode::Passthru,
                 };
-                Some(IfKind::Macvlan {
-                    parent: parent.clone(),
-                    mode,
-                })
+                Some(IfKind::Macvlan { parent, mode })
             }
             "vxlan" => {
                 let Some(vni) = ri.vni else {
