@@ -14,6 +14,7 @@
 
 pub(crate) mod change;
 pub(crate) mod check;
+pub mod features;
 mod keep;
 pub mod leaks;
 pub(crate) mod netlink;

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         }
     };
     let mut failed = false;
+    let mut skipped = false;
     for f in files {
         let file = PathBuf::from(f);
         let root = scenarios_root(&file);
@@ -68,6 +69,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
         println!("scenario {}", sc.name);
+        if let Some(why) = sc
+            .requires
+            .iter()
+            .find_map(|f| netspec::features::missing(f))
+        {
+            println!("skipped: {why}");
+            skipped = true;
+            continue;
+        }
         let t0 = std::time::Instant::now();
         match run(
             &sc,
@@ -82,6 +92,10 @@ fn main() -> ExitCode {
                 r.steps.len(),
                 t0.elapsed().as_secs_f64() * 1000.0
             ),
+            Err(fail) if fail.skip.is_some() => {
+                println!("skipped: {}", fail.skip.as_deref().unwrap_or_default());
+                skipped = true;
+            }
             Err(fail) => {
                 eprintln!("\n{fail}");
                 failed = true;
@@ -90,6 +104,9 @@ fn main() -> ExitCode {
     }
     if failed {
         ExitCode::FAILURE
+    } else if skipped {
+        // The automake convention for "skipped": neither a pass nor a failure.
+        ExitCode::from(77)
     } else {
         ExitCode::SUCCESS
     }

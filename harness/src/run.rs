@@ -77,6 +77,8 @@ pub struct Failure {
     pub state: Option<String>,
     /// NETSPEC_KEEP=1: how to enter the pinned namespaces (or why pinning failed).
     pub kept: Vec<String>,
+    /// Set when the kernel lacks something the scenario needs: a skip, not a failure.
+    pub skip: Option<String>,
 }
 
 impl fmt::Display for Failure {
@@ -169,6 +171,7 @@ pub fn run_with_hook(
             namespaces,
             state: None,
             kept: Vec::new(),
+            skip: None,
         })
     };
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -206,13 +209,16 @@ pub fn run_with_hook(
             );
         }
         sb.apply(&plan).await.map_err(|e| {
-            fail(
+            let skip = e.missing_feature();
+            let mut f = fail(
                 None,
                 "the topology to build".into(),
                 e.to_string(),
                 vec![],
                 inodes.clone(),
-            )
+            );
+            f.skip = skip;
+            f
         })?;
         let setup = start.elapsed();
         if opts.verbose {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 use crate::privileges::missing_privileges;
 use crate::run::{run, RunOptions};
@@ -60,19 +60,27 @@ impl Harness {
                 let snapshots = self.snapshots.clone();
                 let reports = self.reports.clone();
                 let root = self.root.clone();
-                Trial::test(name, move || {
+                Trial::ignorable_test(name, move || {
                     let sc = load_file(&root, &file).map_err(|e| Failed::from(e.to_string()))?;
                     if let Some(why) = refusal {
                         return Err(Failed::from(why));
+                    }
+                    if let Some(why) = sc.requires.iter().find_map(|f| crate::features::missing(f))
+                    {
+                        return Ok(Completion::ignored_with(format!("skipped: {why}")));
                     }
                     let opts = RunOptions {
                         snapshot_dir: Some(snapshots),
                         verbose: false,
                         report_dir: Some(reports),
                     };
-                    run(&sc, &opts)
-                        .map(|_| ())
-                        .map_err(|f| Failed::from(f.to_string()))
+                    match run(&sc, &opts) {
+                        Ok(_) => Ok(Completion::Completed),
+                        Err(f) => match &f.skip {
+                            Some(why) => Ok(Completion::ignored_with(format!("skipped: {why}"))),
+                            None => Err(Failed::from(f.to_string())),
+                        },
+                    }
                 })
             })
             .collect()

@@ -64,6 +64,25 @@ impl fmt::Display for ApplyError {
 
 impl std::error::Error for ApplyError {}
 
+impl ApplyError {
+    /// The kernel refused to create a link of a kind it does not have (EOPNOTSUPP):
+    /// the scenario needs a missing feature.
+    pub(crate) fn missing_feature(&self) -> Option<String> {
+        match self {
+            ApplyError::Netlink(e)
+                if e.op.starts_with("create")
+                    && e.detail.starts_with("Operation not supported") =>
+            {
+                Some(format!(
+                    "the kernel refused to {} in node {}: {}",
+                    e.op, e.node, e.detail
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
 impl From<NlError> for ApplyError {
     fn from(e: NlError) -> Self {
         ApplyError::Netlink(e)

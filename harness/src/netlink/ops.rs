@@ -58,6 +58,9 @@ impl Nl {
         if let Some(m) = opts.mcast_snooping {
             b = b.mcast_snooping(m);
         }
+        if let Some(v) = opts.vlan_filtering {
+            b = b.vlan_filtering(v);
+        }
         self.handle
             .link()
             .add(b.build())

@@ -126,6 +126,8 @@ pub struct Scenario {
     pub name: String,
     pub file: PathBuf,
     pub description: Option<String>,
+    /// Kernel features it needs (`crate::features::KNOWN`).
+    pub requires: Vec<String>,
     pub nodes: Vec<Node>,
     pub steps: Vec<Step>,
 }
@@ -197,6 +199,8 @@ pub struct BridgeOptions {
     pub hello_time_cs: Option<u32>,
     pub priority: Option<u16>,
     pub mcast_snooping: Option<bool>,
+    /// Needs CONFIG_BRIDGE_VLAN_FILTERING: declare `requires: [vlan_filtering]`.
+    pub vlan_filtering: Option<bool>,
 }
 
 /// Bridge port flags; None leaves the kernel's default.

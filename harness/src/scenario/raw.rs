@@ -16,6 +16,9 @@ pub(crate) struct RawScenario {
     pub description: Option<String>,
     /// The default time bound of each step (default 60s).
     pub step_timeout: Option<String>,
+    /// Kernel features the scenario needs; without one, it is skipped with the reason.
+    #[serde(default)]
+    pub requires: Vec<String>,
     pub nodes: BTreeMap<String, RawNode>,
     #[serde(default)]
     pub steps: Vec<RawStep>,
@@ -131,6 +134,7 @@ pub(crate) struct RawBridgeOptions {
     pub hello_time: Option<String>,
     pub priority: Option<u16>,
     pub mcast_snooping: Option<bool>,
+    pub vlan_filtering: Option<bool>,
 }
 
 /// One list entry under `steps:`. Exactly one action key must be set; `resolve` checks it,

@@ -188,6 +188,7 @@ impl<'a> Resolver<'a> {
                 name: String::new(),
                 file: self.file.to_path_buf(),
                 description: None,
+                requires: Vec::new(),
                 nodes,
                 steps: Vec::new(),
             };
@@ -196,9 +197,27 @@ impl<'a> Resolver<'a> {
             name: raw.name.clone().unwrap_or_else(|| default_name.to_string()),
             file: self.file.to_path_buf(),
             description: raw.description.clone(),
+            requires: raw.requires.clone(),
             nodes,
             steps: Vec::new(),
         };
+        for (i, f) in raw.requires.iter().enumerate() {
+            if !crate::features::KNOWN.contains(&f.as_str()) {
+                let hint = did_you_mean(f, crate::features::KNOWN.iter().copied())
+                    .map(|m| {
+                        format!(
+                            "did you mean `{m}`? known: {}",
+                            crate::features::KNOWN.join(", ")
+                        )
+                    })
+                    .unwrap_or_else(|| format!("known: {}", crate::features::KNOWN.join(", ")));
+                self.at(
+                    &format!("requires.{i}"),
+                    format!("unknown kernel feature `{f}`"),
+                    Some(hint),
+                );
+            }
+        }
         for (ni, (name, raw_node)) in raw.nodes.iter().enumerate() {
             let mut routes = Vec::new();
             for (i, text) in raw_node.routes.iter().enumerate() {
@@ -566,6 +585,7 @@ impl<'a> Resolver<'a> {
                         .map(centis);
                     o.priority = b.priority;
                     o.mcast_snooping = b.mcast_snooping;
+                    o.vlan_filtering = b.vlan_filtering;
                 }
                 Some(IfKind::Bridge(o))
             }

@@ -1,0 +1,86 @@
+//! Kernel features a scenario can require (`requires: [vlan, vlan_filtering]`), probed
+//! once per process in a scratch namespace. A scenario whose feature is missing is
+//! reported as skipped with the reason, never as passed.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use netlink_packet_route::link::InfoKind;
+use rtnetlink::{LinkBridge, LinkMessageBuilder, LinkUnspec};
+
+use crate::netlink;
+use crate::netns::Netns;
+
+/// Link kinds that can be probed by creating one; plus `vlan_filtering` on a bridge.
+pub const KNOWN: &[&str] = &[
+    "bond",
+    "bridge",
+    "dummy",
+    "geneve",
+    "gre",
+    "gretap",
+    "ifb",
+    "ip6gre",
+    "ipvlan",
+    "macvlan",
+    "macvtap",
+    "veth",
+    "vlan",
+    "vlan_filtering",
+    "vrf",
+    "vxlan",
+    "wireguard",
+];
+
+static PROBED: Mutex<Option<HashMap<String, Option<String>>>> = Mutex::new(None);
+
+/// None when the kernel has `feature`, else why not (the kernel's own answer).
+pub fn missing(feature: &str) -> Option<String> {
+    let mut cache = PROBED.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = cache.get_or_insert_with(HashMap::new);
+    if let Some(r) = cache.get(feature) {
+        return r.clone();
+    }
+    let r = probe(feature);
+    cache.insert(feature.to_string(), r.clone());
+    r
+}
+
+fn probe(feature: &str) -> Option<String> {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return Some(format!("cannot probe it: {e}")),
+    };
+    rt.block_on(async {
+        let (_ns, fd) = match Netns::spawn_create(netlink::open_socket).map(|h| h.join()) {
+            Ok(Ok(Ok(x))) => x,
+            _ => return Some("cannot probe it: no scratch namespace".to_string()),
+        };
+        let nl = netlink::connect(fd, "probe");
+        let msg = if feature == "vlan_filtering" {
+            LinkBridge::new("probe0").vlan_filtering(true).build()
+        } else {
+            LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Other(
+                feature.to_string(),
+            ))
+            .name("probe0".to_string())
+            .build()
+        };
+        match nl.handle.link().add(msg).execute().await {
+            // Only "not supported" means missing: other errors (a vlan needs a parent, say)
+            // come from a kernel that knows the kind.
+            Err(rtnetlink::Error::NetlinkError(m))
+                if m.code.is_some_and(|c| -c.get() == libc::EOPNOTSUPP) =>
+            {
+                Some(format!(
+                    "the kernel lacks {feature}: {}",
+                    netlink::describe(&rtnetlink::Error::NetlinkError(m))
+                ))
+            }
+            _ => None,
+        }
+    })
+}

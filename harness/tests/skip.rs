@@ -1,0 +1,65 @@
+//! A scenario that needs a kernel feature this kernel lacks is reported as skipped with
+//! the reason: never as passed, never as failed. Needs root.
+
+use std::process::Command;
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+fn netspec(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_netspec"))
+        .args(args)
+        .current_dir(ROOT)
+        .env("CI", "true")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_declared_missing_feature_skips_the_trial_with_its_reason() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let out = netspec(&["test", "scenarios", "kernel/vlan-filtering"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    match netspec::features::missing("vlan_filtering") {
+        Some(_) => {
+            assert!(
+                stdout.contains(
+                    "ignored (skipped: the kernel lacks vlan_filtering: Operation not supported"
+                ),
+                "{stdout}"
+            );
+            assert!(
+                stdout.contains(" 0 passed; 0 failed; 1 ignored;"),
+                "{stdout}"
+            );
+        }
+        None => assert!(stdout.contains(" 1 passed; 0 failed;"), "{stdout}"),
+    }
+}
+
+#[test]
+fn an_undeclared_missing_feature_is_a_skip_too_not_a_pass() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let out = netspec(&["run", "tests/skip/undeclared-feature.yaml"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if netspec::features::missing("vlan_filtering").is_none() {
+        assert!(out.status.success(), "{stdout}");
+        return;
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(77),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "skipped: the kernel refused to create bridge br0 in node sw: Operation not supported"
+        ),
+        "{stdout}"
+    );
+}
