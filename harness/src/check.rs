@@ -172,10 +172,67 @@ pub(crate) async fn evaluate(
         Check::Route {
             node,
             to,
+            lookup: true,
+            via,
+            dev,
+            present,
+            ..
+        } => {
+            let nl = &sb.node(node).nl;
+            let links = names(&nl.links().await?);
+            let route = nl.route_lookup(to.addr).await?;
+            let way = |via: Option<IpAddr>, dev: Option<&str>| {
+                let mut s = String::new();
+                if let Some(v) = via {
+                    s += &format!(" via {v}");
+                }
+                if let Some(d) = dev {
+                    s += &format!(" dev {d}");
+                }
+                s
+            };
+            let expected = if *present {
+                format!("{node} routes {}{}", to.addr, way(*via, dev.as_deref()))
+            } else {
+                format!("{node} has no route to {}", to.addr)
+            };
+            let actual = match &route {
+                None => format!("{node} has no route to {}", to.addr),
+                Some(r) => {
+                    let kind = match r.kind {
+                        netlink_packet_route::route::RouteType::Local => " (local)",
+                        netlink_packet_route::route::RouteType::BlackHole => " (blackhole)",
+                        netlink_packet_route::route::RouteType::Unreachable => " (unreachable)",
+                        _ => "",
+                    };
+                    let d = r.oif.and_then(|i| links.get(&i)).map(String::as_str);
+                    format!("{node} routes {}{}{kind}", to.addr, way(r.via, d))
+                }
+            };
+            let passed = match &route {
+                None => !*present,
+                Some(r) => {
+                    *present
+                        && via.is_none_or(|v| r.via == Some(v))
+                        && dev
+                            .as_ref()
+                            .is_none_or(|d| r.oif.and_then(|i| links.get(&i)) == Some(d))
+                }
+            };
+            Evaluation {
+                passed,
+                expected,
+                actual,
+            }
+        }
+        Check::Route {
+            node,
+            to,
             via,
             dev,
             table,
             present,
+            ..
         } => {
             let nl = &sb.node(node).nl;
             let links = names(&nl.links().await?);
@@ -318,6 +375,12 @@ pub(crate) fn describe(check: &Check) -> String {
             mac: (_, label),
             ..
         } => format!("check fdb {node} {label}"),
+        Check::Route {
+            node,
+            to,
+            lookup: true,
+            ..
+        } => format!("check route get {node} {}", to.addr),
         Check::Route { node, to, .. } => format!(
             "check route {node} {}",
             if to.prefix == 0 {

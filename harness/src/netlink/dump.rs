@@ -203,6 +203,31 @@ impl Nl {
         Ok(out)
     }
 
+    /// The kernel's route for `dst` (`ip route get`); None when it has none.
+    pub(crate) async fn route_lookup(&self, dst: IpAddr) -> Result<Option<RouteState>, NlError> {
+        let prefix = if dst.is_ipv4() { 32 } else { 128 };
+        let msg = RouteMessageBuilder::<IpAddr>::new()
+            .destination_prefix(dst, prefix)
+            .map_err(|e| NlError {
+                op: format!("look up the route to {dst}"),
+                node: self.node.clone(),
+                detail: e.to_string(),
+            })?
+            .build();
+        let mut found = self.handle.route().get(msg).execute();
+        match found.try_next().await {
+            Ok(m) => Ok(m.and_then(route_state)),
+            Err(rtnetlink::Error::NetlinkError(e))
+                if e.code.is_some_and(|c| {
+                    [libc::ENETUNREACH, libc::EHOSTUNREACH].contains(&-c.get())
+                }) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(self.err(format!("look up the route to {dst}"), &e)),
+        }
+    }
+
     /// ARP and ND entries.
     pub(crate) async fn neighbours(&self) -> Result<Vec<NeighEntry>, NlError> {
         let msgs: Vec<_> = self

@@ -429,6 +429,8 @@ pub enum Check {
     Route {
         node: String,
         to: Cidr,
+        /// true: `to` is an address to look up (`ip route get`), not a table entry.
+        lookup: bool,
         via: Option<IpAddr>,
         dev: Option<String>,
         table: Option<u32>,

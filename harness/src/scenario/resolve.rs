@@ -1705,11 +1705,25 @@ impl<'a> Resolver<'a> {
                     addr: a,
                     prefix: if a.is_ipv4() { 32 } else { 128 },
                 }
+            } else if x.to.contains(':') && !x.to.contains("::") {
+                let r = self.sc_ifref(&format!("{p}.to"), &x.to, sc)?;
+                let Some(c) = sc.interface(&r).and_then(|i| i.addresses.first()) else {
+                    self.at(
+                        &format!("{p}.to"),
+                        format!("{} has no address to stand for", x.to),
+                        None,
+                    );
+                    return None;
+                };
+                Cidr {
+                    addr: c.addr,
+                    prefix: if c.addr.is_ipv4() { 32 } else { 128 },
+                }
             } else {
                 self.at(
                     &format!("{p}.to"),
                     format!("invalid route destination `{}`", x.to),
-                    Some("write `default` or a prefix such as 10.0.0.0/24".into()),
+                    Some("write `default` or a prefix such as 10.0.0.0/24 (a table entry), or an address (a lookup, as `ip route get`)".into()),
                 );
                 return None;
             };
@@ -1731,9 +1745,21 @@ impl<'a> Resolver<'a> {
                 self.at(&format!("{p}.present"), "contradictory check: `present: false` with `via` or `dev`", Some("to check that a route does not go a certain way, check the route it should take".into()));
                 return None;
             }
+            // A bare address (or node:if) asks the kernel which way it goes, like
+            // `ip route get`; `default` or a prefix names a table entry.
+            let lookup = x.to != "default" && !x.to.contains('/');
+            if lookup && x.table.is_some() {
+                self.at(
+                    &format!("{p}.table"),
+                    "`table` applies to a route entry, not to a lookup",
+                    Some("write `to` as a prefix, e.g. 10.0.0.5/32".into()),
+                );
+                return None;
+            }
             Check::Route {
                 node,
                 to,
+                lookup,
                 via,
                 dev: x.dev.clone(),
                 table: x.table,
