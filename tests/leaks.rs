@@ -9,48 +9,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use netspec::leaks::held_namespaces;
+use netspec::leaks::{held_namespaces, host_state};
 use netspec::{load_file, run, run_with_hook, RunOptions};
-
-/// What a scenario must never change in the machine's own namespace.
-fn host_state() -> String {
-    let mut s = String::new();
-    let mut links: Vec<String> = std::fs::read_dir("/sys/class/net")
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into())
-        .collect();
-    links.sort();
-    s += &format!("links {links:?}\n");
-    for f in [
-        "/proc/net/route",
-        "/proc/net/ipv6_route",
-        "/proc/net/if_inet6",
-        "/proc/net/dev_mcast",
-    ] {
-        s += &std::fs::read_to_string(f).unwrap_or_default();
-    }
-    for f in [
-        "ipv4/ip_forward",
-        "ipv6/conf/all/disable_ipv6",
-        "ipv6/conf/default/disable_ipv6",
-        "ipv4/conf/all/forwarding",
-    ] {
-        s += &format!(
-            "{f}={}",
-            std::fs::read_to_string(format!("/proc/sys/net/{f}")).unwrap_or_default()
-        );
-    }
-    let netns: Vec<String> = std::fs::read_dir("/run/netns")
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into())
-                .collect()
-        })
-        .unwrap_or_default();
-    s += &format!("/run/netns {netns:?}\n");
-    s
-}
 
 /// Waits (with a deadline, for sockets closed on background threads) until this
 /// process holds exactly the namespaces it held before.

@@ -5,7 +5,7 @@
 //! isolated in their own network and mount namespaces (bench/isolated.sh).
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -140,31 +140,40 @@ fn main() {
         run_scenario("scenarios/seed/bridge.yaml"),
     ));
 
-    let script = |name: &'static str| {
-        let root = root.clone();
+    // The script without its pings is the seed's script with its two ping lines removed.
+    let generated = root.join("target/netspec-bench");
+    std::fs::create_dir_all(&generated).unwrap();
+    let seed_script = std::fs::read_to_string(root.join("bench/bridge.sh")).unwrap();
+    let nopings: String = seed_script
+        .lines()
+        .filter(|l| !l.contains("ping -c 2"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(generated.join("bridge-nopings.sh"), nopings).unwrap();
+    let script = |path: PathBuf| {
+        let isolated = root.join("bench/isolated.sh");
         move || {
             let mut c = Command::new("bash");
-            c.arg(root.join("bench/isolated.sh"))
-                .arg(root.join("bench").join(name));
+            c.arg(&isolated).arg(&path);
             c
         }
     };
-    let baselines: [(&str, &str, usize, &[&str]); 3] = [
+    let baselines: [(&str, PathBuf, usize, &[&str]); 3] = [
         (
             "bridge.sh (the seed's script, with its pings)",
-            "bridge.sh",
+            root.join("bench/bridge.sh"),
             3,
             &["ip", "unshare", "ping", "brctl", "route"],
         ),
         (
             "bridge.sh without its pings",
-            "bridge-nopings.sh",
+            generated.join("bridge-nopings.sh"),
             20,
             &["ip", "unshare", "brctl", "route"],
         ),
         (
             "ip -batch, peers created in their namespace",
-            "bridge-batch.sh",
+            root.join("bench/bridge-batch.sh"),
             20,
             &["ip", "unshare"],
         ),

@@ -46,3 +46,45 @@ pub fn held_namespaces() -> BTreeSet<u64> {
     }
     held
 }
+
+/// What a scenario must never change in the machine's own network namespace, as text:
+/// its links, IPv4 and IPv6 routes and addresses, multicast memberships, a few sysctls,
+/// and the entries of /run/netns. Read from the main thread's view of /proc and /sys.
+pub fn host_state() -> String {
+    let listing = |dir: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let mut s = format!(
+        "links {:?}\n/run/netns {:?}\n",
+        listing("/sys/class/net"),
+        listing("/run/netns")
+    );
+    for f in [
+        "/proc/net/route",
+        "/proc/net/ipv6_route",
+        "/proc/net/if_inet6",
+        "/proc/net/dev_mcast",
+    ] {
+        s += &std::fs::read_to_string(f).unwrap_or_default();
+    }
+    for f in [
+        "ipv4/ip_forward",
+        "ipv4/conf/all/forwarding",
+        "ipv6/conf/all/disable_ipv6",
+        "ipv6/conf/default/disable_ipv6",
+    ] {
+        s += &format!(
+            "{f}={}",
+            std::fs::read_to_string(format!("/proc/sys/net/{f}")).unwrap_or_default()
+        );
+    }
+    s
+}

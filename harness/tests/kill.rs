@@ -10,6 +10,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use netspec::leaks::host_state;
+
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 /// The two tests both look at /run/netns: one at a time.
@@ -19,33 +21,6 @@ fn netspec() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_netspec"));
     c.current_dir(ROOT);
     c
-}
-
-/// Links, addresses and routes of the machine's namespace, and /run/netns.
-fn host_state() -> String {
-    let mut links: Vec<String> = std::fs::read_dir("/sys/class/net")
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into())
-        .collect();
-    links.sort();
-    let mut s = format!("{links:?}\n");
-    for f in [
-        "/proc/net/route",
-        "/proc/net/ipv6_route",
-        "/proc/net/if_inet6",
-    ] {
-        s += &std::fs::read_to_string(f).unwrap_or_default();
-    }
-    let mut netns: Vec<String> = std::fs::read_dir("/run/netns")
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into())
-                .collect()
-        })
-        .unwrap_or_default();
-    netns.sort();
-    s + &format!("{netns:?}")
 }
 
 /// Network namespaces a process references through its fds.
