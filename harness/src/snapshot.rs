@@ -92,6 +92,20 @@ pub(crate) async fn render(
                 if let Some(b) = &l.bridge {
                     let _ = write!(line, "\n           bridge {b}");
                 }
+                if let Some((v, lower)) = &l.vxlan {
+                    let _ = write!(line, "\n           vxlan {v}");
+                    if let Some(d) = lower {
+                        let _ = write!(line, " dev {}", dev(*d));
+                    }
+                }
+                if let Some(m) = &l.macvlan_mode {
+                    let _ = write!(line, "  mode {m}");
+                    if let Some(IfKind::Macvlan { parent, .. }) =
+                        n.interface(&l.name).map(|i| &i.kind)
+                    {
+                        let _ = write!(line, "  parent {parent}");
+                    }
+                }
                 out.push_str(line.trim_end());
                 out.push('\n');
             }

@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use futures::TryStreamExt;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags};
 use netlink_packet_route::link::{
-    BridgeStpState, InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoPortData, LinkAttribute,
-    LinkInfo, State,
+    BridgeStpState, InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoMacVlan, InfoPortData,
+    InfoVxlan, LinkAttribute, LinkInfo, State,
 };
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourState,
@@ -33,6 +33,10 @@ pub(crate) struct LinkState {
     pub port_flags: Vec<String>,
     /// A bridge's own settings, as `stp off ageing_time 300s ...`.
     pub bridge: Option<String>,
+    /// A vxlan's tunnel (`vni 42 remote ... dstport 4789`) and the ifindex of its `dev`.
+    pub vxlan: Option<(String, Option<u32>)>,
+    /// A macvlan's mode.
+    pub macvlan_mode: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +116,8 @@ impl Nl {
                     port_state: None,
                     port_flags: Vec::new(),
                     bridge: None,
+                    vxlan: None,
+                    macvlan_mode: None,
                 };
                 for a in m.attributes {
                     match a {
@@ -129,6 +135,17 @@ impl Nl {
                                     }
                                     LinkInfo::Data(InfoData::Bridge(attrs)) => {
                                         l.bridge = Some(bridge_info(&attrs))
+                                    }
+                                    LinkInfo::Data(InfoData::Vxlan(attrs)) => {
+                                        l.vxlan = Some(vxlan_info(&attrs))
+                                    }
+                                    LinkInfo::Data(InfoData::MacVlan(attrs)) => {
+                                        l.macvlan_mode = attrs.iter().find_map(|a| match a {
+                                            InfoMacVlan::Mode(m) => {
+                                                Some(format!("{m:?}").to_lowercase())
+                                            }
+                                            _ => None,
+                                        })
                                     }
                                     _ => {}
                                 }
@@ -330,6 +347,34 @@ fn port_info(attrs: &[InfoBridgePort]) -> (Option<String>, Vec<String>) {
         }
     }
     (state, flags)
+}
+
+/// A vxlan's tunnel settings, and its `dev`.
+fn vxlan_info(attrs: &[InfoVxlan]) -> (String, Option<u32>) {
+    let (mut vni, mut remote, mut local, mut port, mut dev) = (None, None, None, None, None);
+    for a in attrs {
+        match a {
+            InfoVxlan::Id(v) => vni = Some(*v),
+            InfoVxlan::Group(g) => remote = Some(IpAddr::V4(*g)),
+            InfoVxlan::Group6(g) => remote = Some(IpAddr::V6(*g)),
+            InfoVxlan::Local(l) => local = Some(IpAddr::V4(*l)),
+            InfoVxlan::Local6(l) => local = Some(IpAddr::V6(*l)),
+            InfoVxlan::Port(p) => port = Some(*p),
+            InfoVxlan::Link(i) => dev = Some(*i),
+            _ => {}
+        }
+    }
+    let mut s = vni.map(|v| format!("vni {v}")).unwrap_or_default();
+    if let Some(r) = remote {
+        s += &format!(" remote {r}");
+    }
+    if let Some(l) = local {
+        s += &format!(" local {l}");
+    }
+    if let Some(p) = port {
+        s += &format!(" dstport {p}");
+    }
+    (s, dev)
 }
 
 /// A bridge's settings, in a fixed order.
