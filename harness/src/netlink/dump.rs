@@ -386,9 +386,15 @@ fn bridge_info(attrs: &[InfoBridge]) -> String {
             format!("{}ms", cs * 10)
         }
     };
+    // With STP on, a topology change swaps the ageing time for 2 x forward_delay for a
+    // while: the value read depends on timing, so it is left out.
+    let stp_on = attrs
+        .iter()
+        .any(|a| matches!(a, InfoBridge::StpState(s) if !matches!(s, BridgeStpState::Disabled)));
     let mut parts = Vec::new();
     for a in attrs {
         match a {
+            InfoBridge::AgeingTime(_) if stp_on => {}
             InfoBridge::StpState(s) => {
                 let on = !matches!(s, BridgeStpState::Disabled);
                 parts.push((0, format!("stp {}", if on { "on" } else { "off" })))
