@@ -216,7 +216,7 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
                     master: m.clone(),
                 });
             }
-            // Port options need the port attached: they go with the addresses, after it.
+            // Port options need the port attached: they go with the links coming up, after it.
             if !i.port.is_empty() {
                 ups.push(Op::SetPort {
                     node: n.name.clone(),
