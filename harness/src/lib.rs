@@ -12,6 +12,29 @@
 //! }
 //! ```
 
+//!
+//! Loading and resolving need no privileges:
+//!
+//! ```
+//! let src = "
+//! nodes:
+//!   a:
+//!     interfaces:
+//!       eth0: { peer: b:eth0, addresses: [10.0.0.1/24] }
+//!   b:
+//!     interfaces:
+//!       eth0: { addresses: [10.0.0.2/24] }
+//! steps:
+//!   - ping: { from: a, to: b:eth0 }
+//! ";
+//! let sc = netspec::load_str("pair.yaml".as_ref(), "pair", src).unwrap();
+//! assert_eq!(sc.nodes.len(), 2);
+//!
+//! let bad = src.replace("b:eth0 }", "c:eth0 }");
+//! let err = netspec::load_str("pair.yaml".as_ref(), "pair", &bad).unwrap_err();
+//! assert!(err.to_string().contains("unknown node `c`"));
+//! ```
+
 pub(crate) mod change;
 pub(crate) mod check;
 pub mod features;
