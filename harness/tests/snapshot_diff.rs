@@ -1,0 +1,76 @@
+//! A deliberately wrong snapshot fails its trial with a readable diff, and with CI=true
+//! nothing is written. Needs root.
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn a_wrong_snapshot_fails_with_a_diff() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let dir = std::env::temp_dir().join(format!("netspec-snapdiff-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("scenarios/seed")).unwrap();
+    std::fs::create_dir_all(dir.join("snapshots")).unwrap();
+    std::fs::copy(
+        root.join("scenarios/seed/bridge.yaml"),
+        dir.join("scenarios/seed/bridge.yaml"),
+    )
+    .unwrap();
+    let good =
+        std::fs::read_to_string(root.join("snapshots/seed__bridge@after-ping.snap")).unwrap();
+    // One fact changed: the learned entry of net1 on the wrong port.
+    let wrong = good.replacen(
+        "dev veth1 master br00  # net1:vethpeer1",
+        "dev veth2 master br00  # net1:vethpeer1",
+        1,
+    );
+    assert_ne!(
+        wrong, good,
+        "the committed snapshot has the line this test changes"
+    );
+    std::fs::write(dir.join("snapshots/seed__bridge@after-ping.snap"), &wrong).unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_netspec"))
+        .args(["test", "scenarios"])
+        .current_dir(&dir)
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written: Vec<_> = std::fs::read_dir(dir.join("snapshots"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("test seed/bridge ... FAILED"), "{all}");
+    assert!(
+        all.contains("-old snapshot") && all.contains("+new results"),
+        "no diff header: {all}"
+    );
+    assert!(
+        all.contains("│-  02:0c:70:01:3e:7f dev veth2 master br00"),
+        "the wrong line is not shown as removed: {all}"
+    );
+    assert!(
+        all.contains("│+  02:0c:70:01:3e:7f dev veth1 master br00"),
+        "the real line is not shown as added: {all}"
+    );
+    assert!(
+        all.contains("state equal to snapshots/seed__bridge@after-ping.snap"),
+        "{all}"
+    );
+    assert_eq!(
+        written.len(),
+        1,
+        "with CI=true nothing is written: {written:?}"
+    );
+}
