@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use netlink_packet_route::neighbour::NeighbourState;
 
-use crate::netlink::{FdbEntry, LinkState, NlError};
+use crate::netlink::{FdbEntry, LinkState, NlError, RouteState};
 use crate::sandbox::Sandbox;
 use crate::scenario::{Check, Mac, Scenario};
 
@@ -40,6 +40,29 @@ fn owned(sc: &Scenario, mac: Mac) -> String {
 
 fn names(links: &[LinkState]) -> HashMap<u32, String> {
     links.iter().map(|l| (l.index, l.name.clone())).collect()
+}
+
+/// ` via A dev X`, for whichever is given.
+fn via_dev(via: Option<IpAddr>, dev: Option<&str>) -> String {
+    let mut s = String::new();
+    if let Some(v) = via {
+        s += &format!(" via {v}");
+    }
+    if let Some(d) = dev {
+        s += &format!(" dev {d}");
+    }
+    s
+}
+
+/// Whether a route goes via `via` and out of `dev`, for whichever is given.
+fn goes(
+    r: &RouteState,
+    via: Option<IpAddr>,
+    dev: Option<&str>,
+    links: &HashMap<u32, String>,
+) -> bool {
+    via.is_none_or(|v| r.via == Some(v))
+        && dev.is_none_or(|d| r.oif.and_then(|i| links.get(&i)).map(String::as_str) == Some(d))
 }
 
 pub(crate) async fn evaluate(
@@ -181,18 +204,8 @@ pub(crate) async fn evaluate(
             let nl = &sb.node(node).nl;
             let links = names(&nl.links().await?);
             let route = nl.route_lookup(to.addr).await?;
-            let way = |via: Option<IpAddr>, dev: Option<&str>| {
-                let mut s = String::new();
-                if let Some(v) = via {
-                    s += &format!(" via {v}");
-                }
-                if let Some(d) = dev {
-                    s += &format!(" dev {d}");
-                }
-                s
-            };
             let expected = if *present {
-                format!("{node} routes {}{}", to.addr, way(*via, dev.as_deref()))
+                format!("{node} routes {}{}", to.addr, via_dev(*via, dev.as_deref()))
             } else {
                 format!("{node} has no route to {}", to.addr)
             };
@@ -206,18 +219,12 @@ pub(crate) async fn evaluate(
                         _ => "",
                     };
                     let d = r.oif.and_then(|i| links.get(&i)).map(String::as_str);
-                    format!("{node} routes {}{}{kind}", to.addr, way(r.via, d))
+                    format!("{node} routes {}{}{kind}", to.addr, via_dev(r.via, d))
                 }
             };
             let passed = match &route {
                 None => !*present,
-                Some(r) => {
-                    *present
-                        && via.is_none_or(|v| r.via == Some(v))
-                        && dev
-                            .as_ref()
-                            .is_none_or(|d| r.oif.and_then(|i| links.get(&i)) == Some(d))
-                }
+                Some(r) => *present && goes(r, *via, dev.as_deref(), &links),
             };
             Evaluation {
                 passed,
@@ -253,29 +260,15 @@ pub(crate) async fn evaluate(
             } else {
                 format!(" table {want_table}")
             };
-            let render = |via: Option<IpAddr>, dev: Option<&str>| {
-                let mut s = dst.clone();
-                if let Some(v) = via {
-                    s += &format!(" via {v}")
-                }
-                if let Some(d) = dev {
-                    s += &format!(" dev {d}")
-                }
-                s + &tbl
-            };
+            let render =
+                |via: Option<IpAddr>, dev: Option<&str>| format!("{dst}{}{tbl}", via_dev(via, dev));
             let expected = if *present {
                 format!("route {} in {node}", render(*via, dev.as_deref()))
             } else {
                 format!("no route {dst}{tbl} in {node}")
             };
-            let matches = routes.iter().filter(|r| {
-                via.is_none_or(|v| r.via == Some(v))
-                    && dev
-                        .as_ref()
-                        .is_none_or(|d| r.oif.and_then(|i| links.get(&i)) == Some(d))
-            });
             let passed = if *present {
-                matches.count() > 0
+                routes.iter().any(|r| goes(r, *via, dev.as_deref(), &links))
             } else {
                 routes.is_empty()
             };
