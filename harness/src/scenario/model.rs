@@ -203,8 +203,9 @@ pub struct BridgeOptions {
     pub vlan_filtering: Option<bool>,
 }
 
-/// Bridge port flags; None leaves the kernel's default.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Bridge port flags; None leaves the kernel's default. Read straight from YAML.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PortOptions {
     pub learning: Option<bool>,
     pub flood: Option<bool>,

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
+use super::model::PortOptions;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawScenario {
@@ -67,20 +69,6 @@ pub(crate) enum RawFdbState {
     Permanent,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawPortOptions {
-    pub learning: Option<bool>,
-    pub flood: Option<bool>,
-    pub mcast_flood: Option<bool>,
-    pub bcast_flood: Option<bool>,
-    pub isolated: Option<bool>,
-    pub proxy_arp: Option<bool>,
-    pub neigh_suppress: Option<bool>,
-    pub locked: Option<bool>,
-    pub hairpin: Option<bool>,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum RawKind {
@@ -113,7 +101,8 @@ pub(crate) struct RawInterface {
     pub dev: Option<String>,
     pub dstport: Option<u16>,
     pub bridge: Option<RawBridgeOptions>,
-    pub port: Option<RawPortOptions>,
+    /// Already typed: every flag is a plain bool, nothing to resolve.
+    pub port: Option<PortOptions>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -307,7 +296,8 @@ pub(crate) struct RawLinkStep {
     pub mtu: Option<u32>,
     pub mac: Option<String>,
     pub master: Option<String>,
-    pub port: Option<RawPortOptions>,
+    /// Already typed: every flag is a plain bool, nothing to resolve.
+    pub port: Option<PortOptions>,
     pub error: Option<String>,
 }
 

@@ -482,7 +482,7 @@ impl<'a> Resolver<'a> {
                 );
             }
         }
-        let port = ri.port.as_ref().map(port_options).unwrap_or_default();
+        let port = ri.port.clone().unwrap_or_default();
         if ri.port.is_some() && ri.master.is_none() {
             self.at_key(
                 &format!("{ipath}.port"),
@@ -1340,7 +1340,7 @@ impl<'a> Resolver<'a> {
                         Some(m.clone())
                     });
                 }
-                set.port = l.port.as_ref().map(port_options).unwrap_or_default();
+                set.port = l.port.clone().unwrap_or_default();
                 Some(Action::Change {
                     change: Change::LinkSet { dev, set },
                     error: l.error.clone(),
@@ -1873,20 +1873,6 @@ impl<'a> Resolver<'a> {
             }
         }
         Some(Snapshot { label, nodes, only })
-    }
-}
-
-fn port_options(p: &RawPortOptions) -> PortOptions {
-    PortOptions {
-        learning: p.learning,
-        flood: p.flood,
-        mcast_flood: p.mcast_flood,
-        bcast_flood: p.bcast_flood,
-        isolated: p.isolated,
-        proxy_arp: p.proxy_arp,
-        neigh_suppress: p.neigh_suppress,
-        locked: p.locked,
-        hairpin: p.hairpin,
     }
 }
 
