@@ -1,0 +1,309 @@
+//! `check` and `snapshot` steps.
+
+use super::*;
+
+impl Resolver<'_> {
+    /// `within` may sit inside the check or beside it in the step.
+    pub(super) fn check(
+        &mut self,
+        path: &str,
+        c: &RawCheck,
+        step_within: Option<&str>,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let within = match (&c.within, step_within) {
+            (Some(_), Some(_)) => {
+                self.at(
+                    &format!("{path}.within"),
+                    "`within` is given twice",
+                    Some("keep the one beside `check:`".into()),
+                );
+                return None;
+            }
+            (Some(w), None) => Some(self.duration(&format!("{path}.within"), w)?),
+            (None, Some(w)) => {
+                let parent = path.trim_end_matches(".check");
+                Some(self.duration(&format!("{parent}.within"), w)?)
+            }
+            (None, None) => None,
+        };
+        let n = [
+            c.neigh.is_some(),
+            c.fdb.is_some(),
+            c.route.is_some(),
+            c.link.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if n != 1 {
+            self.at(
+                path,
+                "a check takes exactly one of `neigh`, `fdb`, `route` or `link`",
+                None,
+            );
+            return None;
+        }
+        let check = if let Some(x) = &c.neigh {
+            let p = format!("{path}.neigh");
+            let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
+            let to = self.target(&format!("{p}.to"), &x.to, sc, false)?;
+            let mac = match &x.mac {
+                Some(m) => Some(self.mac_ref(&format!("{p}.mac"), m, sc)?),
+                None => None,
+            };
+            let present = x.present.unwrap_or(true);
+            if !present && (mac.is_some() || x.state.is_some()) {
+                self.at(
+                    &format!("{p}.present"),
+                    "contradictory check: `present: false` with a `mac` or `state`",
+                    Some("an absent entry has no MAC or state; drop one of them".into()),
+                );
+                return None;
+            }
+            let state = x.state.map(|s| match s {
+                RawNeighState::Reachable => NeighState::Reachable,
+                RawNeighState::Stale => NeighState::Stale,
+                RawNeighState::Delay => NeighState::Delay,
+                RawNeighState::Probe => NeighState::Probe,
+                RawNeighState::Incomplete => NeighState::Incomplete,
+                RawNeighState::Failed => NeighState::Failed,
+                RawNeighState::Permanent => NeighState::Permanent,
+                RawNeighState::Noarp => NeighState::Noarp,
+            });
+            Check::Neigh {
+                node,
+                to,
+                mac,
+                state,
+                present,
+            }
+        } else if let Some(x) = &c.fdb {
+            let p = format!("{path}.fdb");
+            let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
+            let mac = self.mac_ref(&format!("{p}.mac"), &x.mac, sc)?;
+            let nd = sc.node(&node)?;
+            if !nd
+                .interfaces
+                .iter()
+                .any(|i| matches!(i.kind, IfKind::Bridge(_)))
+            {
+                self.at(
+                    &format!("{p}.node"),
+                    format!("node {node} has no bridge, so no FDB to check"),
+                    None,
+                );
+                return None;
+            }
+            if let Some(port) = &x.port {
+                if nd.interface(port).is_none() {
+                    let hint = did_you_mean(port, nd.interfaces.iter().map(|i| i.name.as_str()))
+                        .map(|m| format!("did you mean `{m}`?"));
+                    self.at(
+                        &format!("{p}.port"),
+                        format!("unknown interface `{port}` in node {node}"),
+                        hint,
+                    );
+                    return None;
+                }
+            }
+            Check::Fdb {
+                node,
+                mac,
+                port: x.port.clone(),
+                present: x.present.unwrap_or(true),
+            }
+        } else if let Some(x) = &c.route {
+            let p = format!("{path}.route");
+            let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
+            let via = match &x.via {
+                Some(v) => Some(self.ip(&format!("{p}.via"), v)?),
+                None => None,
+            };
+            let to = if x.to == "default" {
+                let v6 = via.is_some_and(|v| v.is_ipv6());
+                Cidr {
+                    addr: if v6 {
+                        IpAddr::from([0u16; 8])
+                    } else {
+                        IpAddr::from([0u8; 4])
+                    },
+                    prefix: 0,
+                }
+            } else if let Some(c) = Cidr::parse(&x.to) {
+                c.network()
+            } else if let Ok(a) = x.to.parse::<IpAddr>() {
+                Cidr {
+                    addr: a,
+                    prefix: if a.is_ipv4() { 32 } else { 128 },
+                }
+            } else if x.to.contains(':') && !x.to.contains("::") {
+                let r = self.sc_ifref(&format!("{p}.to"), &x.to, sc)?;
+                let Some(c) = sc.interface(&r).and_then(|i| i.addresses.first()) else {
+                    self.at(
+                        &format!("{p}.to"),
+                        format!("{} has no address to stand for", x.to),
+                        None,
+                    );
+                    return None;
+                };
+                Cidr {
+                    addr: c.addr,
+                    prefix: if c.addr.is_ipv4() { 32 } else { 128 },
+                }
+            } else {
+                self.at(
+                    &format!("{p}.to"),
+                    format!("invalid route destination `{}`", x.to),
+                    Some("write `default` or a prefix such as 10.0.0.0/24 (a table entry), or an address (a lookup, as `ip route get`)".into()),
+                );
+                return None;
+            };
+            if let Some(d) = &x.dev {
+                let nd = sc.node(&node)?;
+                if nd.interface(d).is_none() {
+                    let hint = did_you_mean(d, nd.interfaces.iter().map(|i| i.name.as_str()))
+                        .map(|m| format!("did you mean `{m}`?"));
+                    self.at(
+                        &format!("{p}.dev"),
+                        format!("unknown interface `{d}` in node {node}"),
+                        hint,
+                    );
+                    return None;
+                }
+            }
+            let present = x.present.unwrap_or(true);
+            if !present && (via.is_some() || x.dev.is_some()) {
+                self.at(&format!("{p}.present"), "contradictory check: `present: false` with `via` or `dev`", Some("to check that a route does not go a certain way, check the route it should take".into()));
+                return None;
+            }
+            // A bare address (or node:if) asks the kernel which way it goes, like
+            // `ip route get`; `default` or a prefix names a table entry.
+            let lookup = x.to != "default" && !x.to.contains('/');
+            if lookup && x.table.is_some() {
+                self.at(
+                    &format!("{p}.table"),
+                    "`table` applies to a route entry, not to a lookup",
+                    Some("write `to` as a prefix, e.g. 10.0.0.5/32".into()),
+                );
+                return None;
+            }
+            Check::Route {
+                node,
+                to,
+                lookup,
+                via,
+                dev: x.dev.clone(),
+                table: x.table,
+                present,
+            }
+        } else {
+            let x = c.link.as_ref()?;
+            let p = format!("{path}.link");
+            let dev = self.sc_ifref(&format!("{p}.dev"), &x.dev, sc)?;
+            let present = x.present.unwrap_or(true);
+            if !present
+                && (x.state.is_some() || x.mtu.is_some() || x.master.is_some() || x.port.is_some())
+            {
+                self.at(
+                    &format!("{p}.present"),
+                    "contradictory check: `present: false` with a state",
+                    None,
+                );
+                return None;
+            }
+            if present
+                && x.state.is_none()
+                && x.mtu.is_none()
+                && x.master.is_none()
+                && x.port.is_none()
+            {
+                self.at(
+                    &p,
+                    "a link check needs `state`, `port`, `mtu`, `master` or `present: false`",
+                    None,
+                );
+                return None;
+            }
+            let state = x.state.map(|s| match s {
+                RawOperState::Up => OperState::Up,
+                RawOperState::Down => OperState::Down,
+                RawOperState::Lowerlayerdown => OperState::LowerLayerDown,
+                RawOperState::Unknown => OperState::Unknown,
+            });
+            let master = x
+                .master
+                .as_ref()
+                .map(|m| if m == "none" { None } else { Some(m.clone()) });
+            Check::Link {
+                dev,
+                present,
+                state,
+                port: x.port.map(|p| format!("{p:?}").to_lowercase()),
+                mtu: x.mtu,
+                master,
+            }
+        };
+        Some(Action::Check { check, within })
+    }
+
+    pub(super) fn snapshot(
+        &mut self,
+        path: &str,
+        s: &RawSnapshot,
+        sc: &Scenario,
+        labels: &mut BTreeSet<String>,
+    ) -> Option<Snapshot> {
+        let (label, nodes, only, lpath) = match s {
+            RawSnapshot::Label(l) => (l.clone(), None, None, path.to_string()),
+            RawSnapshot::Full(f) => (
+                f.label.clone(),
+                f.nodes.clone(),
+                f.only.clone(),
+                format!("{path}.label"),
+            ),
+        };
+        if label.is_empty()
+            || !label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            self.at(
+                &lpath,
+                format!("invalid snapshot label `{label}`"),
+                Some("use letters, digits, `-` and `_`; the label names the .snap file".into()),
+            );
+            return None;
+        }
+        if !labels.insert(label.clone()) {
+            self.at(
+                &lpath,
+                format!("duplicate snapshot label `{label}`"),
+                Some("each snapshot step of a scenario needs its own label".into()),
+            );
+            return None;
+        }
+        for (j, n) in nodes.iter().flatten().enumerate() {
+            self.node_ref(&format!("{path}.nodes.{j}"), n, sc)?;
+        }
+        for (j, o) in only.iter().flatten().enumerate() {
+            if !SNAPSHOT_SECTIONS.contains(&o.as_str()) {
+                let hint = did_you_mean(o, SNAPSHOT_SECTIONS)
+                    .map(|m| {
+                        format!(
+                            "did you mean `{m}`? valid: {}",
+                            SNAPSHOT_SECTIONS.join(", ")
+                        )
+                    })
+                    .or_else(|| Some(format!("valid: {}", SNAPSHOT_SECTIONS.join(", "))));
+                self.at(
+                    &format!("{path}.only.{j}"),
+                    format!("unknown snapshot section `{o}`"),
+                    hint,
+                );
+                return None;
+            }
+        }
+        Some(Snapshot { label, nodes, only })
+    }
+}

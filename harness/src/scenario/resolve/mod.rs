@@ -1,0 +1,442 @@
+//! raw -> Scenario: every name, reference, address and duration is checked here, with
+//! positions and did-you-mean hints. Problems are collected, not stopped at, so a user
+//! sees all of them at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use super::diag::{did_you_mean, Diagnostic, LoadError};
+use super::model::*;
+use super::raw::*;
+use super::spans::{Pos, SpanIndex};
+
+mod checks;
+mod routes;
+mod steps;
+mod topology;
+
+/// The kernel's limit for interface names: IFNAMSIZ (16) less the terminating NUL.
+pub const IFNAME_MAX: usize = 15;
+
+const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(1);
+const DEFAULT_ARPING_TIMEOUT: Duration = Duration::from_secs(1);
+/// Every step is bounded: a hung step fails its trial instead of hanging CI.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(60);
+const SNAPSHOT_SECTIONS: [&str; 5] = ["links", "addresses", "routes", "neigh", "fdb"];
+
+/// Parses and resolves one scenario. `name` is its path under `scenarios/` without extension.
+pub fn load_str(file: &Path, name: &str, src: &str) -> Result<Scenario, LoadError> {
+    let raw: RawScenario = serde_norway::from_str(src).map_err(|e| LoadError {
+        diagnostics: vec![serde_diagnostic(file, src, &e)],
+    })?;
+    let spans = SpanIndex::build(src);
+    let mut r = Resolver {
+        file,
+        src,
+        spans: &spans,
+        errors: Vec::new(),
+    };
+    for (path, pos) in &spans.duplicates {
+        let key = path.rsplit('.').next().unwrap_or(path);
+        r.err(*pos, format!("duplicate key `{key}`"), Some("a name may appear once in its mapping (YAML would silently keep the last); remove or rename one".into()));
+    }
+    // With a key written twice, serde kept one of them: what follows would mislead.
+    if !r.errors.is_empty() {
+        return Err(LoadError {
+            diagnostics: r.errors,
+        });
+    }
+    let scenario = r.scenario(name, raw);
+    if r.errors.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(LoadError {
+            diagnostics: r.errors,
+        })
+    }
+}
+
+/// Reads and resolves a scenario file; `root` is the `scenarios/` directory it is named under.
+pub fn load_file(root: &Path, file: &Path) -> Result<Scenario, LoadError> {
+    let name = scenario_name(root, file);
+    let src = std::fs::read_to_string(file).map_err(|e| LoadError {
+        diagnostics: vec![Diagnostic::new(
+            file,
+            "",
+            Pos { line: 1, col: 1 },
+            format!("cannot read scenario: {e}"),
+        )],
+    })?;
+    load_str(file, &name, &src)
+}
+
+/// `scenarios/seed/bridge.yaml` -> `seed/bridge`.
+pub fn scenario_name(root: &Path, file: &Path) -> String {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (root, file) = (canon(root), canon(file));
+    let rel = file.strip_prefix(&root).unwrap_or(&file);
+    let s = rel.with_extension("").to_string_lossy().replace('\\', "/");
+    s.trim_start_matches("./").to_string()
+}
+
+fn serde_diagnostic(file: &Path, src: &str, e: &serde_norway::Error) -> Diagnostic {
+    let pos = e
+        .location()
+        .map(|l| Pos {
+            line: l.line(),
+            col: l.column(),
+        })
+        .unwrap_or(Pos { line: 1, col: 1 });
+    // The position is shown in the frame; drop serde's own " at line X column Y".
+    let msg = strip_position(&e.to_string());
+    let line = src.lines().nth(pos.line.saturating_sub(1)).unwrap_or("");
+    let hint = serde_hint(&msg)
+        .or_else(|| {
+            msg.contains("quoted scalar")
+                .then(|| "a quote opened earlier is never closed".to_string())
+        })
+        .or_else(|| {
+            line.starts_with(|c: char| c.is_whitespace() && c != ' ')
+                .then(|| "indent with spaces: YAML does not allow tabs for indentation".to_string())
+        });
+    Diagnostic::new(file, src, pos, msg).hint(hint)
+}
+
+/// Removes every " at line N column M" from a message.
+fn strip_position(msg: &str) -> String {
+    let mut out = msg.to_string();
+    while let Some(i) = out.find(" at line ") {
+        let rest = &out[i + " at line ".len()..];
+        let Some(col) = rest.find(" column ") else {
+            break;
+        };
+        let after = &rest[col + " column ".len()..];
+        let digits = after.chars().take_while(|c| c.is_ascii_digit()).count();
+        let end = i + " at line ".len() + col + " column ".len() + digits;
+        out.replace_range(i..end, "");
+    }
+    out
+}
+
+/// Turns serde's "unknown field `x`, expected one of `a`, `b`" into a did-you-mean hint.
+fn serde_hint(msg: &str) -> Option<String> {
+    let what = ["unknown field `", "unknown variant `"]
+        .iter()
+        .find_map(|p| msg.find(p).map(|i| (i + p.len(), *p)))?;
+    let rest = &msg[what.0..];
+    let wrong = &rest[..rest.find('`')?];
+    let expected: Vec<&str> = rest
+        .split('`')
+        .skip(2)
+        .step_by(2)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if expected.is_empty() {
+        return None;
+    }
+    let valid = expected.join(", ");
+    Some(match did_you_mean(wrong, expected.iter().copied()) {
+        Some(m) => format!("did you mean `{m}`? valid here: {valid}"),
+        None => format!("valid here: {valid}"),
+    })
+}
+
+struct Resolver<'a> {
+    file: &'a Path,
+    src: &'a str,
+    spans: &'a SpanIndex,
+    errors: Vec<Diagnostic>,
+}
+
+/// What pass one learns: every interface, declared or implied as a veth peer.
+#[derive(Default)]
+struct Names {
+    /// node -> ifname -> kind name ("veth", "bridge", ...)
+    nodes: BTreeMap<String, BTreeMap<String, &'static str>>,
+}
+
+impl Names {
+    fn node_names(&self) -> impl Iterator<Item = &str> {
+        self.nodes.keys().map(String::as_str)
+    }
+}
+
+impl<'a> Resolver<'a> {
+    fn err(&mut self, pos: Pos, msg: impl Into<String>, hint: Option<String>) {
+        let d = Diagnostic::new(self.file, self.src, pos, msg).hint(hint);
+        self.errors.push(d);
+    }
+
+    fn at(&mut self, path: &str, msg: impl Into<String>, hint: Option<String>) {
+        let pos = self.spans.value(path);
+        self.err(pos, msg, hint);
+    }
+
+    fn at_key(&mut self, path: &str, msg: impl Into<String>, hint: Option<String>) {
+        let pos = self.spans.key(path);
+        self.err(pos, msg, hint);
+    }
+
+    // scenario() and names() are the skeleton; the rest live beside this file.
+    fn scenario(&mut self, default_name: &str, raw: RawScenario) -> Scenario {
+        let names = self.names(&raw);
+        let mut nodes = Vec::new();
+        let mut macs: BTreeMap<Mac, String> = BTreeMap::new();
+        for (node_name, raw_node) in &raw.nodes {
+            nodes.push(self.node(node_name, raw_node, &raw, &names, &mut macs));
+        }
+        // Routes and steps refer to interfaces: with a broken topology they would only
+        // add errors that follow from the first ones.
+        if !self.errors.is_empty() {
+            return Scenario {
+                name: String::new(),
+                file: self.file.to_path_buf(),
+                description: None,
+                requires: Vec::new(),
+                nodes,
+                steps: Vec::new(),
+            };
+        }
+        let mut scenario = Scenario {
+            name: raw.name.clone().unwrap_or_else(|| default_name.to_string()),
+            file: self.file.to_path_buf(),
+            description: raw.description.clone(),
+            requires: raw.requires.clone(),
+            nodes,
+            steps: Vec::new(),
+        };
+        for (i, f) in raw.requires.iter().enumerate() {
+            if !crate::features::KNOWN.contains(&f.as_str()) {
+                let hint = did_you_mean(f, crate::features::KNOWN.iter().copied())
+                    .map(|m| {
+                        format!(
+                            "did you mean `{m}`? known: {}",
+                            crate::features::KNOWN.join(", ")
+                        )
+                    })
+                    .unwrap_or_else(|| format!("known: {}", crate::features::KNOWN.join(", ")));
+                self.at(
+                    &format!("requires.{i}"),
+                    format!("unknown kernel feature `{f}`"),
+                    Some(hint),
+                );
+            }
+        }
+        for (ni, (name, raw_node)) in raw.nodes.iter().enumerate() {
+            let mut routes = Vec::new();
+            for (i, text) in raw_node.routes.iter().enumerate() {
+                let path = format!("nodes.{name}.routes.{i}");
+                routes.extend(self.route(&path, text, &scenario.nodes[ni], true));
+            }
+            let mut neigh = Vec::new();
+            for (i, n) in raw_node.neigh.iter().enumerate() {
+                let path = format!("nodes.{name}.neigh.{i}");
+                neigh.extend(self.static_neigh(&path, name, n, &scenario));
+            }
+            let mut fdb = Vec::new();
+            for (i, f) in raw_node.fdb.iter().enumerate() {
+                let path = format!("nodes.{name}.fdb.{i}");
+                fdb.extend(self.static_fdb(&path, name, f, &scenario, true));
+            }
+            let node = &mut scenario.nodes[ni];
+            node.routes = routes;
+            node.neigh = neigh;
+            node.fdb = fdb;
+        }
+        let mut labels = BTreeSet::new();
+        let step_timeout = match &raw.step_timeout {
+            Some(t) => self
+                .duration("step_timeout", t)
+                .unwrap_or(DEFAULT_STEP_TIMEOUT),
+            None => DEFAULT_STEP_TIMEOUT,
+        };
+        for (i, step) in raw.steps.iter().enumerate() {
+            if let Some(s) = self.step(i, step, &scenario, &mut labels, step_timeout) {
+                scenario.steps.push(s);
+            }
+        }
+        scenario
+    }
+
+    /// Pass one: node names, interface names and kinds, veth peers.
+    fn names(&mut self, raw: &RawScenario) -> Names {
+        let mut names = Names::default();
+        if raw.nodes.is_empty() {
+            self.at("nodes", "a scenario needs at least one node", None);
+        }
+        for (node, n) in &raw.nodes {
+            let path = format!("nodes.{node}");
+            if let Err(why) = check_node_name(node) {
+                self.at_key(&path, format!("invalid node name `{node}`: {why}"), None);
+            }
+            let ifs = names.nodes.entry(node.clone()).or_default();
+            for (ifname, i) in &n.interfaces {
+                let kind = match (i.kind, &i.peer) {
+                    (Some(RawKind::Bridge), _) => "bridge",
+                    (Some(RawKind::Macvlan), _) => "macvlan",
+                    (Some(RawKind::Vxlan), _) => "vxlan",
+                    _ => "veth",
+                };
+                ifs.insert(ifname.clone(), kind);
+            }
+        }
+        // Veth peers named only from the other side exist too.
+        for (node, n) in &raw.nodes {
+            for (ifname, i) in &n.interfaces {
+                let Some(peer) = &i.peer else { continue };
+                let Some((pn, pi)) = peer.split_once(':') else {
+                    continue;
+                };
+                if let Some(ifs) = names.nodes.get_mut(pn) {
+                    if !(pn == node && pi == ifname) {
+                        ifs.entry(pi.to_string()).or_insert("veth");
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    /// Resolves `node:ifname` against pass one's names.
+    fn ifref(&mut self, path: &str, s: &str, names: &Names) -> Option<IfRef> {
+        let Some((n, i)) = s.split_once(':') else {
+            let hint = names
+                .nodes
+                .get(s)
+                .and_then(|ifs| ifs.keys().next())
+                .map(|i| format!("write it as node:interface, e.g. {s}:{i}"))
+                .or_else(|| Some("write it as node:interface, e.g. net1:eth0".into()));
+            self.at(
+                path,
+                format!("`{s}` is not a node:interface reference"),
+                hint,
+            );
+            return None;
+        };
+        let Some(ifs) = names.nodes.get(n) else {
+            let hint = did_you_mean(n, names.node_names()).map(|m| format!("did you mean `{m}`?"));
+            self.at(path, format!("unknown node `{n}`"), hint);
+            return None;
+        };
+        if !ifs.contains_key(i) {
+            let hint = did_you_mean(i, ifs.keys().map(String::as_str))
+                .map(|m| format!("did you mean `{n}:{m}`?"))
+                .or_else(|| {
+                    (!ifs.is_empty()).then(|| {
+                        format!(
+                            "node {n} has: {}",
+                            ifs.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    })
+                });
+            self.at(path, format!("unknown interface `{i}` in node {n}"), hint);
+            return None;
+        }
+        Some(IfRef {
+            node: n.to_string(),
+            ifname: i.to_string(),
+        })
+    }
+
+    fn ip(&mut self, path: &str, s: &str) -> Option<IpAddr> {
+        match s.parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.at(
+                    path,
+                    format!("invalid IP address `{s}`"),
+                    Some("write it without a prefix length, e.g. 10.0.0.1 or fd00::1".into()),
+                );
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, path: &str, s: &str) -> Option<Duration> {
+        match parse_duration(s) {
+            Some(d) => Some(d),
+            None => {
+                self.at(
+                    path,
+                    format!("invalid duration `{s}`"),
+                    Some("write a number with a unit: 200ms, 2s, 1.5s, 1m".into()),
+                );
+                None
+            }
+        }
+    }
+
+    fn route_error(&mut self, path: &str, msg: String) -> Option<Route> {
+        self.at(path, msg, Some("forms: `default via A`, `P via A`, `P dev IF`, `P via A dev IF`, `blackhole P`, `unreachable P`, with optional `metric N`, `table N`".into()));
+        None
+    }
+}
+
+fn centis(d: Duration) -> u32 {
+    (d.as_millis() / 10) as u32
+}
+
+/// `200ms`, `2s`, `1.5s`, `1m`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        _ => return None,
+    };
+    (0.0..86_400.0)
+        .contains(&secs)
+        .then(|| Duration::from_secs_f64(secs))
+}
+
+fn check_ifname(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".into());
+    }
+    if name.len() > IFNAME_MAX {
+        return Err(format!(
+            "it is {} bytes; the kernel allows at most {IFNAME_MAX} (IFNAMSIZ - 1)",
+            name.len()
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err("the kernel rejects `.` and `..`".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| *c == '/' || *c == ':' || c.is_whitespace())
+    {
+        return Err(format!("it contains {c:?}; the kernel rejects `/` and whitespace, and `:` separates node from interface"));
+    }
+    if name == "lo" {
+        return Err("`lo` exists in every node already".into());
+    }
+    Ok(())
+}
+
+fn check_node_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 32 {
+        return Err("use 1 to 32 characters".into());
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err("use letters, digits, `-` and `_`".into());
+    }
+    Ok(())
+}
+
+fn valid_sysctl_key(k: &str) -> bool {
+    !k.is_empty()
+        && !k.contains("..")
+        && !k.starts_with('.')
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+}

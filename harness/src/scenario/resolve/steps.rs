@@ -1,0 +1,657 @@
+//! Steps: probes, link changes and runtime changes.
+
+use super::*;
+
+impl Resolver<'_> {
+    pub(super) fn step(
+        &mut self,
+        i: usize,
+        raw: &RawStep,
+        sc: &Scenario,
+        labels: &mut BTreeSet<String>,
+        step_timeout: Duration,
+    ) -> Option<Step> {
+        let path = format!("steps.{i}");
+        let pos = self.spans.value(&path);
+        let mut actions = Vec::new();
+        if raw.ping.is_some() {
+            actions.push("ping")
+        }
+        if raw.arping.is_some() {
+            actions.push("arping")
+        }
+        if raw.link.is_some() {
+            actions.push("link")
+        }
+        if raw.check.is_some() {
+            actions.push("check")
+        }
+        if raw.snapshot.is_some() {
+            actions.push("snapshot")
+        }
+        if raw.sleep.is_some() {
+            actions.push("sleep")
+        }
+        for (set, name) in [
+            (raw.address.is_some(), "address"),
+            (raw.route.is_some(), "route"),
+            (raw.sysctl.is_some(), "sysctl"),
+            (raw.neigh.is_some(), "neigh"),
+            (raw.fdb.is_some(), "fdb"),
+        ] {
+            if set {
+                actions.push(name)
+            }
+        }
+        if raw.within.is_some() && raw.check.is_none() {
+            self.at(
+                &format!("{path}.within"),
+                "`within` applies to a `check` step only",
+                Some("to wait for a probe, give it a `timeout`".into()),
+            );
+            return None;
+        }
+        let action = match actions.as_slice() {
+            [] => {
+                self.at(
+                    &path,
+                    format!("step {} has no action", i + 1),
+                    Some("a step is one of: ping, arping, link, check, snapshot, sleep, address, route, sysctl, neigh, fdb".into()),
+                );
+                return None;
+            }
+            [_] => {
+                if let Some(p) = &raw.ping {
+                    Action::Ping(self.ping(&format!("{path}.ping"), p, sc)?)
+                } else if let Some(a) = &raw.arping {
+                    Action::Arping(self.arping(&format!("{path}.arping"), a, sc)?)
+                } else if let Some(l) = &raw.link {
+                    self.link_step(&format!("{path}.link"), l, sc)?
+                } else if let Some(c) = &raw.check {
+                    self.check(&format!("{path}.check"), c, raw.within.as_deref(), sc)?
+                } else if let Some(s) = &raw.snapshot {
+                    Action::Snapshot(self.snapshot(&format!("{path}.snapshot"), s, sc, labels)?)
+                } else if let Some(a) = &raw.address {
+                    self.address_step(&format!("{path}.address"), a, sc)?
+                } else if let Some(r) = &raw.route {
+                    self.route_step(&format!("{path}.route"), r, sc)?
+                } else if let Some(x) = &raw.sysctl {
+                    self.sysctl_step(&format!("{path}.sysctl"), x, sc)?
+                } else if let Some(n) = &raw.neigh {
+                    self.neigh_step(&format!("{path}.neigh"), n, sc)?
+                } else if let Some(f) = &raw.fdb {
+                    self.fdb_step(&format!("{path}.fdb"), f, sc)?
+                } else {
+                    Action::Sleep(self.duration(&format!("{path}.sleep"), raw.sleep.as_deref()?)?)
+                }
+            }
+            many => {
+                self.at(
+                    &path,
+                    format!("step {} has several actions: {}", i + 1, many.join(", ")),
+                    Some("write each action as its own list item".into()),
+                );
+                return None;
+            }
+        };
+        let timeout = match &raw.timeout {
+            Some(t) => self.duration(&format!("{path}.timeout"), t)?,
+            None => step_timeout,
+        };
+        Some(Step {
+            index: i + 1,
+            name: raw.name.clone(),
+            pos,
+            action,
+            timeout,
+        })
+    }
+
+    pub(super) fn node_ref(&mut self, path: &str, n: &str, sc: &Scenario) -> Option<String> {
+        if sc.node(n).is_some() {
+            return Some(n.to_string());
+        }
+        let hint = did_you_mean(n, sc.nodes.iter().map(|x| x.name.as_str()))
+            .map(|m| format!("did you mean `{m}`?"));
+        self.at(path, format!("unknown node `{n}`"), hint);
+        None
+    }
+
+    pub(super) fn sc_ifref(&mut self, path: &str, s: &str, sc: &Scenario) -> Option<IfRef> {
+        let names = Names {
+            nodes: sc
+                .nodes
+                .iter()
+                .map(|n| {
+                    (
+                        n.name.clone(),
+                        n.interfaces
+                            .iter()
+                            .map(|i| (i.name.clone(), i.kind.name()))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        };
+        self.ifref(path, s, &names)
+    }
+
+    /// An address target: an IP, or `node:if` standing for that interface's first address
+    /// (of the given family, when one is required).
+    pub(super) fn target(
+        &mut self,
+        path: &str,
+        s: &str,
+        sc: &Scenario,
+        v4_only: bool,
+    ) -> Option<IpAddr> {
+        if let Ok(a) = s.parse::<IpAddr>() {
+            if v4_only && a.is_ipv6() {
+                self.at(
+                    path,
+                    format!("{a} is an IPv6 address; ARP is IPv4 only"),
+                    Some("use ping to test IPv6 neighbour discovery".into()),
+                );
+                return None;
+            }
+            return Some(a);
+        }
+        if !s.contains(':') {
+            self.at(
+                path,
+                format!("`{s}` is neither an IP address nor a node:interface reference"),
+                None,
+            );
+            return None;
+        }
+        let r = self.sc_ifref(path, s, sc)?;
+        let iface = sc.interface(&r)?;
+        match iface
+            .addresses
+            .iter()
+            .find(|c| !v4_only || c.addr.is_ipv4())
+        {
+            Some(c) => Some(c.addr),
+            None => {
+                self.at(
+                    path,
+                    format!(
+                        "{s} has no {}address to stand for",
+                        if v4_only { "IPv4 " } else { "" }
+                    ),
+                    Some("give the interface `addresses`, or write an IP".into()),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn mac_ref(&mut self, path: &str, s: &str, sc: &Scenario) -> Option<(Mac, String)> {
+        if let Some(m) = Mac::parse(s) {
+            return Some((m, s.to_string()));
+        }
+        if s.matches(':').count() == 1 {
+            let r = self.sc_ifref(path, s, sc)?;
+            return sc.interface(&r).map(|i| (i.mac, s.to_string()));
+        }
+        self.at(
+            path,
+            format!("`{s}` is neither a MAC nor a node:interface reference"),
+            Some(
+                "write a MAC like 02:00:00:00:00:01, or the interface that owns it, like net2:eth0"
+                    .into(),
+            ),
+        );
+        None
+    }
+
+    pub(super) fn ping(&mut self, path: &str, p: &RawPing, sc: &Scenario) -> Option<Ping> {
+        let Some(from) = &p.from else {
+            self.at(
+                path,
+                "ping needs `from`",
+                Some(format!(
+                    "name the node that sends, e.g. `from: {}`",
+                    sc.nodes.first().map(|n| n.name.as_str()).unwrap_or("net1")
+                )),
+            );
+            return None;
+        };
+        let Some(to) = &p.to else {
+            self.at(
+                path,
+                "ping needs `to`",
+                Some("an IP address, or node:interface for its first address".into()),
+            );
+            return None;
+        };
+        let (from_node, from_if) = if from.contains(':') {
+            let r = self.sc_ifref(&format!("{path}.from"), from, sc)?;
+            (r.node, Some(r.ifname))
+        } else {
+            (self.node_ref(&format!("{path}.from"), from, sc)?, None)
+        };
+        let to_ip = self.target(&format!("{path}.to"), to, sc, false)?;
+        let timeout = match &p.timeout {
+            Some(t) => self.duration(&format!("{path}.timeout"), t)?,
+            None => DEFAULT_PING_TIMEOUT,
+        };
+        let count = p.count.unwrap_or(1);
+        if count == 0 {
+            self.at(&format!("{path}.count"), "count must be at least 1", None);
+            return None;
+        }
+        if p.df == Some(true) && to_ip.is_ipv6() {
+            self.at(
+                &format!("{path}.df"),
+                "`df` applies to IPv4 only; IPv6 never fragments in transit",
+                None,
+            );
+            return None;
+        }
+        if p.reason.is_some() && p.expect != Some(RawReach::Unreachable) {
+            self.at(
+                &format!("{path}.reason"),
+                "contradictory expectation: `reason` explains an unreachable verdict",
+                Some("add `expect: unreachable`, or drop `reason`".into()),
+            );
+            return None;
+        }
+        Some(Ping {
+            from: from_node,
+            from_if,
+            to: to_ip,
+            to_label: to.clone(),
+            count,
+            timeout,
+            size: p.size.unwrap_or(56),
+            df: p.df.unwrap_or(false),
+            reason: p.reason.clone(),
+            expect: match p.expect.unwrap_or(RawReach::Reachable) {
+                RawReach::Reachable => Reach::Reachable,
+                RawReach::Unreachable => Reach::Unreachable,
+            },
+        })
+    }
+
+    pub(super) fn arping(&mut self, path: &str, a: &RawArping, sc: &Scenario) -> Option<Arping> {
+        let Some(from) = &a.from else {
+            self.at(path, "arping needs `from: node:interface`", None);
+            return None;
+        };
+        let Some(to) = &a.to else {
+            self.at(
+                path,
+                "arping needs `to`",
+                Some("an IPv4 address, or node:interface for its first IPv4 address".into()),
+            );
+            return None;
+        };
+        let fpath = format!("{path}.from");
+        if !from.contains(':') {
+            let node = self.node_ref(&fpath, from, sc)?;
+            let ifs: Vec<&str> = sc
+                .node(&node)
+                .map(|n| n.interfaces.iter().map(|i| i.name.as_str()).collect())
+                .unwrap_or_default();
+            let hint = match ifs.first() {
+                Some(i) => format!(
+                    "arping sends from an interface; write `{node}:{i}` (node {node} has: {})",
+                    ifs.join(", ")
+                ),
+                None => format!("node {node} has no interface to send from"),
+            };
+            self.at(
+                &fpath,
+                format!("arping needs an interface, not just node `{node}`"),
+                Some(hint),
+            );
+            return None;
+        }
+        let from = self.sc_ifref(&fpath, from, sc)?;
+        let to_ip = match self.target(&format!("{path}.to"), to, sc, true)? {
+            IpAddr::V4(a) => a,
+            IpAddr::V6(_) => return None,
+        };
+        let timeout = match &a.timeout {
+            Some(t) => self.duration(&format!("{path}.timeout"), t)?,
+            None => DEFAULT_ARPING_TIMEOUT,
+        };
+        let expect = match &a.expect {
+            None | Some(RawArpExpect::Answered) => ArpExpect::Answered,
+            Some(RawArpExpect::Unanswered) => ArpExpect::Unanswered,
+            Some(RawArpExpect::Mac(m)) => {
+                let (mac, label) = self.mac_ref(&format!("{path}.expect.mac"), m, sc)?;
+                ArpExpect::Mac(mac, label)
+            }
+        };
+        Some(Arping {
+            from,
+            to: to_ip,
+            timeout,
+            expect,
+        })
+    }
+
+    pub(super) fn link_step(
+        &mut self,
+        path: &str,
+        l: &RawLinkStep,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let set_keys = l.mtu.is_some() || l.mac.is_some() || l.master.is_some() || l.port.is_some();
+        if let Some(d) = &l.delete {
+            if l.up.is_some() || l.down.is_some() || l.set.is_some() || set_keys {
+                self.at(path, "`delete` stands alone in a link step", None);
+                return None;
+            }
+            let dev = self.sc_ifref(&format!("{path}.delete"), d, sc)?;
+            return Some(Action::Change {
+                change: Change::LinkDelete { dev },
+                error: l.error.clone(),
+            });
+        }
+        match (&l.up, &l.down, &l.set) {
+            (Some(u), None, None) if !set_keys && l.error.is_none() => Some(Action::Link {
+                dev: self.sc_ifref(&format!("{path}.up"), u, sc)?,
+                up: true,
+            }),
+            (None, Some(d), None) if !set_keys && l.error.is_none() => Some(Action::Link {
+                dev: self.sc_ifref(&format!("{path}.down"), d, sc)?,
+                up: false,
+            }),
+            (None, None, Some(x)) if set_keys => {
+                let dev = self.sc_ifref(&format!("{path}.set"), x, sc)?;
+                let mut set = LinkSet {
+                    mtu: l.mtu,
+                    ..Default::default()
+                };
+                if let Some(m) = &l.mac {
+                    let Some(mac) = Mac::parse(m) else {
+                        self.at(&format!("{path}.mac"), format!("invalid MAC `{m}`"), None);
+                        return None;
+                    };
+                    set.mac = Some(mac);
+                }
+                if let Some(m) = &l.master {
+                    set.master = Some(if m == "none" {
+                        None
+                    } else {
+                        let nd = sc.node(&dev.node)?;
+                        let bridges = || {
+                            nd.interfaces
+                                .iter()
+                                .filter(|i| matches!(i.kind, IfKind::Bridge(_)))
+                                .map(|i| i.name.as_str())
+                        };
+                        if !bridges().any(|b| b == m) {
+                            let hint = did_you_mean(m, bridges())
+                                .map(|s| format!("did you mean `{s}`?"))
+                                .unwrap_or_else(|| "write `master: none` to detach".into());
+                            self.at(
+                                &format!("{path}.master"),
+                                format!("master `{m}` is not a bridge of node {}", dev.node),
+                                Some(hint),
+                            );
+                            return None;
+                        }
+                        Some(m.clone())
+                    });
+                }
+                set.port = l.port.clone().unwrap_or_default();
+                Some(Action::Change {
+                    change: Change::LinkSet { dev, set },
+                    error: l.error.clone(),
+                })
+            }
+            _ => {
+                self.at(
+                    path,
+                    "a link step is `up: node:if`, `down: node:if`, or `set: node:if` with `mtu`, `mac`, `master` or `port`",
+                    Some("e.g. `link: { down: host:veth2 }` or `link: { set: sw:swp1, port: { learning: false } }`".into()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Which of `add`/`del` a change step has, with its value.
+    pub(super) fn add_or_del<'v>(
+        &mut self,
+        path: &str,
+        add: &'v Option<String>,
+        del: &'v Option<String>,
+        example: &str,
+    ) -> Option<(&'v str, bool, String)> {
+        match (add, del) {
+            (Some(x), None) => Some((x, true, format!("{path}.add"))),
+            (None, Some(x)) => Some((x, false, format!("{path}.del"))),
+            _ => {
+                self.at(
+                    path,
+                    "this step takes exactly one of `add` or `del`",
+                    Some(format!("e.g. `{example}`")),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn address_step(
+        &mut self,
+        path: &str,
+        a: &RawAddressStep,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let dev = self.sc_ifref(&format!("{path}.dev"), &a.dev, sc)?;
+        let (text, add, vpath) = self.add_or_del(
+            path,
+            &a.add,
+            &a.del,
+            "address: { add: 10.0.0.5/24, dev: net1:eth0 }",
+        )?;
+        let Some(cidr) = Cidr::parse(text) else {
+            self.at(
+                &vpath,
+                format!("invalid CIDR `{text}`"),
+                Some("write an address with its prefix length, e.g. 10.0.0.1/24".into()),
+            );
+            return None;
+        };
+        Some(Action::Change {
+            change: Change::Address { dev, cidr, add },
+            error: a.error.clone(),
+        })
+    }
+
+    pub(super) fn route_step(
+        &mut self,
+        path: &str,
+        r: &RawRouteStep,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &r.node, sc)?;
+        let (text, add, vpath) = self.add_or_del(
+            path,
+            &r.add,
+            &r.del,
+            "route: { node: net1, add: 10.5.0.0/16 via 10.0.0.2 }",
+        )?;
+        // An earlier step may make the gateway reachable: the kernel judges it.
+        let route = self.route(&vpath, text, sc.node(&node)?, false)?;
+        Some(Action::Change {
+            change: Change::Route { node, route, add },
+            error: r.error.clone(),
+        })
+    }
+
+    pub(super) fn sysctl_step(
+        &mut self,
+        path: &str,
+        x: &RawSysctlStep,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &x.node, sc)?;
+        if !valid_sysctl_key(&x.key) || !x.key.starts_with("net.") {
+            self.at(
+                &format!("{path}.key"),
+                format!("invalid sysctl `{}`", x.key),
+                Some("only net.* sysctls can be set in a node".into()),
+            );
+            return None;
+        }
+        let change = Change::Sysctl {
+            node,
+            key: x.key.clone(),
+            value: x.value.0.clone(),
+        };
+        Some(Action::Change {
+            change,
+            error: x.error.clone(),
+        })
+    }
+
+    pub(super) fn neigh_step(
+        &mut self,
+        path: &str,
+        n: &RawNeighStep,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &n.node, sc)?;
+        let op = match (&n.add, &n.del, &n.flush) {
+            (Some(a), None, None) => {
+                NeighOp::Add(self.static_neigh(&format!("{path}.add"), &node, a, sc)?)
+            }
+            (None, Some(d), None) => {
+                let to = self.target(&format!("{path}.del.to"), &d.to, sc, false)?;
+                self.node_if(&format!("{path}.del.dev"), &node, &d.dev, sc)?;
+                NeighOp::Del {
+                    to,
+                    dev: d.dev.clone(),
+                }
+            }
+            (None, None, Some(dev)) => {
+                self.node_if(&format!("{path}.flush"), &node, dev, sc)?;
+                NeighOp::Flush { dev: dev.clone() }
+            }
+            _ => {
+                self.at(
+                    path,
+                    "a neigh step takes exactly one of `add`, `del` or `flush`",
+                    None,
+                );
+                return None;
+            }
+        };
+        Some(Action::Change {
+            change: Change::Neigh { node, op },
+            error: n.error.clone(),
+        })
+    }
+
+    pub(super) fn fdb_step(&mut self, path: &str, f: &RawFdbStep, sc: &Scenario) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &f.node, sc)?;
+        let op = match (&f.add, &f.del, &f.flush) {
+            (Some(a), None, None) => {
+                FdbOp::Add(self.static_fdb(&format!("{path}.add"), &node, a, sc, false)?)
+            }
+            (None, Some(d), None) => {
+                let (mac, _) = self.mac_ref(&format!("{path}.del.mac"), &d.mac, sc)?;
+                self.node_if(&format!("{path}.del.port"), &node, &d.port, sc)?;
+                FdbOp::Del {
+                    mac,
+                    port: d.port.clone(),
+                }
+            }
+            (None, None, Some(port)) => {
+                self.node_if(&format!("{path}.flush"), &node, port, sc)?;
+                FdbOp::Flush { port: port.clone() }
+            }
+            _ => {
+                self.at(
+                    path,
+                    "an fdb step takes exactly one of `add`, `del` or `flush`",
+                    None,
+                );
+                return None;
+            }
+        };
+        Some(Action::Change {
+            change: Change::Fdb { node, op },
+            error: f.error.clone(),
+        })
+    }
+
+    /// An interface name of `node`, with a did-you-mean.
+    pub(super) fn node_if(
+        &mut self,
+        path: &str,
+        node: &str,
+        name: &str,
+        sc: &Scenario,
+    ) -> Option<()> {
+        let nd = sc.node(node)?;
+        if nd.interface(name).is_some() {
+            return Some(());
+        }
+        let hint = did_you_mean(name, nd.interfaces.iter().map(|i| i.name.as_str()))
+            .map(|m| format!("did you mean `{m}`?"));
+        self.at(
+            path,
+            format!("unknown interface `{name}` in node {node}"),
+            hint,
+        );
+        None
+    }
+
+    pub(super) fn static_neigh(
+        &mut self,
+        path: &str,
+        node: &str,
+        n: &RawStaticNeigh,
+        sc: &Scenario,
+    ) -> Option<StaticNeigh> {
+        let to = self.target(&format!("{path}.to"), &n.to, sc, false)?;
+        let (mac, _) = self.mac_ref(&format!("{path}.mac"), &n.mac, sc)?;
+        self.node_if(&format!("{path}.dev"), node, &n.dev, sc)?;
+        Some(StaticNeigh {
+            to,
+            mac,
+            dev: n.dev.clone(),
+        })
+    }
+
+    /// `strict` (the topology) refuses `sticky` without `static`; a runtime step lets the
+    /// kernel answer, so that a scenario can assert the kernel's refusal.
+    pub(super) fn static_fdb(
+        &mut self,
+        path: &str,
+        node: &str,
+        f: &RawStaticFdb,
+        sc: &Scenario,
+        strict: bool,
+    ) -> Option<StaticFdb> {
+        let (mac, _) = self.mac_ref(&format!("{path}.mac"), &f.mac, sc)?;
+        self.node_if(&format!("{path}.port"), node, &f.port, sc)?;
+        let state = match f.state.unwrap_or(RawFdbState::Static) {
+            RawFdbState::Static => FdbState::Static,
+            RawFdbState::Dynamic => FdbState::Dynamic,
+            RawFdbState::Permanent => FdbState::Permanent,
+        };
+        let sticky = f.sticky.unwrap_or(false);
+        if strict && sticky && state == FdbState::Permanent {
+            self.at(
+                &format!("{path}.sticky"),
+                "`sticky` with `state: permanent`: the kernel refuses it (EINVAL)",
+                Some("use `state: static`".into()),
+            );
+            return None;
+        }
+        Some(StaticFdb {
+            mac,
+            port: f.port.clone(),
+            state,
+            sticky,
+        })
+    }
+}

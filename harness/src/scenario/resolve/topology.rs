@@ -1,0 +1,468 @@
+//! Nodes and interfaces: names, kinds, veth pairs, masters, addresses, MACs.
+
+use super::*;
+
+impl Resolver<'_> {
+    pub(super) fn node(
+        &mut self,
+        node_name: &str,
+        raw_node: &RawNode,
+        raw: &RawScenario,
+        names: &Names,
+        macs: &mut BTreeMap<Mac, String>,
+    ) -> Node {
+        let path = format!("nodes.{node_name}");
+        let mut sysctls = Vec::new();
+        for (k, v) in &raw_node.sysctl {
+            let kpath = format!("{path}.sysctl.{k}");
+            if !valid_sysctl_key(k) {
+                self.at_key(
+                    &kpath,
+                    format!("invalid sysctl `{k}`"),
+                    Some("write it as `sysctl -w` does, e.g. net.ipv4.ip_forward".into()),
+                );
+            } else if !k.starts_with("net.") {
+                self.at_key(
+                    &kpath,
+                    format!("sysctl `{k}` is not per network namespace"),
+                    Some(
+                        "only net.* sysctls can be set in a node; others would change the host"
+                            .into(),
+                    ),
+                );
+            }
+            sysctls.push((k.clone(), v.0.clone()));
+        }
+
+        // Declared interfaces, then implied veth peers.
+        let mut interfaces = Vec::new();
+        let declared: BTreeMap<&str, &RawInterface> = raw_node
+            .interfaces
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect();
+        let empty = RawInterface::default();
+        for ifname in names
+            .nodes
+            .get(node_name)
+            .into_iter()
+            .flat_map(|m| m.keys())
+        {
+            let ipath = format!("{path}.interfaces.{ifname}");
+            let ri = declared.get(ifname.as_str()).copied().unwrap_or(&empty);
+            if let Some(i) = self.interface(node_name, ifname, &ipath, ri, raw, names) {
+                if let Some(other) = macs.insert(i.mac, format!("{node_name}:{ifname}")) {
+                    self.at(
+                        &format!("{ipath}.mac"),
+                        format!(
+                            "MAC {} of {node_name}:{ifname} is also used by {other}",
+                            i.mac
+                        ),
+                        Some("give one of them a different `mac`".into()),
+                    );
+                }
+                interfaces.push(i);
+            }
+        }
+
+        Node {
+            name: node_name.to_string(),
+            sysctls,
+            interfaces,
+            routes: Vec::new(),
+            neigh: Vec::new(),
+            fdb: Vec::new(),
+        }
+    }
+
+    pub(super) fn interface(
+        &mut self,
+        node: &str,
+        ifname: &str,
+        ipath: &str,
+        ri: &RawInterface,
+        raw: &RawScenario,
+        names: &Names,
+    ) -> Option<Interface> {
+        if let Err(why) = check_ifname(ifname) {
+            self.at_key(
+                ipath,
+                format!("invalid interface name `{ifname}`: {why}"),
+                None,
+            );
+        }
+        let local_ifs = &names.nodes[node];
+        let kind = self.kind(node, ifname, ipath, ri, raw, names)?;
+
+        if let Some(m) = &ri.master {
+            let mpath = format!("{ipath}.master");
+            match local_ifs.get(m.as_str()) {
+                None => {
+                    let hint = did_you_mean(
+                        m,
+                        local_ifs
+                            .iter()
+                            .filter(|(_, k)| **k == "bridge")
+                            .map(|(n, _)| n.as_str()),
+                    )
+                    .map(|s| format!("did you mean `{s}`?"));
+                    self.at(
+                        &mpath,
+                        format!("master `{m}` is not an interface of node {node}"),
+                        hint,
+                    )
+                }
+                Some(&"bridge") if m == ifname => self.at(
+                    &mpath,
+                    format!("bridge `{m}` cannot be its own master"),
+                    None,
+                ),
+                Some(&"bridge") => {}
+                Some(k) => self.at(
+                    &mpath,
+                    format!("master `{m}` is not a bridge (it is a {k})"),
+                    Some("`master` names a bridge of the same node (`kind: bridge`)".into()),
+                ),
+            }
+        }
+
+        let mut addresses = Vec::new();
+        for (j, a) in ri.addresses.iter().enumerate() {
+            match Cidr::parse(a) {
+                Some(c) => {
+                    if addresses.contains(&c) {
+                        self.at(
+                            &format!("{ipath}.addresses.{j}"),
+                            format!("duplicate address {c}"),
+                            None,
+                        );
+                    }
+                    addresses.push(c)
+                }
+                None => self.at(
+                    &format!("{ipath}.addresses.{j}"),
+                    format!("invalid CIDR `{a}`"),
+                    Some(
+                        "write an address with its prefix length, e.g. 10.0.0.1/24 or fd00::1/64"
+                            .into(),
+                    ),
+                ),
+            }
+        }
+
+        let mac = match &ri.mac {
+            None => Mac::derived(node, ifname),
+            Some(s) => match Mac::parse(s) {
+                Some(m) if m.0[0] & 1 == 1 => {
+                    self.at(
+                        &format!("{ipath}.mac"),
+                        format!("MAC `{s}` is a multicast address"),
+                        Some("the first byte must be even, e.g. 02:00:00:00:00:01".into()),
+                    );
+                    m
+                }
+                Some(m) if m.0 == [0; 6] => {
+                    self.at(
+                        &format!("{ipath}.mac"),
+                        "MAC 00:00:00:00:00:00 is not valid for an interface",
+                        None,
+                    );
+                    m
+                }
+                Some(m) => m,
+                None => {
+                    self.at(
+                        &format!("{ipath}.mac"),
+                        format!("invalid MAC `{s}`"),
+                        Some(
+                            "write six hex bytes separated by colons, e.g. 02:00:00:00:00:01"
+                                .into(),
+                        ),
+                    );
+                    Mac::derived(node, ifname)
+                }
+            },
+        };
+        if let Some(mtu) = ri.mtu {
+            if !(68..=65535).contains(&mtu) {
+                self.at(
+                    &format!("{ipath}.mtu"),
+                    format!("mtu {mtu} is out of range"),
+                    Some("the kernel accepts 68 to 65535 for these links".into()),
+                );
+            }
+        }
+        let port = ri.port.clone().unwrap_or_default();
+        if ri.port.is_some() && ri.master.is_none() {
+            self.at_key(
+                &format!("{ipath}.port"),
+                format!("`port:` options on {node}:{ifname}, which has no `master`"),
+                Some("port options apply to a bridge port; add `master: BRIDGE`".into()),
+            );
+        }
+        if ri.bridge.is_some() && !matches!(kind, IfKind::Bridge(_)) {
+            self.at_key(
+                &format!("{ipath}.bridge"),
+                format!(
+                    "`bridge:` options on {node}:{ifname}, which is a {}",
+                    kind.name()
+                ),
+                Some("`bridge:` belongs to an interface with `kind: bridge`".into()),
+            );
+        }
+        Some(Interface {
+            name: ifname.to_string(),
+            kind,
+            mac,
+            mtu: ri.mtu,
+            up: ri.up.unwrap_or(true),
+            master: ri.master.clone(),
+            addresses,
+            dad: ri.dad.unwrap_or(false),
+            port,
+        })
+    }
+
+    pub(super) fn kind(
+        &mut self,
+        node: &str,
+        ifname: &str,
+        ipath: &str,
+        ri: &RawInterface,
+        raw: &RawScenario,
+        names: &Names,
+    ) -> Option<IfKind> {
+        let local_ifs = &names.nodes[node];
+        let misplaced = |k: &str, ri: &RawInterface| -> Vec<&'static str> {
+            let mut v = Vec::new();
+            if k != "macvlan" {
+                if ri.parent.is_some() {
+                    v.push("parent")
+                }
+                if ri.mode.is_some() {
+                    v.push("mode")
+                }
+            }
+            if k != "vxlan" {
+                if ri.vni.is_some() {
+                    v.push("vni")
+                }
+                if ri.local.is_some() {
+                    v.push("local")
+                }
+                if ri.remote.is_some() {
+                    v.push("remote")
+                }
+                if ri.dev.is_some() {
+                    v.push("dev")
+                }
+                if ri.dstport.is_some() {
+                    v.push("dstport")
+                }
+            }
+            if k != "veth" && ri.peer.is_some() {
+                v.push("peer")
+            }
+            v
+        };
+        let kind_name = local_ifs[ifname];
+        for key in misplaced(kind_name, ri) {
+            self.at_key(
+                &format!("{ipath}.{key}"),
+                format!("`{key}` does not apply to {node}:{ifname}, a {kind_name}"),
+                None,
+            );
+        }
+        match kind_name {
+            "bridge" => {
+                let mut o = BridgeOptions::default();
+                if let Some(b) = &ri.bridge {
+                    o.stp = b.stp;
+                    o.ageing_time_cs = b
+                        .ageing_time
+                        .as_ref()
+                        .and_then(|d| self.duration(&format!("{ipath}.bridge.ageing_time"), d))
+                        .map(centis);
+                    o.forward_delay_cs = b
+                        .forward_delay
+                        .as_ref()
+                        .and_then(|d| self.duration(&format!("{ipath}.bridge.forward_delay"), d))
+                        .map(centis);
+                    o.hello_time_cs = b
+                        .hello_time
+                        .as_ref()
+                        .and_then(|d| self.duration(&format!("{ipath}.bridge.hello_time"), d))
+                        .map(centis);
+                    o.priority = b.priority;
+                    o.mcast_snooping = b.mcast_snooping;
+                    o.vlan_filtering = b.vlan_filtering;
+                }
+                Some(IfKind::Bridge(o))
+            }
+            "macvlan" => {
+                let Some(parent) = &ri.parent else {
+                    self.at_key(
+                        ipath,
+                        format!("macvlan {node}:{ifname} needs `parent`"),
+                        Some("name the interface it sits on: `eth0` in this node, or `node:eth0` in another".into()),
+                    );
+                    return None;
+                };
+                let parent = if parent.contains(':') {
+                    self.ifref(&format!("{ipath}.parent"), parent, names)?
+                } else {
+                    self.local_if(&format!("{ipath}.parent"), node, parent, local_ifs);
+                    IfRef {
+                        node: node.to_string(),
+                        ifname: parent.clone(),
+                    }
+                };
+                let mode = match ri.mode.unwrap_or(RawMacvlanMode::Bridge) {
+                    RawMacvlanMode::Private => MacvlanMode::Private,
+                    RawMacvlanMode::Vepa => MacvlanMode::Vepa,
+                    RawMacvlanMode::Bridge => MacvlanMode::Bridge,
+                    RawMacvlanMode::Passthru => MacvlanMode::Passthru,
+                };
+                Some(IfKind::Macvlan { parent, mode })
+            }
+            "vxlan" => {
+                let Some(vni) = ri.vni else {
+                    self.at_key(ipath, format!("vxlan {node}:{ifname} needs `vni`"), None);
+                    return None;
+                };
+                let local = ri
+                    .local
+                    .as_ref()
+                    .and_then(|a| self.ip(&format!("{ipath}.local"), a));
+                let remote = ri
+                    .remote
+                    .as_ref()
+                    .and_then(|a| self.ip(&format!("{ipath}.remote"), a));
+                if let Some(d) = &ri.dev {
+                    self.local_if(&format!("{ipath}.dev"), node, d, local_ifs);
+                }
+                Some(IfKind::Vxlan {
+                    vni,
+                    local,
+                    remote,
+                    dev: ri.dev.clone(),
+                    dstport: ri.dstport.unwrap_or(4789),
+                })
+            }
+            _ => self.veth(node, ifname, ipath, ri, raw, names),
+        }
+    }
+
+    pub(super) fn veth(
+        &mut self,
+        node: &str,
+        ifname: &str,
+        ipath: &str,
+        ri: &RawInterface,
+        raw: &RawScenario,
+        names: &Names,
+    ) -> Option<IfKind> {
+        // Who names this interface as their peer?
+        let me = format!("{node}:{ifname}");
+        let claimants: Vec<(String, String)> = raw
+            .nodes
+            .iter()
+            .flat_map(|(n, rn)| rn.interfaces.iter().map(move |(i, ri)| (n, i, ri)))
+            .filter(|(_, _, ri)| ri.peer.as_deref() == Some(me.as_str()))
+            .map(|(n, i, _)| (n.clone(), i.clone()))
+            .collect();
+        match &ri.peer {
+            Some(p) => {
+                let ppath = format!("{ipath}.peer");
+                let peer = self.ifref(&ppath, p, names)?;
+                if peer.node == node && peer.ifname == ifname {
+                    self.at(&ppath, format!("{me} cannot be its own peer"), None);
+                    return None;
+                }
+                let peer_kind = names.nodes[&peer.node][&peer.ifname];
+                if peer_kind != "veth" {
+                    self.at(
+                        &ppath,
+                        format!("peer {p} is a {peer_kind}, not a veth"),
+                        None,
+                    );
+                    return None;
+                }
+                // If the other end names a peer too, it must name us.
+                let other = raw
+                    .nodes
+                    .get(&peer.node)
+                    .and_then(|n| n.interfaces.get(&peer.ifname));
+                if let Some(op) = other.and_then(|o| o.peer.as_ref()) {
+                    if op != &me {
+                        self.at(
+                            &ppath,
+                            format!("{p} is already the peer of {op}"),
+                            Some("a veth pair has exactly two ends".into()),
+                        );
+                        return None;
+                    }
+                }
+                if claimants.len() > 1
+                    || claimants
+                        .iter()
+                        .any(|c| c.0 != peer.node || c.1 != peer.ifname)
+                {
+                    let others: Vec<String> =
+                        claimants.iter().map(|(n, i)| format!("{n}:{i}")).collect();
+                    self.at(
+                        &ppath,
+                        format!("{me} is named as a peer by {}", others.join(" and ")),
+                        Some("a veth pair has exactly two ends".into()),
+                    );
+                    return None;
+                }
+                // When both ends name each other, the end that sorts first creates the pair.
+                let creates = claimants.is_empty()
+                    || (node, ifname) < (peer.node.as_str(), peer.ifname.as_str());
+                Some(IfKind::Veth { peer, creates })
+            }
+            None => match claimants.as_slice() {
+                [(n, i)] => Some(IfKind::Veth {
+                    peer: IfRef {
+                        node: n.clone(),
+                        ifname: i.clone(),
+                    },
+                    creates: false,
+                }),
+                [] => {
+                    self.at_key(ipath, format!("interface {me} has no kind"), Some("give `peer: node:ifname` for a veth pair, or `kind: bridge`, `macvlan` or `vxlan`".into()));
+                    None
+                }
+                many => {
+                    let others: Vec<String> =
+                        many.iter().map(|(n, i)| format!("{n}:{i}")).collect();
+                    self.at_key(
+                        ipath,
+                        format!("{me} is named as a peer by {}", others.join(" and ")),
+                        Some("a veth pair has exactly two ends".into()),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    pub(super) fn local_if(
+        &mut self,
+        path: &str,
+        node: &str,
+        name: &str,
+        local_ifs: &BTreeMap<String, &'static str>,
+    ) {
+        if !local_ifs.contains_key(name) {
+            let hint = did_you_mean(name, local_ifs.keys().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`?"));
+            self.at(
+                path,
+                format!("unknown interface `{name}` in node {node}"),
+                hint,
+            );
+        }
+    }
+}
