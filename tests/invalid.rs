@@ -1,65 +1,60 @@
-//! The bad-input corpus: every file in scenarios/invalid/ must be rejected at load time
-//! with exactly the message in its `.expected` golden file (file:line:col, the source
-//! line with a caret, a hint). Loading builds nothing, so this needs no root.
-//! `NETSPEC_BLESS=1 cargo test --test invalid` rewrites the goldens after a deliberate change.
+//! The bad-input corpus: every file in scenarios/invalid/ must be rejected at load time,
+//! without a panic and without creating a namespace, with exactly the message in its
+//! insta snapshot (file:line:col, the source line with a caret, a hint). One trial per
+//! file: `cargo test --test invalid -- ping-count-huge`. Review changed messages with
+//! `cargo insta review`, as every other golden in the project. Needs no root.
 
 use std::path::{Path, PathBuf};
 
-#[test]
-fn every_invalid_scenario_is_rejected_with_its_golden_message() {
-    let dir = Path::new("scenarios/invalid");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
+use libtest_mimic::{Arguments, Failed, Trial};
+
+const DIR: &str = "scenarios/invalid";
+
+fn check(file: &Path) -> Result<(), Failed> {
+    let held_before = netspec::leaks::held_namespaces();
+    let result = std::panic::catch_unwind(|| netspec::load_file(Path::new("scenarios"), file));
+    let message = match result {
+        Err(_) => return Err("loading panicked".into()),
+        Ok(Ok(_)) => return Err("it loaded, but it is invalid".into()),
+        Ok(Err(e)) => format!("{e}\n"),
+    };
+    if netspec::leaks::held_namespaces() != held_before {
+        return Err("loading created a namespace".into());
+    }
+    if !message.contains(&format!("--> {}:", file.display())) {
+        return Err(format!("the message lacks file:line:col:\n{message}").into());
+    }
+    let name = file.file_stem().unwrap_or_default().to_string_lossy();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/invalid"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_input_file(file);
+    let asserted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_snapshot!(name.to_string(), message));
+    }));
+    asserted.map_err(|_| {
+        Failed::from("the message differs from its snapshot (diff above; `cargo insta review`)")
+    })
+}
+
+fn main() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(DIR)
+        .expect("scenarios/invalid exists")
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 25, "the corpus has {} files", files.len());
-    let bless = std::env::var_os("NETSPEC_BLESS").is_some();
-    let held_before = netspec::leaks::held_namespaces();
-    let mut problems = Vec::new();
-    for f in &files {
-        let result = std::panic::catch_unwind(|| netspec::load_file(Path::new("scenarios"), f));
-        let message = match result {
-            Err(_) => {
-                problems.push(format!("{}: loading panicked", f.display()));
-                continue;
-            }
-            Ok(Ok(_)) => {
-                problems.push(format!("{}: loaded, but it is invalid", f.display()));
-                continue;
-            }
-            Ok(Err(e)) => format!("{e}\n"),
-        };
-        if !message.contains(&format!("--> {}:", f.display())) {
-            problems.push(format!(
-                "{}: the message lacks file:line:col:\n{message}",
-                f.display()
-            ));
-        }
-        let golden = f.with_extension("expected");
-        if bless {
-            std::fs::write(&golden, &message).unwrap();
-            continue;
-        }
-        match std::fs::read_to_string(&golden) {
-            Ok(g) if g == message => {}
-            Ok(g) => problems.push(format!(
-                "{}: message changed\n--- expected\n{g}--- actual\n{message}",
-                f.display()
-            )),
-            Err(_) => problems.push(format!(
-                "{}: no golden file {} (NETSPEC_BLESS=1 writes it)",
-                f.display(),
-                golden.display()
-            )),
-        }
-    }
-    assert_eq!(
-        netspec::leaks::held_namespaces(),
-        held_before,
-        "loading must not create namespaces"
-    );
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let trials = files
+        .into_iter()
+        .map(|f| {
+            let name = format!(
+                "invalid/{}",
+                f.file_stem().unwrap_or_default().to_string_lossy()
+            );
+            Trial::test(name, move || check(&f))
+        })
+        .collect();
+    libtest_mimic::run(&Arguments::from_args(), trials).exit();
 }

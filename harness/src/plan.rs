@@ -149,9 +149,11 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
         for (key, value) in &n.sysctls {
             // A sysctl that names none of the node's interfaces can be written as the
             // namespace is born, on the thread that creates it: no extra round trip.
-            let names_an_interface = key
-                .split(['.', '/'])
-                .any(|seg| n.interfaces.iter().any(|i| i.name == seg));
+            // A key with `/` separators may name an interface with a dot in it.
+            let names_an_interface = n.interfaces.iter().any(|i| {
+                key.split(['.', '/']).any(|seg| seg == i.name)
+                    || key.split('/').any(|seg| seg == i.name)
+            });
             if names_an_interface {
                 sysctls.push(Op::Sysctl {
                     node: n.name.clone(),

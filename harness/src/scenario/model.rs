@@ -182,7 +182,8 @@ pub struct Interface {
     pub port: PortOptions,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MacvlanMode {
     Private,
     Vepa,
@@ -241,7 +242,8 @@ pub struct StaticFdb {
     pub sticky: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum FdbState {
     /// NUD_NOARP: `bridge fdb add ... static`.
     Static,
@@ -326,7 +328,8 @@ pub struct Step {
     pub timeout: Duration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Reach {
     Reachable,
     Unreachable,
@@ -366,7 +369,8 @@ pub struct Arping {
     pub expect: ArpExpect,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum NeighState {
     Reachable,
     Stale,
@@ -393,7 +397,8 @@ impl fmt::Display for NeighState {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OperState {
     Up,
     Down,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-use super::model::PortOptions;
+use super::model::{FdbState, MacvlanMode, NeighState, OperState, PortOptions, Reach};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,16 +57,8 @@ pub(crate) struct RawStaticFdb {
     pub mac: String,
     pub port: String,
     /// `static` (the default), `dynamic`, or `permanent` (a local entry, iproute2's default).
-    pub state: Option<RawFdbState>,
+    pub state: Option<FdbState>,
     pub sticky: Option<bool>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum RawFdbState {
-    Static,
-    Dynamic,
-    Permanent,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -93,7 +85,7 @@ pub(crate) struct RawInterface {
     pub dad: Option<bool>,
     // macvlan
     pub parent: Option<String>,
-    pub mode: Option<RawMacvlanMode>,
+    pub mode: Option<MacvlanMode>,
     // vxlan
     pub vni: Option<u32>,
     pub local: Option<String>,
@@ -103,15 +95,6 @@ pub(crate) struct RawInterface {
     pub bridge: Option<RawBridgeOptions>,
     /// Already typed: every flag is a plain bool, nothing to resolve.
     pub port: Option<PortOptions>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum RawMacvlanMode {
-    Private,
-    Vepa,
-    Bridge,
-    Passthru,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,13 +195,6 @@ pub(crate) struct RawFdbStep {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum RawReach {
-    Reachable,
-    Unreachable,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPing {
@@ -228,7 +204,7 @@ pub(crate) struct RawPing {
     pub timeout: Option<String>,
     pub size: Option<u16>,
     pub df: Option<bool>,
-    pub expect: Option<RawReach>,
+    pub expect: Option<Reach>,
     /// With `expect: unreachable`: text the verdict must contain, e.g. `EMSGSIZE` or
     /// `fragmentation needed`, so that the right failure is asserted, not just any.
     pub reason: Option<String>,
@@ -311,26 +287,13 @@ pub(crate) struct RawCheck {
     pub within: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum RawNeighState {
-    Reachable,
-    Stale,
-    Delay,
-    Probe,
-    Incomplete,
-    Failed,
-    Permanent,
-    Noarp,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNeighCheck {
     pub node: String,
     pub to: String,
     pub mac: Option<String>,
-    pub state: Option<RawNeighState>,
+    pub state: Option<NeighState>,
     pub present: Option<bool>,
 }
 
@@ -356,15 +319,6 @@ pub(crate) struct RawRouteCheck {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum RawOperState {
-    Up,
-    Down,
-    Lowerlayerdown,
-    Unknown,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub(crate) enum RawPortState {
     Disabled,
     Listening,
@@ -378,7 +332,7 @@ pub(crate) enum RawPortState {
 pub(crate) struct RawLinkCheck {
     pub dev: String,
     pub present: Option<bool>,
-    pub state: Option<RawOperState>,
+    pub state: Option<OperState>,
     /// The bridge port state.
     pub port: Option<RawPortState>,
     pub mtu: Option<u32>,

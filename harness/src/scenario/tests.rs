@@ -323,3 +323,49 @@ fn durations_parse() {
     assert_eq!(parse_duration("2"), None);
     assert_eq!(parse_duration("-1s"), None);
 }
+
+#[test]
+fn a_byte_order_mark_loads() {
+    let sc = load(&format!("\u{feff}{BASE}")).unwrap();
+    assert_eq!(sc.nodes.len(), 2);
+}
+
+#[test]
+fn a_huge_file_is_refused_before_parsing() {
+    let big = format!("{BASE}steps:\n{}", "  - sleep: 1ms\n".repeat(400_000));
+    assert!(big.len() > 4 << 20);
+    assert!(
+        error(&big).contains("netspec reads at most"),
+        "{}",
+        error(&big)
+    );
+}
+
+#[test]
+fn a_slash_key_names_an_interface_with_a_dot() {
+    let src = "nodes:
+  a:
+    sysctl:
+      net/ipv4/conf/eth0.1/rp_filter: 0
+    interfaces:
+      eth0.1: { peer: b:eth0 }
+  b:
+    interfaces:
+      eth0: {}
+";
+    let sc = load(src).unwrap();
+    let p = crate::plan::plan(&sc);
+    assert!(
+        !p.early_sysctls.contains_key("a"),
+        "it names an interface, so it waits for the link"
+    );
+}
+
+#[test]
+fn a_default_name_outside_the_root_is_the_file_name() {
+    let name = scenario_name(
+        Path::new("/nonexistent/scenarios"),
+        Path::new("/tmp/x/y.yaml"),
+    );
+    assert_eq!(name, "y");
+}

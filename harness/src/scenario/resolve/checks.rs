@@ -61,16 +61,7 @@ impl Resolver<'_> {
                 );
                 return None;
             }
-            let state = x.state.map(|s| match s {
-                RawNeighState::Reachable => NeighState::Reachable,
-                RawNeighState::Stale => NeighState::Stale,
-                RawNeighState::Delay => NeighState::Delay,
-                RawNeighState::Probe => NeighState::Probe,
-                RawNeighState::Incomplete => NeighState::Incomplete,
-                RawNeighState::Failed => NeighState::Failed,
-                RawNeighState::Permanent => NeighState::Permanent,
-                RawNeighState::Noarp => NeighState::Noarp,
-            });
+            let state = x.state;
             Check::Neigh {
                 node,
                 to,
@@ -225,12 +216,7 @@ impl Resolver<'_> {
                 );
                 return None;
             }
-            let state = x.state.map(|s| match s {
-                RawOperState::Up => OperState::Up,
-                RawOperState::Down => OperState::Down,
-                RawOperState::Lowerlayerdown => OperState::LowerLayerDown,
-                RawOperState::Unknown => OperState::Unknown,
-            });
+            let state = x.state;
             let master = x
                 .master
                 .as_ref()
@@ -272,6 +258,16 @@ impl Resolver<'_> {
                 &lpath,
                 format!("invalid snapshot label `{label}`"),
                 Some("use letters, digits, `-` and `_`; the label names the .snap file".into()),
+            );
+            return None;
+        }
+        if label.len() > MAX_LABEL {
+            self.at(
+                &lpath,
+                format!("snapshot label is {} bytes long", label.len()),
+                Some(format!(
+                    "use at most {MAX_LABEL}; the label names the .snap file"
+                )),
             );
             return None;
         }

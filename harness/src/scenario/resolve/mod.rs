@@ -2,9 +2,10 @@
 //! positions and did-you-mean hints. Problems are collected, not stopped at, so a user
 //! sees all of them at once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Duration;
 
 use super::diag::{did_you_mean, Diagnostic, LoadError};
@@ -24,10 +25,43 @@ const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(1);
 const DEFAULT_ARPING_TIMEOUT: Duration = Duration::from_secs(1);
 /// Every step is bounded: a hung step fails its trial instead of hanging CI.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(60);
+/// The shortest timeout a probe or step may have.
+const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+/// At most this many echo requests per ping step.
+pub(crate) const MAX_PING_COUNT: u32 = 10_000;
+/// Snapshot labels become file names (`<scenario>@<label>.snap`), which are at most 255 bytes.
+const MAX_LABEL: usize = 64;
 const SNAPSHOT_SECTIONS: [&str; 5] = ["links", "addresses", "routes", "neigh", "fdb"];
+
+/// The largest scenario file netspec reads. A real one is a few kilobytes; this bounds
+/// the memory and time a runaway or hostile file can cost (loading is linear, but
+/// serde and the span index hold the whole document).
+pub(crate) const MAX_FILE_BYTES: usize = 4 << 20;
 
 /// Parses and resolves one scenario. `name` is its path under `scenarios/` without extension.
 pub fn load_str(file: &Path, name: &str, src: &str) -> Result<Scenario, LoadError> {
+    let one = |msg: String, hint: &str| LoadError {
+        diagnostics: vec![
+            Diagnostic::new(file, "", Pos { line: 1, col: 1 }, msg).hint(Some(hint.to_string()))
+        ],
+    };
+    if src.len() > MAX_FILE_BYTES {
+        return Err(one(
+            format!(
+                "the scenario is {} bytes; netspec reads at most {MAX_FILE_BYTES}",
+                src.len()
+            ),
+            "split it into several scenarios",
+        ));
+    }
+    if src.contains('\0') {
+        return Err(one(
+            "the scenario contains a NUL byte".into(),
+            "YAML is text; is this the right file?",
+        ));
+    }
+    // Editors on some systems start UTF-8 files with a byte-order mark; YAML allows it.
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let raw: RawScenario = serde_norway::from_str(src).map_err(|e| LoadError {
         diagnostics: vec![serde_diagnostic(file, src, &e)],
     })?;
@@ -37,6 +71,7 @@ pub fn load_str(file: &Path, name: &str, src: &str) -> Result<Scenario, LoadErro
         src,
         spans: &spans,
         errors: Vec::new(),
+        names: Rc::default(),
     };
     for (path, pos) in &spans.duplicates {
         let key = path.rsplit('.').next().unwrap_or(path);
@@ -48,7 +83,22 @@ pub fn load_str(file: &Path, name: &str, src: &str) -> Result<Scenario, LoadErro
             diagnostics: r.errors,
         });
     }
+    let name_given = raw.name.is_some();
     let scenario = r.scenario(name, raw);
+    if r.errors.is_empty() {
+        if let Err(why) = check_scenario_name(&scenario.name) {
+            let hint = "a name is a relative path of letters, digits, `-`, `_` and `.`, e.g. `bridge/flooding`; it names the report folder";
+            let msg = format!(
+                "invalid scenario name `{}`: {why}",
+                scenario.name.escape_debug()
+            );
+            if name_given {
+                r.at("name", msg, Some(hint.into()));
+            } else {
+                r.err(Pos { line: 1, col: 1 }, msg, Some(hint.into()));
+            }
+        }
+    }
     if r.errors.is_empty() {
         Ok(scenario)
     } else {
@@ -61,12 +111,30 @@ pub fn load_str(file: &Path, name: &str, src: &str) -> Result<Scenario, LoadErro
 /// Reads and resolves a scenario file; `root` is the `scenarios/` directory it is named under.
 pub fn load_file(root: &Path, file: &Path) -> Result<Scenario, LoadError> {
     let name = scenario_name(root, file);
-    let src = std::fs::read_to_string(file).map_err(|e| LoadError {
+    let cannot = |e: std::io::Error| LoadError {
         diagnostics: vec![Diagnostic::new(
             file,
             "",
             Pos { line: 1, col: 1 },
             format!("cannot read scenario: {e}"),
+        )],
+    };
+    // Read at most one byte past the limit, so a huge file costs nothing to refuse.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(file).map_err(cannot)?,
+            MAX_FILE_BYTES as u64 + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(cannot)?;
+    let src = String::from_utf8(bytes).map_err(|e| LoadError {
+        diagnostics: vec![Diagnostic::new(
+            file,
+            "",
+            Pos { line: 1, col: 1 },
+            format!("cannot read scenario: it is not UTF-8 text ({e})"),
         )],
     })?;
     load_str(file, &name, &src)
@@ -76,8 +144,12 @@ pub fn load_file(root: &Path, file: &Path) -> Result<Scenario, LoadError> {
 pub fn scenario_name(root: &Path, file: &Path) -> String {
     let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let (root, file) = (canon(root), canon(file));
-    let rel = file.strip_prefix(&root).unwrap_or(&file);
-    let s = rel.with_extension("").to_string_lossy().replace('\\', "/");
+    // Outside `root`, the file's own name: a name must never be an absolute path.
+    let rel = match file.strip_prefix(&root) {
+        Ok(rel) => rel.with_extension(""),
+        Err(_) => PathBuf::from(file.file_stem().unwrap_or_default()),
+    };
+    let s = rel.to_string_lossy().replace('\\', "/");
     s.trim_start_matches("./").to_string()
 }
 
@@ -148,13 +220,21 @@ struct Resolver<'a> {
     src: &'a str,
     spans: &'a SpanIndex,
     errors: Vec<Diagnostic>,
+    /// The symbol table, built once by pass one and shared by every resolver after it.
+    names: Rc<Names>,
 }
 
-/// What pass one learns: every interface, declared or implied as a veth peer.
+/// What pass one learns: every interface, declared or implied as a veth peer. Built
+/// once: looking names up in it costs a map lookup, so resolving stays linear in the
+/// size of the file.
 #[derive(Default)]
 struct Names {
     /// node -> ifname -> kind name ("veth", "bridge", ...)
     nodes: BTreeMap<String, BTreeMap<String, &'static str>>,
+    /// `node:if` -> the interfaces whose `peer` names it.
+    claimed_by: HashMap<String, Vec<(String, String)>>,
+    /// `peer` references whose node does not exist, as (node, ifname).
+    dangling_peers: Vec<(String, String)>,
 }
 
 impl Names {
@@ -181,12 +261,14 @@ impl<'a> Resolver<'a> {
 
     // scenario() and names() are the skeleton; the rest live beside this file.
     fn scenario(&mut self, default_name: &str, raw: RawScenario) -> Scenario {
-        let names = self.names(&raw);
+        let names = Rc::new(self.names(&raw));
+        self.names = names.clone();
         let mut nodes = Vec::new();
         let mut macs: BTreeMap<Mac, String> = BTreeMap::new();
         for (node_name, raw_node) in &raw.nodes {
             nodes.push(self.node(node_name, raw_node, &raw, &names, &mut macs));
         }
+        self.cycles(&nodes);
         // Routes and steps refer to interfaces: with a broken topology they would only
         // add errors that follow from the first ones.
         if !self.errors.is_empty() {
@@ -248,7 +330,7 @@ impl<'a> Resolver<'a> {
         let mut labels = BTreeSet::new();
         let step_timeout = match &raw.step_timeout {
             Some(t) => self
-                .duration("step_timeout", t)
+                .positive_duration("step_timeout", t)
                 .unwrap_or(DEFAULT_STEP_TIMEOUT),
             None => DEFAULT_STEP_TIMEOUT,
         };
@@ -289,10 +371,17 @@ impl<'a> Resolver<'a> {
                 let Some((pn, pi)) = peer.split_once(':') else {
                     continue;
                 };
-                if let Some(ifs) = names.nodes.get_mut(pn) {
-                    if !(pn == node && pi == ifname) {
+                names
+                    .claimed_by
+                    .entry(peer.clone())
+                    .or_default()
+                    .push((node.clone(), ifname.clone()));
+                match names.nodes.get_mut(pn) {
+                    Some(ifs) if !(pn == node && pi == ifname) => {
                         ifs.entry(pi.to_string()).or_insert("veth");
                     }
+                    Some(_) => {}
+                    None => names.dangling_peers.push((pn.to_string(), pi.to_string())),
                 }
             }
         }
@@ -368,6 +457,21 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// A duration that must be above zero: a zero bound would decide before anything
+    /// could happen.
+    fn positive_duration(&mut self, path: &str, s: &str) -> Option<Duration> {
+        let d = self.duration(path, s)?;
+        if d < MIN_TIMEOUT {
+            self.at(
+                path,
+                format!("`{s}` is too short"),
+                Some(format!("give at least {}ms", MIN_TIMEOUT.as_millis())),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
     fn route_error(&mut self, path: &str, msg: String) -> Option<Route> {
         self.at(path, msg, Some("forms: `default via A`, `P via A`, `P dev IF`, `P via A dev IF`, `blackhole P`, `unreachable P`, with optional `metric N`, `table N`".into()));
         None
@@ -414,8 +518,45 @@ fn check_ifname(name: &str) -> Result<(), String> {
     {
         return Err(format!("it contains {c:?}; the kernel rejects `/` and whitespace, and `:` separates node from interface"));
     }
+    // The kernel reads `eth%d` as a template and names the link `eth0`: netspec would
+    // then wait for a link that never appears.
+    if name.contains('%') {
+        return Err(
+            "it contains '%', which the kernel reads as a name template (`eth%d` becomes `eth0`)"
+                .into(),
+        );
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(format!("it contains the control character {c:?}"));
+    }
     if name == "lo" {
         return Err("`lo` exists in every node already".into());
+    }
+    Ok(())
+}
+
+/// A scenario name becomes a folder under the report directory and part of snapshot
+/// file names, so it must stay a short relative path.
+pub(crate) fn check_scenario_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".into());
+    }
+    if name.len() > 120 {
+        return Err(format!("it is {} bytes; at most 120", name.len()));
+    }
+    if name.starts_with('/') {
+        return Err("it is an absolute path".into());
+    }
+    for seg in name.split('/') {
+        if seg.is_empty() || seg == "." || seg == ".." {
+            return Err(format!("it has a `{seg}` path segment"));
+        }
+        if let Some(c) = seg
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            return Err(format!("it contains {c:?}"));
+        }
     }
     Ok(())
 }
@@ -433,10 +574,61 @@ fn check_node_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Sysctls under `net.` that a namespace may see but that act on the whole kernel.
+/// This is the one list netspec refuses; each entry says why. Never write one of these,
+/// not even in a test: the change outlives the scenario and reaches the host.
+pub(crate) const HOST_WIDE_SYSCTLS: &[(&str, &str)] = &[(
+    "net.netfilter.nf_hooks_lwtunnel",
+    "it switches on a kernel-wide static key that can never be turned off again",
+)];
+
+/// Why a sysctl key may not be set in a node, if it may not. Keys are written with
+/// dots (`net.ipv4.ip_forward`) or, as `sysctl` also accepts, with slashes
+/// (`net/ipv4/conf/eth0.1/rp_filter`), which an interface name with a dot needs.
+pub(crate) fn sysctl_refusal(k: &str, ifnames: &[&str]) -> Option<(String, String)> {
+    if !valid_sysctl_key(k) {
+        return Some((
+            format!("invalid sysctl `{}`", k.escape_debug()),
+            "write it as `sysctl -w` does, e.g. net.ipv4.ip_forward".into(),
+        ));
+    }
+    let dotted = if k.contains('/') {
+        k.replace('/', ".")
+    } else {
+        k.to_string()
+    };
+    if !(k.starts_with("net.") || k.starts_with("net/")) {
+        return Some((
+            format!("sysctl `{k}` is not per network namespace"),
+            "only net.* sysctls can be set in a node; others would change the host".into(),
+        ));
+    }
+    if let Some((_, why)) = HOST_WIDE_SYSCTLS.iter().find(|(key, _)| *key == dotted) {
+        return Some((
+            format!("sysctl `{k}` acts on the whole kernel, not on one namespace: {why}"),
+            "netspec never changes the host; test this outside netspec".into(),
+        ));
+    }
+    if !k.contains('/') {
+        if let Some(i) = ifnames.iter().find(|i| i.contains('.') && k.contains(*i)) {
+            return Some((
+                format!("sysctl `{k}` names interface `{i}`, whose dot reads as a separator"),
+                format!(
+                    "write the key with slashes: {}",
+                    k.replace(*i, "\u{1}").replace('.', "/").replace('\u{1}', i)
+                ),
+            ));
+        }
+    }
+    None
+}
+
 fn valid_sysctl_key(k: &str) -> bool {
     !k.is_empty()
         && !k.contains("..")
-        && !k.starts_with('.')
+        && !k.contains("//")
+        && !k.starts_with(['.', '/'])
+        && !k.ends_with(['.', '/'])
         && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
 }

@@ -40,6 +40,8 @@ impl Resolver<'_> {
                 "table" => match *v {
                     "main" => table = Some(254),
                     "local" => table = Some(255),
+                    // Table 0 means "unspecified" to the kernel: the route would land in main.
+                    "0" => return bad(self, "table 0 is not a table: the kernel reads it as \"unspecified\" and uses main".to_string()),
                     _ => match v.parse::<u32>() {
                         Ok(t) => table = Some(t),
                         Err(_) => return bad(self, format!("invalid table `{v}`")),

@@ -95,7 +95,7 @@ impl Resolver<'_> {
             }
         };
         let timeout = match &raw.timeout {
-            Some(t) => self.duration(&format!("{path}.timeout"), t)?,
+            Some(t) => self.positive_duration(&format!("{path}.timeout"), t)?,
             None => step_timeout,
         };
         Some(Step {
@@ -117,22 +117,9 @@ impl Resolver<'_> {
         None
     }
 
-    pub(super) fn sc_ifref(&mut self, path: &str, s: &str, sc: &Scenario) -> Option<IfRef> {
-        let names = Names {
-            nodes: sc
-                .nodes
-                .iter()
-                .map(|n| {
-                    (
-                        n.name.clone(),
-                        n.interfaces
-                            .iter()
-                            .map(|i| (i.name.clone(), i.kind.name()))
-                            .collect(),
-                    )
-                })
-                .collect(),
-        };
+    /// `node:if` against the symbol table.
+    pub(super) fn sc_ifref(&mut self, path: &str, s: &str, _sc: &Scenario) -> Option<IfRef> {
+        let names = self.names.clone();
         self.ifref(path, s, &names)
     }
 
@@ -233,12 +220,18 @@ impl Resolver<'_> {
         };
         let to_ip = self.target(&format!("{path}.to"), to, sc, false)?;
         let timeout = match &p.timeout {
-            Some(t) => self.duration(&format!("{path}.timeout"), t)?,
+            Some(t) => self.positive_duration(&format!("{path}.timeout"), t)?,
             None => DEFAULT_PING_TIMEOUT,
         };
         let count = p.count.unwrap_or(1);
-        if count == 0 {
-            self.at(&format!("{path}.count"), "count must be at least 1", None);
+        if !(1..=MAX_PING_COUNT).contains(&count) {
+            self.at(
+                &format!("{path}.count"),
+                format!("count {count} is out of range"),
+                Some(format!(
+                    "send 1 to {MAX_PING_COUNT} echo requests (ICMP sequence numbers are 16 bits)"
+                )),
+            );
             return None;
         }
         if p.df == Some(true) && to_ip.is_ipv6() {
@@ -249,7 +242,7 @@ impl Resolver<'_> {
             );
             return None;
         }
-        if p.reason.is_some() && p.expect != Some(RawReach::Unreachable) {
+        if p.reason.is_some() && p.expect != Some(Reach::Unreachable) {
             self.at(
                 &format!("{path}.reason"),
                 "contradictory expectation: `reason` explains an unreachable verdict",
@@ -267,10 +260,7 @@ impl Resolver<'_> {
             size: p.size.unwrap_or(56),
             df: p.df.unwrap_or(false),
             reason: p.reason.clone(),
-            expect: match p.expect.unwrap_or(RawReach::Reachable) {
-                RawReach::Reachable => Reach::Reachable,
-                RawReach::Unreachable => Reach::Unreachable,
-            },
+            expect: p.expect.unwrap_or(Reach::Reachable),
         })
     }
 
@@ -314,7 +304,7 @@ impl Resolver<'_> {
             IpAddr::V6(_) => return None,
         };
         let timeout = match &a.timeout {
-            Some(t) => self.duration(&format!("{path}.timeout"), t)?,
+            Some(t) => self.positive_duration(&format!("{path}.timeout"), t)?,
             None => DEFAULT_ARPING_TIMEOUT,
         };
         let expect = match &a.expect {
@@ -492,12 +482,12 @@ impl Resolver<'_> {
         sc: &Scenario,
     ) -> Option<Action> {
         let node = self.node_ref(&format!("{path}.node"), &x.node, sc)?;
-        if !valid_sysctl_key(&x.key) || !x.key.starts_with("net.") {
-            self.at(
-                &format!("{path}.key"),
-                format!("invalid sysctl `{}`", x.key),
-                Some("only net.* sysctls can be set in a node".into()),
-            );
+        let ifnames: Vec<&str> = sc
+            .node(&node)
+            .map(|n| n.interfaces.iter().map(|i| i.name.as_str()).collect())
+            .unwrap_or_default();
+        if let Some((msg, hint)) = sysctl_refusal(&x.key, &ifnames) {
+            self.at(&format!("{path}.key"), msg, Some(hint));
             return None;
         }
         let change = Change::Sysctl {
@@ -633,11 +623,7 @@ impl Resolver<'_> {
     ) -> Option<StaticFdb> {
         let (mac, _) = self.mac_ref(&format!("{path}.mac"), &f.mac, sc)?;
         self.node_if(&format!("{path}.port"), node, &f.port, sc)?;
-        let state = match f.state.unwrap_or(RawFdbState::Static) {
-            RawFdbState::Static => FdbState::Static,
-            RawFdbState::Dynamic => FdbState::Dynamic,
-            RawFdbState::Permanent => FdbState::Permanent,
-        };
+        let state = f.state.unwrap_or(FdbState::Static);
         let sticky = f.sticky.unwrap_or(false);
         if strict && sticky && state == FdbState::Permanent {
             self.at(

@@ -13,23 +13,15 @@ impl Resolver<'_> {
     ) -> Node {
         let path = format!("nodes.{node_name}");
         let mut sysctls = Vec::new();
+        let ifnames: Vec<&str> = names
+            .nodes
+            .get(node_name)
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
         for (k, v) in &raw_node.sysctl {
             let kpath = format!("{path}.sysctl.{k}");
-            if !valid_sysctl_key(k) {
-                self.at_key(
-                    &kpath,
-                    format!("invalid sysctl `{k}`"),
-                    Some("write it as `sysctl -w` does, e.g. net.ipv4.ip_forward".into()),
-                );
-            } else if !k.starts_with("net.") {
-                self.at_key(
-                    &kpath,
-                    format!("sysctl `{k}` is not per network namespace"),
-                    Some(
-                        "only net.* sysctls can be set in a node; others would change the host"
-                            .into(),
-                    ),
-                );
+            if let Some((msg, hint)) = sysctl_refusal(k, &ifnames) {
+                self.at_key(&kpath, msg, Some(hint));
             }
             sysctls.push((k.clone(), v.0.clone()));
         }
@@ -87,7 +79,7 @@ impl Resolver<'_> {
         if let Err(why) = check_ifname(ifname) {
             self.at_key(
                 ipath,
-                format!("invalid interface name `{ifname}`: {why}"),
+                format!("invalid interface name `{}`: {why}", ifname.escape_debug()),
                 None,
             );
         }
@@ -317,12 +309,7 @@ impl Resolver<'_> {
                         ifname: parent.clone(),
                     }
                 };
-                let mode = match ri.mode.unwrap_or(RawMacvlanMode::Bridge) {
-                    RawMacvlanMode::Private => MacvlanMode::Private,
-                    RawMacvlanMode::Vepa => MacvlanMode::Vepa,
-                    RawMacvlanMode::Bridge => MacvlanMode::Bridge,
-                    RawMacvlanMode::Passthru => MacvlanMode::Passthru,
-                };
+                let mode = ri.mode.unwrap_or(MacvlanMode::Bridge);
                 Some(IfKind::Macvlan { parent, mode })
             }
             "vxlan" => {
@@ -364,13 +351,11 @@ impl Resolver<'_> {
     ) -> Option<IfKind> {
         // Who names this interface as their peer?
         let me = format!("{node}:{ifname}");
-        let claimants: Vec<(String, String)> = raw
-            .nodes
-            .iter()
-            .flat_map(|(n, rn)| rn.interfaces.iter().map(move |(i, ri)| (n, i, ri)))
-            .filter(|(_, _, ri)| ri.peer.as_deref() == Some(me.as_str()))
-            .map(|(n, i, _)| (n.clone(), i.clone()))
-            .collect();
+        let claimants: &[(String, String)] = names
+            .claimed_by
+            .get(&me)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         match &ri.peer {
             Some(p) => {
                 let ppath = format!("{ipath}.peer");
@@ -422,7 +407,7 @@ impl Resolver<'_> {
                     || (node, ifname) < (peer.node.as_str(), peer.ifname.as_str());
                 Some(IfKind::Veth { peer, creates })
             }
-            None => match claimants.as_slice() {
+            None => match claimants {
                 [(n, i)] => Some(IfKind::Veth {
                     peer: IfRef {
                         node: n.clone(),
@@ -430,6 +415,15 @@ impl Resolver<'_> {
                     },
                     creates: false,
                 }),
+                // A peer that names an unknown node was meant for this interface, most
+                // likely: its error is the cause, and this one would only follow from it.
+                [] if names
+                    .dangling_peers
+                    .iter()
+                    .any(|(n, i)| i == ifname || did_you_mean(n, [node]).is_some()) =>
+                {
+                    None
+                }
                 [] => {
                     self.at_key(ipath, format!("interface {me} has no kind"), Some("give `peer: node:ifname` for a veth pair, or `kind: bridge`, `macvlan` or `vxlan`".into()));
                     None
@@ -463,6 +457,78 @@ impl Resolver<'_> {
                 format!("unknown interface `{name}` in node {node}"),
                 hint,
             );
+        }
+    }
+
+    /// Refuses every reference cycle: a bridge enslaved to a bridge that is enslaved to it,
+    /// a macvlan that is (through others) its own parent, a macvlan whose parent is its
+    /// own master. Building one would recurse or wait forever.
+    pub(super) fn cycles(&mut self, nodes: &[Node]) {
+        let mut edges: BTreeMap<IfRef, Vec<(IfRef, &'static str)>> = BTreeMap::new();
+        for n in nodes {
+            for i in &n.interfaces {
+                let me = IfRef {
+                    node: n.name.clone(),
+                    ifname: i.name.clone(),
+                };
+                let local = |name: &str| IfRef {
+                    node: n.name.clone(),
+                    ifname: name.to_string(),
+                };
+                // Edges point the way carrier flows from: a bridge from its ports, a
+                // macvlan from its parent, a vxlan from its `dev`.
+                if let Some(m) = &i.master {
+                    edges
+                        .entry(local(m))
+                        .or_default()
+                        .push((me.clone(), "port"));
+                }
+                let out = edges.entry(me).or_default();
+                match &i.kind {
+                    IfKind::Macvlan { parent, .. } => out.push((parent.clone(), "parent")),
+                    IfKind::Vxlan { dev: Some(d), .. } => out.push((local(d), "dev")),
+                    _ => {}
+                }
+            }
+        }
+        // Iterative depth-first search; `done` holds nodes whose every path was explored.
+        let mut done: BTreeSet<IfRef> = BTreeSet::new();
+        for start in edges.keys() {
+            if done.contains(start) {
+                continue;
+            }
+            let mut path: Vec<(IfRef, usize)> = vec![(start.clone(), 0)];
+            while let Some((at, next)) = path.last().cloned() {
+                let outs = edges.get(&at).map(Vec::as_slice).unwrap_or_default();
+                let Some((to, _)) = outs.get(next) else {
+                    done.insert(at);
+                    path.pop();
+                    continue;
+                };
+                path.last_mut().expect("not empty").1 += 1;
+                if let Some(k) = path.iter().position(|(r, _)| r == to) {
+                    let mut chain = String::new();
+                    for (r, n) in &path[k..] {
+                        let (_, how) = edges[r][n - 1];
+                        chain += &format!("{r} -({how})-> ");
+                    }
+                    chain += &to.to_string();
+                    let first = &path[k].0;
+                    self.at_key(
+                        &format!("nodes.{}.interfaces.{}", first.node, first.ifname),
+                        format!("reference cycle: {chain}"),
+                        Some("an interface cannot sit, through others, on itself; remove one `master`, `parent` or `dev`".into()),
+                    );
+                    // One message per cycle: everything on it is explored.
+                    for (r, _) in path.drain(k..) {
+                        done.insert(r);
+                    }
+                    continue;
+                }
+                if !done.contains(to) {
+                    path.push((to.clone(), 0));
+                }
+            }
         }
     }
 }
