@@ -11,7 +11,9 @@ fn snapshot_of_one_run() -> String {
         Path::new("scenarios/seed/bridge.yaml"),
     )
     .unwrap();
-    let report = run(&sc, &RunOptions::default()).unwrap_or_else(|f| panic!("{f}"));
+    let report = run(&sc, &RunOptions::default())
+        .passed()
+        .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(report.snapshots.len(), 1);
     report.snapshots[0].1.clone()
 }

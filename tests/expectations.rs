@@ -74,11 +74,13 @@ fn every_wrong_expectation_fails_with_a_clear_message() {
             + 1;
         assert_eq!(last.pos.line, line);
         let msg = match run(&sc, &RunOptions::default()) {
-            Ok(_) => {
-                problems.push(format!("{name}: passed, but its last expectation is wrong"));
+            netspec::Outcome::Failed(f) => f.to_string(),
+            other => {
+                problems.push(format!(
+                    "{name}: did not fail, but its last expectation is wrong: {other}"
+                ));
                 continue;
             }
-            Err(f) => f.to_string(),
         };
         let wanted = [
             format!("scenario {name} failed at step {}", last.index),

@@ -46,7 +46,9 @@ fn nothing_is_left_after_a_failure_or_a_panic() {
     // A failing scenario.
     let dir = Path::new("tests/wrong");
     let sc = load_file(dir, &dir.join("arping-mac.yaml")).unwrap();
-    let failure = run(&sc, &RunOptions::default()).expect_err("this scenario must fail");
+    let failure = run(&sc, &RunOptions::default())
+        .failure()
+        .expect("this scenario must fail");
     assert_eq!(failure.namespaces.len(), 3, "it built its three nodes");
     assert!(
         failure.namespaces.iter().all(|n| !held_before.contains(n)),

@@ -1,8 +1,8 @@
-//! Runtime change steps (`link: {set}`, `address`, `route`, `sysctl`, `neigh`, `fdb`):
-//! each one netlink request (or sysctl write) whose answer is the step's outcome.
+//! Runtime change steps (`link: {set}`, `address`, `route`, `sysctl`, `neigh`, `fdb`,
+//! link up and down): what they are in words, and the plan ops they lower to.
 
-use crate::sandbox::Sandbox;
-use crate::scenario::{Change, FdbOp, LinkSet, NeighOp};
+use crate::plan::Op;
+use crate::scenario::{Change, FdbOp, IfRef, LinkSet, NeighOp};
 
 /// The change in a few words, for step titles.
 pub(crate) fn describe(c: &Change) -> String {
@@ -58,102 +58,161 @@ pub(crate) fn describe(c: &Change) -> String {
     }
 }
 
-/// Applies a change; Err holds the kernel's refusal, with context.
-pub(crate) async fn apply(sb: &Sandbox, c: &Change) -> Result<(), String> {
-    let s = |e: crate::netlink::NlError| e.to_string();
+/// The operations a change lowers to: the same ops a plan is made of, run by the
+/// same interpreter (`apply::exec`). Pure, so the lowering is tested without root.
+pub(crate) fn lower(c: &Change) -> Vec<Op> {
     match c {
         Change::LinkSet { dev, set } => {
-            let nl = &sb.node(&dev.node).nl;
-            let i = sb.index(&dev.node, &dev.ifname).await.map_err(s)?;
+            let (node, name) = (dev.node.clone(), dev.ifname.clone());
             let LinkSet {
                 mtu,
                 mac,
                 master,
                 port,
             } = set;
+            let mut ops = Vec::new();
             if mtu.is_some() || mac.is_some() {
-                nl.set_link(i, &dev.ifname, *mtu, *mac).await.map_err(s)?;
+                ops.push(Op::SetLink {
+                    node: node.clone(),
+                    name: name.clone(),
+                    mtu: *mtu,
+                    mac: *mac,
+                });
             }
             match master {
-                Some(Some(m)) => {
-                    let mi = sb.index(&dev.node, m).await.map_err(s)?;
-                    nl.set_master(i, &dev.ifname, mi, m).await.map_err(s)?;
-                }
-                Some(None) => nl.set_nomaster(i, &dev.ifname).await.map_err(s)?,
+                Some(Some(m)) => ops.push(Op::SetMaster {
+                    node: node.clone(),
+                    name: name.clone(),
+                    master: m.clone(),
+                }),
+                Some(None) => ops.push(Op::SetNomaster {
+                    node: node.clone(),
+                    name: name.clone(),
+                }),
                 None => {}
             }
             if !port.is_empty() {
-                nl.set_port(i, &dev.ifname, port).await.map_err(s)?;
+                ops.push(Op::SetPort {
+                    node,
+                    name,
+                    opts: port.clone(),
+                });
             }
-            Ok(())
+            ops
         }
-        Change::LinkDelete { dev } => {
-            let i = sb.index(&dev.node, &dev.ifname).await.map_err(s)?;
-            sb.node(&dev.node)
-                .nl
-                .del_link(i, &dev.ifname)
-                .await
-                .map_err(s)
-        }
+        Change::LinkDelete { dev } => vec![Op::DelLink {
+            node: dev.node.clone(),
+            name: dev.ifname.clone(),
+        }],
         Change::Address { dev, cidr, add } => {
-            let nl = &sb.node(&dev.node).nl;
-            let i = sb.index(&dev.node, &dev.ifname).await.map_err(s)?;
-            if *add {
-                nl.add_address(i, &dev.ifname, *cidr, false)
-                    .await
-                    .map_err(s)
+            let (node, name, cidr) = (dev.node.clone(), dev.ifname.clone(), *cidr);
+            vec![if *add {
+                Op::AddAddress {
+                    node,
+                    name,
+                    cidr,
+                    dad: false,
+                }
             } else {
-                nl.del_address(i, &dev.ifname, *cidr).await.map_err(s)
-            }
+                Op::DelAddress { node, name, cidr }
+            }]
         }
         Change::Route { node, route, add } => {
-            let oif = match &route.dev {
-                Some(d) => Some(sb.index(node, d).await.map_err(s)?),
-                None => None,
-            };
-            let nl = &sb.node(node).nl;
-            if *add {
-                nl.add_route(route, oif).await.map_err(s)
+            let (node, route) = (node.clone(), route.clone());
+            vec![if *add {
+                Op::AddRoute { node, route }
             } else {
-                nl.del_route(route, oif).await.map_err(s)
-            }
+                Op::DelRoute { node, route }
+            }]
         }
-        Change::Sysctl { node, key, value } => sb
-            .write_sysctls(node, vec![(key.clone(), value.clone())])
-            .map_err(|e| e.to_string()),
-        Change::Neigh { node, op } => {
-            let nl = &sb.node(node).nl;
-            match op {
-                NeighOp::Add(n) => nl
-                    .add_neigh(sb.index(node, &n.dev).await.map_err(s)?, n)
-                    .await
-                    .map_err(s),
-                NeighOp::Del { to, dev } => nl
-                    .del_neigh(sb.index(node, dev).await.map_err(s)?, *to, dev)
-                    .await
-                    .map_err(s),
-                NeighOp::Flush { dev } => nl
-                    .flush_neigh(sb.index(node, dev).await.map_err(s)?, dev)
-                    .await
-                    .map_err(s),
-            }
-        }
-        Change::Fdb { node, op } => {
-            let nl = &sb.node(node).nl;
-            match op {
-                FdbOp::Add(f) => nl
-                    .add_fdb(sb.index(node, &f.port).await.map_err(s)?, f)
-                    .await
-                    .map_err(s),
-                FdbOp::Del { mac, port } => nl
-                    .del_fdb(sb.index(node, port).await.map_err(s)?, *mac, port)
-                    .await
-                    .map_err(s),
-                FdbOp::Flush { port } => nl
-                    .flush_port_fdb(sb.index(node, port).await.map_err(s)?, port)
-                    .await
-                    .map_err(s),
-            }
-        }
+        Change::Sysctl { node, key, value } => vec![Op::Sysctl {
+            node: node.clone(),
+            key: key.clone(),
+            value: value.clone(),
+        }],
+        Change::Neigh { node, op } => vec![match op {
+            NeighOp::Add(n) => Op::AddNeigh {
+                node: node.clone(),
+                entry: n.clone(),
+            },
+            NeighOp::Del { to, dev } => Op::DelNeigh {
+                node: node.clone(),
+                dev: dev.clone(),
+                to: *to,
+            },
+            NeighOp::Flush { dev } => Op::FlushNeigh {
+                node: node.clone(),
+                dev: dev.clone(),
+            },
+        }],
+        Change::Fdb { node, op } => vec![match op {
+            FdbOp::Add(f) => Op::AddFdb {
+                node: node.clone(),
+                entry: f.clone(),
+            },
+            FdbOp::Del { mac, port } => Op::DelFdb {
+                node: node.clone(),
+                port: port.clone(),
+                mac: *mac,
+            },
+            FdbOp::Flush { port } => Op::FlushFdb {
+                node: node.clone(),
+                port: port.clone(),
+            },
+        }],
+    }
+}
+
+/// Link up and down are changes too: the same ops as the plan's.
+pub(crate) fn lower_link(dev: &IfRef, up: bool) -> Op {
+    let (node, name) = (dev.node.clone(), dev.ifname.clone());
+    if up {
+        Op::SetUp { node, name }
+    } else {
+        Op::SetDown { node, name }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Cidr, Mac};
+
+    #[test]
+    fn a_link_set_lowers_to_one_op_per_kind_of_change() {
+        let dev = IfRef {
+            node: "sw".into(),
+            ifname: "swp1".into(),
+        };
+        let set = LinkSet {
+            mtu: Some(1400),
+            mac: Some(Mac([2, 0, 0, 0, 0, 1])),
+            master: Some(None),
+            ..Default::default()
+        };
+        let ops = lower(&Change::LinkSet {
+            dev: dev.clone(),
+            set,
+        });
+        assert!(
+            matches!(
+                &ops[..],
+                [
+                    Op::SetLink {
+                        mtu: Some(1400),
+                        mac: Some(_),
+                        ..
+                    },
+                    Op::SetNomaster { .. }
+                ]
+            ),
+            "{ops:?}"
+        );
+        let del = lower(&Change::Address {
+            dev,
+            cidr: Cidr::parse("10.0.0.1/24").unwrap(),
+            add: false,
+        });
+        assert!(matches!(&del[..], [Op::DelAddress { .. }]), "{del:?}");
     }
 }

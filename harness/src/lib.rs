@@ -35,24 +35,33 @@
 //! assert!(err.to_string().contains("unknown node `c`"));
 //! ```
 
-pub(crate) mod change;
-pub(crate) mod check;
+mod apply;
+mod change;
+mod check;
+mod error;
+mod expect;
 pub mod features;
 mod keep;
 pub mod leaks;
-pub(crate) mod netlink;
-pub(crate) mod netns;
-pub(crate) mod plan;
+mod netlink;
+mod netns;
+mod plan;
 mod privileges;
-pub(crate) mod probe;
+mod probe;
+mod ready;
+mod report;
 mod run;
 mod runner;
-pub(crate) mod sandbox;
+mod sandbox;
 pub mod scenario;
-pub(crate) mod snapshot;
+mod snapshot;
+mod state;
+mod step;
 
+pub use error::{NlError, Skip};
 pub use keep::reap;
 pub use privileges::{enter_user_namespace_if_needed, missing_privileges};
-pub use run::{run, run_with_hook, Failure, Report, RunOptions, StepOutcome};
+pub use report::{target_dir, Failure, Outcome, Report, StepAt, StepOutcome};
+pub use run::{run, run_file, run_with_hook, RunOptions};
 pub use runner::Harness;
 pub use scenario::{load_file, load_str, Diagnostic, LoadError, Scenario};

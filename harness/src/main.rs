@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use netspec::{load_file, missing_privileges, run, RunOptions};
+use netspec::{load_file, run_file, Outcome, RunOptions};
 
 const USAGE: &str =
     "usage: netspec run <scenario.yaml>...        run scenarios, printing each step's verdict
@@ -47,57 +47,47 @@ fn main() -> ExitCode {
     for f in files {
         let file = PathBuf::from(f);
         let root = scenarios_root(&file);
-        let sc = match load_file(&root, &file) {
-            Ok(sc) => sc,
-            Err(e) => {
-                eprintln!("{e}");
-                failed = true;
-                continue;
-            }
-        };
         if cmd == "check" {
-            println!(
-                "{}: ok ({} nodes, {} steps)",
-                sc.name,
-                sc.nodes.len(),
-                sc.steps.len()
-            );
+            match load_file(&root, &file) {
+                Ok(sc) => println!(
+                    "{}: ok ({} nodes, {} steps)",
+                    sc.name,
+                    sc.nodes.len(),
+                    sc.steps.len()
+                ),
+                Err(e) => {
+                    eprintln!("{e}");
+                    failed = true;
+                }
+            }
             continue;
         }
-        if let Some(why) = missing_privileges() {
-            eprintln!("error: {why}");
-            return ExitCode::FAILURE;
-        }
-        println!("scenario {}", sc.name);
-        if let Some(why) = sc
-            .requires
-            .iter()
-            .find_map(|f| netspec::features::missing(f))
-        {
-            println!("skipped: {why}");
-            skipped = true;
-            continue;
-        }
+        println!(
+            "scenario {}",
+            netspec::scenario::scenario_name(&root, &file)
+        );
         let t0 = std::time::Instant::now();
-        match run(
-            &sc,
-            &RunOptions {
-                snapshot_dir: None,
-                verbose: true,
-                report_dir: None,
-            },
-        ) {
-            Ok(r) => println!(
+        let opts = RunOptions {
+            snapshot_dir: None,
+            verbose: true,
+            report_dir: Some(netspec::target_dir().join("netspec")),
+        };
+        match run_file(&root, &file, &opts) {
+            Outcome::Passed(r) => println!(
                 "ok: {} steps passed [{:.2} ms total]",
                 r.steps.len(),
                 t0.elapsed().as_secs_f64() * 1000.0
             ),
-            Err(fail) if fail.skip.is_some() => {
-                println!("skipped: {}", fail.skip.as_deref().unwrap_or_default());
+            Outcome::Skipped(s) => {
+                println!("{s}");
                 skipped = true;
             }
-            Err(fail) => {
-                eprintln!("\n{fail}");
+            Outcome::Refused(why) => {
+                eprintln!("error: {why}");
+                return ExitCode::FAILURE;
+            }
+            other => {
+                eprintln!("\n{other}");
                 failed = true;
             }
         }

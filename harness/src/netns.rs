@@ -56,6 +56,17 @@ impl Netns {
         })
     }
 
+    /// Closes the namespace fd, reporting the kernel's answer (a drop would ignore it).
+    pub fn close(self) -> io::Result<()> {
+        use std::os::fd::IntoRawFd;
+        let fd = self.fd.into_raw_fd();
+        // SAFETY: we own fd and close it exactly once.
+        if unsafe { libc::close(fd) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     pub fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }

@@ -6,8 +6,8 @@
 //! before it has finished.
 
 use crate::scenario::{
-    BridgeOptions, Cidr, IfKind, IfRef, Mac, MacvlanMode, PortOptions, Route, Scenario, StaticFdb,
-    StaticNeigh,
+    BridgeOptions, Cidr, IfKind, IfRef, Mac, MacvlanMode, Node, PortOptions, Route, Scenario,
+    StaticFdb, StaticNeigh,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +79,52 @@ pub(crate) enum Op {
         node: String,
         entry: StaticFdb,
     },
+    // Runtime changes lower to these too (`change::lower`).
+    SetDown {
+        node: String,
+        name: String,
+    },
+    SetLink {
+        node: String,
+        name: String,
+        mtu: Option<u32>,
+        mac: Option<Mac>,
+    },
+    SetNomaster {
+        node: String,
+        name: String,
+    },
+    DelLink {
+        node: String,
+        name: String,
+    },
+    DelAddress {
+        node: String,
+        name: String,
+        cidr: Cidr,
+    },
+    DelRoute {
+        node: String,
+        route: Route,
+    },
+    DelNeigh {
+        node: String,
+        dev: String,
+        to: std::net::IpAddr,
+    },
+    FlushNeigh {
+        node: String,
+        dev: String,
+    },
+    DelFdb {
+        node: String,
+        port: String,
+        mac: Mac,
+    },
+    FlushFdb {
+        node: String,
+        port: String,
+    },
 }
 
 /// What `apply` waits for before the first step.
@@ -133,6 +179,18 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
 
     let mut early_sysctls = std::collections::BTreeMap::new();
     for n in &sc.nodes {
+        let early = early_sysctls.entry(n.name.clone()).or_insert_with(Vec::new);
+        for (k, v) in ipv6_sysctls(n) {
+            early.push((k, v.to_string()));
+        }
+        for i in n.interfaces.iter().filter(|i| i.dad && ipv6_on(n)) {
+            // The node's default is DAD off; this interface asked for it, before it comes up.
+            sysctls.push(Op::Sysctl {
+                node: n.name.clone(),
+                key: format!("net/ipv6/conf/{}/accept_dad", i.name),
+                value: "1".into(),
+            });
+        }
         // `lo` exists from the start; bring it up with the rest (a ping to a node's own
         // address needs it).
         indexes.insert(
@@ -161,10 +219,7 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
                     value: value.clone(),
                 });
             } else {
-                early_sysctls
-                    .entry(n.name.clone())
-                    .or_insert_with(Vec::new)
-                    .push((key.clone(), value.clone()));
+                early.push((key.clone(), value.clone()));
             }
         }
         for i in &n.interfaces {
@@ -288,11 +343,77 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
     }
 }
 
+/// Whether IPv6 stays on in a node: only where the scenario gives it IPv6 addresses.
+fn ipv6_on(n: &Node) -> bool {
+    n.interfaces
+        .iter()
+        .any(|i| i.addresses.iter().any(|c| c.addr.is_ipv6()))
+}
+
+/// The IPv6 sysctls a node is born with, before its links exist (the scenario's own
+/// sysctls come after, so they can change them).
+/// - Without IPv6 addresses, IPv6 is off, as Docker does for containers: no link-local
+///   DAD, MLD or router solicitations, so nothing is learned or resolved behind the
+///   scenario's back.
+/// - With IPv6, DAD is off for the kernel's own link-local addresses too: while a
+///   router's link-local address is tentative, the kernel sends no neighbour
+///   solicitation for traffic it forwards, and the first forwarded ping6 is lost for
+///   about 2 s. An interface with `dad: true` turns it back on for itself.
+pub(crate) fn ipv6_sysctls(n: &Node) -> Vec<(String, &'static str)> {
+    let (key, value) = if ipv6_on(n) {
+        ("accept_dad", "0")
+    } else {
+        ("disable_ipv6", "1")
+    };
+    ["all", "default"]
+        .iter()
+        .map(|k| (format!("net.ipv6.conf.{k}.{key}"), value))
+        .collect()
+}
+
+/// What to wait for after a step sets `r` up: the link, its veth peer and their
+/// bridges, each where it will carry.
+pub(crate) fn after_link_up(sc: &Scenario, r: &IfRef) -> Readiness {
+    let mut candidates = vec![r.clone()];
+    if let Some(i) = sc.interface(r) {
+        if let IfKind::Veth { peer, .. } = &i.kind {
+            candidates.push(peer.clone());
+            if let Some(m) = sc.interface(peer).and_then(|p| p.master.clone()) {
+                candidates.push(IfRef {
+                    node: peer.node.clone(),
+                    ifname: m,
+                });
+            }
+        }
+        if let Some(m) = &i.master {
+            candidates.push(IfRef {
+                node: r.node.clone(),
+                ifname: m.clone(),
+            });
+        }
+    }
+    Readiness {
+        links_up: candidates
+            .into_iter()
+            .filter(|c| will_carry(sc, c))
+            .collect(),
+        v6_prefix_routes: Vec::new(),
+    }
+}
+
 /// Whether a link that is set up will also report oper-state UP, so readiness can wait for it.
+/// Resolve refused reference cycles, so the recursion ends; `depth` bounds it anyway.
 pub(crate) fn will_carry(sc: &Scenario, r: &IfRef) -> bool {
+    carries(sc, r, 0)
+}
+
+fn carries(sc: &Scenario, r: &IfRef, depth: usize) -> bool {
     let Some(i) = sc.interface(r) else {
         return false;
     };
+    if depth > 64 {
+        return false;
+    }
     if !i.up {
         return false;
     }
@@ -305,17 +426,18 @@ pub(crate) fn will_carry(sc: &Scenario, r: &IfRef) -> bool {
                 && sc.node(&r.node).is_some_and(|n| {
                     n.interfaces.iter().any(|p| {
                         p.master.as_deref() == Some(&r.ifname)
-                            && will_carry(
+                            && carries(
                                 sc,
                                 &IfRef {
                                     node: r.node.clone(),
                                     ifname: p.name.clone(),
                                 },
+                                depth + 1,
                             )
                     })
                 })
         }
-        IfKind::Macvlan { parent, .. } => will_carry(sc, parent),
+        IfKind::Macvlan { parent, .. } => carries(sc, parent, depth + 1),
         IfKind::Vxlan { .. } => false,
     }
 }
@@ -354,7 +476,18 @@ mod tests {
         );
         assert_eq!(
             p.early_sysctls["host"],
-            [("net.ipv4.ip_forward".to_string(), "1".to_string())]
+            [
+                (
+                    "net.ipv6.conf.all.disable_ipv6".to_string(),
+                    "1".to_string()
+                ),
+                (
+                    "net.ipv6.conf.default.disable_ipv6".to_string(),
+                    "1".to_string()
+                ),
+                ("net.ipv4.ip_forward".to_string(), "1".to_string())
+            ],
+            "IPv6 off first (no IPv6 addresses), then the scenario's own"
         );
         assert_eq!(
             p.phases[3].1.len(),

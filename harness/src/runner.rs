@@ -5,30 +5,31 @@ use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
-use crate::privileges::missing_privileges;
-use crate::run::{run, RunOptions};
-use crate::scenario::{load_file, scenario_name};
+use crate::report::{target_dir, Outcome};
+use crate::run::{run_file, RunOptions};
+use crate::scenario::scenario_name;
 
 /// The test harness: `fn main() { netspec::Harness::new("scenarios").run() }`.
 pub struct Harness {
     root: PathBuf,
     snapshots: PathBuf,
-    /// Failure reports, for CI artifacts: `target/netspec/<scenario>/failure.txt`.
+    /// Failure reports, for CI artifacts: `<cargo target dir>/netspec/<scenario>/failure.txt`.
     reports: PathBuf,
 }
 
 impl Harness {
-    /// `dir` is relative to the current directory (cargo runs tests from the package root).
+    /// `dir` is relative to the current directory (cargo runs tests from the package
+    /// root). Snapshots live in `snapshots/` beside it; failure reports go under the
+    /// cargo target directory, never into the source tree.
     pub fn new(dir: impl AsRef<Path>) -> Harness {
         let root = dir.as_ref().to_path_buf();
-        let snapshots = root.parent().unwrap_or(Path::new(".")).join("snapshots");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.parent().unwrap_or(Path::new(".")).join("target"));
+        let beside = root.parent().unwrap_or(Path::new(".")).join("snapshots");
+        // Absolute: insta reads a relative snapshot path against its caller's source file.
+        let snapshots = std::path::absolute(&beside).unwrap_or(beside);
         Harness {
             root,
-            snapshots: std::fs::canonicalize(&snapshots).unwrap_or(snapshots),
-            reports: target.join("netspec"),
+            snapshots,
+            reports: target_dir().join("netspec"),
         }
     }
 
@@ -45,42 +46,25 @@ impl Harness {
     }
 
     pub fn trials(&self) -> Vec<Trial> {
-        let refusal = missing_privileges().map(|why| {
-            if std::env::var_os("NETSPEC_NO_USERNS").is_some() {
-                why
-            } else {
-                format!("{why}, or a system that allows unprivileged user namespaces")
-            }
-        });
         self.discover()
             .into_iter()
             .map(|file| {
                 let name = scenario_name(&self.root, &file);
-                let refusal = refusal.clone();
-                let snapshots = self.snapshots.clone();
-                let reports = self.reports.clone();
                 let root = self.root.clone();
-                Trial::ignorable_test(name, move || {
-                    let sc = load_file(&root, &file).map_err(|e| Failed::from(e.to_string()))?;
-                    if let Some(why) = refusal {
-                        return Err(Failed::from(why));
+                let opts = RunOptions {
+                    snapshot_dir: Some(self.snapshots.clone()),
+                    verbose: false,
+                    report_dir: Some(self.reports.clone()),
+                };
+                Trial::ignorable_test(name, move || match run_file(&root, &file, &opts) {
+                    Outcome::Passed(_) => Ok(Completion::Completed),
+                    Outcome::Skipped(s) => Ok(Completion::ignored_with(s.to_string())),
+                    Outcome::Refused(why) if std::env::var_os("NETSPEC_NO_USERNS").is_none() => {
+                        Err(Failed::from(format!(
+                            "{why}, or a system that allows unprivileged user namespaces"
+                        )))
                     }
-                    if let Some(why) = sc.requires.iter().find_map(|f| crate::features::missing(f))
-                    {
-                        return Ok(Completion::ignored_with(format!("skipped: {why}")));
-                    }
-                    let opts = RunOptions {
-                        snapshot_dir: Some(snapshots),
-                        verbose: false,
-                        report_dir: Some(reports),
-                    };
-                    match run(&sc, &opts) {
-                        Ok(_) => Ok(Completion::Completed),
-                        Err(f) => match &f.skip {
-                            Some(why) => Ok(Completion::ignored_with(format!("skipped: {why}"))),
-                            None => Err(Failed::from(f.to_string())),
-                        },
-                    }
+                    other => Err(Failed::from(other.to_string())),
                 })
             })
             .collect()

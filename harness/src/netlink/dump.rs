@@ -229,6 +229,7 @@ impl Nl {
                 op: format!("look up the route to {dst}"),
                 node: self.node.clone(),
                 detail: e.to_string(),
+                errno: Some(libc::EINVAL),
             })?
             .build();
         let mut found = self.handle.route().get(msg).execute();

@@ -5,31 +5,12 @@ mod ops;
 
 pub(crate) use dump::*;
 
-use std::fmt;
 use std::io;
 use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
 
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, TokioSocket};
 
-/// A netlink error with the operation and node it came from.
-#[derive(Debug)]
-pub struct NlError {
-    pub op: String,
-    pub node: String,
-    pub detail: String,
-}
-
-impl fmt::Display for NlError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "failed to {} in node {}: {}",
-            self.op, self.node, self.detail
-        )
-    }
-}
-
-impl std::error::Error for NlError {}
+pub use crate::error::NlError;
 
 /// The errno text of a netlink error, with the kernel's extended-ack message if any:
 /// `Invalid argument (os error 22): sticky and permanent are mutually exclusive`.
@@ -116,10 +97,15 @@ pub(crate) struct Nl {
 
 impl Nl {
     pub(crate) fn err(&self, op: impl Into<String>, e: &rtnetlink::Error) -> NlError {
+        let errno = match e {
+            rtnetlink::Error::NetlinkError(m) => m.code.map(|c| -c.get()),
+            _ => None,
+        };
         NlError {
             op: op.into(),
             node: self.node.clone(),
             detail: describe(e),
+            errno,
         }
     }
 }

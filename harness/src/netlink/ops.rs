@@ -243,6 +243,7 @@ impl Nl {
             op: format!("{op} route `{}`", route.text),
             node: self.node.clone(),
             detail: e.to_string(),
+            errno: Some(libc::EINVAL),
         };
         let mut b = RouteMessageBuilder::<IpAddr>::new()
             .destination_prefix(route.dst.addr, route.dst.prefix)

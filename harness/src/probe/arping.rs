@@ -20,12 +20,19 @@ pub struct ArpResult {
     pub answer: Option<(Mac, Duration)>,
     pub sent: u32,
     pub timeout: Duration,
+    /// The step's time bound ran out first.
+    pub cut_short: bool,
 }
 
 impl fmt::Display for ArpResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.answer {
             Some((mac, rtt)) => write!(f, "answered by {mac} in {}", fmt_ms(*rtt)),
+            None if self.cut_short => write!(
+                f,
+                "no answer before the step's time bound ({} requests)",
+                self.sent
+            ),
             None => write!(
                 f,
                 "no answer within {} ({} requests)",
@@ -36,42 +43,69 @@ impl fmt::Display for ArpResult {
     }
 }
 
+/// Asks `target` for its MAC from `ifname`, resending every 100 ms, until an answer,
+/// `timeout`, or `until` (the step's time bound: then cut short). The request carries
+/// the interface's MAC as it is now, not as the scenario declared it: a step may have
+/// changed it, and the neighbour must learn the real one.
 pub(crate) fn arping(
     ns: &Netns,
     ifname: &str,
-    src_mac: Mac,
     src_ip: Ipv4Addr,
     target: Ipv4Addr,
     timeout: Duration,
+    until: Instant,
 ) -> io::Result<ArpResult> {
     let name = ifname.to_string();
-    let (fd, ifindex) = ns.run_in(move || {
+    let (fd, ifindex, src_mac) = ns.run_in(move || {
         // Protocol 0 at socket(), ETH_P_ARP at bind(): a socket born with a protocol
         // is hooked at once, and re-hooking it at bind() waits for an RCU grace period.
         let fd = socket(libc::AF_PACKET, libc::SOCK_DGRAM, 0)?;
         let ifindex = nix::net::if_::if_nametoindex(name.as_str()).map_err(io::Error::from)?;
+        let mac = hardware_address(&fd, &name)?;
         bind(&fd, ifindex)?;
-        Ok((fd, ifindex))
+        Ok((fd, ifindex, mac))
     })?;
     let req = request(src_mac, src_ip, target);
     let start = Instant::now();
-    let deadline = start + timeout;
+    let deadline = (start + timeout).min(until);
     let mut result = ArpResult {
         answer: None,
         sent: 0,
         timeout,
+        cut_short: false,
     };
     while Instant::now() < deadline {
         send_broadcast(&fd, ifindex, &req)?;
         result.sent += 1;
-        let until = (Instant::now() + RESEND).min(deadline);
-        if let Some(mac) = await_answer(&fd, target, until)? {
+        let wait = (Instant::now() + RESEND).min(deadline);
+        if let Some(mac) = await_answer(&fd, target, wait)? {
             result.answer = Some((mac, start.elapsed()));
             break;
         }
     }
+    result.cut_short = result.answer.is_none() && until < start + timeout;
     close_later(fd);
     Ok(result)
+}
+
+/// The interface's current MAC (SIOCGIFHWADDR), asked on a socket in its namespace.
+fn hardware_address(fd: &OwnedFd, ifname: &str) -> io::Result<Mac> {
+    // SAFETY: ifreq is plain data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    // SAFETY: a valid ifreq for this ioctl, on our own socket.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: SIOCGIFHWADDR filled ifru_hwaddr.
+    let data = unsafe { req.ifr_ifru.ifru_hwaddr.sa_data };
+    let mut mac = [0u8; 6];
+    for (m, d) in mac.iter_mut().zip(data.iter()) {
+        *m = *d as u8;
+    }
+    Ok(Mac(mac))
 }
 
 /// Closing an AF_PACKET socket waits for an RCU grace period (`synchronize_net`),

@@ -41,11 +41,21 @@ pub struct PingResult {
     pub rtts: Vec<Duration>,
     pub refusal: Option<Refusal>,
     pub timeout: Duration,
+    /// The step's time bound ran out before the probe had its answer.
+    pub cut_short: bool,
 }
 
 impl PingResult {
     pub fn received(&self) -> u32 {
         self.rtts.len() as u32
+    }
+
+    /// The address whose ICMP error answered the ping, if one did.
+    pub(crate) fn answered_by(&self) -> Option<String> {
+        match &self.refusal {
+            Some(Refusal::Icmp { from, .. }) => Some(from.to_string()),
+            _ => None,
+        }
     }
 }
 
@@ -66,6 +76,7 @@ impl fmt::Display for PingResult {
         }
         match &self.refusal {
             Some(r) => write!(f, "; {r}"),
+            None if self.cut_short => write!(f, "; cut short by the step's time bound"),
             None if self.received() < self.sent => {
                 write!(f, "; no reply within {}", fmt_duration(self.timeout))
             }
@@ -74,7 +85,9 @@ impl fmt::Display for PingResult {
     }
 }
 
-pub(crate) fn ping(ns: &Netns, p: &Ping) -> io::Result<PingResult> {
+/// Sends `p.count` echo requests one after another, each waiting up to `p.timeout`,
+/// and never waits past `until` (the step's time bound): the probe is then cut short.
+pub(crate) fn ping(ns: &Netns, p: &Ping, until: Instant) -> io::Result<PingResult> {
     let v6 = p.to.is_ipv6();
     let bind_if = p.from_if.clone();
     let df = p.df;
@@ -85,8 +98,15 @@ pub(crate) fn ping(ns: &Netns, p: &Ping) -> io::Result<PingResult> {
         rtts: Vec::new(),
         refusal: None,
         timeout: p.timeout,
+        cut_short: false,
     };
-    for seq in 1..=p.count as u16 {
+    // Resolve checked that the count fits the 16-bit sequence numbers.
+    let count = u16::try_from(p.count).unwrap_or(u16::MAX);
+    for seq in 1..=count {
+        if Instant::now() >= until {
+            result.cut_short = true;
+            break;
+        }
         let pkt = echo_request(v6, id, seq, p.size as usize);
         let start = Instant::now();
         result.sent += 1;
@@ -94,10 +114,15 @@ pub(crate) fn ping(ns: &Netns, p: &Ping) -> io::Result<PingResult> {
             result.refusal = Some(Refusal::Send(errno_text(&e)));
             break;
         }
-        match await_reply(&fd, v6, id, seq, start + p.timeout)? {
+        let own = start + p.timeout;
+        match await_reply(&fd, v6, id, seq, own.min(until))? {
             Reply::Echo => result.rtts.push(start.elapsed()),
             Reply::Error(r) => {
                 result.refusal = Some(r);
+                break;
+            }
+            Reply::Timeout if until < own => {
+                result.cut_short = true;
                 break;
             }
             Reply::Timeout => {}

@@ -417,6 +417,17 @@ impl fmt::Display for OperState {
     }
 }
 
+/// How long a check is given, and what it must do in that time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Once, now.
+    Now,
+    /// `within: D`: it must come to hold before D has passed.
+    Within(Duration),
+    /// `for: D`: it must hold now and at every look until D has passed.
+    For(Duration),
+}
+
 #[derive(Debug, Clone)]
 pub enum Check {
     Neigh {
@@ -535,7 +546,7 @@ pub enum Action {
     },
     Check {
         check: Check,
-        within: Option<Duration>,
+        wait: Wait,
     },
     Snapshot(Snapshot),
     Sleep(Duration),

@@ -123,6 +123,9 @@ pub(crate) struct RawStep {
     pub sleep: Option<String>,
     /// For `check`: poll until it holds, for at most this long.
     pub within: Option<String>,
+    /// For `check`: it must hold for this whole window.
+    #[serde(rename = "for")]
+    pub hold: Option<String>,
     /// The longest the step may take (default: the scenario's `step_timeout`).
     pub timeout: Option<String>,
     pub address: Option<RawAddressStep>,
@@ -285,6 +288,8 @@ pub(crate) struct RawCheck {
     pub route: Option<RawRouteCheck>,
     pub link: Option<RawLinkCheck>,
     pub within: Option<String>,
+    #[serde(rename = "for")]
+    pub hold: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

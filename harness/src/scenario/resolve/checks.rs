@@ -3,29 +3,50 @@
 use super::*;
 
 impl Resolver<'_> {
-    /// `within` may sit inside the check or beside it in the step.
+    /// `within` or `for` may sit inside the check or beside it in the step.
     pub(super) fn check(
         &mut self,
         path: &str,
         c: &RawCheck,
-        step_within: Option<&str>,
+        step: &RawStep,
         sc: &Scenario,
     ) -> Option<Action> {
-        let within = match (&c.within, step_within) {
-            (Some(_), Some(_)) => {
+        let parent = path.trim_end_matches(".check");
+        let mut waits = Vec::new();
+        for (inner, outer, key) in [
+            (&c.within, &step.within, "within"),
+            (&c.hold, &step.hold, "for"),
+        ] {
+            match (inner, outer) {
+                (Some(w), None) => waits.push((key, format!("{path}.{key}"), w)),
+                (None, Some(w)) => waits.push((key, format!("{parent}.{key}"), w)),
+                (Some(_), Some(_)) => {
+                    self.at(
+                        &format!("{path}.{key}"),
+                        format!("`{key}` is given twice"),
+                        Some("keep the one beside `check:`".into()),
+                    );
+                    return None;
+                }
+                (None, None) => {}
+            }
+        }
+        let wait = match waits.as_slice() {
+            [] => Wait::Now,
+            [("within", p, w)] => Wait::Within(self.duration(p, w)?),
+            [(_, p, w)] => Wait::For(self.positive_duration(p, w)?),
+            [_, (_, p, _)] => {
                 self.at(
-                    &format!("{path}.within"),
-                    "`within` is given twice",
-                    Some("keep the one beside `check:`".into()),
+                    p,
+                    "a check takes `within` or `for`, not both",
+                    Some(
+                        "`within: D`: it comes to hold before D; `for: D`: it holds for all of D"
+                            .into(),
+                    ),
                 );
                 return None;
             }
-            (Some(w), None) => Some(self.duration(&format!("{path}.within"), w)?),
-            (None, Some(w)) => {
-                let parent = path.trim_end_matches(".check");
-                Some(self.duration(&format!("{parent}.within"), w)?)
-            }
-            (None, None) => None,
+            _ => unreachable!("at most one of each"),
         };
         let n = [
             c.neigh.is_some(),
@@ -230,7 +251,7 @@ impl Resolver<'_> {
                 master,
             }
         };
-        Some(Action::Check { check, within })
+        Some(Action::Check { check, wait })
     }
 
     pub(super) fn snapshot(

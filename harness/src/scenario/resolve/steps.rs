@@ -43,6 +43,14 @@ impl Resolver<'_> {
                 actions.push(name)
             }
         }
+        if raw.hold.is_some() && raw.check.is_none() {
+            self.at(
+                &format!("{path}.for"),
+                "`for` applies to a `check` step only",
+                Some("`for: 2s` asserts that a check keeps holding for that long".into()),
+            );
+            return None;
+        }
         if raw.within.is_some() && raw.check.is_none() {
             self.at(
                 &format!("{path}.within"),
@@ -68,7 +76,7 @@ impl Resolver<'_> {
                 } else if let Some(l) = &raw.link {
                     self.link_step(&format!("{path}.link"), l, sc)?
                 } else if let Some(c) = &raw.check {
-                    self.check(&format!("{path}.check"), c, raw.within.as_deref(), sc)?
+                    self.check(&format!("{path}.check"), c, raw, sc)?
                 } else if let Some(s) = &raw.snapshot {
                     Action::Snapshot(self.snapshot(&format!("{path}.snapshot"), s, sc, labels)?)
                 } else if let Some(a) = &raw.address {

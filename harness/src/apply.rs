@@ -1,0 +1,250 @@
+//! The one interpreter of operations: a plan's phases when the topology is built, and
+//! the ops a runtime change lowers to (`change::lower`) while the steps run. It executes;
+//! every decision about what to do was made by `plan` or `change`.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use futures::future::try_join_all;
+
+use crate::error::ApplyError;
+use crate::netlink::NlError;
+use crate::plan::{Op, Plan};
+use crate::ready::READY_DEADLINE;
+use crate::sandbox::Sandbox;
+use crate::scenario::IfKind;
+
+/// Builds the topology and waits until it is ready.
+pub(crate) async fn apply(sb: &Sandbox, plan: &Plan) -> Result<(), ApplyError> {
+    // Loopback is down in a fresh namespace; a ping to a node's own address needs it.
+    for (r, i) in &plan.indexes {
+        sb.remember_index(&r.node, &r.ifname, *i);
+    }
+    let trace = std::env::var_os("NETSPEC_TRACE").is_some();
+    for (name, ops) in &plan.phases {
+        if ops.is_empty() {
+            continue;
+        }
+        let t0 = Instant::now();
+        run_phase(sb, ops).await?;
+        if trace {
+            eprintln!(
+                "netspec: {name}: {} ops in {:.2} ms",
+                ops.len(),
+                t0.elapsed().as_secs_f64() * 1e3
+            );
+        }
+    }
+    let t0 = Instant::now();
+    let r = crate::ready::wait(sb, &plan.ready, READY_DEADLINE).await;
+    if trace {
+        eprintln!(
+            "netspec: readiness: {:.2} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    r
+}
+
+async fn run_phase(sb: &Sandbox, ops: &[Op]) -> Result<(), ApplyError> {
+    // sysctls are file writes from a thread inside the namespace: one thread per node.
+    let mut sysctls: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    for op in ops {
+        if let Op::Sysctl { node, key, value } = op {
+            sysctls
+                .entry(node)
+                .or_default()
+                .push((key.clone(), value.clone()));
+        }
+    }
+    for (node, kv) in sysctls {
+        sb.write_sysctls(node, kv)?;
+    }
+    try_join_all(
+        ops.iter()
+            .filter(|o| !matches!(o, Op::Sysctl { .. }))
+            .map(|op| exec(sb, op)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Runs one operation: the only place where a topology op or a runtime change
+/// becomes a netlink request or a sysctl write.
+pub(crate) async fn exec(sb: &Sandbox, op: &Op) -> Result<(), ApplyError> {
+    match op {
+        Op::Sysctl { node, key, value } => {
+            sb.write_sysctls(node, vec![(key.clone(), value.clone())])
+        }
+        _ => Ok(exec_netlink(sb, op).await?),
+    }
+}
+
+async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
+    match op {
+        Op::CreateBridge {
+            node,
+            name,
+            mac,
+            mtu,
+            opts,
+        } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).add_bridge(i, name, *mac, *mtu, opts).await
+        }
+        Op::CreateVeth {
+            end,
+            mac,
+            mtu,
+            peer,
+            peer_mac,
+            peer_mtu,
+        } => {
+            let peer_fd = sb.ns(&peer.node).raw_fd();
+            let i = sb.index(&end.node, &end.ifname).await?;
+            let pi = sb.index(&peer.node, &peer.ifname).await?;
+            sb.nl(&end.node)
+                .add_veth(
+                    i,
+                    &end.ifname,
+                    *mac,
+                    *mtu,
+                    peer_fd,
+                    &peer.node,
+                    &peer.ifname,
+                    pi,
+                    *peer_mac,
+                    *peer_mtu,
+                )
+                .await
+        }
+        Op::CreateMacvlan {
+            node,
+            name,
+            mac,
+            mtu,
+            parent,
+            mode,
+        } => {
+            // Asked of the parent's node; born in its own (the same, or another).
+            let p = sb.index(&parent.node, &parent.ifname).await?;
+            let i = sb.index(node, name).await?;
+            let target = (parent.node != *node).then(|| sb.ns(node).raw_fd());
+            sb.nl(&parent.node)
+                .add_macvlan(i, name, *mac, *mtu, p, *mode, target)
+                .await
+        }
+        Op::CreateVxlan {
+            node,
+            name,
+            mac,
+            mtu,
+            kind:
+                IfKind::Vxlan {
+                    vni,
+                    local,
+                    remote,
+                    dev,
+                    dstport,
+                },
+        } => {
+            let d = match dev {
+                Some(d) => Some(sb.index(node, d).await?),
+                None => None,
+            };
+            let i = sb.index(node, name).await?;
+            sb.nl(node)
+                .add_vxlan(i, name, *mac, *mtu, *vni, *local, *remote, d, *dstport)
+                .await
+        }
+        Op::CreateVxlan { .. } => {
+            unreachable!("plan builds CreateVxlan from vxlan interfaces only")
+        }
+        Op::SetMaster { node, name, master } => {
+            let i = sb.index(node, name).await?;
+            let m = sb.index(node, master).await?;
+            sb.nl(node).set_master(i, name, m, master).await
+        }
+        Op::AddAddress {
+            node,
+            name,
+            cidr,
+            dad,
+        } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).add_address(i, name, *cidr, *dad).await
+        }
+        Op::SetUp { node, name } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).set_up(i, name, true).await
+        }
+        Op::SetDown { node, name } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).set_up(i, name, false).await
+        }
+        Op::SetLink {
+            node,
+            name,
+            mtu,
+            mac,
+        } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).set_link(i, name, *mtu, *mac).await
+        }
+        Op::SetNomaster { node, name } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).set_nomaster(i, name).await
+        }
+        Op::DelLink { node, name } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).del_link(i, name).await
+        }
+        Op::DelAddress { node, name, cidr } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).del_address(i, name, *cidr).await
+        }
+        Op::DelRoute { node, route } => {
+            let oif = match &route.dev {
+                Some(d) => Some(sb.index(node, d).await?),
+                None => None,
+            };
+            sb.nl(node).del_route(route, oif).await
+        }
+        Op::DelNeigh { node, dev, to } => {
+            let i = sb.index(node, dev).await?;
+            sb.nl(node).del_neigh(i, *to, dev).await
+        }
+        Op::FlushNeigh { node, dev } => {
+            let i = sb.index(node, dev).await?;
+            sb.nl(node).flush_neigh(i, dev).await
+        }
+        Op::DelFdb { node, port, mac } => {
+            let i = sb.index(node, port).await?;
+            sb.nl(node).del_fdb(i, *mac, port).await
+        }
+        Op::FlushFdb { node, port } => {
+            let i = sb.index(node, port).await?;
+            sb.nl(node).flush_port_fdb(i, port).await
+        }
+        Op::Sysctl { .. } => unreachable!("exec writes sysctls itself"),
+        Op::SetPort { node, name, opts } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).set_port(i, name, opts).await
+        }
+        Op::AddNeigh { node, entry } => {
+            let i = sb.index(node, &entry.dev).await?;
+            sb.nl(node).add_neigh(i, entry).await
+        }
+        Op::AddFdb { node, entry } => {
+            let i = sb.index(node, &entry.port).await?;
+            sb.nl(node).add_fdb(i, entry).await
+        }
+        Op::AddRoute { node, route } => {
+            let oif = match &route.dev {
+                Some(d) => Some(sb.index(node, d).await?),
+                None => None,
+            };
+            sb.nl(node).add_route(route, oif).await
+        }
+    }
+}

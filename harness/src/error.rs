@@ -1,0 +1,125 @@
+//! Error types. Each keeps what a caller decides on (the errno, the failing node and
+//! operation) and its cause chain (`source()`), rather than only a message. A skip is
+//! not an error: it has its own type.
+
+use std::fmt;
+use std::io;
+
+/// A netlink request the kernel refused, with the operation and node it came from.
+#[derive(Debug)]
+pub struct NlError {
+    pub op: String,
+    pub node: String,
+    /// The errno text and the kernel's extended-ack message, if any.
+    pub detail: String,
+    /// The errno, when the kernel gave one: EOPNOTSUPP means a missing feature.
+    pub errno: Option<i32>,
+}
+
+impl fmt::Display for NlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "failed to {} in node {}: {}",
+            self.op, self.node, self.detail
+        )
+    }
+}
+
+impl std::error::Error for NlError {}
+
+/// Building or changing the topology failed.
+#[derive(Debug)]
+pub enum ApplyError {
+    Namespace {
+        node: String,
+        source: io::Error,
+    },
+    Netlink(NlError),
+    Sysctl {
+        node: String,
+        key: String,
+        value: String,
+        source: io::Error,
+    },
+    NotReady {
+        after: std::time::Duration,
+        waiting_for: Vec<String>,
+    },
+}
+
+impl fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApplyError::Namespace { node, source } => {
+                write!(f, "failed to create the namespace of node {node}: {source}")
+            }
+            ApplyError::Netlink(e) => e.fmt(f),
+            ApplyError::Sysctl {
+                node,
+                key,
+                value,
+                source,
+            } => write!(
+                f,
+                "failed to set sysctl {key}={value} in node {node}: {source}"
+            ),
+            ApplyError::NotReady { after, waiting_for } => write!(
+                f,
+                "topology not ready after {after:?}: {}",
+                waiting_for.join("; ")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ApplyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ApplyError::Namespace { source, .. } | ApplyError::Sysctl { source, .. } => {
+                Some(source)
+            }
+            ApplyError::Netlink(e) => Some(e),
+            ApplyError::NotReady { .. } => None,
+        }
+    }
+}
+
+impl From<NlError> for ApplyError {
+    fn from(e: NlError) -> Self {
+        ApplyError::Netlink(e)
+    }
+}
+
+impl ApplyError {
+    /// The kernel refused to create a link of a kind it does not have (EOPNOTSUPP):
+    /// the scenario needs a missing feature, so it is skipped, not failed.
+    pub(crate) fn missing_feature(&self) -> Option<Skip> {
+        match self {
+            ApplyError::Netlink(e)
+                if e.op.starts_with("create") && e.errno == Some(libc::EOPNOTSUPP) =>
+            {
+                Some(Skip {
+                    reason: format!(
+                        "the kernel refused to {} in node {}: {}",
+                        e.op, e.node, e.detail
+                    ),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A scenario that cannot run here: the kernel lacks something it needs. Never a pass,
+/// never a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    pub reason: String,
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "skipped: {}", self.reason)
+    }
+}

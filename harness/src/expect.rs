@@ -1,0 +1,421 @@
+//! Verdicts: `(expectation, observation) -> Verdict`, pure functions. Probes and state
+//! dumps produce typed observations; nothing here touches the kernel, so every rule
+//! that decides a pass or a fail is unit-tested without root.
+
+use std::net::IpAddr;
+
+use crate::probe::arping::ArpResult;
+use crate::probe::ping::PingResult;
+use crate::scenario::{ArpExpect, Arping, Check, Mac, Ping, Reach, Scenario};
+use crate::state::{FdbKind, NodeState, NudState, RouteEntry, RouteKind};
+
+/// What was expected, what was seen, and whether they agree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub passed: bool,
+    pub expected: String,
+    pub actual: String,
+}
+
+impl Verdict {
+    fn new(passed: bool, expected: String, actual: String) -> Verdict {
+        Verdict {
+            passed,
+            expected,
+            actual,
+        }
+    }
+}
+
+/// What a check looked at.
+#[derive(Debug, Clone)]
+pub(crate) enum Observation {
+    /// A node's state (for neigh, fdb, link and route-entry checks).
+    Node(NodeState),
+    /// The kernel's answer to a route lookup (`ip route get`).
+    Lookup(Option<RouteEntry>),
+}
+
+/// `02:.. (node:if)` when the scenario knows the MAC's owner.
+fn owned(sc: &Scenario, mac: Mac) -> String {
+    match sc.mac_owner(mac) {
+        Some(o) => format!("{mac} ({o})"),
+        None => mac.to_string(),
+    }
+}
+
+/// `reachable`: every request answered. `unreachable`: none answered (and, with a
+/// `reason`, the kernel's answer says so). A ping that sent nothing proves neither.
+pub(crate) fn ping(p: &Ping, r: &PingResult) -> Verdict {
+    let received = r.received();
+    let actual = r.to_string();
+    let sent_any = r.sent > 0;
+    match p.expect {
+        Reach::Reachable => Verdict::new(
+            sent_any && received == r.sent && r.sent == p.count,
+            format!(
+                "{} reachable from {} ({} of {} replies)",
+                p.to, p.from, p.count, p.count
+            ),
+            actual,
+        ),
+        Reach::Unreachable => {
+            let because = p
+                .reason
+                .as_ref()
+                .is_none_or(|why| actual.contains(why.as_str()));
+            let expected = match &p.reason {
+                Some(why) => format!(
+                    "{} unreachable from {} (no reply, because: {why})",
+                    p.to, p.from
+                ),
+                None => format!("{} unreachable from {} (no reply)", p.to, p.from),
+            };
+            Verdict::new(sent_any && received == 0 && because, expected, actual)
+        }
+    }
+}
+
+pub(crate) fn arping(a: &Arping, r: &ArpResult, sc: &Scenario) -> Verdict {
+    let got = r.answer.map(|(m, _)| m);
+    let actual = match got {
+        Some(m) => match sc.mac_owner(m) {
+            Some(o) => format!("{r} ({o})"),
+            None => r.to_string(),
+        },
+        None => r.to_string(),
+    };
+    // An arping that sent no request has not asked, so silence proves nothing.
+    let asked = r.sent > 0;
+    match &a.expect {
+        ArpExpect::Mac(m, label) => Verdict::new(
+            got == Some(*m),
+            format!("{} answered by {m} ({label})", a.to),
+            actual,
+        ),
+        ArpExpect::Answered => Verdict::new(got.is_some(), format!("{} answered", a.to), actual),
+        ArpExpect::Unanswered => Verdict::new(
+            asked && got.is_none(),
+            format!("{} unanswered", a.to),
+            actual,
+        ),
+    }
+}
+
+/// A runtime change: the kernel's answer (None when it accepted) against `error`,
+/// the text a refusal must contain.
+pub(crate) fn change(error: Option<&str>, refusal: Option<&str>) -> Verdict {
+    match (refusal, error) {
+        (None, None) => Verdict::new(true, "the kernel to accept it".into(), "done".into()),
+        (None, Some(e)) => Verdict::new(
+            false,
+            format!("the kernel to refuse it with {e:?}"),
+            "it was accepted".into(),
+        ),
+        (Some(msg), None) => Verdict::new(false, "the kernel to accept it".into(), msg.into()),
+        (Some(msg), Some(e)) => Verdict::new(
+            msg.contains(e),
+            format!("the kernel to refuse it with {e:?}"),
+            if msg.contains(e) {
+                format!("refused as expected: {msg}")
+            } else {
+                msg.into()
+            },
+        ),
+    }
+}
+
+/// ` via A dev X`, for whichever is given.
+fn via_dev(via: Option<IpAddr>, dev: Option<&str>) -> String {
+    let mut s = String::new();
+    if let Some(v) = via {
+        s += &format!(" via {v}");
+    }
+    if let Some(d) = dev {
+        s += &format!(" dev {d}");
+    }
+    s
+}
+
+/// Whether a route goes via `via` and out of `dev`, for whichever is given.
+fn goes(r: &RouteEntry, via: Option<IpAddr>, dev: Option<&str>) -> bool {
+    via.is_none_or(|v| r.via == Some(v)) && dev.is_none_or(|d| r.dev.as_deref() == Some(d))
+}
+
+pub(crate) fn check(c: &Check, seen: &Observation, sc: &Scenario) -> Verdict {
+    match (c, seen) {
+        (Check::Route { lookup: true, .. }, Observation::Lookup(found)) => {
+            route_lookup(c, found.as_ref())
+        }
+        (_, Observation::Node(st)) => match c {
+            Check::Neigh { .. } => neigh(c, st, sc),
+            Check::Fdb { .. } => fdb(c, st),
+            Check::Route { .. } => route_entry(c, st),
+            Check::Link { .. } => link(c, st),
+        },
+        (_, Observation::Lookup(_)) => Verdict::new(
+            false,
+            crate::check::describe(c),
+            "netspec looked up a route instead of the node's state (a bug)".into(),
+        ),
+    }
+}
+
+fn neigh(c: &Check, st: &NodeState, sc: &Scenario) -> Verdict {
+    let Check::Neigh {
+        node,
+        to,
+        mac,
+        state,
+        present,
+    } = c
+    else {
+        unreachable!("called for neigh checks")
+    };
+    let entries: Vec<_> = st.neigh.iter().filter(|e| e.dst == *to).collect();
+    let mut expected = if *present {
+        format!("{node} has a neighbour entry for {to}")
+    } else {
+        format!("{node} has no neighbour entry for {to}")
+    };
+    if let Some((m, label)) = mac {
+        expected += &format!(" with lladdr {m} ({label})");
+    }
+    if let Some(s) = state {
+        expected += &format!(" in state {s}");
+    }
+    let passed = if *present {
+        entries.iter().any(|e| {
+            mac.as_ref().is_none_or(|(m, _)| e.mac == Some(*m))
+                && state.is_none_or(|s| e.state.name() == s.to_string())
+                && e.state != NudState::None
+        })
+    } else {
+        entries.is_empty()
+    };
+    let actual = if entries.is_empty() {
+        format!("{node} has no neighbour entry for {to}")
+    } else {
+        entries
+            .iter()
+            .map(|e| {
+                let ll = e
+                    .mac
+                    .map(|m| format!("lladdr {} ", owned(sc, m)))
+                    .unwrap_or_default();
+                format!("{to} dev {} {ll}{}", e.dev, e.state.name())
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    Verdict::new(passed, expected, actual)
+}
+
+fn fdb(c: &Check, st: &NodeState) -> Verdict {
+    let Check::Fdb {
+        node,
+        mac: (mac, label),
+        port,
+        present,
+    } = c
+    else {
+        unreachable!("called for fdb checks")
+    };
+    let entries: Vec<_> = st
+        .fdb
+        .iter()
+        .filter(|e| e.mac == *mac && e.master.is_some())
+        .collect();
+    let expected = match (present, port) {
+        (true, Some(p)) => format!("{mac} ({label}) learned on port {p}"),
+        (true, None) => format!("{mac} ({label}) in the FDB of {node}"),
+        (false, Some(p)) => format!("no FDB entry for {mac} ({label}) on port {p}"),
+        (false, None) => format!("no FDB entry for {mac} ({label}) in {node}"),
+    };
+    let matching = entries
+        .iter()
+        .filter(|e| port.as_ref().is_none_or(|p| &e.port == p))
+        .count();
+    let passed = if *present {
+        matching > 0
+    } else {
+        matching == 0
+    };
+    let actual = if entries.is_empty() {
+        format!("no FDB entry for {mac} in {node}")
+    } else {
+        entries
+            .iter()
+            .map(|e| {
+                let st = match e.kind {
+                    FdbKind::Permanent => " permanent",
+                    FdbKind::Static => " static",
+                    FdbKind::Dynamic => "",
+                };
+                format!(
+                    "{mac} dev {} master {}{st}",
+                    e.port,
+                    e.master.as_deref().unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    Verdict::new(passed, expected, actual)
+}
+
+fn route_lookup(c: &Check, found: Option<&RouteEntry>) -> Verdict {
+    let Check::Route {
+        node,
+        to,
+        via,
+        dev,
+        present,
+        ..
+    } = c
+    else {
+        unreachable!("called for route checks")
+    };
+    let expected = if *present {
+        format!("{node} routes {}{}", to.addr, via_dev(*via, dev.as_deref()))
+    } else {
+        format!("{node} has no route to {}", to.addr)
+    };
+    let actual = match found {
+        None => format!("{node} has no route to {}", to.addr),
+        Some(r) => {
+            let kind = match r.kind {
+                RouteKind::Local | RouteKind::Blackhole | RouteKind::Unreachable => {
+                    format!(" ({})", r.kind.prefix().unwrap_or_default())
+                }
+                _ => String::new(),
+            };
+            format!(
+                "{node} routes {}{}{kind}",
+                to.addr,
+                via_dev(r.via, r.dev.as_deref())
+            )
+        }
+    };
+    let passed = match found {
+        None => !*present,
+        Some(r) => *present && goes(r, *via, dev.as_deref()),
+    };
+    Verdict::new(passed, expected, actual)
+}
+
+fn route_entry(c: &Check, st: &NodeState) -> Verdict {
+    let Check::Route {
+        node,
+        to,
+        via,
+        dev,
+        table,
+        present,
+        ..
+    } = c
+    else {
+        unreachable!("called for route checks")
+    };
+    let want_table = table.unwrap_or(254);
+    let routes: Vec<_> = st
+        .routes
+        .iter()
+        .filter(|r| r.dst == *to && r.table == want_table)
+        .collect();
+    let dst = if to.prefix == 0 {
+        "default".to_string()
+    } else {
+        to.to_string()
+    };
+    let tbl = if want_table == 254 {
+        String::new()
+    } else {
+        format!(" table {want_table}")
+    };
+    let render =
+        |via: Option<IpAddr>, dev: Option<&str>| format!("{dst}{}{tbl}", via_dev(via, dev));
+    let expected = if *present {
+        format!("route {} in {node}", render(*via, dev.as_deref()))
+    } else {
+        format!("no route {dst}{tbl} in {node}")
+    };
+    let passed = if *present {
+        routes.iter().any(|r| goes(r, *via, dev.as_deref()))
+    } else {
+        routes.is_empty()
+    };
+    let actual = if routes.is_empty() {
+        format!("no route {dst}{tbl} in {node}")
+    } else {
+        routes
+            .iter()
+            .map(|r| render(r.via, r.dev.as_deref()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    Verdict::new(passed, expected, actual)
+}
+
+fn link(c: &Check, st: &NodeState) -> Verdict {
+    let Check::Link {
+        dev,
+        present,
+        state,
+        port,
+        mtu,
+        master,
+    } = c
+    else {
+        unreachable!("called for link checks")
+    };
+    let found = st.link(&dev.ifname);
+    if !present {
+        let exists = if found.is_some() {
+            "exists"
+        } else {
+            "does not exist"
+        };
+        return Verdict::new(
+            found.is_none(),
+            format!("{dev} does not exist"),
+            format!("{dev} {exists}"),
+        );
+    }
+    let mut want = Vec::new();
+    if let Some(s) = state {
+        want.push(format!("state {s}"))
+    }
+    if let Some(p) = port {
+        want.push(format!("port {p}"))
+    }
+    if let Some(m) = mtu {
+        want.push(format!("mtu {m}"))
+    }
+    if let Some(m) = master {
+        want.push(format!("master {}", m.as_deref().unwrap_or("none")))
+    }
+    let expected = format!("{dev} {}", want.join(" "));
+    let Some(l) = found else {
+        return Verdict::new(false, expected, format!("{dev} does not exist"));
+    };
+    let passed = state.is_none_or(|s| s == l.oper)
+        && port
+            .as_ref()
+            .is_none_or(|p| l.port_state.as_ref() == Some(p))
+        && mtu.is_none_or(|m| m == l.mtu)
+        && master.as_ref().is_none_or(|m| *m == l.master);
+    let mut actual = format!("{dev} state {}", l.oper);
+    if let Some(p) = &l.port_state {
+        actual += &format!(" port {p}");
+    }
+    actual += &format!(
+        " mtu {} master {}",
+        l.mtu,
+        l.master.as_deref().unwrap_or("none")
+    );
+    Verdict::new(passed, expected, actual)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,492 @@
+//! Every check kind and probe verdict, judged without root, edge cases included.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+use crate::probe::ping::Refusal;
+use crate::scenario::{Cidr, IfRef, NeighState, OperState};
+use crate::state::{FdbRow, Link, Neighbour};
+
+const SRC: &str = "nodes:
+  a:
+    interfaces:
+      eth0: { peer: b:eth0, addresses: [10.0.0.1/24] }
+  b:
+    interfaces:
+      eth0: { addresses: [10.0.0.2/24] }
+  sw:
+    interfaces:
+      br0: { kind: bridge }
+";
+
+fn sc() -> Scenario {
+    crate::scenario::load_str(Path::new("t.yaml"), "t", SRC).unwrap()
+}
+
+fn ping_step(expect: Reach, count: u32, reason: Option<&str>) -> Ping {
+    Ping {
+        from: "a".into(),
+        from_if: None,
+        to: "10.0.0.2".parse().unwrap(),
+        to_label: "b:eth0".into(),
+        count,
+        timeout: Duration::from_millis(200),
+        size: 56,
+        df: false,
+        expect,
+        reason: reason.map(String::from),
+    }
+}
+
+fn replies(sent: u32, received: u32) -> PingResult {
+    PingResult {
+        sent,
+        rtts: vec![Duration::from_micros(50); received as usize],
+        refusal: None,
+        timeout: Duration::from_millis(200),
+        cut_short: false,
+    }
+}
+
+#[test]
+fn reachable_needs_every_reply() {
+    let p = ping_step(Reach::Reachable, 3, None);
+    assert!(ping(&p, &replies(3, 3)).passed);
+    let partial = ping(&p, &replies(3, 2));
+    assert!(!partial.passed);
+    assert!(
+        partial.actual.starts_with("2/3 replies"),
+        "{}",
+        partial.actual
+    );
+    assert!(!ping(&p, &replies(3, 0)).passed);
+}
+
+#[test]
+fn unreachable_needs_silence() {
+    let p = ping_step(Reach::Unreachable, 2, None);
+    assert!(ping(&p, &replies(2, 0)).passed);
+    assert!(
+        !ping(&p, &replies(2, 1)).passed,
+        "a partial answer is not unreachable"
+    );
+    assert!(!ping(&p, &replies(2, 2)).passed);
+}
+
+#[test]
+fn zero_probes_prove_nothing() {
+    for expect in [Reach::Reachable, Reach::Unreachable] {
+        let v = ping(&ping_step(expect, 1, None), &replies(0, 0));
+        assert!(!v.passed, "{expect:?} passed on 0/0 replies");
+    }
+    // Fewer sent than asked (a count the probe could not send) is no pass either.
+    assert!(!ping(&ping_step(Reach::Reachable, 5, None), &replies(1, 1)).passed);
+}
+
+#[test]
+fn a_reason_must_match_the_kernels_answer() {
+    let mut r = replies(1, 0);
+    r.refusal = Some(Refusal::Icmp {
+        from: "10.0.0.254".parse().unwrap(),
+        what: "destination net unreachable".into(),
+    });
+    let ok = ping(
+        &ping_step(Reach::Unreachable, 1, Some("net unreachable")),
+        &r,
+    );
+    assert!(ok.passed, "{ok:?}");
+    let wrong = ping(&ping_step(Reach::Unreachable, 1, Some("ENETUNREACH")), &r);
+    assert!(!wrong.passed);
+    assert!(
+        wrong.expected.contains("because: ENETUNREACH"),
+        "{}",
+        wrong.expected
+    );
+    assert_eq!(r.answered_by().as_deref(), Some("10.0.0.254"));
+}
+
+fn arping_step(expect: ArpExpect) -> Arping {
+    Arping {
+        from: IfRef {
+            node: "a".into(),
+            ifname: "eth0".into(),
+        },
+        to: Ipv4Addr::new(10, 0, 0, 2),
+        timeout: Duration::from_millis(200),
+        expect,
+    }
+}
+
+fn arp(answer: Option<Mac>, sent: u32) -> ArpResult {
+    ArpResult {
+        answer: answer.map(|m| (m, Duration::from_micros(30))),
+        sent,
+        timeout: Duration::from_millis(200),
+        cut_short: false,
+    }
+}
+
+#[test]
+fn arping_verdicts() {
+    let sc = sc();
+    let b = sc
+        .interface(&IfRef {
+            node: "b".into(),
+            ifname: "eth0".into(),
+        })
+        .unwrap()
+        .mac;
+    let other = Mac([2, 0, 0, 0, 0, 0x99]);
+    let by_b = arping(
+        &arping_step(ArpExpect::Mac(b, "b:eth0".into())),
+        &arp(Some(b), 1),
+        &sc,
+    );
+    assert!(by_b.passed);
+    assert!(
+        by_b.actual.ends_with("(b:eth0)"),
+        "owner annotated: {}",
+        by_b.actual
+    );
+    let wrong = arping(
+        &arping_step(ArpExpect::Mac(b, "b:eth0".into())),
+        &arp(Some(other), 1),
+        &sc,
+    );
+    assert!(!wrong.passed);
+    assert!(arping(&arping_step(ArpExpect::Answered), &arp(Some(other), 1), &sc).passed);
+    assert!(!arping(&arping_step(ArpExpect::Answered), &arp(None, 3), &sc).passed);
+    assert!(arping(&arping_step(ArpExpect::Unanswered), &arp(None, 3), &sc).passed);
+    assert!(!arping(&arping_step(ArpExpect::Unanswered), &arp(Some(b), 1), &sc).passed);
+    assert!(
+        !arping(&arping_step(ArpExpect::Unanswered), &arp(None, 0), &sc).passed,
+        "silence without a request proves nothing"
+    );
+}
+
+#[test]
+fn change_verdicts() {
+    assert!(change(None, None).passed);
+    assert!(
+        !change(Some("Invalid argument"), None).passed,
+        "accepted, refusal expected"
+    );
+    assert!(
+        !change(None, Some("File exists")).passed,
+        "refused, acceptance expected"
+    );
+    assert!(
+        change(
+            Some("File exists"),
+            Some("failed: File exists (os error 17)")
+        )
+        .passed
+    );
+    assert!(!change(Some("EINVAL"), Some("File exists")).passed);
+}
+
+fn link(name: &str, oper: OperState, master: Option<&str>) -> Link {
+    Link {
+        name: name.into(),
+        kind: Some("veth".into()),
+        mac: None,
+        mtu: 1500,
+        oper,
+        master: master.map(String::from),
+        port_state: master.map(|_| "forwarding".to_string()),
+        port_flags: Vec::new(),
+        bridge: None,
+        vxlan: None,
+        macvlan_mode: None,
+    }
+}
+
+fn node(st: NodeState) -> Observation {
+    Observation::Node(st)
+}
+
+#[test]
+fn neigh_checks() {
+    let sc = sc();
+    let to: IpAddr = "10.0.0.2".parse().unwrap();
+    let mac = Mac([2, 0, 0, 0, 0, 2]);
+    let entry = |state| NodeState {
+        neigh: vec![Neighbour {
+            dst: to,
+            dev: "eth0".into(),
+            mac: Some(mac),
+            state,
+        }],
+        ..NodeState::default()
+    };
+    let check = |mac: Option<Mac>, state: Option<NeighState>, present: bool| Check::Neigh {
+        node: "a".into(),
+        to,
+        mac: mac.map(|m| (m, m.to_string())),
+        state,
+        present,
+    };
+    assert!(check_passes(
+        &check(Some(mac), None, true),
+        entry(NudState::Reachable),
+        &sc
+    ));
+    assert!(!check_passes(
+        &check(Some(Mac([2, 0, 0, 0, 0, 3])), None, true),
+        entry(NudState::Reachable),
+        &sc
+    ));
+    assert!(check_passes(
+        &check(None, Some(NeighState::Stale), true),
+        entry(NudState::Stale),
+        &sc
+    ));
+    assert!(!check_passes(
+        &check(None, Some(NeighState::Reachable), true),
+        entry(NudState::Failed),
+        &sc
+    ));
+    assert!(
+        !check_passes(&check(None, None, true), entry(NudState::None), &sc),
+        "NUD_NONE is no entry"
+    );
+    assert!(check_passes(
+        &check(None, None, false),
+        NodeState::default(),
+        &sc
+    ));
+    assert!(!check_passes(
+        &check(None, None, false),
+        entry(NudState::Failed),
+        &sc
+    ));
+}
+
+fn check_passes(c: &Check, st: NodeState, sc: &Scenario) -> bool {
+    check(c, &node(st), sc).passed
+}
+
+#[test]
+fn fdb_checks() {
+    let sc = sc();
+    let mac = Mac([2, 0, 0, 0, 0, 7]);
+    let st = NodeState {
+        fdb: vec![
+            FdbRow {
+                mac,
+                port: "veth1".into(),
+                master: Some("br0".into()),
+                kind: FdbKind::Dynamic,
+                sticky: false,
+            },
+            // A `self` entry of the port is not the bridge's.
+            FdbRow {
+                mac: Mac([2, 0, 0, 0, 0, 8]),
+                port: "veth2".into(),
+                master: None,
+                kind: FdbKind::Permanent,
+                sticky: false,
+            },
+        ],
+        ..NodeState::default()
+    };
+    let c = |m: Mac, port: Option<&str>, present: bool| Check::Fdb {
+        node: "sw".into(),
+        mac: (m, "x".into()),
+        port: port.map(String::from),
+        present,
+    };
+    assert!(check_passes(&c(mac, Some("veth1"), true), st.clone(), &sc));
+    let wrong_port = check(&c(mac, Some("veth2"), true), &node(st.clone()), &sc);
+    assert!(!wrong_port.passed);
+    assert!(
+        wrong_port.actual.contains("dev veth1 master br0"),
+        "{}",
+        wrong_port.actual
+    );
+    assert!(check_passes(&c(mac, Some("veth2"), false), st.clone(), &sc));
+    assert!(!check_passes(&c(mac, None, false), st.clone(), &sc));
+    assert!(
+        !check_passes(&c(Mac([2, 0, 0, 0, 0, 8]), None, true), st, &sc),
+        "self entries do not count"
+    );
+}
+
+fn route(dst: &str, via: Option<&str>, dev: &str, table: u32) -> RouteEntry {
+    RouteEntry {
+        kind: RouteKind::Unicast,
+        dst: Cidr::parse(dst).unwrap(),
+        table,
+        via: via.map(|v| v.parse().unwrap()),
+        dev: Some(dev.into()),
+        proto: Some("static".into()),
+        scope: None,
+        src: None,
+        metric: None,
+    }
+}
+
+#[test]
+fn route_entry_checks() {
+    let sc = sc();
+    let st = NodeState {
+        routes: vec![
+            route("0.0.0.0/0", Some("10.0.0.1"), "eth0", 254),
+            route("10.9.0.0/16", Some("10.0.0.3"), "eth0", 100),
+        ],
+        ..NodeState::default()
+    };
+    let c = |to: &str, via: Option<&str>, table: Option<u32>, present: bool| Check::Route {
+        node: "a".into(),
+        to: Cidr::parse(to).unwrap(),
+        lookup: false,
+        via: via.map(|v| v.parse().unwrap()),
+        dev: None,
+        table,
+        present,
+    };
+    assert!(check_passes(
+        &c("0.0.0.0/0", Some("10.0.0.1"), None, true),
+        st.clone(),
+        &sc
+    ));
+    assert!(!check_passes(
+        &c("0.0.0.0/0", Some("10.0.0.2"), None, true),
+        st.clone(),
+        &sc
+    ));
+    assert!(
+        !check_passes(&c("10.9.0.0/16", None, None, true), st.clone(), &sc),
+        "it is in table 100, not main"
+    );
+    assert!(check_passes(
+        &c("10.9.0.0/16", None, Some(100), true),
+        st.clone(),
+        &sc
+    ));
+    assert!(check_passes(
+        &c("10.8.0.0/16", None, None, false),
+        st.clone(),
+        &sc
+    ));
+    assert!(!check_passes(&c("0.0.0.0/0", None, None, false), st, &sc));
+}
+
+#[test]
+fn route_lookup_checks() {
+    let sc = sc();
+    let c = |via: Option<&str>, present: bool| Check::Route {
+        node: "a".into(),
+        to: Cidr::parse("10.9.1.1/32").unwrap(),
+        lookup: true,
+        via: via.map(|v| v.parse().unwrap()),
+        dev: Some("eth0".into()),
+        table: None,
+        present,
+    };
+    let found = Observation::Lookup(Some(route("10.9.0.0/16", Some("10.0.0.3"), "eth0", 254)));
+    assert!(check(&c(Some("10.0.0.3"), true), &found, &sc).passed);
+    assert!(!check(&c(Some("10.0.0.4"), true), &found, &sc).passed);
+    assert!(!check(&c(None, false), &found, &sc).passed);
+    let none = Observation::Lookup(None);
+    assert!(!check(&c(None, true), &none, &sc).passed);
+    let absent = Check::Route {
+        node: "a".into(),
+        to: Cidr::parse("10.9.1.1/32").unwrap(),
+        lookup: true,
+        via: None,
+        dev: None,
+        table: None,
+        present: false,
+    };
+    assert!(check(&absent, &none, &sc).passed);
+    let mut blackhole = route("10.9.0.0/16", None, "lo", 254);
+    blackhole.kind = RouteKind::Blackhole;
+    let v = check(&c(None, true), &Observation::Lookup(Some(blackhole)), &sc);
+    assert!(v.actual.contains("(blackhole)"), "{}", v.actual);
+}
+
+#[test]
+fn link_checks() {
+    let sc = sc();
+    let st = NodeState {
+        links: vec![link("veth1", OperState::Up, Some("br0"))],
+        ..NodeState::default()
+    };
+    let dev = IfRef {
+        node: "sw".into(),
+        ifname: "veth1".into(),
+    };
+    let c = |state: Option<OperState>, master: Option<Option<&str>>, present: bool| Check::Link {
+        dev: dev.clone(),
+        present,
+        state,
+        port: None,
+        mtu: None,
+        master: master.map(|m| m.map(String::from)),
+    };
+    assert!(check_passes(
+        &c(Some(OperState::Up), None, true),
+        st.clone(),
+        &sc
+    ));
+    let down = check(
+        &c(Some(OperState::Down), None, true),
+        &node(st.clone()),
+        &sc,
+    );
+    assert!(!down.passed);
+    assert_eq!(down.expected, "sw:veth1 state down");
+    assert!(check_passes(
+        &c(None, Some(Some("br0")), true),
+        st.clone(),
+        &sc
+    ));
+    assert!(
+        !check_passes(&c(None, Some(None), true), st.clone(), &sc),
+        "it has a master"
+    );
+    assert!(
+        !check_passes(&c(None, None, false), st.clone(), &sc),
+        "it exists"
+    );
+    assert!(check_passes(
+        &c(None, None, false),
+        NodeState::default(),
+        &sc
+    ));
+    let mtu = Check::Link {
+        dev: dev.clone(),
+        present: true,
+        state: None,
+        port: Some("blocking".into()),
+        mtu: Some(1400),
+        master: None,
+    };
+    let v = check(&mtu, &node(st), &sc);
+    assert!(!v.passed);
+    assert!(
+        v.actual.contains("port forwarding mtu 1500"),
+        "{}",
+        v.actual
+    );
+}
+
+#[test]
+fn a_check_judged_on_the_wrong_observation_fails() {
+    let sc = sc();
+    let c = Check::Link {
+        dev: IfRef {
+            node: "a".into(),
+            ifname: "eth0".into(),
+        },
+        present: false,
+        state: None,
+        port: None,
+        mtu: None,
+        master: None,
+    };
+    assert!(!check(&c, &Observation::Lookup(None), &sc).passed);
+}

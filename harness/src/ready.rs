@@ -1,0 +1,89 @@
+//! Readiness: the topology is ready when every link that should carry reports
+//! oper-state UP and every IPv6 prefix route the plan waits for exists. What to wait
+//! for is decided by `plan`; this module only looks, with a deadline.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures::future::try_join_all;
+
+use crate::error::ApplyError;
+use crate::netlink::{LinkState, NlError};
+use crate::plan::Readiness;
+use crate::sandbox::Sandbox;
+use crate::scenario::OperState;
+
+/// How long the topology may take to become ready. Generous: linkwatch is global
+/// and can lag by 100 ms or more on a loaded machine.
+pub(crate) const READY_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Polls the kernel, with a deadline, until every link in `ready` is oper-up and
+/// every IPv6 prefix route exists. Polling starts at 50 µs and backs off to 2 ms, so
+/// a topology that is ready at once costs one dump per node, and one that needs
+/// linkwatch's few hundred µs is seen soon after.
+pub(crate) async fn wait(
+    sb: &Sandbox,
+    ready: &Readiness,
+    deadline: Duration,
+) -> Result<(), ApplyError> {
+    let start = Instant::now();
+    let mut pause = Duration::from_micros(50);
+    loop {
+        let missing = not_ready(sb, ready).await?;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if start.elapsed() >= deadline {
+            return Err(ApplyError::NotReady {
+                after: deadline,
+                waiting_for: missing,
+            });
+        }
+        // tokio's timer has a 1 ms grain; this runtime runs nothing else meanwhile.
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(2));
+    }
+}
+
+async fn not_ready(sb: &Sandbox, ready: &Readiness) -> Result<Vec<String>, NlError> {
+    let mut missing = Vec::new();
+    let mut nodes: Vec<&str> = ready.links_up.iter().map(|r| r.node.as_str()).collect();
+    nodes.sort();
+    nodes.dedup();
+    let dumps = try_join_all(nodes.iter().map(|n| sb.nl(n).links())).await?;
+    let links: HashMap<&str, Vec<LinkState>> = nodes.iter().copied().zip(dumps).collect();
+    for r in &ready.links_up {
+        let state = links[r.node.as_str()]
+            .iter()
+            .find(|l| l.name == r.ifname)
+            .map(|l| l.oper);
+        if state != Some(OperState::Up) {
+            missing.push(format!(
+                "{r} is {}, expected up",
+                state
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "missing".into())
+            ));
+        }
+    }
+    let mut v6_nodes: Vec<&str> = ready
+        .v6_prefix_routes
+        .iter()
+        .map(|(r, _)| r.node.as_str())
+        .collect();
+    v6_nodes.sort();
+    v6_nodes.dedup();
+    for n in v6_nodes {
+        let routes = sb.nl(n).routes().await?;
+        for (r, prefix) in ready.v6_prefix_routes.iter().filter(|(r, _)| r.node == n) {
+            let idx = sb.index(n, &r.ifname).await?;
+            if !routes
+                .iter()
+                .any(|rt| rt.dst == *prefix && rt.oif == Some(idx))
+            {
+                missing.push(format!("{r} has no route {prefix} yet"));
+            }
+        }
+    }
+    Ok(missing)
+}

@@ -1,0 +1,322 @@
+//! What a run reports: step outcomes, a passed scenario, a failure with the state of the
+//! nodes involved, a skip; and the report folder (`<target>/netspec/<scenario>/`), which
+//! holds `failure.txt` after a failed run and nothing after a passed one.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::Skip;
+use crate::scenario::{Action, Change, Check, LoadError, Scenario, Step};
+
+/// One step's result.
+#[derive(Debug, Clone)]
+pub struct StepOutcome {
+    pub index: usize,
+    pub title: String,
+    pub passed: bool,
+    /// What happened, in words (the verdict).
+    pub detail: String,
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for StepOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} step {:>2} {}: {} [{:.2} ms]",
+            if self.passed { "ok  " } else { "FAIL" },
+            self.index,
+            self.title,
+            self.detail,
+            self.elapsed.as_secs_f64() * 1000.0
+        )
+    }
+}
+
+/// A passed scenario.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub scenario: String,
+    pub steps: Vec<StepOutcome>,
+    pub setup: Duration,
+    pub teardown: Duration,
+    /// Text of each snapshot step, by label.
+    pub snapshots: Vec<(String, String)>,
+    /// Inode numbers of the namespaces the run created (all freed by now).
+    pub namespaces: Vec<u64>,
+}
+
+/// Where a failing step sits in its file.
+#[derive(Debug, Clone)]
+pub struct StepAt {
+    pub index: usize,
+    pub title: String,
+    pub line: usize,
+    pub col: usize,
+}
+
+/// Why a scenario did not pass.
+#[derive(Debug)]
+pub struct Failure {
+    pub scenario: String,
+    pub file: PathBuf,
+    /// The failing step, or None when building or tearing down failed.
+    pub step: Option<StepAt>,
+    pub expected: String,
+    pub actual: String,
+    pub before: Vec<StepOutcome>,
+    pub namespaces: Vec<u64>,
+    /// The normalized state of the nodes the failed step involves.
+    pub state: Option<String>,
+    /// NETSPEC_KEEP=1: how to enter the pinned namespaces (or why pinning failed).
+    pub kept: Vec<String>,
+    /// Where this report was written, if it was.
+    pub written_to: Option<PathBuf>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.step {
+            Some(s) => {
+                writeln!(
+                    f,
+                    "scenario {} failed at step {} ({})",
+                    self.scenario, s.index, s.title
+                )?;
+                writeln!(f, "  --> {}:{}:{}", self.file.display(), s.line, s.col)?;
+            }
+            None => {
+                writeln!(f, "scenario {} failed", self.scenario)?;
+                writeln!(f, "  --> {}", self.file.display())?;
+            }
+        }
+        writeln!(f, "  expected: {}", self.expected)?;
+        write!(f, "  actual:   {}", self.actual)?;
+        if !self.before.is_empty() {
+            write!(f, "\nsteps before it:")?;
+            for s in &self.before {
+                write!(f, "\n  {s}")?;
+            }
+        }
+        if let Some(state) = &self.state {
+            write!(f, "\nstate of the nodes involved, after the failure:")?;
+            for line in state.lines() {
+                write!(f, "\n  | {line}")?;
+            }
+        }
+        if !self.kept.is_empty() {
+            write!(
+                f,
+                "\nNETSPEC_KEEP=1: the namespaces are kept; enter them with:"
+            )?;
+            for line in &self.kept {
+                write!(f, "\n  {line}")?;
+            }
+        }
+        if let Some(p) = &self.written_to {
+            write!(f, "\nthis report: {}", p.display())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// How one scenario ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Passed(Report),
+    Failed(Box<Failure>),
+    /// The kernel lacks something the scenario needs: neither a pass nor a failure.
+    Skipped(Skip),
+    /// The file does not load.
+    Invalid(LoadError),
+    /// netspec lacks the privileges to build anything (one line says which).
+    Refused(String),
+}
+
+impl Outcome {
+    /// The report of a passed run; otherwise the outcome in words.
+    pub fn passed(self) -> Result<Report, String> {
+        match self {
+            Outcome::Passed(r) => Ok(r),
+            other => Err(other.to_string()),
+        }
+    }
+
+    /// The failure of a failed run, if it failed.
+    pub fn failure(self) -> Option<Box<Failure>> {
+        match self {
+            Outcome::Failed(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Passed(r) => write!(f, "ok: {} steps passed", r.steps.len()),
+            Outcome::Failed(x) => x.fmt(f),
+            Outcome::Skipped(s) => s.fmt(f),
+            Outcome::Invalid(e) => e.fmt(f),
+            Outcome::Refused(why) => write!(f, "error: {why}"),
+        }
+    }
+}
+
+/// The nodes a step touches, for the failure report: its own, and those that own the
+/// addresses it names or that answered it.
+pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String]) -> Vec<String> {
+    let owner = |ip: &std::net::IpAddr| {
+        sc.nodes
+            .iter()
+            .find(|n| {
+                n.interfaces
+                    .iter()
+                    .any(|i| i.addresses.iter().any(|c| c.addr == *ip))
+            })
+            .map(|n| n.name.clone())
+    };
+    let peer = |r: &crate::scenario::IfRef| match sc.interface(r).map(|i| &i.kind) {
+        Some(crate::scenario::IfKind::Veth { peer, .. }) => Some(peer.node.clone()),
+        _ => None,
+    };
+    let mut v: Vec<String> = match &step.action {
+        Action::Ping(p) => [Some(p.from.clone()), owner(&p.to)]
+            .into_iter()
+            .flatten()
+            .collect(),
+        Action::Arping(a) => [Some(a.from.node.clone()), owner(&a.to.into())]
+            .into_iter()
+            .flatten()
+            .collect(),
+        Action::Link { dev, .. } => [Some(dev.node.clone()), peer(dev)]
+            .into_iter()
+            .flatten()
+            .collect(),
+        Action::Check { check, .. } => vec![match check {
+            Check::Neigh { node, .. } | Check::Fdb { node, .. } | Check::Route { node, .. } => {
+                node.clone()
+            }
+            Check::Link { dev, .. } => dev.node.clone(),
+        }],
+        Action::Change { change, .. } => vec![match change {
+            Change::LinkDelete { dev }
+            | Change::LinkSet { dev, .. }
+            | Change::Address { dev, .. } => dev.node.clone(),
+            Change::Route { node, .. }
+            | Change::Sysctl { node, .. }
+            | Change::Neigh { node, .. }
+            | Change::Fdb { node, .. } => node.clone(),
+        }],
+        Action::Snapshot(s) => s
+            .nodes
+            .clone()
+            .unwrap_or_else(|| sc.nodes.iter().map(|n| n.name.clone()).collect()),
+        Action::Sleep(_) => sc.nodes.iter().map(|n| n.name.clone()).collect(),
+    };
+    // The node that answered (a router's ICMP error, say) explains the verdict too.
+    for ip in answered_by {
+        if let Some(n) = ip.parse().ok().and_then(|ip| owner(&ip)) {
+            v.push(n);
+        }
+    }
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The report folder of one scenario. Its parts are created one by one and must be real
+/// directories: netspec never writes through a symlink it did not make.
+pub(crate) fn folder(reports: &Path, scenario: &str) -> io::Result<PathBuf> {
+    let mut dir = reports.to_path_buf();
+    std::fs::create_dir_all(&dir)?;
+    // The scenario name was checked at load time: a relative path of plain segments.
+    for seg in scenario.split('/') {
+        dir.push(seg);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.file_type().is_dir() => {}
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} is not a directory netspec made", dir.display()),
+                ))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::create_dir(&dir)?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(dir)
+}
+
+/// Writes `failure.txt` into the scenario's report folder, atomically (a fresh file
+/// renamed over the old one, so a symlink there is replaced, never followed).
+pub(crate) fn write_failure(reports: &Path, f: &Failure) -> io::Result<PathBuf> {
+    let dir = folder(reports, &f.scenario)?;
+    let path = dir.join("failure.txt");
+    let tmp = dir.join(format!(".failure.txt.{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)?;
+        writeln!(file, "{f}")?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+/// After a passed run: a `failure.txt` from an earlier run would now mislead.
+pub(crate) fn clear_failure(reports: &Path, scenario: &str) {
+    let path = reports.join(scenario).join("failure.txt");
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The cargo target directory this binary was built into (its ancestor with cargo's
+/// `CACHEDIR.TAG`), or `CARGO_TARGET_DIR`, or `./target`. Reports go under it, never
+/// into the source tree.
+pub fn target_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(d);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.ancestors()
+                .find(|a| a.join("CACHEDIR.TAG").is_file())
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_folder_never_goes_through_a_symlink() {
+        let d = std::env::temp_dir().join(format!("netspec-report-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink(d.join("elsewhere"), d.join("seed")).unwrap();
+        let e = folder(&d, "seed/bridge").expect_err("must refuse");
+        assert!(
+            e.to_string().contains("not a directory netspec made"),
+            "{e}"
+        );
+        assert!(std::fs::read_dir(d.join("elsewhere"))
+            .unwrap()
+            .next()
+            .is_none());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

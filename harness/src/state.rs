@@ -1,0 +1,316 @@
+//! One name-resolved view of a node's kernel state: links, addresses, routes, neighbours
+//! and FDB, gathered over netlink. Netlink types stop here: checks, snapshots and
+//! failure reports read this view, so they are pure functions of it and can be tested
+//! without root.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use netlink_packet_route::neighbour::{NeighbourFlags, NeighbourState};
+use netlink_packet_route::route::{RouteProtocol, RouteScope, RouteType};
+
+use crate::netlink::{self, Nl, NlError};
+use crate::scenario::{Cidr, Mac, OperState};
+
+/// Which parts of a node's state to gather (each costs one dump).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sections {
+    pub addresses: bool,
+    pub routes: bool,
+    pub neigh: bool,
+    pub fdb: bool,
+}
+
+impl Sections {
+    pub(crate) const LINKS: Sections = Sections {
+        addresses: false,
+        routes: false,
+        neigh: false,
+        fdb: false,
+    };
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct NodeState {
+    pub links: Vec<Link>,
+    pub addresses: Vec<Address>,
+    pub routes: Vec<RouteEntry>,
+    pub neigh: Vec<Neighbour>,
+    pub fdb: Vec<FdbRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Link {
+    pub name: String,
+    /// `veth`, `bridge`, ...; None for loopback.
+    pub kind: Option<String>,
+    pub mac: Option<Mac>,
+    pub mtu: u32,
+    pub oper: OperState,
+    pub master: Option<String>,
+    /// A bridge port's state (`forwarding`, ...).
+    pub port_state: Option<String>,
+    /// A bridge port's flags that differ from the kernel's defaults (`nolearning`, ...).
+    pub port_flags: Vec<String>,
+    /// A bridge's own settings, as `stp off ageing_time 300s ...`.
+    pub bridge: Option<String>,
+    /// A vxlan's tunnel (`vni 42 remote ...`) and its `dev`.
+    pub vxlan: Option<(String, Option<String>)>,
+    pub macvlan_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Address {
+    pub dev: String,
+    pub cidr: Cidr,
+    pub tentative: bool,
+    pub dadfailed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum RouteKind {
+    Unicast,
+    Local,
+    Broadcast,
+    Multicast,
+    Blackhole,
+    Unreachable,
+    Other,
+}
+
+impl RouteKind {
+    /// The word iproute2 puts before the destination, if any.
+    pub(crate) fn prefix(self) -> Option<&'static str> {
+        match self {
+            RouteKind::Unicast | RouteKind::Other => None,
+            RouteKind::Local => Some("local"),
+            RouteKind::Broadcast => Some("broadcast"),
+            RouteKind::Multicast => Some("multicast"),
+            RouteKind::Blackhole => Some("blackhole"),
+            RouteKind::Unreachable => Some("unreachable"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RouteEntry {
+    pub kind: RouteKind,
+    pub dst: Cidr,
+    pub table: u32,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    /// `kernel`, `static`, ...; None for `boot`, which iproute2 does not print.
+    pub proto: Option<String>,
+    /// `link` or `host`; None for universe.
+    pub scope: Option<&'static str>,
+    pub src: Option<IpAddr>,
+    pub metric: Option<u32>,
+}
+
+/// A neighbour entry's state, as the kernel reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NudState {
+    Incomplete,
+    Reachable,
+    Stale,
+    Delay,
+    Probe,
+    Failed,
+    Noarp,
+    Permanent,
+    None,
+}
+
+impl NudState {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            NudState::Incomplete => "incomplete",
+            NudState::Reachable => "reachable",
+            NudState::Stale => "stale",
+            NudState::Delay => "delay",
+            NudState::Probe => "probe",
+            NudState::Failed => "failed",
+            NudState::Noarp => "noarp",
+            NudState::Permanent => "permanent",
+            NudState::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Neighbour {
+    pub dst: IpAddr,
+    pub dev: String,
+    pub mac: Option<Mac>,
+    pub state: NudState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FdbKind {
+    /// Learned, or added as `dynamic`.
+    Dynamic,
+    /// `static` (NUD_NOARP).
+    Static,
+    /// `permanent` (local), iproute2's default for `bridge fdb add`.
+    Permanent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FdbRow {
+    pub mac: Mac,
+    /// The port (or the device itself, for `self` entries).
+    pub port: String,
+    /// The bridge, for entries it owns (`master`).
+    pub master: Option<String>,
+    pub kind: FdbKind,
+    pub sticky: bool,
+}
+
+impl NodeState {
+    /// Dumps the links and the asked-for sections of one node.
+    pub(crate) async fn gather(nl: &Nl, want: Sections) -> Result<NodeState, NlError> {
+        let raw_links = nl.links().await?;
+        let names: HashMap<u32, String> = raw_links
+            .iter()
+            .map(|l| (l.index, l.name.clone()))
+            .collect();
+        let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
+        let links = raw_links
+            .iter()
+            .map(|l| Link {
+                name: l.name.clone(),
+                kind: l.kind.clone(),
+                mac: l.mac,
+                mtu: l.mtu,
+                oper: l.oper,
+                master: l.master.map(name),
+                port_state: l.port_state.clone(),
+                port_flags: l.port_flags.clone(),
+                bridge: l.bridge.clone(),
+                vxlan: l.vxlan.clone().map(|(v, d)| (v, d.map(name))),
+                macvlan_mode: l.macvlan_mode.clone(),
+            })
+            .collect();
+        let mut st = NodeState {
+            links,
+            ..NodeState::default()
+        };
+        if want.addresses {
+            st.addresses = nl
+                .addresses()
+                .await?
+                .into_iter()
+                .map(|a| Address {
+                    dev: name(a.index),
+                    cidr: a.cidr,
+                    tentative: a.tentative,
+                    dadfailed: a.dadfailed,
+                })
+                .collect();
+        }
+        if want.routes {
+            st.routes = nl
+                .routes()
+                .await?
+                .into_iter()
+                .map(|r| route_entry(r, &name))
+                .collect();
+        }
+        if want.neigh {
+            st.neigh = nl
+                .neighbours()
+                .await?
+                .into_iter()
+                .map(|e| Neighbour {
+                    dst: e.dst,
+                    dev: name(e.index),
+                    mac: e.mac,
+                    state: nud(e.state),
+                })
+                .collect();
+        }
+        if want.fdb {
+            st.fdb = nl
+                .fdb()
+                .await?
+                .into_iter()
+                .map(|e| FdbRow {
+                    mac: e.mac,
+                    port: name(e.index),
+                    master: e.master.map(name),
+                    kind: match e.state {
+                        NeighbourState::Permanent => FdbKind::Permanent,
+                        NeighbourState::Noarp => FdbKind::Static,
+                        _ => FdbKind::Dynamic,
+                    },
+                    sticky: e.flags.contains(NeighbourFlags::Sticky),
+                })
+                .collect();
+        }
+        Ok(st)
+    }
+
+    pub(crate) fn link(&self, name: &str) -> Option<&Link> {
+        self.links.iter().find(|l| l.name == name)
+    }
+}
+
+/// The kernel's answer to `ip route get ADDR`, with names.
+pub(crate) async fn route_lookup(nl: &Nl, dst: IpAddr) -> Result<Option<RouteEntry>, NlError> {
+    let Some(r) = nl.route_lookup(dst).await? else {
+        return Ok(None);
+    };
+    let names: HashMap<u32, String> = nl
+        .links()
+        .await?
+        .into_iter()
+        .map(|l| (l.index, l.name))
+        .collect();
+    let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
+    Ok(Some(route_entry(r, &name)))
+}
+
+fn route_entry(r: netlink::RouteState, name: &impl Fn(u32) -> String) -> RouteEntry {
+    RouteEntry {
+        kind: match r.kind {
+            RouteType::Unicast => RouteKind::Unicast,
+            RouteType::Local => RouteKind::Local,
+            RouteType::Broadcast => RouteKind::Broadcast,
+            RouteType::Multicast => RouteKind::Multicast,
+            RouteType::BlackHole => RouteKind::Blackhole,
+            RouteType::Unreachable => RouteKind::Unreachable,
+            _ => RouteKind::Other,
+        },
+        dst: r.dst,
+        table: r.table,
+        via: r.via,
+        dev: r.oif.map(name),
+        proto: match r.protocol {
+            RouteProtocol::Kernel => Some("kernel".into()),
+            RouteProtocol::Static => Some("static".into()),
+            RouteProtocol::Boot => None,
+            other => Some(format!("{other:?}").to_lowercase()),
+        },
+        scope: match r.scope {
+            RouteScope::Link => Some("link"),
+            RouteScope::Host => Some("host"),
+            _ => None,
+        },
+        src: r.pref_src,
+        metric: r.metric,
+    }
+}
+
+fn nud(s: NeighbourState) -> NudState {
+    match s {
+        NeighbourState::Incomplete => NudState::Incomplete,
+        NeighbourState::Reachable => NudState::Reachable,
+        NeighbourState::Stale => NudState::Stale,
+        NeighbourState::Delay => NudState::Delay,
+        NeighbourState::Probe => NudState::Probe,
+        NeighbourState::Failed => NudState::Failed,
+        NeighbourState::Noarp => NudState::Noarp,
+        NeighbourState::Permanent => NudState::Permanent,
+        _ => NudState::None,
+    }
+}

@@ -1,0 +1,239 @@
+//! One step: act or observe, then judge with `expect`. Probes get the step's deadline,
+//! so no step outlives its time bound.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::apply;
+use crate::change;
+use crate::check;
+use crate::expect::{self, Verdict};
+use crate::plan;
+use crate::probe::{arping, fmt_duration, fmt_ms, ping};
+use crate::ready::{self, READY_DEADLINE};
+use crate::sandbox::Sandbox;
+use crate::scenario::{Action, Check, Scenario, Step, Wait};
+use crate::snapshot;
+
+/// What a step did.
+pub(crate) struct Done {
+    pub verdict: Verdict,
+    /// A snapshot step's label and text.
+    pub snapshot: Option<(String, String)>,
+    /// Addresses that answered a probe (an ICMP error's sender), for the report.
+    pub answered_by: Vec<String>,
+}
+
+impl Done {
+    pub(crate) fn failed(verdict: Verdict) -> Done {
+        Done::judged(verdict)
+    }
+
+    fn judged(verdict: Verdict) -> Done {
+        Done {
+            verdict,
+            snapshot: None,
+            answered_by: Vec::new(),
+        }
+    }
+
+    /// An action that did what it should.
+    fn ok(detail: String) -> Done {
+        Done::judged(Verdict {
+            passed: true,
+            expected: String::new(),
+            actual: detail,
+        })
+    }
+
+    /// Something netspec could not do (a socket, a dump) decides the step.
+    fn broken(expected: &str, e: impl std::fmt::Display) -> Done {
+        Done::judged(Verdict {
+            passed: false,
+            expected: expected.to_string(),
+            actual: format!("error: {e}"),
+        })
+    }
+}
+
+/// The step in a few words, for titles.
+pub(crate) fn title(step: &Step) -> String {
+    let t = match &step.action {
+        Action::Ping(p) => format!(
+            "ping {} -> {}",
+            p.from_if
+                .as_ref()
+                .map(|i| format!("{}:{i}", p.from))
+                .unwrap_or(p.from.clone()),
+            p.to_label
+        ),
+        Action::Arping(a) => format!("arping {} -> {}", a.from, a.to),
+        Action::Link { dev, up } => format!("link {} {dev}", if *up { "up" } else { "down" }),
+        Action::Check { check, .. } => check::describe(check),
+        Action::Snapshot(s) => format!("snapshot {}", s.label),
+        Action::Sleep(d) => format!("sleep {}", fmt_duration(*d)),
+        Action::Change { change, .. } => change::describe(change),
+    };
+    match &step.name {
+        Some(n) => format!("{n}: {t}"),
+        None => t,
+    }
+}
+
+/// Runs one step; `until` is its time bound, which probes never wait past.
+pub(crate) async fn run(
+    sb: &Sandbox,
+    sc: &Scenario,
+    step: &Step,
+    until: Instant,
+    snapshot_dir: Option<&Path>,
+) -> Done {
+    match &step.action {
+        Action::Ping(p) => match ping::ping(sb.ns(&p.from), p, until) {
+            Ok(r) if r.cut_short => Done::judged(timed_out(step, r.to_string())),
+            Ok(r) => Done {
+                answered_by: r.answered_by().into_iter().collect(),
+                ..Done::judged(expect::ping(p, &r))
+            },
+            Err(e) => Done::broken("a ping to run", e),
+        },
+        Action::Arping(a) => {
+            let iface = sc.interface(&a.from).expect("resolved");
+            let src_ip = iface
+                .addresses
+                .iter()
+                .find_map(|c| match c.addr {
+                    std::net::IpAddr::V4(v) => Some(v),
+                    _ => None,
+                })
+                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+            let ns = sb.ns(&a.from.node);
+            match arping::arping(ns, &a.from.ifname, src_ip, a.to, a.timeout, until) {
+                Ok(r) if r.cut_short => Done::judged(timed_out(step, r.to_string())),
+                Ok(r) => Done::judged(expect::arping(a, &r, sc)),
+                Err(e) => Done::broken("an arping to run", e),
+            }
+        }
+        Action::Link { dev, up } => {
+            let what = if *up { "up" } else { "down" };
+            if let Err(e) = apply::exec(sb, &change::lower_link(dev, *up)).await {
+                return Done::broken(&format!("{dev} set {what}"), e);
+            }
+            if !*up {
+                return Done::ok(format!("{dev} is down"));
+            }
+            let wait = plan::after_link_up(sc, dev);
+            match ready::wait(sb, &wait, READY_DEADLINE.min(left(until))).await {
+                Ok(()) => Done::ok(format!("{dev} is up")),
+                Err(e) => Done::broken(&format!("{dev} up and carrying"), e),
+            }
+        }
+        Action::Check { check, wait } => run_check(sb, sc, check, *wait, step, until).await,
+        Action::Snapshot(s) => {
+            let text = match snapshot::render(sb, sc, s.nodes.as_deref(), s.only.as_deref()).await {
+                Ok(t) => t,
+                Err(e) => return Done::broken("a state dump", e),
+            };
+            let name = snapshot::snapshot_name(&sc.name, &s.label);
+            if let Some(dir) = snapshot_dir {
+                if let Err(msg) = snapshot::assert(dir, sc, &name, &text) {
+                    return Done::judged(Verdict {
+                        passed: false,
+                        expected: format!("state equal to snapshots/{name}.snap"),
+                        actual: msg,
+                    });
+                }
+            }
+            Done {
+                snapshot: Some((s.label.clone(), text.clone())),
+                ..Done::ok(format!("{} lines", text.lines().count()))
+            }
+        }
+        Action::Change { change, error } => {
+            let mut refusal = None;
+            for op in change::lower(change) {
+                if let Err(e) = apply::exec(sb, &op).await {
+                    refusal = Some(e.to_string());
+                    break;
+                }
+            }
+            Done::judged(expect::change(error.as_deref(), refusal.as_deref()))
+        }
+        Action::Sleep(d) => {
+            tokio::time::sleep(*d).await;
+            Done::ok(format!("slept {}", fmt_duration(*d)))
+        }
+    }
+}
+
+fn left(until: Instant) -> Duration {
+    until.saturating_duration_since(Instant::now())
+}
+
+/// The verdict of a step whose time bound ran out.
+pub(crate) fn timed_out(step: &Step, so_far: String) -> Verdict {
+    let limit = fmt_duration(step.timeout);
+    Verdict {
+        passed: false,
+        expected: format!("step {} to finish within {limit}", step.index),
+        actual: if so_far.is_empty() {
+            format!("step {} timed out after {limit}", step.index)
+        } else {
+            format!("step {} timed out after {limit} ({so_far})", step.index)
+        },
+    }
+}
+
+/// Looks, judges, and looks again while the wait allows: `within` until it holds,
+/// `for` as long as it holds. Polls start at 1 ms and back off to 50 ms.
+async fn run_check(
+    sb: &Sandbox,
+    sc: &Scenario,
+    c: &Check,
+    wait: Wait,
+    step: &Step,
+    until: Instant,
+) -> Done {
+    let start = Instant::now();
+    let window = match wait {
+        Wait::Now => Duration::ZERO,
+        Wait::Within(d) | Wait::For(d) => d,
+    };
+    let end = start + window;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let seen = match check::observe(sb, c).await {
+            Ok(s) => s,
+            Err(e) => return Done::broken("a state dump", e),
+        };
+        let mut v = expect::check(c, &seen, sc);
+        let now = Instant::now();
+        match wait {
+            Wait::Now => return Done::judged(v),
+            Wait::Within(_) if v.passed => {
+                v.actual += &format!(" (after {})", fmt_ms(now - start));
+                return Done::judged(v);
+            }
+            Wait::Within(w) if now >= end => {
+                v.actual += &format!(" (still, after {})", fmt_duration(w));
+                return Done::judged(v);
+            }
+            Wait::For(_) if !v.passed => {
+                v.expected += &format!(" for {}", fmt_duration(window));
+                v.actual += &format!(" (after {})", fmt_ms(now - start));
+                return Done::judged(v);
+            }
+            Wait::For(w) if now >= end => {
+                v.actual += &format!(" (held for {})", fmt_duration(w));
+                return Done::judged(v);
+            }
+            _ => {}
+        }
+        if now >= until {
+            return Done::judged(timed_out(step, String::new()));
+        }
+        let next = (now + pause).min(end).min(until);
+        tokio::time::sleep(next.saturating_duration_since(now)).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
