@@ -49,6 +49,22 @@ const CASES: &[(&str, &str, &str)] = &[
         "expected: host:veth2 state up",
         "(still, after 100ms)",
     ),
+    (
+        "ping-bound",
+        "expected: step 2 to finish within 500ms",
+        "actual:   step 2 timed out after 500ms",
+    ),
+    (
+        "arping-bound",
+        "expected: step 2 to finish within 300ms",
+        "actual:   step 2 timed out after 300ms",
+    ),
+    (
+        "fdb-hold",
+        "learned on port swp1 for 5s",
+        "no FDB entry for",
+    ),
+    ("router-answers", "reachable from h1", "== r\n"),
 ];
 
 #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use netspec::leaks::{held_namespaces, host_state};
+use netspec::leaks::{held_namespaces, host_state, suite_interfaces, HostLock};
 use netspec::{load_file, run, run_with_hook, RunOptions};
 
 /// Waits (with a deadline, for sockets closed on background threads) until this
@@ -35,7 +35,9 @@ fn nothing_is_left_after_a_failure_or_a_panic() {
     if let Some(why) = netspec::missing_privileges() {
         panic!("{why}");
     }
-    let host_before = host_state();
+    let _one = HostLock::acquire().unwrap();
+    let ours = suite_interfaces(&[Path::new("scenarios"), Path::new("tests")]);
+    let host_before = host_state(&ours);
     let held_before = held_namespaces();
     assert_eq!(
         held_before.len(),
@@ -76,7 +78,7 @@ fn nothing_is_left_after_a_failure_or_a_panic() {
     assert_released(&held_before, "after a panicking step");
 
     assert_eq!(
-        host_state(),
+        host_state(&ours),
         host_before,
         "the machine's own namespace changed"
     );

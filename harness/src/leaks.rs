@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 
 const SIOCGSKNS: libc::c_ulong = 0x894C;
 
@@ -47,15 +48,35 @@ pub fn held_namespaces() -> BTreeSet<u64> {
     held
 }
 
-/// What a scenario must never change in the machine's own network namespace, as text:
-/// its links, IPv4 and IPv6 routes and addresses, multicast memberships, a few sysctls,
-/// and the entries of /run/netns. Read from the main thread's view of /proc and /sys.
-pub fn host_state() -> String {
-    let listing = |dir: &str| {
+/// Every interface name that the scenarios under `dirs` declare: what netspec could
+/// create, so the only links of the machine's own namespace worth comparing.
+pub fn suite_interfaces(dirs: &[&Path]) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for d in dirs {
+        for f in crate::Harness::new(d).discover() {
+            if let Ok(sc) = crate::load_file(d, &f) {
+                for n in &sc.nodes {
+                    names.extend(n.interfaces.iter().map(|i| i.name.clone()));
+                }
+            }
+        }
+    }
+    names
+}
+
+/// What a scenario must never change in the machine's own network namespace, as text,
+/// limited to what netspec could have changed, so that other programs on the machine
+/// cannot make a comparison fail: the links named in `ifnames` and their addresses,
+/// routes and multicast memberships, netspec's own entries of /run/netns, and the
+/// sysctls netspec writes most. Read from the main thread's view of /proc and /sys.
+pub fn host_state(ifnames: &BTreeSet<String>) -> String {
+    let ours = |dev: &str| ifnames.contains(dev);
+    let listing = |dir: &str, keep: &dyn Fn(&str) -> bool| {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .map(|d| {
                 d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into())
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| keep(n))
                     .collect()
             })
             .unwrap_or_default();
@@ -64,16 +85,30 @@ pub fn host_state() -> String {
     };
     let mut s = format!(
         "links {:?}\n/run/netns {:?}\n",
-        listing("/sys/class/net"),
-        listing("/run/netns")
+        listing("/sys/class/net", &ours),
+        listing("/run/netns", &|n: &str| n.starts_with("netspec-"))
     );
-    for f in [
-        "/proc/net/route",
-        "/proc/net/ipv6_route",
-        "/proc/net/if_inet6",
-        "/proc/net/dev_mcast",
+    // The device is the first column of these files and the last of the others.
+    for (f, first) in [
+        ("/proc/net/route", true),
+        ("/proc/net/dev_mcast", false),
+        ("/proc/net/ipv6_route", false),
+        ("/proc/net/if_inet6", false),
     ] {
-        s += &std::fs::read_to_string(f).unwrap_or_default();
+        for line in std::fs::read_to_string(f).unwrap_or_default().lines() {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let dev = if first {
+                cols.first()
+            } else if f.ends_with("dev_mcast") {
+                cols.get(1)
+            } else {
+                cols.last()
+            };
+            if dev.is_some_and(|d| ours(d)) {
+                s += line;
+                s += "\n";
+            }
+        }
     }
     for f in [
         "ipv4/ip_forward",
@@ -87,4 +122,31 @@ pub fn host_state() -> String {
         );
     }
     s
+}
+
+/// Serialises the tests that compare the machine's state across processes too
+/// (`cargo nextest run` gives each test a process of its own, where a mutex would not
+/// do): an exclusive `flock` on a file of netspec's own in the temp directory, released
+/// when the guard drops.
+pub struct HostLock {
+    /// Holding the file holds the lock; closing it releases the lock.
+    _file: std::fs::File,
+}
+
+impl HostLock {
+    pub fn acquire() -> std::io::Result<HostLock> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = std::env::temp_dir().join("netspec-host-state.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)?;
+        // SAFETY: flock on our own open file.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(HostLock { _file: file })
+    }
 }

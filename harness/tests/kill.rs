@@ -10,12 +10,15 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netspec::leaks::host_state;
+use netspec::leaks::{host_state, suite_interfaces, HostLock};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
-/// The two tests both look at /run/netns: one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// The links netspec could create: every interface name of the suite and the tests.
+fn ours() -> BTreeSet<String> {
+    let root = Path::new(ROOT);
+    suite_interfaces(&[&root.join("scenarios"), &root.join("tests")])
+}
 
 fn netspec() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_netspec"));
@@ -117,11 +120,12 @@ fn assert_gone(ns: &BTreeSet<u64>, how: &str) {
 
 #[test]
 fn killed_or_interrupted_runs_leave_nothing() {
-    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = HostLock::acquire().unwrap();
     if let Some(why) = netspec::missing_privileges() {
         panic!("{why}");
     }
-    let before = host_state();
+    let ours = ours();
+    let before = host_state(&ours);
     for (signal, name) in [(libc::SIGKILL, "SIGKILL"), (libc::SIGINT, "SIGINT")] {
         let (mut child, ns) = start_sleeping();
         // SAFETY: signalling our own child.
@@ -134,7 +138,7 @@ fn killed_or_interrupted_runs_leave_nothing() {
         );
         assert_gone(&ns, name);
         assert_eq!(
-            host_state(),
+            host_state(&ours),
             before,
             "{name}: the machine's own namespace changed"
         );
@@ -143,7 +147,7 @@ fn killed_or_interrupted_runs_leave_nothing() {
 
 #[test]
 fn keep_pins_a_failed_run_and_reap_removes_it() {
-    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = HostLock::acquire().unwrap();
     if let Some(why) = netspec::missing_privileges() {
         panic!("{why}");
     }
@@ -174,7 +178,7 @@ fn keep_pins_a_failed_run_and_reap_removes_it() {
 /// addresses, routes, /run/netns, and every sysctl that some scenario sets in its nodes.
 #[test]
 fn the_suite_leaves_the_machine_as_it_found_it() {
-    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = HostLock::acquire().unwrap();
     if let Some(why) = netspec::missing_privileges() {
         panic!("{why}");
     }
@@ -198,7 +202,8 @@ fn the_suite_leaves_the_machine_as_it_found_it() {
             })
             .collect()
     };
-    let (host_before, sysctl_before) = (host_state(), sysctls());
+    let ours = ours();
+    let (host_before, sysctl_before) = (host_state(&ours), sysctls());
     let out = netspec()
         .args(["test", "scenarios", "--test-threads", "4"])
         .env("CI", "true")
@@ -210,7 +215,7 @@ fn the_suite_leaves_the_machine_as_it_found_it() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert_eq!(
-        host_state(),
+        host_state(&ours),
         host_before,
         "links, addresses, routes or /run/netns changed"
     );
