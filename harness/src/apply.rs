@@ -80,6 +80,8 @@ pub(crate) async fn exec(sb: &Sandbox, op: &Op) -> Result<(), ApplyError> {
     }
 }
 
+// One arm per op, each a lookup of indexes and one request: a table, best read whole.
+#[allow(clippy::too_many_lines)]
 async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
     match op {
         Op::CreateBridge {

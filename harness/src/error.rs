@@ -30,7 +30,7 @@ impl std::error::Error for NlError {}
 
 /// Building or changing the topology failed.
 #[derive(Debug)]
-pub enum ApplyError {
+pub(crate) enum ApplyError {
     Namespace {
         node: String,
         source: io::Error,

@@ -128,6 +128,7 @@ pub fn host_state(ifnames: &BTreeSet<String>) -> String {
 /// (`cargo nextest run` gives each test a process of its own, where a mutex would not
 /// do): an exclusive `flock` on a file of netspec's own in the temp directory, released
 /// when the guard drops.
+#[derive(Debug)]
 pub struct HostLock {
     /// Holding the file holds the lock; closing it releases the lock.
     _file: std::fs::File,

@@ -16,19 +16,7 @@ fn main() -> ExitCode {
     netspec::enter_user_namespace_if_needed();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "reap") {
-        return match netspec::reap() {
-            Ok(removed) => {
-                for p in &removed {
-                    println!("removed {}", p.display());
-                }
-                println!("{} pinned namespaces removed", removed.len());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: netspec reap: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return reap();
     }
     if let [cmd, dir, rest @ ..] = args.as_slice() {
         if cmd == "test" {
@@ -42,6 +30,28 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    run_or_check(cmd, files)
+}
+
+/// `netspec reap`: removes the pins of ended runs, listing each.
+fn reap() -> ExitCode {
+    match netspec::reap() {
+        Ok(removed) => {
+            for p in &removed {
+                println!("removed {}", p.display());
+            }
+            println!("{} pinned namespaces removed", removed.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: netspec reap: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `netspec run FILE...` or `netspec check FILE...`.
+fn run_or_check(cmd: &str, files: &[String]) -> ExitCode {
     let mut failed = false;
     let mut skipped = false;
     for f in files {

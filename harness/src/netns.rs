@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use nix::sched::{setns, unshare, CloneFlags};
 
 #[derive(Debug)]
-pub struct Netns {
+pub(crate) struct Netns {
     fd: OwnedFd,
     inode: u64,
 }
@@ -26,7 +26,7 @@ impl Netns {
     /// Starts creating a fresh namespace on a thread of its own, and runs `init` inside
     /// it on that same thread (the node's first sockets and sysctls cost no second
     /// thread). Join the handle for the namespace; several can be created at once.
-    pub fn spawn_create<T: Send + 'static>(
+    pub(crate) fn spawn_create<T: Send + 'static>(
         init: impl FnOnce() -> io::Result<T> + Send + 'static,
     ) -> io::Result<JoinHandle<io::Result<(Netns, T)>>> {
         thread().spawn(move || {
@@ -45,7 +45,7 @@ impl Netns {
     }
 
     /// Runs `f` on a fresh thread that has entered this namespace.
-    pub fn run_in<T: Send + 'static>(
+    pub(crate) fn run_in<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> io::Result<T> + Send + 'static,
     ) -> io::Result<T> {
@@ -57,7 +57,7 @@ impl Netns {
     }
 
     /// Closes the namespace fd, reporting the kernel's answer (a drop would ignore it).
-    pub fn close(self) -> io::Result<()> {
+    pub(crate) fn close(self) -> io::Result<()> {
         use std::os::fd::IntoRawFd;
         let fd = self.fd.into_raw_fd();
         // SAFETY: we own fd and close it exactly once.
@@ -67,12 +67,12 @@ impl Netns {
         Ok(())
     }
 
-    pub fn raw_fd(&self) -> RawFd {
+    pub(crate) fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 
     /// The namespace's inode number, which identifies it (as `ls -l /proc/*/ns/net` shows).
-    pub fn inode(&self) -> u64 {
+    pub(crate) fn inode(&self) -> u64 {
         self.inode
     }
 }

@@ -6,8 +6,8 @@
 //! before it has finished.
 
 use crate::scenario::{
-    BridgeOptions, Cidr, IfKind, IfRef, Mac, MacvlanMode, Node, PortOptions, Route, Scenario,
-    StaticFdb, StaticNeigh,
+    BridgeOptions, Cidr, IfKind, IfRef, Interface, Mac, MacvlanMode, Node, PortOptions, Route,
+    Scenario, StaticFdb, StaticNeigh,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,14 +152,7 @@ pub(crate) struct Plan {
 }
 
 pub(crate) fn plan(sc: &Scenario) -> Plan {
-    let mut base = Vec::new();
-    let mut stacked = Vec::new();
-    let mut sysctls = Vec::new();
-    let mut masters = Vec::new();
-    let mut addresses = Vec::new();
-    let mut ups = Vec::new();
-    let mut routes = Vec::new();
-    let mut entries = Vec::new();
+    let mut ph = Phases::default();
     let mut ready = Readiness::default();
     let mut indexes = std::collections::BTreeMap::new();
     for (i, r) in sc
@@ -183,14 +176,6 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
         for (k, v) in ipv6_sysctls(n) {
             early.push((k, v.to_string()));
         }
-        for i in n.interfaces.iter().filter(|i| i.dad && ipv6_on(n)) {
-            // The node's default is DAD off; this interface asked for it, before it comes up.
-            sysctls.push(Op::Sysctl {
-                node: n.name.clone(),
-                key: format!("net/ipv6/conf/{}/accept_dad", i.name),
-                value: "1".into(),
-            });
-        }
         // `lo` exists from the start; bring it up with the rest (a ping to a node's own
         // address needs it).
         indexes.insert(
@@ -200,122 +185,28 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
             },
             1,
         );
-        ups.push(Op::SetUp {
+        ph.ups.push(Op::SetUp {
             node: n.name.clone(),
             name: "lo".into(),
         });
-        for (key, value) in &n.sysctls {
-            // A sysctl that names none of the node's interfaces can be written as the
-            // namespace is born, on the thread that creates it: no extra round trip.
-            // A key with `/` separators may name an interface with a dot in it.
-            let names_an_interface = n.interfaces.iter().any(|i| {
-                key.split(['.', '/']).any(|seg| seg == i.name)
-                    || key.split('/').any(|seg| seg == i.name)
-            });
-            if names_an_interface {
-                sysctls.push(Op::Sysctl {
-                    node: n.name.clone(),
-                    key: key.clone(),
-                    value: value.clone(),
-                });
-            } else {
-                early.push((key.clone(), value.clone()));
-            }
-        }
+        plan_sysctls(n, early, &mut ph);
         for i in &n.interfaces {
-            let me = IfRef {
-                node: n.name.clone(),
-                ifname: i.name.clone(),
-            };
-            match &i.kind {
-                IfKind::Bridge(opts) => base.push(Op::CreateBridge {
-                    node: n.name.clone(),
-                    name: i.name.clone(),
-                    mac: i.mac,
-                    mtu: i.mtu,
-                    opts: opts.clone(),
-                }),
-                IfKind::Veth {
-                    peer,
-                    creates: true,
-                } => {
-                    let other = sc.interface(peer).expect("resolve checked the peer");
-                    base.push(Op::CreateVeth {
-                        end: me.clone(),
-                        mac: i.mac,
-                        mtu: i.mtu,
-                        peer: peer.clone(),
-                        peer_mac: other.mac,
-                        peer_mtu: other.mtu,
-                    });
-                }
-                IfKind::Veth { creates: false, .. } => {}
-                IfKind::Macvlan { parent, mode } => stacked.push(Op::CreateMacvlan {
-                    node: n.name.clone(),
-                    name: i.name.clone(),
-                    mac: i.mac,
-                    mtu: i.mtu,
-                    parent: parent.clone(),
-                    mode: *mode,
-                }),
-                IfKind::Vxlan { .. } => stacked.push(Op::CreateVxlan {
-                    node: n.name.clone(),
-                    name: i.name.clone(),
-                    mac: i.mac,
-                    mtu: i.mtu,
-                    kind: i.kind.clone(),
-                }),
-            }
-            if let Some(m) = &i.master {
-                masters.push(Op::SetMaster {
-                    node: n.name.clone(),
-                    name: i.name.clone(),
-                    master: m.clone(),
-                });
-            }
-            // Port options need the port attached: they go with the links coming up, after it.
-            if !i.port.is_empty() {
-                ups.push(Op::SetPort {
-                    node: n.name.clone(),
-                    name: i.name.clone(),
-                    opts: i.port.clone(),
-                });
-            }
-            for c in &i.addresses {
-                addresses.push(Op::AddAddress {
-                    node: n.name.clone(),
-                    name: i.name.clone(),
-                    cidr: *c,
-                    dad: i.dad,
-                });
-                if c.addr.is_ipv6() && c.prefix < 128 && i.up && !i.dad {
-                    ready.v6_prefix_routes.push((me.clone(), c.network()));
-                }
-            }
-            if i.up {
-                ups.push(Op::SetUp {
-                    node: n.name.clone(),
-                    name: i.name.clone(),
-                });
-                if will_carry(sc, &me) {
-                    ready.links_up.push(me.clone());
-                }
-            }
+            plan_interface(sc, n, i, &mut ph, &mut ready);
         }
         for e in &n.neigh {
-            entries.push(Op::AddNeigh {
+            ph.entries.push(Op::AddNeigh {
                 node: n.name.clone(),
                 entry: e.clone(),
             });
         }
         for e in &n.fdb {
-            entries.push(Op::AddFdb {
+            ph.entries.push(Op::AddFdb {
                 node: n.name.clone(),
                 entry: e.clone(),
             });
         }
         for r in &n.routes {
-            routes.push(Op::AddRoute {
+            ph.routes.push(Op::AddRoute {
                 node: n.name.clone(),
                 route: r.clone(),
             });
@@ -323,23 +214,149 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
     }
     Plan {
         phases: vec![
-            ("create links", base),
-            ("create stacked links", stacked),
-            ("set sysctls", sysctls),
+            ("create links", ph.base),
+            ("create stacked links", ph.stacked),
+            ("set sysctls", ph.sysctls),
             // Independent of each other, so one phase: fewer round trips.
             (
                 "attach to bridges, add addresses",
-                [masters, addresses].concat(),
+                [ph.masters, ph.addresses].concat(),
             ),
             // Port options need the port attached, which the phase before did.
-            ("set links up", ups),
-            ("add routes", routes),
+            ("set links up", ph.ups),
+            ("add routes", ph.routes),
             // After links are up: taking a link down and up removes even permanent entries.
-            ("add static entries", entries),
+            ("add static entries", ph.entries),
         ],
         ready,
         indexes,
         early_sysctls,
+    }
+}
+
+/// The operations of each phase, as they are collected.
+#[derive(Default)]
+struct Phases {
+    base: Vec<Op>,
+    stacked: Vec<Op>,
+    sysctls: Vec<Op>,
+    masters: Vec<Op>,
+    addresses: Vec<Op>,
+    ups: Vec<Op>,
+    routes: Vec<Op>,
+    entries: Vec<Op>,
+}
+
+/// A node's own sysctls: written at birth, or after its links exist when they name one.
+fn plan_sysctls(n: &Node, early: &mut Vec<(String, String)>, ph: &mut Phases) {
+    for i in n.interfaces.iter().filter(|i| i.dad && ipv6_on(n)) {
+        // The node's default is DAD off; this interface asked for it, before it comes up.
+        ph.sysctls.push(Op::Sysctl {
+            node: n.name.clone(),
+            key: format!("net/ipv6/conf/{}/accept_dad", i.name),
+            value: "1".into(),
+        });
+    }
+    for (key, value) in &n.sysctls {
+        // A sysctl that names none of the node's interfaces can be written as the
+        // namespace is born, on the thread that creates it: no extra round trip.
+        // A key with `/` separators may name an interface with a dot in it.
+        let names_an_interface = n.interfaces.iter().any(|i| {
+            key.split(['.', '/']).any(|seg| seg == i.name)
+                || key.split('/').any(|seg| seg == i.name)
+        });
+        if names_an_interface {
+            ph.sysctls.push(Op::Sysctl {
+                node: n.name.clone(),
+                key: key.clone(),
+                value: value.clone(),
+            });
+        } else {
+            early.push((key.clone(), value.clone()));
+        }
+    }
+}
+
+/// Creating one interface, attaching it, addressing it and bringing it up, and what
+/// readiness then waits for.
+fn plan_interface(sc: &Scenario, n: &Node, i: &Interface, ph: &mut Phases, ready: &mut Readiness) {
+    let me = IfRef {
+        node: n.name.clone(),
+        ifname: i.name.clone(),
+    };
+    match &i.kind {
+        IfKind::Bridge(opts) => ph.base.push(Op::CreateBridge {
+            node: n.name.clone(),
+            name: i.name.clone(),
+            mac: i.mac,
+            mtu: i.mtu,
+            opts: opts.clone(),
+        }),
+        IfKind::Veth {
+            peer,
+            creates: true,
+        } => {
+            let other = sc.interface(peer).expect("resolve checked the peer");
+            ph.base.push(Op::CreateVeth {
+                end: me.clone(),
+                mac: i.mac,
+                mtu: i.mtu,
+                peer: peer.clone(),
+                peer_mac: other.mac,
+                peer_mtu: other.mtu,
+            });
+        }
+        IfKind::Veth { creates: false, .. } => {}
+        IfKind::Macvlan { parent, mode } => ph.stacked.push(Op::CreateMacvlan {
+            node: n.name.clone(),
+            name: i.name.clone(),
+            mac: i.mac,
+            mtu: i.mtu,
+            parent: parent.clone(),
+            mode: *mode,
+        }),
+        IfKind::Vxlan { .. } => ph.stacked.push(Op::CreateVxlan {
+            node: n.name.clone(),
+            name: i.name.clone(),
+            mac: i.mac,
+            mtu: i.mtu,
+            kind: i.kind.clone(),
+        }),
+    }
+    if let Some(m) = &i.master {
+        ph.masters.push(Op::SetMaster {
+            node: n.name.clone(),
+            name: i.name.clone(),
+            master: m.clone(),
+        });
+    }
+    // Port options need the port attached: they go with the links coming up, after it.
+    if !i.port.is_empty() {
+        ph.ups.push(Op::SetPort {
+            node: n.name.clone(),
+            name: i.name.clone(),
+            opts: i.port.clone(),
+        });
+    }
+    for c in &i.addresses {
+        ph.addresses.push(Op::AddAddress {
+            node: n.name.clone(),
+            name: i.name.clone(),
+            cidr: *c,
+            dad: i.dad,
+        });
+        if c.addr.is_ipv6() && c.prefix < 128 && i.up && !i.dad {
+            ready.v6_prefix_routes.push((me.clone(), c.network()));
+        }
+    }
+    if i.up {
+        ph.ups.push(Op::SetUp {
+            node: n.name.clone(),
+            name: i.name.clone(),
+        });
+        if will_carry(sc, &me) {
+            ready.links_up.push(me.clone());
+        }
     }
 }
 

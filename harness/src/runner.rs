@@ -10,6 +10,7 @@ use crate::run::{run_file, RunOptions};
 use crate::scenario::scenario_name;
 
 /// The test harness: `fn main() { netspec::Harness::new("scenarios").run() }`.
+#[derive(Debug)]
 pub struct Harness {
     root: PathBuf,
     snapshots: PathBuf,

@@ -179,7 +179,7 @@ impl Sandbox {
     }
 
     /// The namespaces' inode numbers, to prove later that none is still held.
-    pub fn inodes(&self) -> Vec<u64> {
+    pub(crate) fn inodes(&self) -> Vec<u64> {
         self.nodes.values().map(|h| h.ns.inode()).collect()
     }
 }

@@ -74,180 +74,199 @@ pub(crate) fn render_node(
 ) {
     let _ = writeln!(out, "== {}", n.name);
     if links {
-        out.push_str("links\n");
-        let mut ls = st.links.clone();
-        ls.sort_by(|a, b| a.name.cmp(&b.name));
-        for l in ls {
-            let mut line = format!(
-                "  {:<8} {:<7} {}",
-                l.name,
-                l.kind.as_deref().unwrap_or("loopback"),
-                l.oper
-            );
-            if let Some(m) = l.mac {
-                let _ = write!(line, "  {m}");
-            }
-            let _ = write!(line, "  mtu {}", l.mtu);
-            if let Some(m) = &l.master {
-                let _ = write!(line, "  master {m}");
-            }
-            if let Some(IfKind::Veth { peer, .. }) = n.interface(&l.name).map(|i| &i.kind) {
-                let _ = write!(line, "  peer {peer}");
-            }
-            if let Some(ps) = &l.port_state {
-                let _ = write!(line, "  port {ps}");
-                for f in &l.port_flags {
-                    let _ = write!(line, " {f}");
-                }
-            }
-            if let Some(b) = &l.bridge {
-                let _ = write!(line, "\n           bridge {b}");
-            }
-            if let Some((v, lower)) = &l.vxlan {
-                let _ = write!(line, "\n           vxlan {v}");
-                if let Some(d) = lower {
-                    let _ = write!(line, " dev {d}");
-                }
-            }
-            if let Some(m) = &l.macvlan_mode {
-                let _ = write!(line, "  mode {m}");
-                if let Some(IfKind::Macvlan { parent, .. }) = n.interface(&l.name).map(|i| &i.kind)
-                {
-                    let _ = write!(line, "  parent {parent}");
-                }
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
+        render_links(out, n, st);
     }
     if want.addresses {
-        out.push_str("addresses\n");
-        let mut lines: Vec<String> = st
-            .addresses
-            .iter()
-            .map(|a| {
-                let mut s = format!("  {:<8} {}", a.dev, a.cidr);
-                // Link-local DAD runs in the background; its tentative flag is timing.
-                let link_local = matches!(a.cidr.addr, std::net::IpAddr::V6(v) if (v.segments()[0] & 0xffc0) == 0xfe80);
-                if a.tentative && !link_local && !a.dadfailed {
-                    s += " tentative";
-                }
-                if a.dadfailed {
-                    s += " dadfailed";
-                }
-                s
-            })
-            .collect();
-        lines.sort();
-        for l in lines {
-            let _ = writeln!(out, "{l}");
-        }
+        render_addresses(out, st);
     }
     if want.routes {
-        out.push_str("routes\n");
-        let mut lines: Vec<(u32, bool, String)> = st
-            .routes
-            .iter()
-            .filter(|r| !(r.dst.addr.is_ipv6() && r.table == 255 && r.kind == RouteKind::Multicast))
-            .map(|r| {
-                let mut s = String::new();
-                if let Some(k) = r.kind.prefix() {
-                    s += k;
-                    s += " ";
-                }
-                s += &if r.dst.prefix == 0 {
-                    "default".to_string()
-                } else {
-                    r.dst.to_string()
-                };
-                if let Some(v) = r.via {
-                    let _ = write!(s, " via {v}");
-                }
-                if let Some(d) = &r.dev {
-                    let _ = write!(s, " dev {d}");
-                }
-                if let Some(p) = &r.proto {
-                    let _ = write!(s, " proto {p}");
-                }
-                if let Some(sc) = r.scope {
-                    let _ = write!(s, " scope {sc}");
-                }
-                if let Some(src) = r.src {
-                    let _ = write!(s, " src {src}");
-                }
-                if let Some(m) = r.metric {
-                    let _ = write!(s, " metric {m}");
-                }
-                if r.table != 254 {
-                    let _ = write!(s, " table {}", table_name(r.table));
-                }
-                (r.table, r.dst.addr.is_ipv6(), s)
-            })
-            .collect();
-        lines.sort();
-        for (_, _, l) in lines {
-            let _ = writeln!(out, "  {l}");
-        }
+        render_routes(out, st);
     }
     if want.neigh {
-        out.push_str("neigh\n");
-        let mut lines: Vec<String> = st
-            .neigh
-            .iter()
-            // Multicast entries come from IGMP/MLD, not from ARP or ND.
-            .filter(|e| e.state != NudState::None && !e.dst.is_multicast())
-            .map(|e| {
-                let mut s = format!("  {} dev {}", e.dst, e.dev);
-                if let Some(m) = e.mac {
-                    let _ = write!(s, " lladdr {m}");
-                }
-                s += " ";
-                s += stable_state(e.state);
-                if let Some(m) = e.mac {
-                    s += &owner_note(sc, m);
-                }
-                s
-            })
-            .collect();
-        lines.sort();
-        for l in lines {
-            let _ = writeln!(out, "{l}");
-        }
+        render_neigh(out, sc, st);
     }
     let has_bridge = n
         .interfaces
         .iter()
         .any(|i| matches!(i.kind, IfKind::Bridge(_)));
     if want.fdb && has_bridge {
-        out.push_str("fdb\n");
-        let mut lines: Vec<String> = st
-            .fdb
-            .iter()
-            .filter(|e| e.master.is_some())
-            .map(|e| {
-                let mut s = format!("  {} dev {}", e.mac, e.port);
-                match &e.master {
-                    Some(m) => {
-                        let _ = write!(s, " master {m}");
-                    }
-                    None => s += " self",
-                }
-                if e.sticky {
-                    s += " sticky"
-                }
-                match e.kind {
-                    FdbKind::Permanent => s += " permanent",
-                    FdbKind::Static => s += " static",
-                    FdbKind::Dynamic => {}
-                }
-                s + &owner_note(sc, e.mac)
-            })
-            .collect();
-        lines.sort();
-        lines.dedup();
-        for l in lines {
-            let _ = writeln!(out, "{l}");
+        render_fdb(out, sc, st);
+    }
+}
+
+fn render_links(out: &mut String, n: &Node, st: &NodeState) {
+    out.push_str("links\n");
+    let mut ls = st.links.clone();
+    ls.sort_by(|a, b| a.name.cmp(&b.name));
+    for l in ls {
+        let mut line = format!(
+            "  {:<8} {:<7} {}",
+            l.name,
+            l.kind.as_deref().unwrap_or("loopback"),
+            l.oper
+        );
+        if let Some(m) = l.mac {
+            let _ = write!(line, "  {m}");
         }
+        let _ = write!(line, "  mtu {}", l.mtu);
+        if let Some(m) = &l.master {
+            let _ = write!(line, "  master {m}");
+        }
+        if let Some(IfKind::Veth { peer, .. }) = n.interface(&l.name).map(|i| &i.kind) {
+            let _ = write!(line, "  peer {peer}");
+        }
+        if let Some(ps) = &l.port_state {
+            let _ = write!(line, "  port {ps}");
+            for f in &l.port_flags {
+                let _ = write!(line, " {f}");
+            }
+        }
+        if let Some(b) = &l.bridge {
+            let _ = write!(line, "\n           bridge {b}");
+        }
+        if let Some((v, lower)) = &l.vxlan {
+            let _ = write!(line, "\n           vxlan {v}");
+            if let Some(d) = lower {
+                let _ = write!(line, " dev {d}");
+            }
+        }
+        if let Some(m) = &l.macvlan_mode {
+            let _ = write!(line, "  mode {m}");
+            if let Some(IfKind::Macvlan { parent, .. }) = n.interface(&l.name).map(|i| &i.kind) {
+                let _ = write!(line, "  parent {parent}");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
+fn render_addresses(out: &mut String, st: &NodeState) {
+    out.push_str("addresses\n");
+    let mut lines: Vec<String> = st
+        .addresses
+        .iter()
+        .map(|a| {
+            let mut s = format!("  {:<8} {}", a.dev, a.cidr);
+            // Link-local DAD runs in the background; its tentative flag is timing.
+            let link_local = matches!(a.cidr.addr, std::net::IpAddr::V6(v) if (v.segments()[0] & 0xffc0) == 0xfe80);
+            if a.tentative && !link_local && !a.dadfailed {
+                s += " tentative";
+            }
+            if a.dadfailed {
+                s += " dadfailed";
+            }
+            s
+        })
+        .collect();
+    lines.sort();
+    for l in lines {
+        let _ = writeln!(out, "{l}");
+    }
+}
+
+fn render_routes(out: &mut String, st: &NodeState) {
+    out.push_str("routes\n");
+    let mut lines: Vec<(u32, bool, String)> = st
+        .routes
+        .iter()
+        .filter(|r| !(r.dst.addr.is_ipv6() && r.table == 255 && r.kind == RouteKind::Multicast))
+        .map(|r| {
+            let mut s = String::new();
+            if let Some(k) = r.kind.prefix() {
+                s += k;
+                s += " ";
+            }
+            s += &if r.dst.prefix == 0 {
+                "default".to_string()
+            } else {
+                r.dst.to_string()
+            };
+            if let Some(v) = r.via {
+                let _ = write!(s, " via {v}");
+            }
+            if let Some(d) = &r.dev {
+                let _ = write!(s, " dev {d}");
+            }
+            if let Some(p) = &r.proto {
+                let _ = write!(s, " proto {p}");
+            }
+            if let Some(sc) = r.scope {
+                let _ = write!(s, " scope {sc}");
+            }
+            if let Some(src) = r.src {
+                let _ = write!(s, " src {src}");
+            }
+            if let Some(m) = r.metric {
+                let _ = write!(s, " metric {m}");
+            }
+            if r.table != 254 {
+                let _ = write!(s, " table {}", table_name(r.table));
+            }
+            (r.table, r.dst.addr.is_ipv6(), s)
+        })
+        .collect();
+    lines.sort();
+    for (_, _, l) in lines {
+        let _ = writeln!(out, "  {l}");
+    }
+}
+
+fn render_neigh(out: &mut String, sc: &Scenario, st: &NodeState) {
+    out.push_str("neigh\n");
+    let mut lines: Vec<String> = st
+        .neigh
+        .iter()
+        // Multicast entries come from IGMP/MLD, not from ARP or ND.
+        .filter(|e| e.state != NudState::None && !e.dst.is_multicast())
+        .map(|e| {
+            let mut s = format!("  {} dev {}", e.dst, e.dev);
+            if let Some(m) = e.mac {
+                let _ = write!(s, " lladdr {m}");
+            }
+            s += " ";
+            s += stable_state(e.state);
+            if let Some(m) = e.mac {
+                s += &owner_note(sc, m);
+            }
+            s
+        })
+        .collect();
+    lines.sort();
+    for l in lines {
+        let _ = writeln!(out, "{l}");
+    }
+}
+
+fn render_fdb(out: &mut String, sc: &Scenario, st: &NodeState) {
+    out.push_str("fdb\n");
+    let mut lines: Vec<String> = st
+        .fdb
+        .iter()
+        .filter(|e| e.master.is_some())
+        .map(|e| {
+            let mut s = format!("  {} dev {}", e.mac, e.port);
+            match &e.master {
+                Some(m) => {
+                    let _ = write!(s, " master {m}");
+                }
+                None => s += " self",
+            }
+            if e.sticky {
+                s += " sticky"
+            }
+            match e.kind {
+                FdbKind::Permanent => s += " permanent",
+                FdbKind::Static => s += " static",
+                FdbKind::Dynamic => {}
+            }
+            s + &owner_note(sc, e.mac)
+        })
+        .collect();
+    lines.sort();
+    lines.dedup();
+    for l in lines {
+        let _ = writeln!(out, "{l}");
     }
 }
 

@@ -175,22 +175,7 @@ impl NodeState {
             .map(|l| (l.index, l.name.clone()))
             .collect();
         let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
-        let links = raw_links
-            .iter()
-            .map(|l| Link {
-                name: l.name.clone(),
-                kind: l.kind.clone(),
-                mac: l.mac,
-                mtu: l.mtu,
-                oper: l.oper,
-                master: l.master.map(name),
-                port_state: l.port_state.clone(),
-                port_flags: l.port_flags.clone(),
-                bridge: l.bridge.clone(),
-                vxlan: l.vxlan.clone().map(|(v, d)| (v, d.map(name))),
-                macvlan_mode: l.macvlan_mode.clone(),
-            })
-            .collect();
+        let links = raw_links.iter().map(|l| link(l, &name)).collect();
         let mut st = NodeState {
             links,
             ..NodeState::default()
@@ -268,6 +253,22 @@ pub(crate) async fn route_lookup(nl: &Nl, dst: IpAddr) -> Result<Option<RouteEnt
         .collect();
     let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
     Ok(Some(route_entry(r, &name)))
+}
+
+fn link(l: &netlink::LinkState, name: &impl Fn(u32) -> String) -> Link {
+    Link {
+        name: l.name.clone(),
+        kind: l.kind.clone(),
+        mac: l.mac,
+        mtu: l.mtu,
+        oper: l.oper,
+        master: l.master.map(name),
+        port_state: l.port_state.clone(),
+        port_flags: l.port_flags.clone(),
+        bridge: l.bridge.clone(),
+        vxlan: l.vxlan.clone().map(|(v, d)| (v, d.map(name))),
+        macvlan_mode: l.macvlan_mode.clone(),
+    }
 }
 
 fn route_entry(r: netlink::RouteState, name: &impl Fn(u32) -> String) -> RouteEntry {

@@ -10,7 +10,7 @@ use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
 
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, TokioSocket};
 
-pub use crate::error::NlError;
+pub(crate) use crate::error::NlError;
 
 /// The errno text of a netlink error, with the kernel's extended-ack message if any:
 /// `Invalid argument (os error 22): sticky and permanent are mutually exclusive`.

@@ -16,7 +16,7 @@ const ETH_P_ARP: u16 = 0x0806;
 const RESEND: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone)]
-pub struct ArpResult {
+pub(crate) struct ArpResult {
     pub answer: Option<(Mac, Duration)>,
     pub sent: u32,
     pub timeout: Duration,

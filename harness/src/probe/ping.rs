@@ -19,7 +19,7 @@ static NEXT_ID: AtomicU16 = AtomicU16::new(0);
 
 /// What the network or the kernel said instead of a reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// `sendto` failed: the local kernel refused to send (no route, message too long, ...).
     Send(String),
     /// An ICMP error came back.
@@ -36,7 +36,7 @@ impl fmt::Display for Refusal {
 }
 
 #[derive(Debug, Clone)]
-pub struct PingResult {
+pub(crate) struct PingResult {
     pub sent: u32,
     pub rtts: Vec<Duration>,
     pub refusal: Option<Refusal>,
@@ -46,7 +46,7 @@ pub struct PingResult {
 }
 
 impl PingResult {
-    pub fn received(&self) -> u32 {
+    pub(crate) fn received(&self) -> u32 {
         self.rtts.len() as u32
     }
 

@@ -30,7 +30,7 @@ pub(crate) struct SpanIndex {
 impl SpanIndex {
     /// Builds the index; a document that does not parse gives an empty index
     /// (serde reports the syntax error itself).
-    pub fn build(src: &str) -> SpanIndex {
+    pub(crate) fn build(src: &str) -> SpanIndex {
         let mut walker = Walker::default();
         let mut parser = Parser::new_from_str(src);
         let _ = parser.load(&mut walker, false);
@@ -38,12 +38,12 @@ impl SpanIndex {
     }
 
     /// The position of the value at `path`, falling back to its nearest recorded ancestor.
-    pub fn value(&self, path: &str) -> Pos {
+    pub(crate) fn value(&self, path: &str) -> Pos {
         self.lookup(&self.values, path)
     }
 
     /// The position of the key that names `path` (for map entries), else of its value.
-    pub fn key(&self, path: &str) -> Pos {
+    pub(crate) fn key(&self, path: &str) -> Pos {
         self.keys
             .get(path)
             .copied()

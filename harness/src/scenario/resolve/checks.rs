@@ -66,192 +66,199 @@ impl Resolver<'_> {
             return None;
         }
         let check = if let Some(x) = &c.neigh {
-            let p = format!("{path}.neigh");
-            let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
-            let to = self.target(&format!("{p}.to"), &x.to, sc, false)?;
-            let mac = match &x.mac {
-                Some(m) => Some(self.mac_ref(&format!("{p}.mac"), m, sc)?),
-                None => None,
-            };
-            let present = x.present.unwrap_or(true);
-            if !present && (mac.is_some() || x.state.is_some()) {
-                self.at(
-                    &format!("{p}.present"),
-                    "contradictory check: `present: false` with a `mac` or `state`",
-                    Some("an absent entry has no MAC or state; drop one of them".into()),
-                );
-                return None;
-            }
-            let state = x.state;
-            Check::Neigh {
-                node,
-                to,
-                mac,
-                state,
-                present,
-            }
+            self.neigh_check(&format!("{path}.neigh"), x, sc)?
         } else if let Some(x) = &c.fdb {
-            let p = format!("{path}.fdb");
-            let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
-            let mac = self.mac_ref(&format!("{p}.mac"), &x.mac, sc)?;
-            let nd = sc.node(&node)?;
-            if !nd
-                .interfaces
-                .iter()
-                .any(|i| matches!(i.kind, IfKind::Bridge(_)))
-            {
-                self.at(
-                    &format!("{p}.node"),
-                    format!("node {node} has no bridge, so no FDB to check"),
-                    None,
-                );
-                return None;
-            }
-            if let Some(port) = &x.port {
-                if nd.interface(port).is_none() {
-                    let hint = did_you_mean(port, nd.interfaces.iter().map(|i| i.name.as_str()))
-                        .map(|m| format!("did you mean `{m}`?"));
-                    self.at(
-                        &format!("{p}.port"),
-                        format!("unknown interface `{port}` in node {node}"),
-                        hint,
-                    );
-                    return None;
-                }
-            }
-            Check::Fdb {
-                node,
-                mac,
-                port: x.port.clone(),
-                present: x.present.unwrap_or(true),
-            }
+            self.fdb_check(&format!("{path}.fdb"), x, sc)?
         } else if let Some(x) = &c.route {
-            let p = format!("{path}.route");
-            let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
-            let via = match &x.via {
-                Some(v) => Some(self.ip(&format!("{p}.via"), v)?),
-                None => None,
-            };
-            let to = if x.to == "default" {
-                let v6 = via.is_some_and(|v| v.is_ipv6());
-                Cidr {
-                    addr: if v6 {
-                        IpAddr::from([0u16; 8])
-                    } else {
-                        IpAddr::from([0u8; 4])
-                    },
-                    prefix: 0,
-                }
-            } else if let Some(c) = Cidr::parse(&x.to) {
-                c.network()
-            } else if let Ok(a) = x.to.parse::<IpAddr>() {
-                Cidr {
-                    addr: a,
-                    prefix: if a.is_ipv4() { 32 } else { 128 },
-                }
-            } else if x.to.contains(':') && !x.to.contains("::") {
-                let r = self.sc_ifref(&format!("{p}.to"), &x.to, sc)?;
-                let Some(c) = sc.interface(&r).and_then(|i| i.addresses.first()) else {
-                    self.at(
-                        &format!("{p}.to"),
-                        format!("{} has no address to stand for", x.to),
-                        None,
-                    );
-                    return None;
-                };
-                Cidr {
-                    addr: c.addr,
-                    prefix: if c.addr.is_ipv4() { 32 } else { 128 },
-                }
-            } else {
-                self.at(
-                    &format!("{p}.to"),
-                    format!("invalid route destination `{}`", x.to),
-                    Some("write `default` or a prefix such as 10.0.0.0/24 (a table entry), or an address (a lookup, as `ip route get`)".into()),
-                );
-                return None;
-            };
-            if let Some(d) = &x.dev {
-                let nd = sc.node(&node)?;
-                if nd.interface(d).is_none() {
-                    let hint = did_you_mean(d, nd.interfaces.iter().map(|i| i.name.as_str()))
-                        .map(|m| format!("did you mean `{m}`?"));
-                    self.at(
-                        &format!("{p}.dev"),
-                        format!("unknown interface `{d}` in node {node}"),
-                        hint,
-                    );
-                    return None;
-                }
-            }
-            let present = x.present.unwrap_or(true);
-            if !present && (via.is_some() || x.dev.is_some()) {
-                self.at(&format!("{p}.present"), "contradictory check: `present: false` with `via` or `dev`", Some("to check that a route does not go a certain way, check the route it should take".into()));
-                return None;
-            }
-            // A bare address (or node:if) asks the kernel which way it goes, like
-            // `ip route get`; `default` or a prefix names a table entry.
-            let lookup = x.to != "default" && !x.to.contains('/');
-            if lookup && x.table.is_some() {
-                self.at(
-                    &format!("{p}.table"),
-                    "`table` applies to a route entry, not to a lookup",
-                    Some("write `to` as a prefix, e.g. 10.0.0.5/32".into()),
-                );
-                return None;
-            }
-            Check::Route {
-                node,
-                to,
-                lookup,
-                via,
-                dev: x.dev.clone(),
-                table: x.table,
-                present,
-            }
+            self.route_check(&format!("{path}.route"), x, sc)?
         } else {
-            let x = c.link.as_ref()?;
-            let p = format!("{path}.link");
-            let dev = self.sc_ifref(&format!("{p}.dev"), &x.dev, sc)?;
-            let present = x.present.unwrap_or(true);
-            if !present
-                && (x.state.is_some() || x.mtu.is_some() || x.master.is_some() || x.port.is_some())
-            {
-                self.at(
-                    &format!("{p}.present"),
-                    "contradictory check: `present: false` with a state",
-                    None,
-                );
-                return None;
-            }
-            if present
-                && x.state.is_none()
-                && x.mtu.is_none()
-                && x.master.is_none()
-                && x.port.is_none()
-            {
-                self.at(
-                    &p,
-                    "a link check needs `state`, `port`, `mtu`, `master` or `present: false`",
-                    None,
-                );
-                return None;
-            }
-            let state = x.state;
-            let master = x
-                .master
-                .as_ref()
-                .map(|m| if m == "none" { None } else { Some(m.clone()) });
-            Check::Link {
-                dev,
-                present,
-                state,
-                port: x.port.map(|p| format!("{p:?}").to_lowercase()),
-                mtu: x.mtu,
-                master,
-            }
+            self.link_check(&format!("{path}.link"), c.link.as_ref()?, sc)?
         };
         Some(Action::Check { check, wait })
+    }
+
+    fn neigh_check(&mut self, p: &str, x: &RawNeighCheck, sc: &Scenario) -> Option<Check> {
+        let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
+        let to = self.target(&format!("{p}.to"), &x.to, sc, false)?;
+        let mac = match &x.mac {
+            Some(m) => Some(self.mac_ref(&format!("{p}.mac"), m, sc)?),
+            None => None,
+        };
+        let present = x.present.unwrap_or(true);
+        if !present && (mac.is_some() || x.state.is_some()) {
+            self.at(
+                &format!("{p}.present"),
+                "contradictory check: `present: false` with a `mac` or `state`",
+                Some("an absent entry has no MAC or state; drop one of them".into()),
+            );
+            return None;
+        }
+        let state = x.state;
+        Some(Check::Neigh {
+            node,
+            to,
+            mac,
+            state,
+            present,
+        })
+    }
+
+    fn fdb_check(&mut self, p: &str, x: &RawFdbCheck, sc: &Scenario) -> Option<Check> {
+        let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
+        let mac = self.mac_ref(&format!("{p}.mac"), &x.mac, sc)?;
+        let nd = sc.node(&node)?;
+        if !nd
+            .interfaces
+            .iter()
+            .any(|i| matches!(i.kind, IfKind::Bridge(_)))
+        {
+            self.at(
+                &format!("{p}.node"),
+                format!("node {node} has no bridge, so no FDB to check"),
+                None,
+            );
+            return None;
+        }
+        if let Some(port) = &x.port {
+            if nd.interface(port).is_none() {
+                let hint = did_you_mean(port, nd.interfaces.iter().map(|i| i.name.as_str()))
+                    .map(|m| format!("did you mean `{m}`?"));
+                self.at(
+                    &format!("{p}.port"),
+                    format!("unknown interface `{port}` in node {node}"),
+                    hint,
+                );
+                return None;
+            }
+        }
+        Some(Check::Fdb {
+            node,
+            mac,
+            port: x.port.clone(),
+            present: x.present.unwrap_or(true),
+        })
+    }
+
+    fn route_check(&mut self, p: &str, x: &RawRouteCheck, sc: &Scenario) -> Option<Check> {
+        let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
+        let via = match &x.via {
+            Some(v) => Some(self.ip(&format!("{p}.via"), v)?),
+            None => None,
+        };
+        let to = if x.to == "default" {
+            let v6 = via.is_some_and(|v| v.is_ipv6());
+            Cidr {
+                addr: if v6 {
+                    IpAddr::from([0u16; 8])
+                } else {
+                    IpAddr::from([0u8; 4])
+                },
+                prefix: 0,
+            }
+        } else if let Some(c) = Cidr::parse(&x.to) {
+            c.network()
+        } else if let Ok(a) = x.to.parse::<IpAddr>() {
+            Cidr {
+                addr: a,
+                prefix: if a.is_ipv4() { 32 } else { 128 },
+            }
+        } else if x.to.contains(':') && !x.to.contains("::") {
+            let r = self.sc_ifref(&format!("{p}.to"), &x.to, sc)?;
+            let Some(c) = sc.interface(&r).and_then(|i| i.addresses.first()) else {
+                self.at(
+                    &format!("{p}.to"),
+                    format!("{} has no address to stand for", x.to),
+                    None,
+                );
+                return None;
+            };
+            Cidr {
+                addr: c.addr,
+                prefix: if c.addr.is_ipv4() { 32 } else { 128 },
+            }
+        } else {
+            self.at(
+                &format!("{p}.to"),
+                format!("invalid route destination `{}`", x.to),
+                Some("write `default` or a prefix such as 10.0.0.0/24 (a table entry), or an address (a lookup, as `ip route get`)".into()),
+            );
+            return None;
+        };
+        if let Some(d) = &x.dev {
+            let nd = sc.node(&node)?;
+            if nd.interface(d).is_none() {
+                let hint = did_you_mean(d, nd.interfaces.iter().map(|i| i.name.as_str()))
+                    .map(|m| format!("did you mean `{m}`?"));
+                self.at(
+                    &format!("{p}.dev"),
+                    format!("unknown interface `{d}` in node {node}"),
+                    hint,
+                );
+                return None;
+            }
+        }
+        let present = x.present.unwrap_or(true);
+        if !present && (via.is_some() || x.dev.is_some()) {
+            self.at(&format!("{p}.present"), "contradictory check: `present: false` with `via` or `dev`", Some("to check that a route does not go a certain way, check the route it should take".into()));
+            return None;
+        }
+        // A bare address (or node:if) asks the kernel which way it goes, like
+        // `ip route get`; `default` or a prefix names a table entry.
+        let lookup = x.to != "default" && !x.to.contains('/');
+        if lookup && x.table.is_some() {
+            self.at(
+                &format!("{p}.table"),
+                "`table` applies to a route entry, not to a lookup",
+                Some("write `to` as a prefix, e.g. 10.0.0.5/32".into()),
+            );
+            return None;
+        }
+        Some(Check::Route {
+            node,
+            to,
+            lookup,
+            via,
+            dev: x.dev.clone(),
+            table: x.table,
+            present,
+        })
+    }
+
+    fn link_check(&mut self, p: &str, x: &RawLinkCheck, sc: &Scenario) -> Option<Check> {
+        let dev = self.sc_ifref(&format!("{p}.dev"), &x.dev, sc)?;
+        let present = x.present.unwrap_or(true);
+        if !present
+            && (x.state.is_some() || x.mtu.is_some() || x.master.is_some() || x.port.is_some())
+        {
+            self.at(
+                &format!("{p}.present"),
+                "contradictory check: `present: false` with a state",
+                None,
+            );
+            return None;
+        }
+        if present && x.state.is_none() && x.mtu.is_none() && x.master.is_none() && x.port.is_none()
+        {
+            self.at(
+                p,
+                "a link check needs `state`, `port`, `mtu`, `master` or `present: false`",
+                None,
+            );
+            return None;
+        }
+        let state = x.state;
+        let master = x
+            .master
+            .as_ref()
+            .map(|m| if m == "none" { None } else { Some(m.clone()) });
+        Some(Check::Link {
+            dev,
+            present,
+            state,
+            port: x.port.map(|p| format!("{p:?}").to_lowercase()),
+            mtu: x.mtu,
+            master,
+        })
     }
 
     pub(super) fn snapshot(

@@ -24,7 +24,7 @@ pub const IFNAME_MAX: usize = 15;
 const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(1);
 const DEFAULT_ARPING_TIMEOUT: Duration = Duration::from_secs(1);
 /// Every step is bounded: a hung step fails its trial instead of hanging CI.
-pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(60);
 /// The shortest timeout a probe or step may have.
 const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 /// At most this many echo requests per ping step.

@@ -3,6 +3,9 @@
 use super::*;
 
 impl Resolver<'_> {
+    /// One line of iproute2 syntax: tokens, then destination, then the checks that
+    /// need all of them. Read top to bottom, it is the grammar.
+    #[allow(clippy::too_many_lines)]
     pub(super) fn route(
         &mut self,
         path: &str,

@@ -3,6 +3,9 @@
 use super::*;
 
 impl Resolver<'_> {
+    /// Which action a step has (exactly one), then that action's resolver: a dispatch
+    /// table, one line per kind of step.
+    #[allow(clippy::too_many_lines)]
     pub(super) fn step(
         &mut self,
         i: usize,

@@ -86,37 +86,7 @@ impl Resolver<'_> {
         let local_ifs = &names.nodes[node];
         let kind = self.kind(node, ifname, ipath, ri, raw, names)?;
 
-        if let Some(m) = &ri.master {
-            let mpath = format!("{ipath}.master");
-            match local_ifs.get(m.as_str()) {
-                None => {
-                    let hint = did_you_mean(
-                        m,
-                        local_ifs
-                            .iter()
-                            .filter(|(_, k)| **k == "bridge")
-                            .map(|(n, _)| n.as_str()),
-                    )
-                    .map(|s| format!("did you mean `{s}`?"));
-                    self.at(
-                        &mpath,
-                        format!("master `{m}` is not an interface of node {node}"),
-                        hint,
-                    )
-                }
-                Some(&"bridge") if m == ifname => self.at(
-                    &mpath,
-                    format!("bridge `{m}` cannot be its own master"),
-                    None,
-                ),
-                Some(&"bridge") => {}
-                Some(k) => self.at(
-                    &mpath,
-                    format!("master `{m}` is not a bridge (it is a {k})"),
-                    Some("`master` names a bridge of the same node (`kind: bridge`)".into()),
-                ),
-            }
-        }
+        self.check_master(node, ifname, ipath, ri, local_ifs);
 
         let mut addresses = Vec::new();
         for (j, a) in ri.addresses.iter().enumerate() {
@@ -142,39 +112,7 @@ impl Resolver<'_> {
             }
         }
 
-        let mac = match &ri.mac {
-            None => Mac::derived(node, ifname),
-            Some(s) => match Mac::parse(s) {
-                Some(m) if m.0[0] & 1 == 1 => {
-                    self.at(
-                        &format!("{ipath}.mac"),
-                        format!("MAC `{s}` is a multicast address"),
-                        Some("the first byte must be even, e.g. 02:00:00:00:00:01".into()),
-                    );
-                    m
-                }
-                Some(m) if m.0 == [0; 6] => {
-                    self.at(
-                        &format!("{ipath}.mac"),
-                        "MAC 00:00:00:00:00:00 is not valid for an interface",
-                        None,
-                    );
-                    m
-                }
-                Some(m) => m,
-                None => {
-                    self.at(
-                        &format!("{ipath}.mac"),
-                        format!("invalid MAC `{s}`"),
-                        Some(
-                            "write six hex bytes separated by colons, e.g. 02:00:00:00:00:01"
-                                .into(),
-                        ),
-                    );
-                    Mac::derived(node, ifname)
-                }
-            },
-        };
+        let mac = self.interface_mac(node, ifname, ipath, ri);
         if let Some(mtu) = ri.mtu {
             if !(68..=65535).contains(&mtu) {
                 self.at(
@@ -215,6 +153,112 @@ impl Resolver<'_> {
         })
     }
 
+    /// `master` names a bridge of the same node, not the interface itself.
+    fn check_master(
+        &mut self,
+        node: &str,
+        ifname: &str,
+        ipath: &str,
+        ri: &RawInterface,
+        local_ifs: &BTreeMap<String, &'static str>,
+    ) {
+        if let Some(m) = &ri.master {
+            let mpath = format!("{ipath}.master");
+            match local_ifs.get(m.as_str()) {
+                None => {
+                    let hint = did_you_mean(
+                        m,
+                        local_ifs
+                            .iter()
+                            .filter(|(_, k)| **k == "bridge")
+                            .map(|(n, _)| n.as_str()),
+                    )
+                    .map(|s| format!("did you mean `{s}`?"));
+                    self.at(
+                        &mpath,
+                        format!("master `{m}` is not an interface of node {node}"),
+                        hint,
+                    )
+                }
+                Some(&"bridge") if m == ifname => self.at(
+                    &mpath,
+                    format!("bridge `{m}` cannot be its own master"),
+                    None,
+                ),
+                Some(&"bridge") => {}
+                Some(k) => self.at(
+                    &mpath,
+                    format!("master `{m}` is not a bridge (it is a {k})"),
+                    Some("`master` names a bridge of the same node (`kind: bridge`)".into()),
+                ),
+            }
+        }
+    }
+
+    /// The declared MAC, checked, or the one derived from node and interface names.
+    fn interface_mac(&mut self, node: &str, ifname: &str, ipath: &str, ri: &RawInterface) -> Mac {
+        match &ri.mac {
+            None => Mac::derived(node, ifname),
+            Some(s) => match Mac::parse(s) {
+                Some(m) if m.0[0] & 1 == 1 => {
+                    self.at(
+                        &format!("{ipath}.mac"),
+                        format!("MAC `{s}` is a multicast address"),
+                        Some("the first byte must be even, e.g. 02:00:00:00:00:01".into()),
+                    );
+                    m
+                }
+                Some(m) if m.0 == [0; 6] => {
+                    self.at(
+                        &format!("{ipath}.mac"),
+                        "MAC 00:00:00:00:00:00 is not valid for an interface",
+                        None,
+                    );
+                    m
+                }
+                Some(m) => m,
+                None => {
+                    self.at(
+                        &format!("{ipath}.mac"),
+                        format!("invalid MAC `{s}`"),
+                        Some(
+                            "write six hex bytes separated by colons, e.g. 02:00:00:00:00:01"
+                                .into(),
+                        ),
+                    );
+                    Mac::derived(node, ifname)
+                }
+            },
+        }
+    }
+
+    /// `bridge:` options, with durations in the kernel's hundredths of a second.
+    fn bridge_options(&mut self, ipath: &str, ri: &RawInterface) -> BridgeOptions {
+        let mut o = BridgeOptions::default();
+        if let Some(b) = &ri.bridge {
+            o.stp = b.stp;
+            o.ageing_time_cs = b
+                .ageing_time
+                .as_ref()
+                .and_then(|d| self.duration(&format!("{ipath}.bridge.ageing_time"), d))
+                .map(centis);
+            o.forward_delay_cs = b
+                .forward_delay
+                .as_ref()
+                .and_then(|d| self.duration(&format!("{ipath}.bridge.forward_delay"), d))
+                .map(centis);
+            o.hello_time_cs = b
+                .hello_time
+                .as_ref()
+                .and_then(|d| self.duration(&format!("{ipath}.bridge.hello_time"), d))
+                .map(centis);
+            o.priority = b.priority;
+            o.mcast_snooping = b.mcast_snooping;
+            o.vlan_filtering = b.vlan_filtering;
+        }
+        o
+    }
+
     pub(super) fn kind(
         &mut self,
         node: &str,
@@ -225,38 +269,6 @@ impl Resolver<'_> {
         names: &Names,
     ) -> Option<IfKind> {
         let local_ifs = &names.nodes[node];
-        let misplaced = |k: &str, ri: &RawInterface| -> Vec<&'static str> {
-            let mut v = Vec::new();
-            if k != "macvlan" {
-                if ri.parent.is_some() {
-                    v.push("parent")
-                }
-                if ri.mode.is_some() {
-                    v.push("mode")
-                }
-            }
-            if k != "vxlan" {
-                if ri.vni.is_some() {
-                    v.push("vni")
-                }
-                if ri.local.is_some() {
-                    v.push("local")
-                }
-                if ri.remote.is_some() {
-                    v.push("remote")
-                }
-                if ri.dev.is_some() {
-                    v.push("dev")
-                }
-                if ri.dstport.is_some() {
-                    v.push("dstport")
-                }
-            }
-            if k != "veth" && ri.peer.is_some() {
-                v.push("peer")
-            }
-            v
-        };
         let kind_name = local_ifs[ifname];
         for key in misplaced(kind_name, ri) {
             self.at_key(
@@ -266,31 +278,7 @@ impl Resolver<'_> {
             );
         }
         match kind_name {
-            "bridge" => {
-                let mut o = BridgeOptions::default();
-                if let Some(b) = &ri.bridge {
-                    o.stp = b.stp;
-                    o.ageing_time_cs = b
-                        .ageing_time
-                        .as_ref()
-                        .and_then(|d| self.duration(&format!("{ipath}.bridge.ageing_time"), d))
-                        .map(centis);
-                    o.forward_delay_cs = b
-                        .forward_delay
-                        .as_ref()
-                        .and_then(|d| self.duration(&format!("{ipath}.bridge.forward_delay"), d))
-                        .map(centis);
-                    o.hello_time_cs = b
-                        .hello_time
-                        .as_ref()
-                        .and_then(|d| self.duration(&format!("{ipath}.bridge.hello_time"), d))
-                        .map(centis);
-                    o.priority = b.priority;
-                    o.mcast_snooping = b.mcast_snooping;
-                    o.vlan_filtering = b.vlan_filtering;
-                }
-                Some(IfKind::Bridge(o))
-            }
+            "bridge" => Some(IfKind::Bridge(self.bridge_options(ipath, ri))),
             "macvlan" => {
                 let Some(parent) = &ri.parent else {
                     self.at_key(
@@ -340,6 +328,9 @@ impl Resolver<'_> {
         }
     }
 
+    /// Both ends of a pair, who names whom, and which end creates it: the cases are
+    /// few but each needs its own message.
+    #[allow(clippy::too_many_lines)]
     pub(super) fn veth(
         &mut self,
         node: &str,
@@ -531,4 +522,38 @@ impl Resolver<'_> {
             }
         }
     }
+}
+
+/// The keys given to an interface that belong to another kind.
+fn misplaced(k: &str, ri: &RawInterface) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if k != "macvlan" {
+        if ri.parent.is_some() {
+            v.push("parent")
+        }
+        if ri.mode.is_some() {
+            v.push("mode")
+        }
+    }
+    if k != "vxlan" {
+        if ri.vni.is_some() {
+            v.push("vni")
+        }
+        if ri.local.is_some() {
+            v.push("local")
+        }
+        if ri.remote.is_some() {
+            v.push("remote")
+        }
+        if ri.dev.is_some() {
+            v.push("dev")
+        }
+        if ri.dstport.is_some() {
+            v.push("dstport")
+        }
+    }
+    if k != "veth" && ri.peer.is_some() {
+        v.push("peer")
+    }
+    v
 }
