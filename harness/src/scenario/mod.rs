@@ -2,6 +2,7 @@
 
 mod diag;
 pub mod model;
+mod names;
 mod raw;
 mod resolve;
 mod spans;

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use super::diag::{did_you_mean, Diagnostic, LoadError};
 use super::model::*;
+use super::names::*;
 use super::raw::*;
 use super::spans::{Pos, SpanIndex};
 
+mod changes;
 mod checks;
 mod routes;
 mod steps;
@@ -497,138 +499,4 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     (0.0..86_400.0)
         .contains(&secs)
         .then(|| Duration::from_secs_f64(secs))
-}
-
-fn check_ifname(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("it is empty".into());
-    }
-    if name.len() > IFNAME_MAX {
-        return Err(format!(
-            "it is {} bytes; the kernel allows at most {IFNAME_MAX} (IFNAMSIZ - 1)",
-            name.len()
-        ));
-    }
-    if name == "." || name == ".." {
-        return Err("the kernel rejects `.` and `..`".into());
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| *c == '/' || *c == ':' || c.is_whitespace())
-    {
-        return Err(format!("it contains {c:?}; the kernel rejects `/` and whitespace, and `:` separates node from interface"));
-    }
-    // The kernel reads `eth%d` as a template and names the link `eth0`: netspec would
-    // then wait for a link that never appears.
-    if name.contains('%') {
-        return Err(
-            "it contains '%', which the kernel reads as a name template (`eth%d` becomes `eth0`)"
-                .into(),
-        );
-    }
-    if let Some(c) = name.chars().find(|c| c.is_control()) {
-        return Err(format!("it contains the control character {c:?}"));
-    }
-    if name == "lo" {
-        return Err("`lo` exists in every node already".into());
-    }
-    Ok(())
-}
-
-/// A scenario name becomes a folder under the report directory and part of snapshot
-/// file names, so it must stay a short relative path.
-pub(crate) fn check_scenario_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("it is empty".into());
-    }
-    if name.len() > 120 {
-        return Err(format!("it is {} bytes; at most 120", name.len()));
-    }
-    if name.starts_with('/') {
-        return Err("it is an absolute path".into());
-    }
-    for seg in name.split('/') {
-        if seg.is_empty() || seg == "." || seg == ".." {
-            return Err(format!("it has a `{seg}` path segment"));
-        }
-        if let Some(c) = seg
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        {
-            return Err(format!("it contains {c:?}"));
-        }
-    }
-    Ok(())
-}
-
-fn check_node_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 32 {
-        return Err("use 1 to 32 characters".into());
-    }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err("use letters, digits, `-` and `_`".into());
-    }
-    Ok(())
-}
-
-/// Sysctls under `net.` that a namespace may see but that act on the whole kernel.
-/// This is the one list netspec refuses; each entry says why. Never write one of these,
-/// not even in a test: the change outlives the scenario and reaches the host.
-pub(crate) const HOST_WIDE_SYSCTLS: &[(&str, &str)] = &[(
-    "net.netfilter.nf_hooks_lwtunnel",
-    "it switches on a kernel-wide static key that can never be turned off again",
-)];
-
-/// Why a sysctl key may not be set in a node, if it may not. Keys are written with
-/// dots (`net.ipv4.ip_forward`) or, as `sysctl` also accepts, with slashes
-/// (`net/ipv4/conf/eth0.1/rp_filter`), which an interface name with a dot needs.
-pub(crate) fn sysctl_refusal(k: &str, ifnames: &[&str]) -> Option<(String, String)> {
-    if !valid_sysctl_key(k) {
-        return Some((
-            format!("invalid sysctl `{}`", k.escape_debug()),
-            "write it as `sysctl -w` does, e.g. net.ipv4.ip_forward".into(),
-        ));
-    }
-    let dotted = if k.contains('/') {
-        k.replace('/', ".")
-    } else {
-        k.to_string()
-    };
-    if !(k.starts_with("net.") || k.starts_with("net/")) {
-        return Some((
-            format!("sysctl `{k}` is not per network namespace"),
-            "only net.* sysctls can be set in a node; others would change the host".into(),
-        ));
-    }
-    if let Some((_, why)) = HOST_WIDE_SYSCTLS.iter().find(|(key, _)| *key == dotted) {
-        return Some((
-            format!("sysctl `{k}` acts on the whole kernel, not on one namespace: {why}"),
-            "netspec never changes the host; test this outside netspec".into(),
-        ));
-    }
-    if !k.contains('/') {
-        if let Some(i) = ifnames.iter().find(|i| i.contains('.') && k.contains(*i)) {
-            return Some((
-                format!("sysctl `{k}` names interface `{i}`, whose dot reads as a separator"),
-                format!(
-                    "write the key with slashes: {}",
-                    k.replace(*i, "\u{1}").replace('.', "/").replace('\u{1}', i)
-                ),
-            ));
-        }
-    }
-    None
-}
-
-fn valid_sysctl_key(k: &str) -> bool {
-    !k.is_empty()
-        && !k.contains("..")
-        && !k.contains("//")
-        && !k.starts_with(['.', '/'])
-        && !k.ends_with(['.', '/'])
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
 }

@@ -1,0 +1,241 @@
+//! Runtime change steps: address, route, sysctl, neigh, fdb, and their static entries.
+
+use super::*;
+
+impl Resolver<'_> {
+    /// Which of `add`/`del` a change step has, with its value.
+    pub(super) fn add_or_del<'v>(
+        &mut self,
+        path: &str,
+        add: &'v Option<String>,
+        del: &'v Option<String>,
+        example: &str,
+    ) -> Option<(&'v str, bool, String)> {
+        match (add, del) {
+            (Some(x), None) => Some((x, true, format!("{path}.add"))),
+            (None, Some(x)) => Some((x, false, format!("{path}.del"))),
+            _ => {
+                self.at(
+                    path,
+                    "this step takes exactly one of `add` or `del`",
+                    Some(format!("e.g. `{example}`")),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn address_step(
+        &mut self,
+        path: &str,
+        a: &RawAddressStep,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let dev = self.sc_ifref(&format!("{path}.dev"), &a.dev, sc)?;
+        let (text, add, vpath) = self.add_or_del(
+            path,
+            &a.add,
+            &a.del,
+            "address: { add: 10.0.0.5/24, dev: net1:eth0 }",
+        )?;
+        let Some(cidr) = Cidr::parse(text) else {
+            self.at(
+                &vpath,
+                format!("invalid CIDR `{text}`"),
+                Some("write an address with its prefix length, e.g. 10.0.0.1/24".into()),
+            );
+            return None;
+        };
+        Some(Action::Change {
+            change: Change::Address { dev, cidr, add },
+            error: a.error.clone(),
+        })
+    }
+
+    pub(super) fn route_step(
+        &mut self,
+        path: &str,
+        r: &RawRouteStep,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &r.node, sc)?;
+        let (text, add, vpath) = self.add_or_del(
+            path,
+            &r.add,
+            &r.del,
+            "route: { node: net1, add: 10.5.0.0/16 via 10.0.0.2 }",
+        )?;
+        // An earlier step may make the gateway reachable: the kernel judges it.
+        let route = self.route(&vpath, text, sc.node(&node)?, false)?;
+        Some(Action::Change {
+            change: Change::Route { node, route, add },
+            error: r.error.clone(),
+        })
+    }
+
+    pub(super) fn sysctl_step(
+        &mut self,
+        path: &str,
+        x: &RawSysctlStep,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &x.node, sc)?;
+        let ifnames: Vec<&str> = sc
+            .node(&node)
+            .map(|n| n.interfaces.iter().map(|i| i.name.as_str()).collect())
+            .unwrap_or_default();
+        if let Some((msg, hint)) = sysctl_refusal(&x.key, &ifnames) {
+            self.at(&format!("{path}.key"), msg, Some(hint));
+            return None;
+        }
+        let change = Change::Sysctl {
+            node,
+            key: x.key.clone(),
+            value: x.value.0.clone(),
+        };
+        Some(Action::Change {
+            change,
+            error: x.error.clone(),
+        })
+    }
+
+    pub(super) fn neigh_step(
+        &mut self,
+        path: &str,
+        n: &RawNeighStep,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &n.node, sc)?;
+        let op = match (&n.add, &n.del, &n.flush) {
+            (Some(a), None, None) => {
+                NeighOp::Add(self.static_neigh(&format!("{path}.add"), &node, a, sc)?)
+            }
+            (None, Some(d), None) => {
+                let to = self.target(&format!("{path}.del.to"), &d.to, sc, false)?;
+                self.node_if(&format!("{path}.del.dev"), &node, &d.dev, sc)?;
+                NeighOp::Del {
+                    to,
+                    dev: d.dev.clone(),
+                }
+            }
+            (None, None, Some(dev)) => {
+                self.node_if(&format!("{path}.flush"), &node, dev, sc)?;
+                NeighOp::Flush { dev: dev.clone() }
+            }
+            _ => {
+                self.at(
+                    path,
+                    "a neigh step takes exactly one of `add`, `del` or `flush`",
+                    None,
+                );
+                return None;
+            }
+        };
+        Some(Action::Change {
+            change: Change::Neigh { node, op },
+            error: n.error.clone(),
+        })
+    }
+
+    pub(super) fn fdb_step(&mut self, path: &str, f: &RawFdbStep, sc: &Scenario) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &f.node, sc)?;
+        let op = match (&f.add, &f.del, &f.flush) {
+            (Some(a), None, None) => {
+                FdbOp::Add(self.static_fdb(&format!("{path}.add"), &node, a, sc, false)?)
+            }
+            (None, Some(d), None) => {
+                let (mac, _) = self.mac_ref(&format!("{path}.del.mac"), &d.mac, sc)?;
+                self.node_if(&format!("{path}.del.port"), &node, &d.port, sc)?;
+                FdbOp::Del {
+                    mac,
+                    port: d.port.clone(),
+                }
+            }
+            (None, None, Some(port)) => {
+                self.node_if(&format!("{path}.flush"), &node, port, sc)?;
+                FdbOp::Flush { port: port.clone() }
+            }
+            _ => {
+                self.at(
+                    path,
+                    "an fdb step takes exactly one of `add`, `del` or `flush`",
+                    None,
+                );
+                return None;
+            }
+        };
+        Some(Action::Change {
+            change: Change::Fdb { node, op },
+            error: f.error.clone(),
+        })
+    }
+
+    /// An interface name of `node`, with a did-you-mean.
+    pub(super) fn node_if(
+        &mut self,
+        path: &str,
+        node: &str,
+        name: &str,
+        sc: &Scenario,
+    ) -> Option<()> {
+        let nd = sc.node(node)?;
+        if nd.interface(name).is_some() {
+            return Some(());
+        }
+        let hint = did_you_mean(name, nd.interfaces.iter().map(|i| i.name.as_str()))
+            .map(|m| format!("did you mean `{m}`?"));
+        self.at(
+            path,
+            format!("unknown interface `{name}` in node {node}"),
+            hint,
+        );
+        None
+    }
+
+    pub(super) fn static_neigh(
+        &mut self,
+        path: &str,
+        node: &str,
+        n: &RawStaticNeigh,
+        sc: &Scenario,
+    ) -> Option<StaticNeigh> {
+        let to = self.target(&format!("{path}.to"), &n.to, sc, false)?;
+        let (mac, _) = self.mac_ref(&format!("{path}.mac"), &n.mac, sc)?;
+        self.node_if(&format!("{path}.dev"), node, &n.dev, sc)?;
+        Some(StaticNeigh {
+            to,
+            mac,
+            dev: n.dev.clone(),
+        })
+    }
+
+    /// `strict` (the topology) refuses `sticky` without `static`; a runtime step lets the
+    /// kernel answer, so that a scenario can assert the kernel's refusal.
+    pub(super) fn static_fdb(
+        &mut self,
+        path: &str,
+        node: &str,
+        f: &RawStaticFdb,
+        sc: &Scenario,
+        strict: bool,
+    ) -> Option<StaticFdb> {
+        let (mac, _) = self.mac_ref(&format!("{path}.mac"), &f.mac, sc)?;
+        self.node_if(&format!("{path}.port"), node, &f.port, sc)?;
+        let state = f.state.unwrap_or(FdbState::Static);
+        let sticky = f.sticky.unwrap_or(false);
+        if strict && sticky && state == FdbState::Permanent {
+            self.at(
+                &format!("{path}.sticky"),
+                "`sticky` with `state: permanent`: the kernel refuses it (EINVAL)",
+                Some("use `state: static`".into()),
+            );
+            return None;
+        }
+        Some(StaticFdb {
+            mac,
+            port: f.port.clone(),
+            state,
+            sticky,
+        })
+    }
+}
