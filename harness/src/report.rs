@@ -303,6 +303,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_snapshot_involves_only_the_nodes_it_names() {
+        let src = "nodes:
+  a:
+    interfaces:
+      eth0: { peer: b:eth0, addresses: [10.0.0.1/24] }
+  b:
+    interfaces:
+      eth0: { addresses: [10.0.0.2/24] }
+  c: {}
+steps:
+  - snapshot: { label: x, nodes: [a, b] }
+  - ping: { from: c, to: 10.0.0.2 }
+";
+        let sc = crate::load_str(Path::new("t.yaml"), "t", src).unwrap();
+        assert_eq!(involved_nodes(&sc, &sc.steps[0], &[]), ["a", "b"]);
+        // The ping's own node, the target's owner, and whoever answered.
+        assert_eq!(
+            involved_nodes(&sc, &sc.steps[1], &["10.0.0.1".into()]),
+            ["a", "b", "c"]
+        );
+    }
+
+    #[test]
     fn a_report_folder_never_goes_through_a_symlink() {
         let d = std::env::temp_dir().join(format!("netspec-report-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);

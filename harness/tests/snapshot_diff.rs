@@ -68,6 +68,9 @@ fn a_wrong_snapshot_fails_with_a_diff() {
         all.contains("state equal to snapshots/seed__bridge@after-ping.snap"),
         "{all}"
     );
+    // The diff is the message: no panic line pointing into netspec, no backtrace.
+    assert!(!all.contains("panicked at"), "{all}");
+    assert!(!all.contains("stack backtrace"), "{all}");
     assert_eq!(
         written.len(),
         1,

@@ -1,0 +1,112 @@
+//! Failure reports and snapshot folders stay where netspec owns them: `netspec run`
+//! writes `failure.txt` under the cargo target directory and a later pass removes it;
+//! the test harness never writes into the source tree; a missing snapshot folder is an
+//! error, not a reason to write beside the harness's sources. Needs root.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+fn netspec(args: &[&str], dir: &Path, target: Option<&Path>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_netspec"));
+    c.args(args).current_dir(dir).env("CI", "true");
+    match target {
+        Some(t) => c.env("CARGO_TARGET_DIR", t),
+        None => c.env_remove("CARGO_TARGET_DIR"),
+    };
+    c.output().unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("netspec-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn run_writes_a_failure_report_and_a_pass_clears_it() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let target = scratch("target");
+    let report = target.join("netspec/report/stale/failure.txt");
+    let root = Path::new(ROOT);
+    let failed = netspec(&["run", "tests/report/fails.yaml"], root, Some(&target));
+    assert!(!failed.status.success(), "{}", text(&failed));
+    let written = std::fs::read_to_string(&report)
+        .unwrap_or_else(|e| panic!("no {}: {e}\n{}", report.display(), text(&failed)));
+    assert!(
+        written.contains("expected: 10.1.0.99 reachable from a"),
+        "{written}"
+    );
+    assert!(
+        text(&failed).contains(&format!("this report: {}", report.display())),
+        "{}",
+        text(&failed)
+    );
+    let passed = netspec(&["run", "tests/report/passes.yaml"], root, Some(&target));
+    assert!(passed.status.success(), "{}", text(&passed));
+    assert!(!report.exists(), "a stale failure.txt stays after a pass");
+    std::fs::remove_dir_all(&target).unwrap();
+}
+
+#[test]
+fn the_harness_writes_reports_under_the_target_dir_not_beside_the_scenarios() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let root = Path::new(ROOT);
+    let out = netspec(&["test", "tests/report", "--exact", "fails"], root, None);
+    assert!(!out.status.success(), "fails.yaml fails: {}", text(&out));
+    assert!(
+        !root.join("tests/target").exists(),
+        "a report landed in the source tree: tests/target"
+    );
+    // The binary lives in <target>/debug: its report is there.
+    let exe = Path::new(env!("CARGO_BIN_EXE_netspec"));
+    let target = exe
+        .ancestors()
+        .find(|a| a.join("CACHEDIR.TAG").is_file())
+        .unwrap();
+    assert!(target.join("netspec/report/stale").is_dir());
+}
+
+#[test]
+fn a_missing_snapshot_folder_is_an_error_and_nothing_is_written() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let dir = scratch("nosnaps");
+    std::fs::create_dir_all(dir.join("scenarios/seed")).unwrap();
+    std::fs::copy(
+        Path::new(ROOT).join("scenarios/seed/bridge.yaml"),
+        dir.join("scenarios/seed/bridge.yaml"),
+    )
+    .unwrap();
+    let out = netspec(&["test", "scenarios"], &dir, None);
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("snapshots does not exist; create it"), "{all}");
+    let harness_snaps = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/snapshots");
+    assert!(
+        !harness_snaps.exists(),
+        "insta wrote beside the harness's sources"
+    );
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(entries, ["scenarios"], "nothing else was written");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
