@@ -400,9 +400,7 @@ fn link(c: &Check, st: &NodeState) -> Verdict {
         return Verdict::new(false, expected, format!("{dev} does not exist"));
     };
     let passed = state.is_none_or(|s| s == l.oper)
-        && port
-            .as_ref()
-            .is_none_or(|p| l.port_state.as_ref() == Some(p))
+        && port.is_none_or(|p| l.port_state.as_deref() == Some(p.to_string().as_str()))
         && mtu.is_none_or(|m| m == l.mtu)
         && master.as_ref().is_none_or(|m| *m == l.master);
     let mut actual = format!("{dev} state {}", l.oper);

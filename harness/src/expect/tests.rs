@@ -461,7 +461,7 @@ fn link_checks() {
         dev: dev.clone(),
         present: true,
         state: None,
-        port: Some("blocking".into()),
+        port: Some(crate::scenario::PortState::Blocking),
         mtu: Some(1400),
         master: None,
     };

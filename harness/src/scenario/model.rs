@@ -417,6 +417,29 @@ impl fmt::Display for OperState {
     }
 }
 
+/// A bridge port's STP state, as the kernel names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortState {
+    Disabled,
+    Listening,
+    Learning,
+    Forwarding,
+    Blocking,
+}
+
+impl fmt::Display for PortState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PortState::Disabled => "disabled",
+            PortState::Listening => "listening",
+            PortState::Learning => "learning",
+            PortState::Forwarding => "forwarding",
+            PortState::Blocking => "blocking",
+        })
+    }
+}
+
 /// How long a check is given, and what it must do in that time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
@@ -458,8 +481,8 @@ pub enum Check {
         /// false: the link must not exist.
         present: bool,
         state: Option<OperState>,
-        /// The bridge port state: disabled, listening, learning, forwarding or blocking.
-        port: Option<String>,
+        /// The bridge port state.
+        port: Option<PortState>,
         mtu: Option<u32>,
         master: Option<Option<String>>,
     },

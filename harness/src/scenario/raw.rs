@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-use super::model::{FdbState, MacvlanMode, NeighState, OperState, PortOptions, Reach};
+use super::model::{FdbState, MacvlanMode, NeighState, OperState, PortOptions, PortState, Reach};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -322,16 +322,6 @@ pub(crate) struct RawRouteCheck {
     pub present: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum RawPortState {
-    Disabled,
-    Listening,
-    Learning,
-    Forwarding,
-    Blocking,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLinkCheck {
@@ -339,7 +329,7 @@ pub(crate) struct RawLinkCheck {
     pub present: Option<bool>,
     pub state: Option<OperState>,
     /// The bridge port state.
-    pub port: Option<RawPortState>,
+    pub port: Option<PortState>,
     pub mtu: Option<u32>,
     pub master: Option<String>,
 }

@@ -255,7 +255,7 @@ impl Resolver<'_> {
             dev,
             present,
             state,
-            port: x.port.map(|p| format!("{p:?}").to_lowercase()),
+            port: x.port,
             mtu: x.mtu,
             master,
         })
