@@ -234,7 +234,7 @@ fn fdb(c: &Check, st: &NodeState) -> Verdict {
     };
     let matching = entries
         .iter()
-        .filter(|e| port.as_ref().is_none_or(|p| &e.port == p))
+        .filter(|e| port.as_ref().is_none_or(|p| e.port == *p))
         .count();
     let passed = if *present {
         matching > 0
@@ -402,7 +402,9 @@ fn link(c: &Check, st: &NodeState) -> Verdict {
     let passed = state.is_none_or(|s| s == l.oper)
         && port.is_none_or(|p| l.port_state.as_deref() == Some(p.to_string().as_str()))
         && mtu.is_none_or(|m| m == l.mtu)
-        && master.as_ref().is_none_or(|m| *m == l.master);
+        && master
+            .as_ref()
+            .is_none_or(|m| m.as_deref() == l.master.as_deref());
     let mut actual = format!("{dev} state {}", l.oper);
     if let Some(p) = &l.port_state {
         actual += &format!(" port {p}");

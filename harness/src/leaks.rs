@@ -56,7 +56,7 @@ pub fn suite_interfaces(dirs: &[&Path]) -> BTreeSet<String> {
         for f in crate::Harness::new(d).discover() {
             if let Ok(sc) = crate::load_file(d, &f) {
                 for n in &sc.nodes {
-                    names.extend(n.interfaces.iter().map(|i| i.name.clone()));
+                    names.extend(n.interfaces.iter().map(|i| i.name.to_string()));
                 }
             }
         }

@@ -6,15 +6,15 @@
 //! before it has finished.
 
 use crate::scenario::{
-    BridgeOptions, Cidr, IfKind, IfRef, Interface, Mac, MacvlanMode, Node, PortOptions, Route,
-    Scenario, StaticFdb, StaticNeigh,
+    BridgeOptions, Cidr, IfKind, IfName, IfRef, Interface, Mac, MacvlanMode, Node, NodeName,
+    PortOptions, Route, Scenario, StaticFdb, StaticNeigh,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Op {
     CreateBridge {
-        node: String,
-        name: String,
+        node: NodeName,
+        name: IfName,
         mac: Mac,
         mtu: Option<u32>,
         opts: BridgeOptions,
@@ -28,102 +28,102 @@ pub(crate) enum Op {
         peer_mtu: Option<u32>,
     },
     CreateMacvlan {
-        node: String,
-        name: String,
+        node: NodeName,
+        name: IfName,
         mac: Mac,
         mtu: Option<u32>,
         parent: IfRef,
         mode: MacvlanMode,
     },
     CreateVxlan {
-        node: String,
-        name: String,
+        node: NodeName,
+        name: IfName,
         mac: Mac,
         mtu: Option<u32>,
         kind: IfKind,
     },
     Sysctl {
-        node: String,
+        node: NodeName,
         key: String,
         value: String,
     },
     SetMaster {
-        node: String,
-        name: String,
-        master: String,
+        node: NodeName,
+        name: IfName,
+        master: IfName,
     },
     AddAddress {
-        node: String,
-        name: String,
+        node: NodeName,
+        name: IfName,
         cidr: Cidr,
         dad: bool,
     },
     SetUp {
-        node: String,
-        name: String,
+        node: NodeName,
+        name: IfName,
     },
     AddRoute {
-        node: String,
+        node: NodeName,
         route: Route,
     },
     SetPort {
-        node: String,
-        name: String,
+        node: NodeName,
+        name: IfName,
         opts: PortOptions,
     },
     AddNeigh {
-        node: String,
+        node: NodeName,
         entry: StaticNeigh,
     },
     AddFdb {
-        node: String,
+        node: NodeName,
         entry: StaticFdb,
     },
     // Runtime changes lower to these too (`change::lower`).
     SetDown {
-        node: String,
-        name: String,
+        node: NodeName,
+        name: IfName,
     },
     SetLink {
-        node: String,
-        name: String,
+        node: NodeName,
+        name: IfName,
         mtu: Option<u32>,
         mac: Option<Mac>,
     },
     SetNomaster {
-        node: String,
-        name: String,
+        node: NodeName,
+        name: IfName,
     },
     DelLink {
-        node: String,
-        name: String,
+        node: NodeName,
+        name: IfName,
     },
     DelAddress {
-        node: String,
-        name: String,
+        node: NodeName,
+        name: IfName,
         cidr: Cidr,
     },
     DelRoute {
-        node: String,
+        node: NodeName,
         route: Route,
     },
     DelNeigh {
-        node: String,
-        dev: String,
+        node: NodeName,
+        dev: IfName,
         to: std::net::IpAddr,
     },
     FlushNeigh {
-        node: String,
-        dev: String,
+        node: NodeName,
+        dev: IfName,
     },
     DelFdb {
-        node: String,
-        port: String,
+        node: NodeName,
+        port: IfName,
         mac: Mac,
     },
     FlushFdb {
-        node: String,
-        port: String,
+        node: NodeName,
+        port: IfName,
     },
 }
 
@@ -148,7 +148,7 @@ pub(crate) struct Plan {
     /// oper-state UP by up to a second. Unique indexes also save a dump per node.
     pub indexes: std::collections::BTreeMap<IfRef, u32>,
     /// Sysctls written when each namespace is created, before any link exists.
-    pub early_sysctls: std::collections::BTreeMap<String, Vec<(String, String)>>,
+    pub early_sysctls: std::collections::BTreeMap<NodeName, Vec<(String, String)>>,
 }
 
 pub(crate) fn plan(sc: &Scenario) -> Plan {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::Skip;
-use crate::scenario::{Action, Change, Check, LoadError, Scenario, Step};
+use crate::scenario::{Action, Change, Check, LoadError, NodeName, Scenario, Step};
 
 /// One step's result.
 #[derive(Debug, Clone)]
@@ -169,7 +169,7 @@ impl fmt::Display for Outcome {
 
 /// The nodes a step touches, for the failure report: its own, and those that own the
 /// addresses it names or that answered it.
-pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String]) -> Vec<String> {
+pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String]) -> Vec<NodeName> {
     let owner = |ip: &std::net::IpAddr| {
         sc.nodes
             .iter()
@@ -184,7 +184,7 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
         Some(crate::scenario::IfKind::Veth { peer, .. }) => Some(peer.node.clone()),
         _ => None,
     };
-    let mut v: Vec<String> = match &step.action {
+    let mut v: Vec<NodeName> = match &step.action {
         Action::Ping(p) => [Some(p.from.clone()), owner(&p.to)]
             .into_iter()
             .flatten()

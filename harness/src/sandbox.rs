@@ -10,7 +10,7 @@ use crate::error::ApplyError;
 use crate::netlink::{self, Nl, NlError};
 use crate::netns::Netns;
 use crate::plan::Plan;
-use crate::scenario::Scenario;
+use crate::scenario::{NodeName, Scenario};
 
 struct NodeHandle {
     ns: Netns,
@@ -19,7 +19,7 @@ struct NodeHandle {
 }
 
 pub(crate) struct Sandbox {
-    nodes: BTreeMap<String, NodeHandle>,
+    nodes: BTreeMap<NodeName, NodeHandle>,
 }
 
 impl Sandbox {
@@ -64,7 +64,10 @@ impl Sandbox {
                     );
                 }
                 Err(source) => {
-                    first_err.get_or_insert(ApplyError::Namespace { node: name, source });
+                    first_err.get_or_insert(ApplyError::Namespace {
+                        node: name.to_string(),
+                        source,
+                    });
                 }
             }
         }

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use crate::netlink::NlError;
 use crate::sandbox::Sandbox;
-use crate::scenario::{IfKind, Mac, Node, Scenario};
+use crate::scenario::{IfKind, Mac, Node, NodeName, Scenario};
 use crate::state::{FdbKind, NodeState, NudState, RouteKind, Sections};
 
 fn owner_note(sc: &Scenario, mac: Mac) -> String {
@@ -42,7 +42,7 @@ fn stable_state(s: NudState) -> &'static str {
 pub(crate) async fn render(
     sb: &Sandbox,
     sc: &Scenario,
-    nodes: Option<&[String]>,
+    nodes: Option<&[NodeName]>,
     only: Option<&[String]>,
 ) -> Result<String, NlError> {
     let want = |s: &str| only.is_none_or(|o| o.iter().any(|x| x == s));

@@ -64,7 +64,7 @@ pub(crate) fn title(step: &Step) -> String {
             p.from_if
                 .as_ref()
                 .map(|i| format!("{}:{i}", p.from))
-                .unwrap_or(p.from.clone()),
+                .unwrap_or(p.from.to_string()),
             p.to_label
         ),
         Action::Arping(a) => format!("arping {} -> {}", a.from, a.to),

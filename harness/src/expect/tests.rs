@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::probe::ping::Refusal;
-use crate::scenario::{Cidr, IfRef, NeighState, OperState};
+use crate::scenario::{Cidr, IfName, IfRef, NeighState, OperState};
 use crate::state::{FdbRow, Link, Neighbour};
 
 const SRC: &str = "nodes:
@@ -295,7 +295,7 @@ fn fdb_checks() {
     let c = |m: Mac, port: Option<&str>, present: bool| Check::Fdb {
         node: "sw".into(),
         mac: (m, "x".into()),
-        port: port.map(String::from),
+        port: port.map(IfName::from),
         present,
     };
     assert!(check_passes(&c(mac, Some("veth1"), true), st.clone(), &sc));
@@ -425,7 +425,7 @@ fn link_checks() {
         state,
         port: None,
         mtu: None,
-        master: master.map(|m| m.map(String::from)),
+        master: master.map(|m| m.map(IfName::from)),
     };
     assert!(check_passes(
         &c(Some(OperState::Up), None, true),

@@ -107,11 +107,117 @@ fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
     }
 }
 
+/// Defines a name newtype: a `String` that says what it names. It derefs to `str`, so
+/// it reads like one, and it is `Borrow<str>`, so maps keyed by it are looked up by `&str`.
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name(s.to_string())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                $name(s)
+            }
+        }
+
+        impl From<&String> for $name {
+            fn from(s: &String) -> Self {
+                $name(s.clone())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A node's name: a namespace of the scenario. Checked at load time (letters,
+    /// digits, `-`, `_`; at most 32).
+    NodeName
+);
+name_type!(
+    /// An interface's name inside its node. Checked at load time against the kernel's
+    /// rules (at most 15 bytes; no `/`, `:`, `%`, whitespace or control characters).
+    IfName
+);
+
 /// `node:ifname`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IfRef {
-    pub node: String,
-    pub ifname: String,
+    pub node: NodeName,
+    pub ifname: IfName,
 }
 
 impl fmt::Display for IfRef {
@@ -154,7 +260,7 @@ impl Scenario {
 
 #[derive(Debug, Clone)]
 pub struct Node {
-    pub name: String,
+    pub name: NodeName,
     pub sysctls: Vec<(String, String)>,
     pub interfaces: Vec<Interface>,
     pub routes: Vec<Route>,
@@ -170,12 +276,12 @@ impl Node {
 
 #[derive(Debug, Clone)]
 pub struct Interface {
-    pub name: String,
+    pub name: IfName,
     pub kind: IfKind,
     pub mac: Mac,
     pub mtu: Option<u32>,
     pub up: bool,
-    pub master: Option<String>,
+    pub master: Option<IfName>,
     pub addresses: Vec<Cidr>,
     /// Run IPv6 DAD for the declared addresses (off by default: it costs 1-2 s).
     pub dad: bool,
@@ -230,14 +336,14 @@ impl PortOptions {
 pub struct StaticNeigh {
     pub to: IpAddr,
     pub mac: Mac,
-    pub dev: String,
+    pub dev: IfName,
 }
 
 /// A bridge FDB entry added by hand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaticFdb {
     pub mac: Mac,
-    pub port: String,
+    pub port: IfName,
     pub state: FdbState,
     pub sticky: bool,
 }
@@ -281,7 +387,7 @@ pub enum IfKind {
         vni: u32,
         local: Option<IpAddr>,
         remote: Option<IpAddr>,
-        dev: Option<String>,
+        dev: Option<IfName>,
         dstport: u16,
     },
 }
@@ -312,7 +418,7 @@ pub struct Route {
     /// `default` is 0.0.0.0/0 or ::/0.
     pub dst: Cidr,
     pub via: Option<IpAddr>,
-    pub dev: Option<String>,
+    pub dev: Option<IfName>,
     pub metric: Option<u32>,
     pub table: Option<u32>,
 }
@@ -337,9 +443,9 @@ pub enum Reach {
 
 #[derive(Debug, Clone)]
 pub struct Ping {
-    pub from: String,
+    pub from: NodeName,
     /// Bind to this interface of `from` (when written `node:if`).
-    pub from_if: Option<String>,
+    pub from_if: Option<IfName>,
     pub to: IpAddr,
     /// What the user wrote for `to`, e.g. `net1:vethpeer1`.
     pub to_label: String,
@@ -454,25 +560,25 @@ pub enum Wait {
 #[derive(Debug, Clone)]
 pub enum Check {
     Neigh {
-        node: String,
+        node: NodeName,
         to: IpAddr,
         mac: Option<(Mac, String)>,
         state: Option<NeighState>,
         present: bool,
     },
     Fdb {
-        node: String,
+        node: NodeName,
         mac: (Mac, String),
-        port: Option<String>,
+        port: Option<IfName>,
         present: bool,
     },
     Route {
-        node: String,
+        node: NodeName,
         to: Cidr,
         /// true: `to` is an address to look up (`ip route get`), not a table entry.
         lookup: bool,
         via: Option<IpAddr>,
-        dev: Option<String>,
+        dev: Option<IfName>,
         table: Option<u32>,
         present: bool,
     },
@@ -484,14 +590,14 @@ pub enum Check {
         /// The bridge port state.
         port: Option<PortState>,
         mtu: Option<u32>,
-        master: Option<Option<String>>,
+        master: Option<Option<IfName>>,
     },
 }
 
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub label: String,
-    pub nodes: Option<Vec<String>>,
+    pub nodes: Option<Vec<NodeName>>,
     pub only: Option<Vec<String>>,
 }
 
@@ -501,22 +607,22 @@ pub struct LinkSet {
     pub mtu: Option<u32>,
     pub mac: Option<Mac>,
     /// Some(None) detaches from the bridge.
-    pub master: Option<Option<String>>,
+    pub master: Option<Option<IfName>>,
     pub port: PortOptions,
 }
 
 #[derive(Debug, Clone)]
 pub enum NeighOp {
     Add(StaticNeigh),
-    Del { to: IpAddr, dev: String },
-    Flush { dev: String },
+    Del { to: IpAddr, dev: IfName },
+    Flush { dev: IfName },
 }
 
 #[derive(Debug, Clone)]
 pub enum FdbOp {
     Add(StaticFdb),
-    Del { mac: Mac, port: String },
-    Flush { port: String },
+    Del { mac: Mac, port: IfName },
+    Flush { port: IfName },
 }
 
 /// A runtime change: a step that asks the kernel for something.
@@ -535,21 +641,21 @@ pub enum Change {
         add: bool,
     },
     Route {
-        node: String,
+        node: NodeName,
         route: Route,
         add: bool,
     },
     Sysctl {
-        node: String,
+        node: NodeName,
         key: String,
         value: String,
     },
     Neigh {
-        node: String,
+        node: NodeName,
         op: NeighOp,
     },
     Fdb {
-        node: String,
+        node: NodeName,
         op: FdbOp,
     },
 }

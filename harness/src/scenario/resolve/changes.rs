@@ -115,12 +115,14 @@ impl Resolver<'_> {
                 self.node_if(&format!("{path}.del.dev"), &node, &d.dev, sc)?;
                 NeighOp::Del {
                     to,
-                    dev: d.dev.clone(),
+                    dev: d.dev.as_str().into(),
                 }
             }
             (None, None, Some(dev)) => {
                 self.node_if(&format!("{path}.flush"), &node, dev, sc)?;
-                NeighOp::Flush { dev: dev.clone() }
+                NeighOp::Flush {
+                    dev: dev.as_str().into(),
+                }
             }
             _ => {
                 self.at(
@@ -148,12 +150,14 @@ impl Resolver<'_> {
                 self.node_if(&format!("{path}.del.port"), &node, &d.port, sc)?;
                 FdbOp::Del {
                     mac,
-                    port: d.port.clone(),
+                    port: d.port.as_str().into(),
                 }
             }
             (None, None, Some(port)) => {
                 self.node_if(&format!("{path}.flush"), &node, port, sc)?;
-                FdbOp::Flush { port: port.clone() }
+                FdbOp::Flush {
+                    port: port.as_str().into(),
+                }
             }
             _ => {
                 self.at(
@@ -205,7 +209,7 @@ impl Resolver<'_> {
         Some(StaticNeigh {
             to,
             mac,
-            dev: n.dev.clone(),
+            dev: n.dev.as_str().into(),
         })
     }
 
@@ -233,7 +237,7 @@ impl Resolver<'_> {
         }
         Some(StaticFdb {
             mac,
-            port: f.port.clone(),
+            port: f.port.as_str().into(),
             state,
             sticky,
         })

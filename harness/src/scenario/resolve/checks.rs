@@ -134,7 +134,7 @@ impl Resolver<'_> {
         Some(Check::Fdb {
             node,
             mac,
-            port: x.port.clone(),
+            port: x.port.as_deref().map(Into::into),
             present: x.present.unwrap_or(true),
         })
     }
@@ -218,7 +218,7 @@ impl Resolver<'_> {
             to,
             lookup,
             via,
-            dev: x.dev.clone(),
+            dev: x.dev.as_deref().map(Into::into),
             table: x.table,
             present,
         })
@@ -247,10 +247,13 @@ impl Resolver<'_> {
             return None;
         }
         let state = x.state;
-        let master = x
-            .master
-            .as_ref()
-            .map(|m| if m == "none" { None } else { Some(m.clone()) });
+        let master = x.master.as_ref().map(|m| {
+            if m == "none" {
+                None
+            } else {
+                Some(m.as_str().into())
+            }
+        });
         Some(Check::Link {
             dev,
             present,
@@ -328,6 +331,7 @@ impl Resolver<'_> {
                 return None;
             }
         }
+        let nodes = nodes.map(|ns| ns.iter().map(|n| n.as_str().into()).collect());
         Some(Snapshot { label, nodes, only })
     }
 }

@@ -426,8 +426,8 @@ impl<'a> Resolver<'a> {
             return None;
         }
         Some(IfRef {
-            node: n.to_string(),
-            ifname: i.to_string(),
+            node: n.into(),
+            ifname: i.into(),
         })
     }
 

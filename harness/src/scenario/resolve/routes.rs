@@ -35,7 +35,7 @@ impl Resolver<'_> {
             };
             match *k {
                 "via" => via = Some(self.ip(path, v)?),
-                "dev" => dev = Some(v.to_string()),
+                "dev" => dev = Some(IfName::from(*v)),
                 "metric" => match v.parse::<u32>() {
                     Ok(m) => metric = Some(m),
                     Err(_) => return bad(self, format!("invalid metric `{v}`")),

@@ -118,9 +118,9 @@ impl Resolver<'_> {
         })
     }
 
-    pub(super) fn node_ref(&mut self, path: &str, n: &str, sc: &Scenario) -> Option<String> {
+    pub(super) fn node_ref(&mut self, path: &str, n: &str, sc: &Scenario) -> Option<NodeName> {
         if sc.node(n).is_some() {
-            return Some(n.to_string());
+            return Some(n.into());
         }
         let hint = did_you_mean(n, sc.nodes.iter().map(|x| x.name.as_str()))
             .map(|m| format!("did you mean `{m}`?"));
@@ -396,7 +396,7 @@ impl Resolver<'_> {
                             );
                             return None;
                         }
-                        Some(m.clone())
+                        Some(m.as_str().into())
                     });
                 }
                 set.port = l.port.clone().unwrap_or_default();

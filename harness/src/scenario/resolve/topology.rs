@@ -58,7 +58,7 @@ impl Resolver<'_> {
         }
 
         Node {
-            name: node_name.to_string(),
+            name: node_name.into(),
             sysctls,
             interfaces,
             routes: Vec::new(),
@@ -141,12 +141,12 @@ impl Resolver<'_> {
             );
         }
         Some(Interface {
-            name: ifname.to_string(),
+            name: ifname.into(),
             kind,
             mac,
             mtu: ri.mtu,
             up: ri.up.unwrap_or(true),
-            master: ri.master.clone(),
+            master: ri.master.as_deref().map(Into::into),
             addresses,
             dad: ri.dad.unwrap_or(false),
             port,
@@ -293,8 +293,8 @@ impl Resolver<'_> {
                 } else {
                     self.local_if(&format!("{ipath}.parent"), node, parent, local_ifs);
                     IfRef {
-                        node: node.to_string(),
-                        ifname: parent.clone(),
+                        node: node.into(),
+                        ifname: parent.as_str().into(),
                     }
                 };
                 let mode = ri.mode.unwrap_or(MacvlanMode::Bridge);
@@ -320,7 +320,7 @@ impl Resolver<'_> {
                     vni,
                     local,
                     remote,
-                    dev: ri.dev.clone(),
+                    dev: ri.dev.as_deref().map(Into::into),
                     dstport: ri.dstport.unwrap_or(4789),
                 })
             }
@@ -355,7 +355,7 @@ impl Resolver<'_> {
                     self.at(&ppath, format!("{me} cannot be its own peer"), None);
                     return None;
                 }
-                let peer_kind = names.nodes[&peer.node][&peer.ifname];
+                let peer_kind = names.nodes[peer.node.as_str()][peer.ifname.as_str()];
                 if peer_kind != "veth" {
                     self.at(
                         &ppath,
@@ -367,8 +367,8 @@ impl Resolver<'_> {
                 // If the other end names a peer too, it must name us.
                 let other = raw
                     .nodes
-                    .get(&peer.node)
-                    .and_then(|n| n.interfaces.get(&peer.ifname));
+                    .get(peer.node.as_str())
+                    .and_then(|n| n.interfaces.get(peer.ifname.as_str()));
                 if let Some(op) = other.and_then(|o| o.peer.as_ref()) {
                     if op != &me {
                         self.at(
@@ -401,8 +401,8 @@ impl Resolver<'_> {
             None => match claimants {
                 [(n, i)] => Some(IfKind::Veth {
                     peer: IfRef {
-                        node: n.clone(),
-                        ifname: i.clone(),
+                        node: n.into(),
+                        ifname: i.into(),
                     },
                     creates: false,
                 }),
@@ -464,7 +464,7 @@ impl Resolver<'_> {
                 };
                 let local = |name: &str| IfRef {
                     node: n.name.clone(),
-                    ifname: name.to_string(),
+                    ifname: name.into(),
                 };
                 // Edges point the way carrier flows from: a bridge from its ports, a
                 // macvlan from its parent, a vxlan from its `dev`.
