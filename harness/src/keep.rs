@@ -36,12 +36,23 @@ fn pin_in(dir: &Path, sb: &Sandbox) -> Result<Vec<String>, String> {
         RUNS.fetch_add(1, Ordering::Relaxed)
     );
     ensure_dir(dir)?;
+    let nodes: Vec<(&str, i32)> = sb.namespaces().map(|(n, ns)| (n, ns.raw_fd())).collect();
+    pin_all(dir, &run, &nodes, pin_one)
+}
+
+/// Pins each node with `pin`; on the first failure, removes the pins made before it.
+fn pin_all(
+    dir: &Path,
+    run: &str,
+    nodes: &[(&str, i32)],
+    pin: impl Fn(&Path, i32) -> io::Result<()>,
+) -> Result<Vec<String>, String> {
     let mut made: Vec<PathBuf> = Vec::new();
     let mut lines = Vec::new();
-    for (node, ns) in sb.namespaces() {
+    for (node, fd) in nodes {
         let name = format!("netspec-{run}-{node}");
         let target = dir.join(&name);
-        if let Err(e) = pin_one(&target, ns.raw_fd()) {
+        if let Err(e) = pin(&target, *fd) {
             for p in made.iter().rev() {
                 let _ = unpin(p);
             }
@@ -219,6 +230,29 @@ mod tests {
             .unwrap()
             .file_type()
             .is_symlink());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn when_one_pin_fails_none_is_left() {
+        let d = scratch("all");
+        // Stands in for the bind mount: a file; the third node's pin fails.
+        let fake = |p: &Path, _fd: i32| -> io::Result<()> {
+            if p.to_string_lossy().ends_with("-c") {
+                return Err(io::Error::other("no room"));
+            }
+            std::fs::write(p, "")
+        };
+        let e = pin_all(&d, "1x0", &[("a", 0), ("b", 0), ("c", 0)], fake).expect_err("fails");
+        assert!(e.contains("cannot pin node c"), "{e}");
+        assert!(
+            !e.contains("ip netns exec"),
+            "no pin is reported as kept: {e}"
+        );
+        assert!(
+            std::fs::read_dir(&d).unwrap().next().is_none(),
+            "a half-made pin remains"
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 

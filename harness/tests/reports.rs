@@ -110,3 +110,32 @@ fn a_missing_snapshot_folder_is_an_error_and_nothing_is_written() {
     assert_eq!(entries, ["scenarios"], "nothing else was written");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_new_snapshot_names_its_scenario_as_its_source() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let dir = scratch("newsnap");
+    std::fs::create_dir_all(dir.join("scenarios/seed")).unwrap();
+    std::fs::create_dir_all(dir.join("snapshots")).unwrap();
+    std::fs::copy(
+        Path::new(ROOT).join("scenarios/seed/bridge.yaml"),
+        dir.join("scenarios/seed/bridge.yaml"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_netspec"))
+        .args(["test", "scenarios"])
+        .current_dir(&dir)
+        .env_remove("CI")
+        .env("INSTA_UPDATE", "always")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let snap = std::fs::read_to_string(dir.join("snapshots/seed__bridge@after-ping.snap")).unwrap();
+    assert!(
+        snap.contains("source: scenarios/seed/bridge.yaml"),
+        "insta names netspec's own source instead: {snap}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
