@@ -65,6 +65,21 @@ const CASES: &[(&str, &str, &str)] = &[
         "no FDB entry for",
     ),
     ("router-answers", "reachable from h1", "== r\n"),
+    (
+        "path",
+        "expected: the request crossing h1:eth0 -> sw:swp2 -> sw:swp1 -> h2:eth0",
+        "actual:   the request crossed h1:eth0 -> sw:swp1 -> sw:swp2 -> h2:eth0",
+    ),
+    (
+        "seen",
+        "expected: frames seen at sw:swp2, h3:eth0",
+        "actual:   none at h3:eth0",
+    ),
+    (
+        "not-seen",
+        "expected: none at h3:eth0",
+        "h3:eth0 in  02:15:9e:ed:8a:bc (h1:eth0) > ff:ff:ff:ff:ff:ff, ARP who-has 10.3.0.2",
+    ),
 ];
 
 #[test]

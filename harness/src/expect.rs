@@ -4,9 +4,10 @@
 
 use std::net::IpAddr;
 
+use crate::observe::Sighting;
 use crate::probe::arping::ArpResult;
 use crate::probe::ping::PingResult;
-use crate::scenario::{ArpExpect, Arping, Check, Mac, Ping, Reach, Scenario};
+use crate::scenario::{ArpExpect, Arping, Check, IfRef, Mac, Observe, Ping, Reach, Scenario};
 use crate::state::{FdbKind, NodeState, NudState, RouteEntry, RouteKind};
 
 /// What was expected, what was seen, and whether they agree.
@@ -415,6 +416,76 @@ fn link(c: &Check, st: &NodeState) -> Verdict {
         l.master.as_deref().unwrap_or("none")
     );
     Verdict::new(passed, expected, actual)
+}
+
+/// Where a probe's frames went, against where they had to (and must not) go.
+pub(crate) fn observed(o: &Observe, seen: &[Sighting]) -> Verdict {
+    let at = |r: &IfRef| seen.iter().filter(|s| s.at == *r).count();
+    let list = |v: &[IfRef]| {
+        v.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let walk = |reply: bool| {
+        let mut v: Vec<IfRef> = Vec::new();
+        for s in seen.iter().filter(|s| s.reply == reply && s.seq == 1) {
+            if v.last() != Some(&s.at) {
+                v.push(s.at.clone());
+            }
+        }
+        v
+    };
+    let arrows = |v: &[IfRef]| {
+        if v.is_empty() {
+            "nowhere".to_string()
+        } else {
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" -> ")
+        }
+    };
+    let mut expected = Vec::new();
+    let mut problems = Vec::new();
+    let mut passed = true;
+    if !o.seen.is_empty() {
+        expected.push(format!("frames seen at {}", list(&o.seen)));
+        let missing: Vec<IfRef> = o.seen.iter().filter(|r| at(r) == 0).cloned().collect();
+        if !missing.is_empty() {
+            passed = false;
+            problems.push(format!("none at {}", list(&missing)));
+        }
+    }
+    if !o.not_seen.is_empty() {
+        expected.push(format!("none at {}", list(&o.not_seen)));
+        let there: Vec<IfRef> = o.not_seen.iter().filter(|r| at(r) > 0).cloned().collect();
+        if !there.is_empty() {
+            passed = false;
+            problems.push(format!("frames at {}", list(&there)));
+        }
+    }
+    for (want, reply, what) in [(&o.path, false, "request"), (&o.reply_path, true, "reply")] {
+        let Some(want) = want else { continue };
+        let got = walk(reply);
+        expected.push(format!("the {what} crossing {}", arrows(want)));
+        problems.push(format!("the {what} crossed {}", arrows(&got)));
+        if got != *want {
+            passed = false;
+        }
+    }
+    let mut actual = problems.join("; ");
+    if !passed {
+        actual += "\n  frames of this step, in order:";
+        if seen.is_empty() {
+            actual += " none";
+        }
+        for s in seen {
+            let dir = if s.outgoing { "out" } else { "in " };
+            actual += &format!("\n    {} {dir} {}", s.at, s.line);
+        }
+    }
+    Verdict::new(passed, expected.join("; "), actual)
 }
 
 #[cfg(test)]

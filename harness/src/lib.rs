@@ -45,6 +45,7 @@ mod keep;
 pub mod leaks;
 mod netlink;
 mod netns;
+mod observe;
 mod plan;
 mod privileges;
 mod probe;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::apply;
 use crate::error::{ApplyError, Skip};
 use crate::plan;
-use crate::probe::arping;
+use crate::probe;
 use crate::report::{self, Failure, Outcome, Report, StepAt, StepOutcome};
 use crate::sandbox::Sandbox;
 use crate::scenario::{load_file, Scenario, Step};
@@ -76,7 +76,7 @@ pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, hook: impl FnMut(&Step)) 
     // namespace fds. The kernel now frees the namespaces.
     let t1 = Instant::now();
     drop(rt);
-    arping::join_closers();
+    probe::join_closers();
     let teardown = t1.elapsed();
     let mut outcome = match (outcome, teardown_errors.is_empty()) {
         (Outcome::Passed(r), false) => fail(

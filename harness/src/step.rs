@@ -8,11 +8,12 @@ use crate::apply;
 use crate::change;
 use crate::check;
 use crate::expect::{self, Verdict};
+use crate::observe;
 use crate::plan;
-use crate::probe::{arping, fmt_duration, fmt_ms, ping};
+use crate::probe::{arping, capture, fmt_duration, fmt_ms, ping};
 use crate::ready::{self, READY_DEADLINE};
 use crate::sandbox::Sandbox;
-use crate::scenario::{Action, Check, Scenario, Step, Wait};
+use crate::scenario::{Action, Arping, Check, Observe, Ping, Scenario, Step, Wait};
 use crate::snapshot;
 
 /// What a step did.
@@ -89,31 +90,8 @@ pub(crate) async fn run(
     snapshot_dir: Option<&Path>,
 ) -> Done {
     match &step.action {
-        Action::Ping(p) => match ping::ping(sb.ns(&p.from), p, until) {
-            Ok(r) if r.cut_short => Done::judged(timed_out(step, r.to_string())),
-            Ok(r) => Done {
-                answered_by: r.answered_by().into_iter().collect(),
-                ..Done::judged(expect::ping(p, &r))
-            },
-            Err(e) => Done::broken("a ping to run", e),
-        },
-        Action::Arping(a) => {
-            let iface = sc.interface(&a.from).expect("resolved");
-            let src_ip = iface
-                .addresses
-                .iter()
-                .find_map(|c| match c.addr {
-                    std::net::IpAddr::V4(v) => Some(v),
-                    _ => None,
-                })
-                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
-            let ns = sb.ns(&a.from.node);
-            match arping::arping(ns, &a.from.ifname, src_ip, a.to, a.timeout, until) {
-                Ok(r) if r.cut_short => Done::judged(timed_out(step, r.to_string())),
-                Ok(r) => Done::judged(expect::arping(a, &r, sc)),
-                Err(e) => Done::broken("an arping to run", e),
-            }
-        }
+        Action::Ping(p) => run_ping(sb, sc, step, p, until),
+        Action::Arping(a) => run_arping(sb, sc, step, a, until),
         Action::Link { dev, up } => {
             let what = if *up { "up" } else { "down" };
             if let Err(e) = apply::exec(sb, &change::lower_link(dev, *up)).await {
@@ -163,6 +141,86 @@ pub(crate) async fn run(
             tokio::time::sleep(*d).await;
             Done::ok(format!("slept {}", fmt_duration(*d)))
         }
+    }
+}
+
+/// A ping, and where its frames went when the step observes them.
+fn run_ping(sb: &Sandbox, sc: &Scenario, step: &Step, p: &Ping, until: Instant) -> Done {
+    let taps = match open_taps(sb, sc, &p.observe) {
+        Ok(t) => t,
+        Err(e) => return Done::broken("taps on the observed interfaces", e),
+    };
+    let r = match ping::ping(sb.ns(&p.from), p, until) {
+        Ok(r) if r.cut_short => return Done::judged(timed_out(step, r.to_string())),
+        Ok(r) => r,
+        Err(e) => return Done::broken("a ping to run", e),
+    };
+    let v = expect::ping(p, &r);
+    let frames = match capture::drain(taps) {
+        Ok(f) => f,
+        Err(e) => return Done::broken("the taps to be read", e),
+    };
+    let sightings = observe::of_ping(&frames, r.id, sc);
+    Done {
+        answered_by: r.answered_by().into_iter().collect(),
+        ..Done::judged(with_observed(v, &p.observe, &sightings))
+    }
+}
+
+/// An arping, and where its frames went when the step observes them.
+fn run_arping(sb: &Sandbox, sc: &Scenario, step: &Step, a: &Arping, until: Instant) -> Done {
+    let iface = sc.interface(&a.from).expect("resolved");
+    let src_ip = iface
+        .addresses
+        .iter()
+        .find_map(|c| match c.addr {
+            std::net::IpAddr::V4(v) => Some(v),
+            _ => None,
+        })
+        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+    let taps = match open_taps(sb, sc, &a.observe) {
+        Ok(t) => t,
+        Err(e) => return Done::broken("taps on the observed interfaces", e),
+    };
+    let ns = sb.ns(&a.from.node);
+    let r = match arping::arping(ns, &a.from.ifname, src_ip, a.to, a.timeout, until) {
+        Ok(r) if r.cut_short => return Done::judged(timed_out(step, r.to_string())),
+        Ok(r) => r,
+        Err(e) => return Done::broken("an arping to run", e),
+    };
+    let v = expect::arping(a, &r, sc);
+    let frames = match capture::drain(taps) {
+        Ok(f) => f,
+        Err(e) => return Done::broken("the taps to be read", e),
+    };
+    let sightings = observe::of_arping(&frames, r.src_mac, src_ip, a.to, sc);
+    Done::judged(with_observed(v, &a.observe, &sightings))
+}
+
+/// Taps on what the step observes; none (and no cost) when it observes nothing.
+fn open_taps(sb: &Sandbox, sc: &Scenario, o: &Observe) -> std::io::Result<Vec<capture::Tap>> {
+    if o.is_empty() {
+        return Ok(Vec::new());
+    }
+    observe::open(sb, observe::interfaces(o, sc))
+}
+
+/// The probe's verdict, then, if it passed, where its frames went.
+fn with_observed(probe: Verdict, o: &Observe, seen: &[observe::Sighting]) -> Verdict {
+    if !probe.passed || o.is_empty() {
+        return probe;
+    }
+    let v = expect::observed(o, seen);
+    if !v.passed {
+        return v;
+    }
+    Verdict {
+        actual: if v.actual.is_empty() {
+            probe.actual
+        } else {
+            format!("{}; {}", probe.actual, v.actual)
+        },
+        ..probe
     }
 }
 

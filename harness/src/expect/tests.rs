@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
+use crate::observe::Sighting;
 use crate::probe::ping::Refusal;
 use crate::scenario::{Cidr, IfName, IfRef, NeighState, OperState};
 use crate::state::{FdbRow, Link, Neighbour};
@@ -37,6 +38,7 @@ fn ping_step(expect: Reach, count: u32, reason: Option<&str>) -> Ping {
         df: false,
         expect,
         reason: reason.map(String::from),
+        observe: Observe::default(),
     }
 }
 
@@ -47,6 +49,7 @@ fn replies(sent: u32, received: u32) -> PingResult {
         refusal: None,
         timeout: Duration::from_millis(200),
         cut_short: false,
+        id: 7,
     }
 }
 
@@ -116,6 +119,7 @@ fn arping_step(expect: ArpExpect) -> Arping {
         to: Ipv4Addr::new(10, 0, 0, 2),
         timeout: Duration::from_millis(200),
         expect,
+        observe: Observe::default(),
     }
 }
 
@@ -125,6 +129,7 @@ fn arp(answer: Option<Mac>, sent: u32) -> ArpResult {
         sent,
         timeout: Duration::from_millis(200),
         cut_short: false,
+        src_mac: Mac([2, 0, 0, 0, 0, 1]),
     }
 }
 
@@ -489,4 +494,89 @@ fn a_check_judged_on_the_wrong_observation_fails() {
         master: None,
     };
     assert!(!check(&c, &Observation::Lookup(None), &sc).passed);
+}
+
+fn r(s: &str) -> IfRef {
+    let (node, ifname) = s.split_once(':').unwrap();
+    IfRef {
+        node: node.into(),
+        ifname: ifname.into(),
+    }
+}
+
+fn sighting(at: &str, reply: bool, seq: u16) -> Sighting {
+    Sighting {
+        at: r(at),
+        reply,
+        seq,
+        outgoing: false,
+        line: "frame".into(),
+    }
+}
+
+#[test]
+fn seen_and_not_seen() {
+    let frames = [sighting("sw:swp1", false, 1), sighting("sw:swp2", true, 1)];
+    let o = |seen: &[&str], not_seen: &[&str]| Observe {
+        seen: seen.iter().map(|s| r(s)).collect(),
+        not_seen: not_seen.iter().map(|s| r(s)).collect(),
+        ..Observe::default()
+    };
+    assert!(observed(&o(&["sw:swp1", "sw:swp2"], &["h3:eth0"]), &frames).passed);
+    let missing = observed(&o(&["h3:eth0"], &[]), &frames);
+    assert!(!missing.passed);
+    assert_eq!(missing.actual.lines().next(), Some("none at h3:eth0"));
+    assert!(
+        missing.actual.contains("sw:swp1 in  frame"),
+        "{}",
+        missing.actual
+    );
+    assert!(
+        !observed(&o(&[], &["sw:swp2"]), &frames).passed,
+        "a reply counts too"
+    );
+    assert!(
+        !observed(&o(&["sw:swp1"], &[]), &[]).passed,
+        "nothing seen is no pass"
+    );
+}
+
+#[test]
+fn paths_follow_the_first_request_and_its_reply() {
+    let frames = [
+        sighting("h1:eth0", false, 1),
+        sighting("sw:swp1", false, 1),
+        sighting("sw:swp2", false, 1),
+        sighting("h2:eth0", false, 1),
+        sighting("h2:eth0", true, 1),
+        sighting("sw:swp2", true, 1),
+        // A second request does not make the path longer.
+        sighting("h1:eth0", false, 2),
+    ];
+    let path = |req: &[&str], rep: Option<&[&str]>| Observe {
+        path: Some(req.iter().map(|s| r(s)).collect()),
+        reply_path: rep.map(|v| v.iter().map(|s| r(s)).collect()),
+        ..Observe::default()
+    };
+    let good = ["h1:eth0", "sw:swp1", "sw:swp2", "h2:eth0"];
+    assert!(observed(&path(&good, None), &frames).passed);
+    assert!(observed(&path(&good, Some(&["h2:eth0", "sw:swp2"])), &frames).passed);
+    let swapped = observed(
+        &path(&["h1:eth0", "sw:swp2", "sw:swp1", "h2:eth0"], None),
+        &frames,
+    );
+    assert!(!swapped.passed);
+    assert!(swapped
+        .actual
+        .starts_with("the request crossed h1:eth0 -> sw:swp1 -> sw:swp2 -> h2:eth0"));
+    assert!(
+        !observed(&path(&good[..3], None), &frames).passed,
+        "a shorter path is wrong too"
+    );
+    let none = observed(&path(&good, None), &[]);
+    assert!(
+        none.actual.starts_with("the request crossed nowhere"),
+        "{}",
+        none.actual
+    );
 }

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::{fmt_duration, fmt_ms, socket, wait_readable};
+use super::{close_later, fmt_duration, fmt_ms, socket, wait_readable};
 use crate::netns::Netns;
 use crate::scenario::Mac;
 
@@ -22,6 +22,8 @@ pub(crate) struct ArpResult {
     pub timeout: Duration,
     /// The step's time bound ran out first.
     pub cut_short: bool,
+    /// The sender MAC its requests carried (the interface's own, read when it ran).
+    pub src_mac: Mac,
 }
 
 impl fmt::Display for ArpResult {
@@ -73,6 +75,7 @@ pub(crate) fn arping(
         sent: 0,
         timeout,
         cut_short: false,
+        src_mac,
     };
     while Instant::now() < deadline {
         send_broadcast(&fd, ifindex, &req)?;
@@ -106,25 +109,6 @@ fn hardware_address(fd: &OwnedFd, ifname: &str) -> io::Result<Mac> {
         *m = *d as u8;
     }
     Ok(Mac(mac))
-}
-
-/// Closing an AF_PACKET socket waits for an RCU grace period (`synchronize_net`),
-/// 10-30 ms that the step should not pay. The socket is closed on a thread of its own;
-/// `join_closers` waits for all of them before a run reports that it has finished.
-fn close_later(fd: OwnedFd) {
-    let t = std::thread::spawn(move || drop(fd));
-    CLOSERS.lock().unwrap_or_else(|e| e.into_inner()).push(t);
-}
-
-static CLOSERS: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>> =
-    std::sync::Mutex::new(Vec::new());
-
-/// Waits until every socket handed to `close_later` is closed.
-pub(crate) fn join_closers() {
-    let handles = std::mem::take(&mut *CLOSERS.lock().unwrap_or_else(|e| e.into_inner()));
-    for h in handles {
-        let _ = h.join();
-    }
 }
 
 fn sockaddr_ll(ifindex: u32) -> libc::sockaddr_ll {

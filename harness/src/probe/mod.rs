@@ -3,6 +3,8 @@
 //! the caller's thread: a socket stays in the namespace it was created in.
 
 pub(crate) mod arping;
+pub(crate) mod capture;
+pub(crate) mod frame;
 pub(crate) mod ping;
 
 use std::io;
@@ -76,4 +78,23 @@ pub(crate) fn setsockopt<T>(fd: &OwnedFd, level: i32, name: i32, value: &T) -> i
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Closing an AF_PACKET socket waits for an RCU grace period (`synchronize_net`),
+/// 10-30 ms that the step should not pay. The socket is closed on a thread of its own;
+/// `join_closers` waits for all of them before a run reports that it has finished.
+pub(crate) fn close_later(fd: OwnedFd) {
+    let t = std::thread::spawn(move || drop(fd));
+    CLOSERS.lock().unwrap_or_else(|e| e.into_inner()).push(t);
+}
+
+static CLOSERS: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Waits until every socket handed to `close_later` is closed.
+pub(crate) fn join_closers() {
+    let handles = std::mem::take(&mut *CLOSERS.lock().unwrap_or_else(|e| e.into_inner()));
+    for h in handles {
+        let _ = h.join();
+    }
 }

@@ -43,6 +43,8 @@ pub(crate) struct PingResult {
     pub timeout: Duration,
     /// The step's time bound ran out before the probe had its answer.
     pub cut_short: bool,
+    /// The ICMP id of its echoes, which tells its frames from any others.
+    pub id: u16,
 }
 
 impl PingResult {
@@ -99,6 +101,7 @@ pub(crate) fn ping(ns: &Netns, p: &Ping, until: Instant) -> io::Result<PingResul
         refusal: None,
         timeout: p.timeout,
         cut_short: false,
+        id,
     };
     // Resolve checked that the count fits the 16-bit sequence numbers.
     let count = u16::try_from(p.count).unwrap_or(u16::MAX);

@@ -456,6 +456,7 @@ pub struct Ping {
     pub expect: Reach,
     /// With `Unreachable`: text the verdict must contain.
     pub reason: Option<String>,
+    pub observe: Observe,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -473,6 +474,25 @@ pub struct Arping {
     pub to: std::net::Ipv4Addr,
     pub timeout: Duration,
     pub expect: ArpExpect,
+    pub observe: Observe,
+}
+
+/// Where a probe's own frames must and must not appear (its requests and their replies,
+/// told from other traffic by the echo id and sequence, or the ARP addresses).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observe {
+    pub seen: Vec<IfRef>,
+    pub not_seen: Vec<IfRef>,
+    /// The interfaces the first request crossed, in order.
+    pub path: Option<Vec<IfRef>>,
+    /// The interfaces the first request's reply crossed, in order.
+    pub reply_path: Option<Vec<IfRef>>,
+}
+
+impl Observe {
+    pub fn is_empty(&self) -> bool {
+        *self == Observe::default()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]

@@ -211,6 +211,12 @@ pub(crate) struct RawPing {
     /// With `expect: unreachable`: text the verdict must contain, e.g. `EMSGSIZE` or
     /// `fragmentation needed`, so that the right failure is asserted, not just any.
     pub reason: Option<String>,
+    /// Interfaces the step's frames must cross / must not cross.
+    pub seen: Option<Vec<String>>,
+    pub not_seen: Option<Vec<String>>,
+    /// The interfaces the first echo request crossed, in order; and its reply's.
+    pub path: Option<Vec<String>>,
+    pub reply_path: Option<Vec<String>>,
 }
 
 /// `expect: {mac: X}`, `expect: answered` or `expect: unanswered`.
@@ -261,6 +267,8 @@ pub(crate) struct RawArping {
     pub to: Option<String>,
     pub timeout: Option<String>,
     pub expect: Option<RawArpExpect>,
+    pub seen: Option<Vec<String>>,
+    pub not_seen: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -272,6 +272,7 @@ impl Resolver<'_> {
             df: p.df.unwrap_or(false),
             reason: p.reason.clone(),
             expect: p.expect.unwrap_or(Reach::Reachable),
+            observe: self.observe(path, [&p.seen, &p.not_seen, &p.path, &p.reply_path], sc)?,
         })
     }
 
@@ -326,11 +327,62 @@ impl Resolver<'_> {
                 ArpExpect::Mac(mac, label)
             }
         };
+        let observe = self.observe(path, [&a.seen, &a.not_seen, &None, &None], sc)?;
         Some(Arping {
             from,
             to: to_ip,
             timeout,
             expect,
+            observe,
+        })
+    }
+
+    /// `seen`, `not_seen`, `path` and `reply_path`: lists of `node:if`.
+    fn observe(
+        &mut self,
+        path: &str,
+        lists: [&Option<Vec<String>>; 4],
+        sc: &Scenario,
+    ) -> Option<Observe> {
+        let keys = ["seen", "not_seen", "path", "reply_path"];
+        let mut refs: [Option<Vec<IfRef>>; 4] = Default::default();
+        for ((key, list), out) in keys.iter().zip(lists).zip(refs.iter_mut()) {
+            let Some(list) = list else { continue };
+            let mut v: Vec<IfRef> = Vec::new();
+            for (j, s) in list.iter().enumerate() {
+                let p = format!("{path}.{key}.{j}");
+                let r = self.sc_ifref(&p, s, sc)?;
+                if v.contains(&r) {
+                    self.at(&p, format!("{r} is listed twice in `{key}`"), None);
+                    return None;
+                }
+                v.push(r);
+            }
+            if v.is_empty() {
+                self.at(
+                    &format!("{path}.{key}"),
+                    format!("`{key}` is empty"),
+                    Some("list interfaces as node:if, e.g. [sw:swp2, h2:eth0]".into()),
+                );
+                return None;
+            }
+            *out = Some(v);
+        }
+        let [seen, not_seen, req, rep] = refs;
+        let (seen, not_seen) = (seen.unwrap_or_default(), not_seen.unwrap_or_default());
+        if let Some(both) = seen.iter().find(|r| not_seen.contains(r)) {
+            self.at(
+                &format!("{path}.not_seen"),
+                format!("contradictory expectation: {both} is in `seen` and in `not_seen`"),
+                None,
+            );
+            return None;
+        }
+        Some(Observe {
+            seen,
+            not_seen,
+            path: req,
+            reply_path: rep,
         })
     }
 

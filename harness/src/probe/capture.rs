@@ -1,0 +1,143 @@
+//! Taps: AF_PACKET sockets on interfaces, opened in each interface's own namespace
+//! before a probe sends and drained after it, so a step can say where its frames went.
+//!
+//! A tap sees every frame its interface sends (`PACKET_OUTGOING`) or receives, once, with
+//! the kernel's timestamp, so the frames of one probe can be put in the order they
+//! crossed the topology. Binding a tap does not make the interface promiscuous: a
+//! bridge's own device sees only what the bridge delivers to it, not what it forwards.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use super::{close_later, setsockopt, socket, wait_readable};
+use crate::netns::Netns;
+use crate::scenario::IfRef;
+
+const ETH_P_ALL: u16 = 0x0003;
+const PACKET_OUTGOING: u8 = 4;
+/// After a probe ends, frames still queued elsewhere (a flooded copy on another CPU's
+/// backlog) get this long to show up.
+const GRACE: Duration = Duration::from_millis(2);
+
+/// One frame as a tap saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Frame {
+    pub at: IfRef,
+    /// Kernel timestamp (CLOCK_REALTIME), for ordering across taps.
+    pub when: Duration,
+    /// The interface sent it (else it received it).
+    pub outgoing: bool,
+    pub bytes: Vec<u8>,
+}
+
+pub(crate) struct Tap {
+    at: IfRef,
+    fd: OwnedFd,
+}
+
+/// Opens taps on `ifaces` of one node, on one thread inside its namespace.
+pub(crate) fn open(ns: &Netns, ifaces: Vec<IfRef>) -> io::Result<Vec<Tap>> {
+    ns.run_in(move || {
+        ifaces
+            .into_iter()
+            .map(|at| {
+                // Protocol 0 at socket(), ETH_P_ALL at bind(): see arping.
+                let fd = socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK, 0)?;
+                let one: libc::c_int = 1;
+                setsockopt(&fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &one)?;
+                let ifindex =
+                    nix::net::if_::if_nametoindex(at.ifname.as_str()).map_err(io::Error::from)?;
+                // SAFETY: sockaddr_ll is plain data; all-zero is valid.
+                let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+                sa.sll_family = libc::AF_PACKET as u16;
+                sa.sll_protocol = ETH_P_ALL.to_be();
+                sa.sll_ifindex = ifindex as i32;
+                // SAFETY: a valid sockaddr_ll of its size.
+                let r = unsafe {
+                    libc::bind(
+                        fd.as_raw_fd(),
+                        &sa as *const _ as *const libc::sockaddr,
+                        std::mem::size_of::<libc::sockaddr_ll>() as u32,
+                    )
+                };
+                if r < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(Tap { at, fd })
+            })
+            .collect()
+    })
+}
+
+/// Reads everything the taps hold, waiting `GRACE` for stragglers, then closes them.
+pub(crate) fn drain(taps: Vec<Tap>) -> io::Result<Vec<Frame>> {
+    let mut frames = Vec::new();
+    for t in &taps {
+        read_all(t, &mut frames)?;
+    }
+    let until = Instant::now() + GRACE;
+    for t in &taps {
+        while wait_readable(&t.fd, until)? {
+            read_all(t, &mut frames)?;
+        }
+    }
+    for t in taps {
+        close_later(t.fd);
+    }
+    frames.sort_by_key(|f| f.when);
+    Ok(frames)
+}
+
+fn read_all(t: &Tap, out: &mut Vec<Frame>) -> io::Result<()> {
+    let mut buf = vec![0u8; 65536];
+    let mut control = [0u8; 64];
+    loop {
+        // SAFETY: plain data; all-zero is valid.
+        let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+            iov_len: buf.len(),
+        };
+        // SAFETY: plain data; all-zero is valid.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_name = &mut from as *mut _ as *mut libc::c_void;
+        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = control.len();
+        // SAFETY: msg points at live buffers of the given sizes.
+        let n = unsafe { libc::recvmsg(t.fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return match e.raw_os_error() {
+                Some(libc::EAGAIN) => Ok(()),
+                Some(libc::EINTR) => continue,
+                _ => Err(e),
+            };
+        }
+        out.push(Frame {
+            at: t.at.clone(),
+            when: timestamp(&msg).unwrap_or_default(),
+            outgoing: from.sll_pkttype == PACKET_OUTGOING,
+            bytes: buf[..n as usize].to_vec(),
+        });
+    }
+}
+
+/// The SCM_TIMESTAMPNS of a received message.
+fn timestamp(msg: &libc::msghdr) -> Option<Duration> {
+    // SAFETY: walking the control messages the kernel wrote into msg's buffer.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                let ts = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::timespec);
+                return Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32));
+            }
+            c = libc::CMSG_NXTHDR(msg, c);
+        }
+    }
+    None
+}
