@@ -10,15 +10,17 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::{close_later, setsockopt, socket, wait_readable};
+use super::{close_later, setsockopt, socket};
 use crate::netns::Netns;
 use crate::scenario::IfRef;
 
 const ETH_P_ALL: u16 = 0x0003;
 const PACKET_OUTGOING: u8 = 4;
-/// After a probe ends, frames still queued elsewhere (a flooded copy on another CPU's
-/// backlog) get this long to show up.
-const GRACE: Duration = Duration::from_millis(2);
+/// After a probe ends, frames still queued elsewhere (a flooded copy in a CPU's
+/// backlog) may still come: the taps are read until they stay quiet this long...
+const QUIET: Duration = Duration::from_micros(300);
+/// ...but not longer than this in all.
+const GRACE: Duration = Duration::from_millis(5);
 
 /// One frame as a tap saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,16 +72,55 @@ pub(crate) fn open(ns: &Netns, ifaces: Vec<IfRef>) -> io::Result<Vec<Tap>> {
     })
 }
 
-/// Reads everything the taps hold, waiting `GRACE` for stragglers, then closes them.
+/// Reads everything the taps hold, then waits for stragglers until the taps have been
+/// quiet for `QUIET` (at most `GRACE`), then closes them.
 pub(crate) fn drain(taps: Vec<Tap>) -> io::Result<Vec<Frame>> {
     let mut frames = Vec::new();
     for t in &taps {
         read_all(t, &mut frames)?;
     }
     let until = Instant::now() + GRACE;
-    for t in &taps {
-        while wait_readable(&t.fd, until)? {
-            read_all(t, &mut frames)?;
+    while !taps.is_empty() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let mut fds: Vec<libc::pollfd> = taps
+            .iter()
+            .map(|t| libc::pollfd {
+                fd: t.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let wait = QUIET.min(left);
+        let ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: wait.as_nanos() as libc::c_long,
+        };
+        // SAFETY: fds is a live array of pollfd of its length.
+        let n = unsafe {
+            libc::ppoll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                &ts,
+                std::ptr::null(),
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            break; // quiet
+        }
+        for (t, p) in taps.iter().zip(&fds) {
+            if p.revents != 0 {
+                read_all(t, &mut frames)?;
+            }
         }
     }
     for t in taps {
