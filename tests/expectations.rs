@@ -80,6 +80,16 @@ const CASES: &[(&str, &str, &str)] = &[
         "expected: none at h3:eth0",
         "h3:eth0 in  02:15:9e:ed:8a:bc (h1:eth0) > ff:ff:ff:ff:ff:ff, ARP who-has 10.3.0.2",
     ),
+    (
+        "send-locked",
+        "expected: frames seen at h2:eth0",
+        "actual:   none at h2:eth0",
+    ),
+    (
+        "garp-accept",
+        "expected: h2 has a neighbour entry for 10.15.10.1 with lladdr",
+        "actual:   h2 has no neighbour entry for 10.15.10.1",
+    ),
 ];
 
 #[test]

@@ -100,6 +100,26 @@ pub(crate) fn of_arping(
     })
 }
 
+/// The crafted frames that carry `marker`, and the echo replies that carry it back.
+pub(crate) fn of_send(frames: &[Frame], marker: &[u8; 8], sc: &Scenario) -> Vec<Sighting> {
+    let owner = owner_of(sc);
+    frames
+        .iter()
+        .filter(|f| f.bytes.windows(marker.len()).any(|w| w == marker))
+        .filter_map(|f| {
+            let d = frame::decode(&f.bytes)?;
+            let reply = matches!(d.payload, Payload::Echo { request: false, .. });
+            Some(Sighting {
+                at: f.at.clone(),
+                reply,
+                seq: 1,
+                outgoing: f.outgoing,
+                line: frame::describe(&d, &owner),
+            })
+        })
+        .collect()
+}
+
 fn pick(
     frames: &[Frame],
     sc: &Scenario,

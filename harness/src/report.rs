@@ -193,6 +193,10 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             .into_iter()
             .flatten()
             .collect(),
+        Action::Send(x) => std::iter::once(x.from.node.clone())
+            .chain(x.observe.seen.iter().map(|r| r.node.clone()))
+            .chain(x.observe.not_seen.iter().map(|r| r.node.clone()))
+            .collect(),
         Action::Link { dev, .. } => [Some(dev.node.clone()), peer(dev)]
             .into_iter()
             .flatten()

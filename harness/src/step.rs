@@ -10,10 +10,13 @@ use crate::check;
 use crate::expect::{self, Verdict};
 use crate::observe;
 use crate::plan;
-use crate::probe::{arping, capture, fmt_duration, fmt_ms, ping};
+use crate::probe::{arping, capture, fmt_duration, fmt_ms, ping, send};
 use crate::ready::{self, READY_DEADLINE};
 use crate::sandbox::Sandbox;
-use crate::scenario::{Action, Arping, Check, Observe, Ping, Scenario, Step, Wait};
+use crate::scenario::{
+    Action, ArpOp, Arping, Check, FrameBody, FrameSpec, Observe, Ping, Scenario, Send, Step, Wait,
+    L4,
+};
 use crate::snapshot;
 
 /// What a step did.
@@ -69,6 +72,7 @@ pub(crate) fn title(step: &Step) -> String {
             p.to_label
         ),
         Action::Arping(a) => format!("arping {} -> {}", a.from, a.to),
+        Action::Send(x) => format!("send {} from {}", send_what(&x.frame), x.from),
         Action::Link { dev, up } => format!("link {} {dev}", if *up { "up" } else { "down" }),
         Action::Check { check, .. } => check::describe(check),
         Action::Snapshot(s) => format!("snapshot {}", s.label),
@@ -92,6 +96,7 @@ pub(crate) async fn run(
     match &step.action {
         Action::Ping(p) => run_ping(sb, sc, step, p, until),
         Action::Arping(a) => run_arping(sb, sc, step, a, until),
+        Action::Send(x) => run_send(sb, sc, step, x, until),
         Action::Link { dev, up } => {
             let what = if *up { "up" } else { "down" };
             if let Err(e) = apply::exec(sb, &change::lower_link(dev, *up)).await {
@@ -195,6 +200,50 @@ fn run_arping(sb: &Sandbox, sc: &Scenario, step: &Step, a: &Arping, until: Insta
     };
     let sightings = observe::of_arping(&frames, r.src_mac, src_ip, a.to, sc);
     Done::judged(with_observed(v, &a.observe, &sightings))
+}
+
+/// Crafted frames, and where they went when the step observes them.
+fn run_send(sb: &Sandbox, sc: &Scenario, step: &Step, x: &Send, until: Instant) -> Done {
+    let taps = match open_taps(sb, sc, &x.observe) {
+        Ok(t) => t,
+        Err(e) => return Done::broken("taps on the observed interfaces", e),
+    };
+    let sent = match send::send(sb.ns(&x.from.node), x, until) {
+        Ok(s) if s.cut_short => return Done::judged(timed_out(step, s.to_string())),
+        Ok(s) => s,
+        Err(e) => return Done::broken("the frames to be sent", e),
+    };
+    let frames = match capture::drain(taps) {
+        Ok(f) => f,
+        Err(e) => return Done::broken("the taps to be read", e),
+    };
+    let sightings = observe::of_send(&frames, &sent.marker, sc);
+    let v = Verdict {
+        passed: true,
+        expected: format!("{} frames sent", x.count),
+        actual: sent.to_string(),
+    };
+    Done::judged(with_observed(v, &x.observe, &sightings))
+}
+
+/// The kind of frame, for titles.
+fn send_what(f: &FrameSpec) -> String {
+    match &f.body {
+        FrameBody::Raw { ethertype, .. } => format!("ethertype 0x{ethertype:04x}"),
+        FrameBody::Arp { op, target_ip, .. } => format!(
+            "ARP {} for {target_ip}",
+            if *op == ArpOp::Request {
+                "request"
+            } else {
+                "reply"
+            }
+        ),
+        FrameBody::Ip { dst, l4, .. } => match l4 {
+            L4::IcmpEcho => format!("ICMP echo to {dst}"),
+            L4::Udp { dport, .. } => format!("UDP to {dst} port {dport}"),
+            L4::TcpSyn { dport, .. } => format!("TCP SYN to {dst} port {dport}"),
+        },
+    }
 }
 
 /// Taps on what the step observes; none (and no cost) when it observes nothing.

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::{close_later, fmt_duration, fmt_ms, socket, wait_readable};
+use super::{close_later, fmt_duration, fmt_ms, hardware_address, socket, wait_readable};
 use crate::netns::Netns;
 use crate::scenario::Mac;
 
@@ -89,26 +89,6 @@ pub(crate) fn arping(
     result.cut_short = result.answer.is_none() && until < start + timeout;
     close_later(fd);
     Ok(result)
-}
-
-/// The interface's current MAC (SIOCGIFHWADDR), asked on a socket in its namespace.
-fn hardware_address(fd: &OwnedFd, ifname: &str) -> io::Result<Mac> {
-    // SAFETY: ifreq is plain data; all-zero is a valid value.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (dst, src) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
-        *dst = src as libc::c_char;
-    }
-    // SAFETY: a valid ifreq for this ioctl, on our own socket.
-    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: SIOCGIFHWADDR filled ifru_hwaddr.
-    let data = unsafe { req.ifr_ifru.ifru_hwaddr.sa_data };
-    let mut mac = [0u8; 6];
-    for (m, d) in mac.iter_mut().zip(data.iter()) {
-        *m = *d as u8;
-    }
-    Ok(Mac(mac))
 }
 
 fn sockaddr_ll(ifindex: u32) -> libc::sockaddr_ll {

@@ -6,10 +6,13 @@ pub(crate) mod arping;
 pub(crate) mod capture;
 pub(crate) mod frame;
 pub(crate) mod ping;
+pub(crate) mod send;
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
+
+use crate::scenario::Mac;
 
 /// Waits until `fd` is readable or `deadline` passes; false on timeout.
 pub(crate) fn wait_readable(fd: &OwnedFd, deadline: Instant) -> io::Result<bool> {
@@ -97,4 +100,24 @@ pub(crate) fn join_closers() {
     for h in handles {
         let _ = h.join();
     }
+}
+
+/// The interface's current MAC (SIOCGIFHWADDR), asked on a socket in its namespace.
+pub(crate) fn hardware_address(fd: &OwnedFd, ifname: &str) -> io::Result<Mac> {
+    // SAFETY: ifreq is plain data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    // SAFETY: a valid ifreq for this ioctl, on our own socket.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: SIOCGIFHWADDR filled ifru_hwaddr.
+    let data = unsafe { req.ifr_ifru.ifru_hwaddr.sa_data };
+    let mut mac = [0u8; 6];
+    for (m, d) in mac.iter_mut().zip(data.iter()) {
+        *m = *d as u8;
+    }
+    Ok(Mac(mac))
 }

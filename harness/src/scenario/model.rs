@@ -477,6 +477,63 @@ pub struct Arping {
     pub observe: Observe,
 }
 
+/// `send:` `count` crafted frames, `interval` apart, out of `from`.
+#[derive(Debug, Clone)]
+pub struct Send {
+    pub from: IfRef,
+    pub count: u32,
+    pub interval: Duration,
+    pub frame: FrameSpec,
+    pub observe: Observe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArpOp {
+    Request,
+    Reply,
+}
+
+/// A frame to craft. A source MAC left out is the interface's own when the step runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameSpec {
+    pub src: Option<Mac>,
+    pub dst: Mac,
+    pub vlan: Option<u16>,
+    pub body: FrameBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameBody {
+    /// Any ethertype, `payload` bytes (netspec's marker first).
+    Raw { ethertype: u16, payload: usize },
+    Arp {
+        op: ArpOp,
+        /// None: the interface's own MAC.
+        sender_mac: Option<Mac>,
+        sender_ip: std::net::Ipv4Addr,
+        /// None: the interface's own MAC (a gratuitous reply, as `arping -A` sends).
+        target_mac: Option<Mac>,
+        target_ip: std::net::Ipv4Addr,
+    },
+    Ip {
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        df: bool,
+        dscp: u8,
+        l4: L4,
+        payload: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum L4 {
+    IcmpEcho,
+    Udp { sport: u16, dport: u16 },
+    TcpSyn { sport: u16, dport: u16 },
+}
+
 /// Where a probe's own frames must and must not appear (its requests and their replies,
 /// told from other traffic by the echo id and sequence, or the ARP addresses).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -684,6 +741,7 @@ pub enum Change {
 pub enum Action {
     Ping(Ping),
     Arping(Arping),
+    Send(Send),
     Link {
         dev: IfRef,
         up: bool,

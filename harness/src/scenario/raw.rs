@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-use super::model::{FdbState, MacvlanMode, NeighState, OperState, PortOptions, PortState, Reach};
+use super::model::{
+    ArpOp, FdbState, MacvlanMode, NeighState, OperState, PortOptions, PortState, Reach,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,6 +135,72 @@ pub(crate) struct RawStep {
     pub sysctl: Option<RawSysctlStep>,
     pub neigh: Option<RawNeighStep>,
     pub fdb: Option<RawFdbStep>,
+    pub send: Option<RawSend>,
+}
+
+/// `send:` a crafted frame.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSend {
+    pub from: String,
+    pub count: Option<u32>,
+    pub interval: Option<String>,
+    pub eth: Option<RawEth>,
+    pub arp: Option<RawArpFrame>,
+    pub ip: Option<RawIp>,
+    pub icmp: Option<RawIcmp>,
+    pub udp: Option<RawPorts>,
+    pub tcp: Option<RawPorts>,
+    /// Payload bytes after the L4 header (or after the Ethernet header for a raw ethertype).
+    pub payload: Option<u32>,
+    pub seen: Option<Vec<String>>,
+    pub not_seen: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEth {
+    pub src: Option<String>,
+    pub dst: Option<String>,
+    #[serde(rename = "type")]
+    pub ethertype: Option<u16>,
+    pub vlan: Option<u16>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawArpFrame {
+    pub op: Option<ArpOp>,
+    /// `request` (as `arping -U`) or `reply` (as `arping -A`): about the sender's own address.
+    pub gratuitous: Option<ArpOp>,
+    pub sender_mac: Option<String>,
+    pub sender_ip: Option<String>,
+    pub target_mac: Option<String>,
+    pub target_ip: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIp {
+    pub src: Option<String>,
+    pub dst: String,
+    pub ttl: Option<u8>,
+    pub df: Option<bool>,
+    pub dscp: Option<u8>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIcmp {
+    /// Only `echo` (a request) today.
+    pub echo: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPorts {
+    pub sport: Option<u16>,
+    pub dport: u16,
 }
 
 #[derive(Debug, Deserialize)]

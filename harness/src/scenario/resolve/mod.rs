@@ -3,7 +3,7 @@
 //! sees all of them at once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
@@ -17,6 +17,7 @@ use super::spans::{Pos, SpanIndex};
 mod changes;
 mod checks;
 mod routes;
+mod send;
 mod steps;
 mod topology;
 

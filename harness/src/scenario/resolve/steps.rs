@@ -41,6 +41,7 @@ impl Resolver<'_> {
             (raw.sysctl.is_some(), "sysctl"),
             (raw.neigh.is_some(), "neigh"),
             (raw.fdb.is_some(), "fdb"),
+            (raw.send.is_some(), "send"),
         ] {
             if set {
                 actions.push(name)
@@ -67,7 +68,7 @@ impl Resolver<'_> {
                 self.at(
                     &path,
                     format!("step {} has no action", i + 1),
-                    Some("a step is one of: ping, arping, link, check, snapshot, sleep, address, route, sysctl, neigh, fdb".into()),
+                    Some("a step is one of: ping, arping, send, link, check, snapshot, sleep, address, route, sysctl, neigh, fdb".into()),
                 );
                 return None;
             }
@@ -92,6 +93,8 @@ impl Resolver<'_> {
                     self.neigh_step(&format!("{path}.neigh"), n, sc)?
                 } else if let Some(f) = &raw.fdb {
                     self.fdb_step(&format!("{path}.fdb"), f, sc)?
+                } else if let Some(x) = &raw.send {
+                    Action::Send(self.send(&format!("{path}.send"), x, sc)?)
                 } else {
                     Action::Sleep(self.duration(&format!("{path}.sleep"), raw.sleep.as_deref()?)?)
                 }
@@ -338,7 +341,7 @@ impl Resolver<'_> {
     }
 
     /// `seen`, `not_seen`, `path` and `reply_path`: lists of `node:if`.
-    fn observe(
+    pub(super) fn observe(
         &mut self,
         path: &str,
         lists: [&Option<Vec<String>>; 4],
