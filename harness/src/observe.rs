@@ -47,13 +47,22 @@ pub(crate) fn interfaces(o: &Observe, sc: &Scenario) -> Vec<IfRef> {
 
 /// Opens the taps, one thread per node, before the probe sends.
 pub(crate) fn open(sb: &Sandbox, ifaces: Vec<IfRef>) -> io::Result<Vec<Tap>> {
+    open_with_buffer(sb, ifaces, None)
+}
+
+/// Like `open`, with a receive buffer of `bytes` per tap.
+pub(crate) fn open_with_buffer(
+    sb: &Sandbox,
+    ifaces: Vec<IfRef>,
+    bytes: Option<i32>,
+) -> io::Result<Vec<Tap>> {
     let mut by_node: BTreeMap<NodeName, Vec<IfRef>> = BTreeMap::new();
     for r in ifaces {
         by_node.entry(r.node.clone()).or_default().push(r);
     }
     let mut taps = Vec::new();
     for (node, refs) in by_node {
-        taps.extend(capture::open(sb.ns(&node), refs)?);
+        taps.extend(capture::open(sb.ns(&node), refs, bytes)?);
     }
     Ok(taps)
 }

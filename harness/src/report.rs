@@ -46,6 +46,8 @@ pub struct Report {
     pub snapshots: Vec<(String, String)>,
     /// Inode numbers of the namespaces the run created (all freed by now).
     pub namespaces: Vec<u64>,
+    /// The scenario's pcapng capture, if it asked for one.
+    pub capture: Option<PathBuf>,
 }
 
 /// Where a failing step sits in its file.
@@ -74,6 +76,8 @@ pub struct Failure {
     pub kept: Vec<String>,
     /// Where this report was written, if it was.
     pub written_to: Option<PathBuf>,
+    /// The scenario's pcapng capture, if it asked for one.
+    pub capture: Option<PathBuf>,
 }
 
 impl fmt::Display for Failure {
@@ -114,6 +118,9 @@ impl fmt::Display for Failure {
             for line in &self.kept {
                 write!(f, "\n  {line}")?;
             }
+        }
+        if let Some(p) = &self.capture {
+            write!(f, "\nthe frames, in pcapng: {}", p.display())?;
         }
         if let Some(p) = &self.written_to {
             write!(f, "\nthis report: {}", p.display())?;
@@ -256,12 +263,27 @@ pub(crate) fn folder(reports: &Path, scenario: &str) -> io::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Writes `failure.txt` into the scenario's report folder, atomically (a fresh file
-/// renamed over the old one, so a symlink there is replaced, never followed).
+/// Writes `failure.txt` into the scenario's report folder.
 pub(crate) fn write_failure(reports: &Path, f: &Failure) -> io::Result<PathBuf> {
-    let dir = folder(reports, &f.scenario)?;
-    let path = dir.join("failure.txt");
-    let tmp = dir.join(format!(".failure.txt.{}", std::process::id()));
+    write_file(
+        reports,
+        &f.scenario,
+        "failure.txt",
+        format!("{f}\n").as_bytes(),
+    )
+}
+
+/// Writes `name` into the scenario's report folder, atomically (a fresh file renamed
+/// over the old one, so a symlink there is replaced, never followed).
+pub(crate) fn write_file(
+    reports: &Path,
+    scenario: &str,
+    name: &str,
+    bytes: &[u8],
+) -> io::Result<PathBuf> {
+    let dir = folder(reports, scenario)?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     {
         use std::io::Write;
@@ -271,7 +293,7 @@ pub(crate) fn write_failure(reports: &Path, f: &Failure) -> io::Result<PathBuf> 
             .create_new(true)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&tmp)?;
-        writeln!(file, "{f}")?;
+        file.write_all(bytes)?;
     }
     std::fs::rename(&tmp, &path)?;
     Ok(path)

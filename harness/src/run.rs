@@ -9,6 +9,7 @@ use crate::apply;
 use crate::error::{ApplyError, Skip};
 use crate::plan;
 use crate::probe;
+use crate::recording::Recording;
 use crate::report::{self, Failure, Outcome, Report, StepAt, StepOutcome};
 use crate::sandbox::Sandbox;
 use crate::scenario::{load_file, Scenario, Step};
@@ -69,7 +70,29 @@ pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, hook: impl FnMut(&Step)) 
         if let Err(e) = apply::apply(&sb, &plan).await {
             return (build_failed(sc, e, inodes), sb.teardown());
         }
-        let outcome = steps(&sb, sc, opts, hook, t0).await;
+        let mut rec = match Recording::start(&sb, sc) {
+            Ok(r) => r,
+            Err(e) => {
+                let f = failure(sc, None, "taps for `capture`".into(), e.to_string());
+                return (Outcome::Failed(Box::new(f)), sb.teardown());
+            }
+        };
+        let mut outcome = steps(&sb, sc, opts, hook, t0, &mut rec).await;
+        if let Some(rec) = rec {
+            let written = rec.finish(opts.report_dir.as_deref(), &sc.name);
+            match (&mut outcome, written) {
+                (Outcome::Failed(f), Ok(p)) => f.capture = p,
+                (Outcome::Passed(r), Ok(p)) => r.capture = p,
+                (Outcome::Failed(f), Err(e)) => f
+                    .kept
+                    .push(format!("(the capture could not be written: {e})")),
+                (o, Err(e)) => {
+                    let f = failure(sc, None, "the capture to be written".into(), e.to_string());
+                    *o = Outcome::Failed(Box::new(f));
+                }
+                _ => {}
+            }
+        }
         (outcome, sb.teardown())
     });
     // Dropping the runtime closes every netlink socket; the sandbox closed the
@@ -123,6 +146,7 @@ fn failure(sc: &Scenario, step: Option<&Step>, expected: String, actual: String)
         state: None,
         kept: Vec::new(),
         written_to: None,
+        capture: None,
     }
 }
 
@@ -143,6 +167,7 @@ async fn steps(
     opts: &RunOptions,
     mut hook: impl FnMut(&Step),
     t0: Instant,
+    rec: &mut Option<Recording>,
 ) -> Outcome {
     let setup = t0.elapsed();
     if opts.verbose {
@@ -164,6 +189,10 @@ async fn steps(
                 Ok(done) => done,
                 Err(_) => step::Done::failed(timed_out(s, String::new())),
             };
+        if let Some(rec) = rec {
+            // A read that fails now is tried again at the end, which reports it.
+            let _ = rec.collect();
+        }
         let o = StepOutcome {
             index: s.index,
             title: step::title(s),
@@ -202,5 +231,6 @@ async fn steps(
         teardown: Default::default(),
         snapshots,
         namespaces: sb.inodes(),
+        capture: None,
     })
 }

@@ -38,8 +38,10 @@ pub(crate) struct Tap {
     fd: OwnedFd,
 }
 
-/// Opens taps on `ifaces` of one node, on one thread inside its namespace.
-pub(crate) fn open(ns: &Netns, ifaces: Vec<IfRef>) -> io::Result<Vec<Tap>> {
+/// Opens taps on `ifaces` of one node, on one thread inside its namespace, with a
+/// receive buffer of `bytes` if given (a whole-run capture is read between steps, so a
+/// step's frames must fit).
+pub(crate) fn open(ns: &Netns, ifaces: Vec<IfRef>, bytes: Option<i32>) -> io::Result<Vec<Tap>> {
     ns.run_in(move || {
         ifaces
             .into_iter()
@@ -48,6 +50,11 @@ pub(crate) fn open(ns: &Netns, ifaces: Vec<IfRef>) -> io::Result<Vec<Tap>> {
                 let fd = socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK, 0)?;
                 let one: libc::c_int = 1;
                 setsockopt(&fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &one)?;
+                if let Some(b) = bytes {
+                    // FORCE lifts the rmem_max cap (we hold CAP_NET_ADMIN in the node).
+                    setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &b)
+                        .or_else(|_| setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &b))?;
+                }
                 let ifindex =
                     nix::net::if_::if_nametoindex(at.ifname.as_str()).map_err(io::Error::from)?;
                 // SAFETY: sockaddr_ll is plain data; all-zero is valid.
@@ -128,6 +135,21 @@ pub(crate) fn drain(taps: Vec<Tap>) -> io::Result<Vec<Frame>> {
     }
     frames.sort_by_key(|f| f.when);
     Ok(frames)
+}
+
+/// Reads what the taps hold now, without waiting and without closing them.
+pub(crate) fn read_now(taps: &[Tap], out: &mut Vec<Frame>) -> io::Result<()> {
+    for t in taps {
+        read_all(t, out)?;
+    }
+    Ok(())
+}
+
+/// Closes taps (on threads of their own: see `close_later`).
+pub(crate) fn close(taps: Vec<Tap>) {
+    for t in taps {
+        close_later(t.fd);
+    }
 }
 
 fn read_all(t: &Tap, out: &mut Vec<Frame>) -> io::Result<()> {

@@ -236,6 +236,8 @@ pub struct Scenario {
     pub requires: Vec<String>,
     pub nodes: Vec<Node>,
     pub steps: Vec<Step>,
+    /// Interfaces whose frames are recorded to `capture.pcapng` in the report folder.
+    pub capture: Vec<IfRef>,
 }
 
 impl Scenario {

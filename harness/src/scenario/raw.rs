@@ -26,6 +26,35 @@ pub(crate) struct RawScenario {
     pub nodes: BTreeMap<String, RawNode>,
     #[serde(default)]
     pub steps: Vec<RawStep>,
+    /// `all`, or a list of `node:if`: record the frames there to a pcapng file.
+    pub capture: Option<RawCapture>,
+}
+
+/// `capture: all` or `capture: [node:if, ...]`, hand-written like `RawSnapshot`.
+#[derive(Debug)]
+pub(crate) enum RawCapture {
+    Word(String),
+    List(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for RawCapture {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawCapture;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`all`, or a list of node:interface")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawCapture, E> {
+                Ok(RawCapture::Word(v.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<RawCapture, A::Error> {
+                Vec::<String>::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(RawCapture::List)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -282,6 +282,7 @@ impl<'a> Resolver<'a> {
                 requires: Vec::new(),
                 nodes,
                 steps: Vec::new(),
+                capture: Vec::new(),
             };
         }
         let mut scenario = Scenario {
@@ -291,6 +292,7 @@ impl<'a> Resolver<'a> {
             requires: raw.requires.clone(),
             nodes,
             steps: Vec::new(),
+            capture: Vec::new(),
         };
         for (i, f) in raw.requires.iter().enumerate() {
             if !crate::features::KNOWN.contains(&f.as_str()) {
@@ -341,6 +343,9 @@ impl<'a> Resolver<'a> {
             if let Some(s) = self.step(i, step, &scenario, &mut labels, step_timeout) {
                 scenario.steps.push(s);
             }
+        }
+        if let Some(c) = &raw.capture {
+            scenario.capture = self.capture(c, &scenario).unwrap_or_default();
         }
         scenario
     }
@@ -456,6 +461,52 @@ impl<'a> Resolver<'a> {
                     Some("write a number with a unit: 200ms, 2s, 1.5s, 1m".into()),
                 );
                 None
+            }
+        }
+    }
+
+    /// `capture: all` (every declared interface) or a list of `node:if`.
+    fn capture(&mut self, c: &RawCapture, sc: &Scenario) -> Option<Vec<IfRef>> {
+        match c {
+            RawCapture::Word(w) if w == "all" => Some(
+                sc.nodes
+                    .iter()
+                    .flat_map(|n| {
+                        n.interfaces.iter().map(|i| IfRef {
+                            node: n.name.clone(),
+                            ifname: i.name.clone(),
+                        })
+                    })
+                    .collect(),
+            ),
+            RawCapture::Word(w) => {
+                self.at(
+                    "capture",
+                    format!("`capture: {w}` is not a form netspec knows"),
+                    Some(
+                        "write `capture: all`, or a list such as `capture: [sw:swp1, h2:eth0]`"
+                            .into(),
+                    ),
+                );
+                None
+            }
+            RawCapture::List(list) => {
+                let mut v: Vec<IfRef> = Vec::new();
+                for (i, s) in list.iter().enumerate() {
+                    let r = self.sc_ifref(&format!("capture.{i}"), s, sc)?;
+                    if !v.contains(&r) {
+                        v.push(r);
+                    }
+                }
+                if v.is_empty() {
+                    self.at(
+                        "capture",
+                        "`capture` is empty",
+                        Some("write `capture: all`, or list interfaces".into()),
+                    );
+                    return None;
+                }
+                Some(v)
             }
         }
     }
