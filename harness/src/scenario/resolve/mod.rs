@@ -294,23 +294,7 @@ impl<'a> Resolver<'a> {
             steps: Vec::new(),
             capture: Vec::new(),
         };
-        for (i, f) in raw.requires.iter().enumerate() {
-            if !crate::features::KNOWN.contains(&f.as_str()) {
-                let hint = did_you_mean(f, crate::features::KNOWN.iter().copied())
-                    .map(|m| {
-                        format!(
-                            "did you mean `{m}`? known: {}",
-                            crate::features::KNOWN.join(", ")
-                        )
-                    })
-                    .unwrap_or_else(|| format!("known: {}", crate::features::KNOWN.join(", ")));
-                self.at(
-                    &format!("requires.{i}"),
-                    format!("unknown kernel feature `{f}`"),
-                    Some(hint),
-                );
-            }
-        }
+        self.requires(&raw.requires);
         for (ni, (name, raw_node)) in raw.nodes.iter().enumerate() {
             let mut routes = Vec::new();
             for (i, text) in raw_node.routes.iter().enumerate() {
@@ -461,6 +445,27 @@ impl<'a> Resolver<'a> {
                     Some("write a number with a unit: 200ms, 2s, 1.5s, 1m".into()),
                 );
                 None
+            }
+        }
+    }
+
+    /// Every feature in `requires:` must be one netspec knows how to probe.
+    fn requires(&mut self, requires: &[String]) {
+        for (i, f) in requires.iter().enumerate() {
+            if !crate::features::KNOWN.contains(&f.as_str()) {
+                let hint = did_you_mean(f, crate::features::KNOWN.iter().copied())
+                    .map(|m| {
+                        format!(
+                            "did you mean `{m}`? known: {}",
+                            crate::features::KNOWN.join(", ")
+                        )
+                    })
+                    .unwrap_or_else(|| format!("known: {}", crate::features::KNOWN.join(", ")));
+                self.at(
+                    &format!("requires.{i}"),
+                    format!("unknown kernel feature `{f}`"),
+                    Some(hint),
+                );
             }
         }
     }
