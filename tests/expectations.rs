@@ -86,6 +86,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "actual:   none at h2:eth0",
     ),
     (
+        "frames-count",
+        "expected: exactly 2 frames matching watch to-h2 at h2:eth0",
+        "actual:   3 frames at h2:eth0, the latest:",
+    ),
+    (
         "garp-accept",
         "expected: h2 has a neighbour entry for 10.15.10.1 with lladdr",
         "actual:   h2 has no neighbour entry for 10.15.10.1",

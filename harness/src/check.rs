@@ -4,12 +4,26 @@
 use crate::expect::Observation;
 use crate::netlink::NlError;
 use crate::sandbox::Sandbox;
-use crate::scenario::Check;
+use crate::scenario::{Check, Scenario};
 use crate::state::{self, NodeState, Sections};
+use crate::watches::Watches;
 
 /// Looks at what `check` needs, once: a route lookup, or the node's state.
-pub(crate) async fn observe(sb: &Sandbox, check: &Check) -> Result<Observation, NlError> {
+pub(crate) async fn observe(
+    sb: &Sandbox,
+    sc: &Scenario,
+    check: &Check,
+    watches: &mut Watches,
+) -> Result<Observation, NlError> {
     Ok(match check {
+        Check::Frames { watch, at, .. } => {
+            Observation::Frames(watches.tally(watch, sc).map_err(|e| NlError {
+                op: format!("read the frames of watch {watch}"),
+                node: at.node.to_string(),
+                detail: e.to_string(),
+                errno: e.raw_os_error(),
+            })?)
+        }
         Check::Route {
             node,
             to,
@@ -76,5 +90,6 @@ pub(crate) fn describe(check: &Check) -> String {
             }
         ),
         Check::Link { dev, .. } => format!("check link {dev}"),
+        Check::Frames { watch, at, .. } => format!("check frames {watch} at {at}"),
     }
 }

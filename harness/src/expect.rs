@@ -9,6 +9,7 @@ use crate::probe::arping::ArpResult;
 use crate::probe::ping::PingResult;
 use crate::scenario::{ArpExpect, Arping, Check, IfRef, Mac, Observe, Ping, Reach, Scenario};
 use crate::state::{FdbKind, NodeState, NudState, RouteEntry, RouteKind};
+use crate::watches::Tally;
 
 /// What was expected, what was seen, and whether they agree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,8 @@ pub(crate) enum Observation {
     Node(NodeState),
     /// The kernel's answer to a route lookup (`ip route get`).
     Lookup(Option<RouteEntry>),
+    /// What a watch counted.
+    Frames(Tally),
 }
 
 /// `02:.. (node:if)` when the scenario knows the MAC's owner.
@@ -148,18 +151,42 @@ pub(crate) fn check(c: &Check, seen: &Observation, sc: &Scenario) -> Verdict {
         (Check::Route { lookup: true, .. }, Observation::Lookup(found)) => {
             route_lookup(c, found.as_ref())
         }
+        (Check::Frames { watch, at, count }, Observation::Frames(t)) => {
+            let mut actual = format!(
+                "{} frame{} at {at}",
+                t.count,
+                if t.count == 1 { "" } else { "s" }
+            );
+            if !count.holds(t.count) && !t.recent.is_empty() {
+                actual += ", the latest:";
+                for l in &t.recent {
+                    actual += &format!("\n    {l}");
+                }
+            }
+            Verdict::new(
+                count.holds(t.count),
+                format!("{count} frames matching watch {watch} at {at}"),
+                actual,
+            )
+        }
         (_, Observation::Node(st)) => match c {
             Check::Neigh { .. } => neigh(c, st, sc),
             Check::Fdb { .. } => fdb(c, st),
             Check::Route { .. } => route_entry(c, st),
             Check::Link { .. } => link(c, st),
+            Check::Frames { .. } => mismatched(c),
         },
-        (_, Observation::Lookup(_)) => Verdict::new(
-            false,
-            crate::check::describe(c),
-            "netspec looked up a route instead of the node's state (a bug)".into(),
-        ),
+        (_, _) => mismatched(c),
     }
+}
+
+/// A check judged on an observation of another kind: a bug in netspec, never a pass.
+fn mismatched(c: &Check) -> Verdict {
+    Verdict::new(
+        false,
+        crate::check::describe(c),
+        "netspec looked at something else than this check needs (a bug)".into(),
+    )
 }
 
 fn neigh(c: &Check, st: &NodeState, sc: &Scenario) -> Verdict {

@@ -60,6 +60,7 @@ pub mod scenario;
 mod snapshot;
 mod state;
 mod step;
+mod watches;
 
 pub use error::{NlError, Skip};
 pub use keep::reap;

@@ -204,6 +204,7 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             .chain(x.observe.seen.iter().map(|r| r.node.clone()))
             .chain(x.observe.not_seen.iter().map(|r| r.node.clone()))
             .collect(),
+        Action::Watch(w) => vec![w.at.node.clone()],
         Action::Link { dev, .. } => [Some(dev.node.clone()), peer(dev)]
             .into_iter()
             .flatten()
@@ -213,6 +214,7 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
                 node.clone()
             }
             Check::Link { dev, .. } => dev.node.clone(),
+            Check::Frames { at, .. } => at.node.clone(),
         }],
         Action::Change { change, .. } => vec![match change {
             Change::LinkDelete { dev }

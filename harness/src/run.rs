@@ -15,6 +15,7 @@ use crate::sandbox::Sandbox;
 use crate::scenario::{load_file, Scenario, Step};
 use crate::snapshot;
 use crate::step::{self, timed_out};
+use crate::watches::Watches;
 
 /// How a scenario is run.
 #[derive(Debug, Clone, Default)]
@@ -179,13 +180,54 @@ async fn steps(
     }
     let mut outcomes = Vec::new();
     let mut snapshots = Vec::new();
+    let mut watches = Watches::default();
+    let outcome = run_steps(
+        sb,
+        sc,
+        opts,
+        &mut hook,
+        rec,
+        &mut watches,
+        &mut outcomes,
+        &mut snapshots,
+    )
+    .await;
+    watches.close();
+    match outcome {
+        Some(failed) => failed,
+        None => Outcome::Passed(Report {
+            scenario: sc.name.clone(),
+            steps: outcomes,
+            setup,
+            teardown: Default::default(),
+            snapshots,
+            namespaces: sb.inodes(),
+            capture: None,
+        }),
+    }
+}
+
+/// The steps in order; the first failure, if any.
+#[allow(clippy::too_many_arguments)]
+async fn run_steps(
+    sb: &Sandbox,
+    sc: &Scenario,
+    opts: &RunOptions,
+    hook: &mut impl FnMut(&Step),
+    rec: &mut Option<Recording>,
+    watches: &mut Watches,
+    outcomes: &mut Vec<StepOutcome>,
+    snapshots: &mut Vec<(String, String)>,
+) -> Option<Outcome> {
     for s in &sc.steps {
         hook(s);
         let start = Instant::now();
         let until = start + s.timeout;
         let snap_dir = opts.snapshot_dir.as_deref();
         let done =
-            match tokio::time::timeout(s.timeout, step::run(sb, sc, s, until, snap_dir)).await {
+            match tokio::time::timeout(s.timeout, step::run(sb, sc, s, until, snap_dir, watches))
+                .await
+            {
                 Ok(done) => done,
                 Err(_) => step::Done::failed(timed_out(s, String::new())),
             };
@@ -205,14 +247,14 @@ async fn steps(
         }
         if !done.verdict.passed {
             let mut f = failure(sc, Some(s), done.verdict.expected, done.verdict.actual);
-            f.before = outcomes;
+            f.before = std::mem::take(outcomes);
             f.namespaces = sb.inodes();
             let involved = report::involved_nodes(sc, s, &done.answered_by);
             f.state = snapshot::render(sb, sc, Some(&involved), None).await.ok();
             if crate::keep::wanted() {
                 f.kept = crate::keep::pin(sb).unwrap_or_else(|e| vec![format!("not kept: {e}")]);
             }
-            return Outcome::Failed(Box::new(f));
+            return Some(Outcome::Failed(Box::new(f)));
         }
         if let Some(snap) = done.snapshot {
             if opts.verbose && opts.snapshot_dir.is_none() {
@@ -224,13 +266,5 @@ async fn steps(
         }
         outcomes.push(o);
     }
-    Outcome::Passed(Report {
-        scenario: sc.name.clone(),
-        steps: outcomes,
-        setup,
-        teardown: Default::default(),
-        snapshots,
-        namespaces: sb.inodes(),
-        capture: None,
-    })
+    None
 }

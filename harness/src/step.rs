@@ -18,6 +18,7 @@ use crate::scenario::{
     L4,
 };
 use crate::snapshot;
+use crate::watches::Watches;
 
 /// What a step did.
 pub(crate) struct Done {
@@ -73,6 +74,7 @@ pub(crate) fn title(step: &Step) -> String {
         ),
         Action::Arping(a) => format!("arping {} -> {}", a.from, a.to),
         Action::Send(x) => format!("send {} from {}", send_what(&x.frame), x.from),
+        Action::Watch(w) => format!("watch {} at {}", w.name, w.at),
         Action::Link { dev, up } => format!("link {} {dev}", if *up { "up" } else { "down" }),
         Action::Check { check, .. } => check::describe(check),
         Action::Snapshot(s) => format!("snapshot {}", s.label),
@@ -92,11 +94,16 @@ pub(crate) async fn run(
     step: &Step,
     until: Instant,
     snapshot_dir: Option<&Path>,
+    watches: &mut Watches,
 ) -> Done {
     match &step.action {
         Action::Ping(p) => run_ping(sb, sc, step, p, until),
         Action::Arping(a) => run_arping(sb, sc, step, a, until),
         Action::Send(x) => run_send(sb, sc, step, x, until),
+        Action::Watch(w) => match watches.start(sb, w) {
+            Ok(()) => Done::ok(format!("counting at {}", w.at)),
+            Err(e) => Done::broken(&format!("a tap on {}", w.at), e),
+        },
         Action::Link { dev, up } => {
             let what = if *up { "up" } else { "down" };
             if let Err(e) = apply::exec(sb, &change::lower_link(dev, *up)).await {
@@ -111,7 +118,9 @@ pub(crate) async fn run(
                 Err(e) => Done::broken(&format!("{dev} up and carrying"), e),
             }
         }
-        Action::Check { check, wait } => run_check(sb, sc, check, *wait, step, until).await,
+        Action::Check { check, wait } => {
+            run_check(sb, sc, check, *wait, step, until, watches).await
+        }
         Action::Snapshot(s) => {
             let text = match snapshot::render(sb, sc, s.nodes.as_deref(), s.only.as_deref()).await {
                 Ok(t) => t,
@@ -300,6 +309,7 @@ async fn run_check(
     wait: Wait,
     step: &Step,
     until: Instant,
+    watches: &mut Watches,
 ) -> Done {
     let start = Instant::now();
     let window = match wait {
@@ -309,7 +319,7 @@ async fn run_check(
     let end = start + window;
     let mut pause = Duration::from_millis(1);
     loop {
-        let seen = match check::observe(sb, c).await {
+        let seen = match check::observe(sb, sc, c, watches).await {
             Ok(s) => s,
             Err(e) => return Done::broken("a state dump", e),
         };

@@ -135,6 +135,67 @@ fn arp(p: &[u8]) -> Option<Payload> {
     })
 }
 
+/// The L3/L4 facts a filter looks at: addresses, protocol, ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IpInfo {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub proto: u8,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+}
+
+/// The ethertype after any VLAN tag, and the IP facts of an IPv4/IPv6 frame.
+pub(crate) fn ip_info(f: &[u8]) -> (u16, Option<IpInfo>) {
+    if f.len() < ETH_HLEN {
+        return (0, None);
+    }
+    let mut ethertype = u16::from_be_bytes([f[12], f[13]]);
+    let mut off = ETH_HLEN;
+    if ethertype == 0x8100 && f.len() >= off + 4 {
+        ethertype = u16::from_be_bytes([f[16], f[17]]);
+        off += 4;
+    }
+    let p = &f[off..];
+    let ports = |l4: &[u8], proto: u8| match proto {
+        6 | 17 if l4.len() >= 4 => (
+            Some(u16::from_be_bytes([l4[0], l4[1]])),
+            Some(u16::from_be_bytes([l4[2], l4[3]])),
+        ),
+        _ => (None, None),
+    };
+    let info = match ethertype {
+        0x0800 if p.len() >= 20 => {
+            let ihl = usize::from(p[0] & 0x0f) * 4;
+            let (sport, dport) = ports(p.get(ihl..).unwrap_or(&[]), p[9]);
+            Some(IpInfo {
+                src: Ipv4Addr::new(p[12], p[13], p[14], p[15]).into(),
+                dst: Ipv4Addr::new(p[16], p[17], p[18], p[19]).into(),
+                proto: p[9],
+                sport,
+                dport,
+            })
+        }
+        0x86dd if p.len() >= 40 => {
+            let addr = |o: usize| {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&p[o..o + 16]);
+                IpAddr::V6(Ipv6Addr::from(a))
+            };
+            let (sport, dport) = ports(&p[40..], p[6]);
+            Some(IpInfo {
+                src: addr(8),
+                dst: addr(24),
+                proto: p[6],
+                sport,
+                dport,
+            })
+        }
+        _ => None,
+    };
+    (ethertype, info)
+}
+
 /// One line, as tcpdump -e would say it, with MACs annotated by `owner`.
 pub(crate) fn describe(d: &Decoded, owner: &dyn Fn(Mac) -> Option<String>) -> String {
     let m = |x: Mac| match owner(x) {

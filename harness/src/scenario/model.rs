@@ -636,8 +636,75 @@ pub enum Wait {
     For(Duration),
 }
 
+/// `watch:` count, from this step on, the frames at `at` that match `filter`.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    pub name: String,
+    pub at: IfRef,
+    pub filter: FrameFilter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// The interface received it.
+    In,
+    /// The interface sent it.
+    Out,
+}
+
+/// Which frames a watch counts; what is left out matches anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameFilter {
+    pub ethertype: Option<u16>,
+    pub src: Option<Mac>,
+    pub dst: Option<Mac>,
+    pub arp: Option<ArpOp>,
+    /// The IP protocol number (1 ICMP, 6 TCP, 17 UDP, 58 ICMPv6).
+    pub proto: Option<u8>,
+    pub src_ip: Option<IpAddr>,
+    pub dst_ip: Option<IpAddr>,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    pub direction: Option<Direction>,
+}
+
+/// How many frames: exactly, at least or at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    Exactly(u64),
+    AtLeast(u64),
+    AtMost(u64),
+}
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Count::Exactly(n) => write!(f, "exactly {n}"),
+            Count::AtLeast(n) => write!(f, "at least {n}"),
+            Count::AtMost(n) => write!(f, "at most {n}"),
+        }
+    }
+}
+
+impl Count {
+    pub fn holds(self, n: u64) -> bool {
+        match self {
+            Count::Exactly(x) => n == x,
+            Count::AtLeast(x) => n >= x,
+            Count::AtMost(x) => n <= x,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Check {
+    /// The frames a watch counted since it started.
+    Frames {
+        watch: String,
+        at: IfRef,
+        count: Count,
+    },
     Neigh {
         node: NodeName,
         to: IpAddr,
@@ -744,6 +811,7 @@ pub enum Action {
     Ping(Ping),
     Arping(Arping),
     Send(Send),
+    Watch(Watch),
     Link {
         dev: IfRef,
         up: bool,

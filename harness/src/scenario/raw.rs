@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use super::model::{
-    ArpOp, FdbState, MacvlanMode, NeighState, OperState, PortOptions, PortState, Reach,
+    ArpOp, Direction, FdbState, MacvlanMode, NeighState, OperState, PortOptions, PortState, Reach,
 };
 
 #[derive(Debug, Deserialize)]
@@ -165,6 +165,39 @@ pub(crate) struct RawStep {
     pub neigh: Option<RawNeighStep>,
     pub fdb: Option<RawFdbStep>,
     pub send: Option<RawSend>,
+    pub watch: Option<RawWatch>,
+}
+
+/// `watch:` start counting the frames that match a filter at one interface.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWatch {
+    pub name: String,
+    pub at: String,
+    #[serde(rename = "match", default)]
+    pub filter: RawFilter,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFilter {
+    pub ethertype: Option<u16>,
+    pub src: Option<String>,
+    pub dst: Option<String>,
+    pub arp: Option<ArpOp>,
+    pub proto: Option<String>,
+    pub src_ip: Option<String>,
+    pub dst_ip: Option<String>,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    pub direction: Option<Direction>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFramesCheck {
+    pub watch: String,
+    pub count: Scalar,
 }
 
 /// `send:` a crafted frame.
@@ -392,6 +425,7 @@ pub(crate) struct RawCheck {
     pub fdb: Option<RawFdbCheck>,
     pub route: Option<RawRouteCheck>,
     pub link: Option<RawLinkCheck>,
+    pub frames: Option<RawFramesCheck>,
     pub within: Option<String>,
     #[serde(rename = "for")]
     pub hold: Option<String>,

@@ -53,6 +53,7 @@ impl Resolver<'_> {
             c.fdb.is_some(),
             c.route.is_some(),
             c.link.is_some(),
+            c.frames.is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -60,7 +61,7 @@ impl Resolver<'_> {
         if n != 1 {
             self.at(
                 path,
-                "a check takes exactly one of `neigh`, `fdb`, `route` or `link`",
+                "a check takes exactly one of `neigh`, `fdb`, `route`, `link` or `frames`",
                 None,
             );
             return None;
@@ -71,6 +72,8 @@ impl Resolver<'_> {
             self.fdb_check(&format!("{path}.fdb"), x, sc)?
         } else if let Some(x) = &c.route {
             self.route_check(&format!("{path}.route"), x, sc)?
+        } else if let Some(x) = &c.frames {
+            self.frames_check(&format!("{path}.frames"), x)?
         } else {
             self.link_check(&format!("{path}.link"), c.link.as_ref()?, sc)?
         };

@@ -20,6 +20,7 @@ mod routes;
 mod send;
 mod steps;
 mod topology;
+mod watch;
 
 /// The kernel's limit for interface names: IFNAMSIZ (16) less the terminating NUL.
 pub const IFNAME_MAX: usize = 15;
@@ -75,6 +76,7 @@ pub fn load_str(file: &Path, name: &str, src: &str) -> Result<Scenario, LoadErro
         spans: &spans,
         errors: Vec::new(),
         names: Rc::default(),
+        watches: BTreeMap::new(),
     };
     for (path, pos) in &spans.duplicates {
         let key = path.rsplit('.').next().unwrap_or(path);
@@ -225,6 +227,8 @@ struct Resolver<'a> {
     errors: Vec<Diagnostic>,
     /// The symbol table, built once by pass one and shared by every resolver after it.
     names: Rc<Names>,
+    /// The watches started by the steps resolved so far, by name.
+    watches: BTreeMap<String, IfRef>,
 }
 
 /// What pass one learns: every interface, declared or implied as a veth peer. Built

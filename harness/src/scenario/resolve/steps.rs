@@ -42,6 +42,7 @@ impl Resolver<'_> {
             (raw.neigh.is_some(), "neigh"),
             (raw.fdb.is_some(), "fdb"),
             (raw.send.is_some(), "send"),
+            (raw.watch.is_some(), "watch"),
         ] {
             if set {
                 actions.push(name)
@@ -68,7 +69,7 @@ impl Resolver<'_> {
                 self.at(
                     &path,
                     format!("step {} has no action", i + 1),
-                    Some("a step is one of: ping, arping, send, link, check, snapshot, sleep, address, route, sysctl, neigh, fdb".into()),
+                    Some("a step is one of: ping, arping, send, watch, link, check, snapshot, sleep, address, route, sysctl, neigh, fdb".into()),
                 );
                 return None;
             }
@@ -95,6 +96,8 @@ impl Resolver<'_> {
                     self.fdb_step(&format!("{path}.fdb"), f, sc)?
                 } else if let Some(x) = &raw.send {
                     Action::Send(self.send(&format!("{path}.send"), x, sc)?)
+                } else if let Some(w) = &raw.watch {
+                    Action::Watch(self.watch(&format!("{path}.watch"), w, sc)?)
                 } else {
                     Action::Sleep(self.duration(&format!("{path}.sleep"), raw.sleep.as_deref()?)?)
                 }
