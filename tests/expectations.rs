@@ -91,6 +91,26 @@ const CASES: &[(&str, &str, &str)] = &[
         "actual:   3 frames at h2:eth0, the latest:",
     ),
     (
+        "flood-off",
+        "expected: frames seen at h2:eth0",
+        "actual:   none at h2:eth0",
+    ),
+    (
+        "isolation",
+        "expected: frames seen at h2:eth0",
+        "actual:   none at h2:eth0",
+    ),
+    (
+        "sticky",
+        "learned on port swp2",
+        "dev swp1 master br0 static (still, after 200ms)",
+    ),
+    (
+        "router-class-e",
+        "expected: exactly 0 frames matching watch class-e at r:rp2 for 200ms",
+        "actual:   5 frames at r:rp2",
+    ),
+    (
         "garp-accept",
         "expected: h2 has a neighbour entry for 10.15.10.1 with lladdr",
         "actual:   h2 has no neighbour entry for 10.15.10.1",
