@@ -111,6 +111,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "actual:   5 frames at r:rp2",
     ),
     (
+        "ndisc-untracked",
+        "expected: router has a neighbour entry for 2001:db8:abcd:12::2 in state stale",
+        "actual:   router has no neighbour entry for 2001:db8:abcd:12::2",
+    ),
+    (
         "garp-accept",
         "expected: h2 has a neighbour entry for 10.15.10.1 with lladdr",
         "actual:   h2 has no neighbour entry for 10.15.10.1",

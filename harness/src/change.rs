@@ -109,11 +109,15 @@ pub(crate) fn lower(c: &Change) -> Vec<Op> {
         Change::Address { dev, cidr, add } => {
             let (node, name, cidr) = (dev.node.clone(), dev.ifname.clone(), *cidr);
             vec![if *add {
+                // Without NODAD: the node's accept_dad decides, which netspec sets to 0 in
+                // IPv6 nodes unless an interface asks for DAD. The address is then valid at
+                // once, and the kernel announces it (an unsolicited NA) when ndisc_notify
+                // asks it to, as on a real host; with NODAD it never would.
                 Op::AddAddress {
                     node,
                     name,
                     cidr,
-                    dad: false,
+                    dad: true,
                 }
             } else {
                 Op::DelAddress { node, name, cidr }
