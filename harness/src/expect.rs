@@ -445,6 +445,37 @@ fn link(c: &Check, st: &NodeState) -> Verdict {
     Verdict::new(passed, expected, actual)
 }
 
+/// The interfaces the first request (or its reply) crossed, in order.
+fn walk(seen: &[Sighting], reply: bool) -> Vec<IfRef> {
+    let mut v: Vec<IfRef> = Vec::new();
+    for s in seen.iter().filter(|s| s.reply == reply && s.seq == 1) {
+        if v.last() != Some(&s.at) {
+            v.push(s.at.clone());
+        }
+    }
+    v
+}
+
+fn arrows(v: &[IfRef]) -> String {
+    if v.is_empty() {
+        "nowhere".to_string()
+    } else {
+        v.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" -> ")
+    }
+}
+
+/// Where a probe's first request and its reply went, in words (`netspec run -v`).
+pub(crate) fn paths(seen: &[Sighting]) -> String {
+    format!(
+        "the request crossed {}; the reply crossed {}",
+        arrows(&walk(seen, false)),
+        arrows(&walk(seen, true))
+    )
+}
+
 /// Where a probe's frames went, against where they had to (and must not) go.
 pub(crate) fn observed(o: &Observe, seen: &[Sighting]) -> Verdict {
     let at = |r: &IfRef| seen.iter().filter(|s| s.at == *r).count();
@@ -453,25 +484,6 @@ pub(crate) fn observed(o: &Observe, seen: &[Sighting]) -> Verdict {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", ")
-    };
-    let walk = |reply: bool| {
-        let mut v: Vec<IfRef> = Vec::new();
-        for s in seen.iter().filter(|s| s.reply == reply && s.seq == 1) {
-            if v.last() != Some(&s.at) {
-                v.push(s.at.clone());
-            }
-        }
-        v
-    };
-    let arrows = |v: &[IfRef]| {
-        if v.is_empty() {
-            "nowhere".to_string()
-        } else {
-            v.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" -> ")
-        }
     };
     let mut expected = Vec::new();
     let mut problems = Vec::new();
@@ -494,7 +506,7 @@ pub(crate) fn observed(o: &Observe, seen: &[Sighting]) -> Verdict {
     }
     for (want, reply, what) in [(&o.path, false, "request"), (&o.reply_path, true, "reply")] {
         let Some(want) = want else { continue };
-        let got = walk(reply);
+        let got = walk(seen, reply);
         expected.push(format!("the {what} crossing {}", arrows(want)));
         problems.push(format!("the {what} crossed {}", arrows(&got)));
         if got != *want {

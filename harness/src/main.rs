@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use netspec::{load_file, run_file, Outcome, RunOptions};
 
 const USAGE: &str =
-    "usage: netspec run <scenario.yaml>...        run scenarios, printing each step's verdict
+    "usage: netspec run [-v] <scenario.yaml>...   run scenarios, printing each step's verdict
+                                             (-v: and the path every ping took)
        netspec check <scenario.yaml>...      load and resolve only (no root needed)
        netspec test <scenarios-dir> [ARGS]   run a directory as a test suite (libtest ARGS)
        netspec reap                          remove namespaces pinned by NETSPEC_KEEP=1 whose run ended";
@@ -23,14 +24,24 @@ fn main() -> ExitCode {
             netspec::Harness::new(dir).run_with_args(rest.iter().cloned());
         }
     }
-    let (cmd, files) = match args.split_first() {
-        Some((c, f)) if !f.is_empty() && (c == "run" || c == "check") => (c.as_str(), f),
+    let (cmd, rest) = match args.split_first() {
+        Some((c, f)) if c == "run" || c == "check" => (c.as_str(), f),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
-    run_or_check(cmd, files)
+    let show_paths = cmd == "run" && rest.iter().any(|a| a == "-v" || a == "--verbose");
+    let files: Vec<String> = rest
+        .iter()
+        .filter(|a| !(cmd == "run" && (*a == "-v" || *a == "--verbose")))
+        .cloned()
+        .collect();
+    if files.is_empty() {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    run_or_check(cmd, &files, show_paths)
 }
 
 /// `netspec reap`: removes the pins of ended runs, listing each.
@@ -51,7 +62,7 @@ fn reap() -> ExitCode {
 }
 
 /// `netspec run FILE...` or `netspec check FILE...`.
-fn run_or_check(cmd: &str, files: &[String]) -> ExitCode {
+fn run_or_check(cmd: &str, files: &[String], show_paths: bool) -> ExitCode {
     let mut failed = false;
     let mut skipped = false;
     for f in files {
@@ -81,6 +92,7 @@ fn run_or_check(cmd: &str, files: &[String]) -> ExitCode {
             snapshot_dir: None,
             verbose: true,
             report_dir: Some(netspec::target_dir().join("netspec")),
+            show_paths,
         };
         match run_file(&root, &file, &opts) {
             Outcome::Passed(r) => println!(

@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub verbose: bool,
     /// Where failure reports go, as `<dir>/<scenario>/failure.txt` (CI artifacts).
     pub report_dir: Option<PathBuf>,
+    /// Trace every ping's path and print it with its verdict (`netspec run -v`).
+    pub show_paths: bool,
 }
 
 /// Loads `file` (named under `root`), checks privileges and kernel features, and runs it.
@@ -224,13 +226,15 @@ async fn run_steps(
         let start = Instant::now();
         let until = start + s.timeout;
         let snap_dir = opts.snapshot_dir.as_deref();
-        let done =
-            match tokio::time::timeout(s.timeout, step::run(sb, sc, s, until, snap_dir, watches))
-                .await
-            {
-                Ok(done) => done,
-                Err(_) => step::Done::failed(timed_out(s, String::new())),
-            };
+        let done = match tokio::time::timeout(
+            s.timeout,
+            step::run(sb, sc, s, until, snap_dir, watches, opts.show_paths),
+        )
+        .await
+        {
+            Ok(done) => done,
+            Err(_) => step::Done::failed(timed_out(s, String::new())),
+        };
         if let Some(rec) = rec {
             // A read that fails now is tried again at the end, which reports it.
             let _ = rec.collect();

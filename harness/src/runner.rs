@@ -56,6 +56,7 @@ impl Harness {
                     snapshot_dir: Some(self.snapshots.clone()),
                     verbose: false,
                     report_dir: Some(self.reports.clone()),
+                    show_paths: false,
                 };
                 Trial::ignorable_test(name, move || match run_file(&root, &file, &opts) {
                     Outcome::Passed(_) => Ok(Completion::Completed),

@@ -95,9 +95,10 @@ pub(crate) async fn run(
     until: Instant,
     snapshot_dir: Option<&Path>,
     watches: &mut Watches,
+    show_paths: bool,
 ) -> Done {
     match &step.action {
-        Action::Ping(p) => run_ping(sb, sc, step, p, until),
+        Action::Ping(p) => run_ping(sb, sc, step, p, until, show_paths),
         Action::Arping(a) => run_arping(sb, sc, step, a, until),
         Action::Send(x) => run_send(sb, sc, step, x, until),
         Action::Watch(w) => match watches.start(sb, w) {
@@ -159,8 +160,26 @@ pub(crate) async fn run(
 }
 
 /// A ping, and where its frames went when the step observes them.
-fn run_ping(sb: &Sandbox, sc: &Scenario, step: &Step, p: &Ping, until: Instant) -> Done {
-    let taps = match open_taps(sb, sc, &p.observe) {
+/// With `show_paths` (`netspec run -v`), a ping that observes nothing is traced on
+/// every interface anyway, and its verdict says where it went.
+fn run_ping(
+    sb: &Sandbox,
+    sc: &Scenario,
+    step: &Step,
+    p: &Ping,
+    until: Instant,
+    show_paths: bool,
+) -> Done {
+    let trace = show_paths && p.observe.is_empty();
+    let tapped = if trace {
+        Observe {
+            path: Some(Vec::new()),
+            ..Observe::default()
+        }
+    } else {
+        p.observe.clone()
+    };
+    let taps = match open_taps(sb, sc, &tapped) {
         Ok(t) => t,
         Err(e) => return Done::broken("taps on the observed interfaces", e),
     };
@@ -175,9 +194,13 @@ fn run_ping(sb: &Sandbox, sc: &Scenario, step: &Step, p: &Ping, until: Instant) 
         Err(e) => return Done::broken("the taps to be read", e),
     };
     let sightings = observe::of_ping(&frames, r.id, sc);
+    let mut v = with_observed(v, &p.observe, &sightings);
+    if trace && v.passed {
+        v.actual = format!("{}; {}", v.actual, expect::paths(&sightings));
+    }
     Done {
         answered_by: r.answered_by().into_iter().collect(),
-        ..Done::judged(with_observed(v, &p.observe, &sightings))
+        ..Done::judged(v)
     }
 }
 

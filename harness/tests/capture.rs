@@ -176,3 +176,32 @@ fn tshark_reads_the_capture() {
     );
     std::fs::remove_dir_all(&target).unwrap();
 }
+
+#[test]
+fn run_v_prints_the_path_of_every_passing_ping() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let target = scratch("run-v");
+    let out = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_netspec"))
+            .args(args)
+            .current_dir(ROOT)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let with = out(&["run", "-v", "scenarios/seed/bridge-sh.yaml"]);
+    assert!(
+        with.contains("the request crossed net1:vethpeer1 -> host:veth1 -> host:veth2 -> net2:vethpeer2; the reply crossed net2:vethpeer2 -> host:veth2 -> host:veth1 -> net1:vethpeer1"),
+        "{with}"
+    );
+    let without = out(&["run", "scenarios/seed/bridge-sh.yaml"]);
+    assert!(
+        !without.contains("crossed"),
+        "no taps without -v: {without}"
+    );
+    std::fs::remove_dir_all(&target).unwrap();
+}
