@@ -28,16 +28,7 @@ pub(crate) struct Sighting {
 /// must show where else the frames went), else the ones named.
 pub(crate) fn interfaces(o: &Observe, sc: &Scenario) -> Vec<IfRef> {
     if o.path.is_some() || o.reply_path.is_some() {
-        return sc
-            .nodes
-            .iter()
-            .flat_map(|n| {
-                n.interfaces.iter().map(|i| IfRef {
-                    node: n.name.clone(),
-                    ifname: i.name.clone(),
-                })
-            })
-            .collect();
+        return sc.interface_refs().collect();
     }
     let mut v: Vec<IfRef> = o.seen.iter().chain(&o.not_seen).cloned().collect();
     v.sort();

@@ -155,17 +155,7 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
     let mut ph = Phases::default();
     let mut ready = Readiness::default();
     let mut indexes = std::collections::BTreeMap::new();
-    for (i, r) in sc
-        .nodes
-        .iter()
-        .flat_map(|n| {
-            n.interfaces.iter().map(|i| IfRef {
-                node: n.name.clone(),
-                ifname: i.name.clone(),
-            })
-        })
-        .enumerate()
-    {
+    for (i, r) in sc.interface_refs().enumerate() {
         // 1 is `lo` in every namespace.
         indexes.insert(r, 2 + i as u32);
     }

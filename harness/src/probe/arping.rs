@@ -6,7 +6,9 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::{close_later, fmt_duration, fmt_ms, hardware_address, socket, wait_readable};
+use super::{
+    bind_packet, close_later, fmt_duration, fmt_ms, hardware_address, socket, wait_readable,
+};
 use crate::netns::Netns;
 use crate::scenario::Mac;
 
@@ -64,7 +66,7 @@ pub(crate) fn arping(
         let fd = socket(libc::AF_PACKET, libc::SOCK_DGRAM, 0)?;
         let ifindex = nix::net::if_::if_nametoindex(name.as_str()).map_err(io::Error::from)?;
         let mac = hardware_address(&fd, &name)?;
-        bind(&fd, ifindex)?;
+        bind_packet(&fd, ifindex, ETH_P_ARP)?;
         Ok((fd, ifindex, mac))
     })?;
     let req = request(src_mac, src_ip, target);
@@ -98,22 +100,6 @@ fn sockaddr_ll(ifindex: u32) -> libc::sockaddr_ll {
     sa.sll_protocol = ETH_P_ARP.to_be();
     sa.sll_ifindex = ifindex as i32;
     sa
-}
-
-fn bind(fd: &OwnedFd, ifindex: u32) -> io::Result<()> {
-    let sa = sockaddr_ll(ifindex);
-    // SAFETY: sa is a valid sockaddr_ll of the given size.
-    let r = unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            &sa as *const _ as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        )
-    };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 fn request(src_mac: Mac, src_ip: Ipv4Addr, target: Ipv4Addr) -> [u8; 28] {

@@ -10,7 +10,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::{close_later, setsockopt, socket};
+use super::{bind_packet, close_later, setsockopt, socket};
 use crate::netns::Netns;
 use crate::scenario::IfRef;
 
@@ -46,7 +46,7 @@ pub(crate) fn open(ns: &Netns, ifaces: Vec<IfRef>, bytes: Option<i32>) -> io::Re
         ifaces
             .into_iter()
             .map(|at| {
-                // Protocol 0 at socket(), ETH_P_ALL at bind(): see arping.
+                // Protocol 0 at socket(), ETH_P_ALL at bind(): see bind_packet.
                 let fd = socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK, 0)?;
                 let one: libc::c_int = 1;
                 setsockopt(&fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &one)?;
@@ -57,22 +57,7 @@ pub(crate) fn open(ns: &Netns, ifaces: Vec<IfRef>, bytes: Option<i32>) -> io::Re
                 }
                 let ifindex =
                     nix::net::if_::if_nametoindex(at.ifname.as_str()).map_err(io::Error::from)?;
-                // SAFETY: sockaddr_ll is plain data; all-zero is valid.
-                let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-                sa.sll_family = libc::AF_PACKET as u16;
-                sa.sll_protocol = ETH_P_ALL.to_be();
-                sa.sll_ifindex = ifindex as i32;
-                // SAFETY: a valid sockaddr_ll of its size.
-                let r = unsafe {
-                    libc::bind(
-                        fd.as_raw_fd(),
-                        &sa as *const _ as *const libc::sockaddr,
-                        std::mem::size_of::<libc::sockaddr_ll>() as u32,
-                    )
-                };
-                if r < 0 {
-                    return Err(io::Error::last_os_error());
-                }
+                bind_packet(&fd, ifindex, ETH_P_ALL)?;
                 Ok(Tap { at, fd })
             })
             .collect()

@@ -121,3 +121,26 @@ pub(crate) fn hardware_address(fd: &OwnedFd, ifname: &str) -> io::Result<Mac> {
     }
     Ok(Mac(mac))
 }
+
+/// Binds an AF_PACKET socket to one interface and one ethertype (ETH_P_ALL for all).
+/// Create the socket with protocol 0 and bind it here: a socket born with a protocol
+/// is hooked at once, and re-hooking it at bind() waits for an RCU grace period.
+pub(crate) fn bind_packet(fd: &OwnedFd, ifindex: u32, protocol: u16) -> io::Result<()> {
+    // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
+    let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sa.sll_family = libc::AF_PACKET as u16;
+    sa.sll_protocol = protocol.to_be();
+    sa.sll_ifindex = ifindex as i32;
+    // SAFETY: sa is a valid sockaddr_ll of the given size.
+    let r = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            &sa as *const _ as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -249,6 +249,16 @@ impl Scenario {
         self.node(&r.node)?.interface(&r.ifname)
     }
 
+    /// Every declared interface, as `node:if`, in order.
+    pub fn interface_refs(&self) -> impl Iterator<Item = IfRef> + '_ {
+        self.nodes.iter().flat_map(|n| {
+            n.interfaces.iter().map(|i| IfRef {
+                node: n.name.clone(),
+                ifname: i.name.clone(),
+            })
+        })
+    }
+
     /// The `node:if` that owns a MAC, for annotations.
     pub fn mac_owner(&self, mac: Mac) -> Option<IfRef> {
         self.nodes.iter().find_map(|n| {

@@ -477,17 +477,7 @@ impl<'a> Resolver<'a> {
     /// `capture: all` (every declared interface) or a list of `node:if`.
     fn capture(&mut self, c: &RawCapture, sc: &Scenario) -> Option<Vec<IfRef>> {
         match c {
-            RawCapture::Word(w) if w == "all" => Some(
-                sc.nodes
-                    .iter()
-                    .flat_map(|n| {
-                        n.interfaces.iter().map(|i| IfRef {
-                            node: n.name.clone(),
-                            ifname: i.name.clone(),
-                        })
-                    })
-                    .collect(),
-            ),
+            RawCapture::Word(w) if w == "all" => Some(sc.interface_refs().collect()),
             RawCapture::Word(w) => {
                 self.at(
                     "capture",
