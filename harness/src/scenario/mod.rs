@@ -1,11 +1,13 @@
 //! Scenario files: load (serde), resolve (checks and diagnostics), and the typed model.
 
 mod diag;
+mod frames;
 pub mod model;
 mod names;
 mod raw;
 mod resolve;
 mod spans;
+mod values;
 
 pub use diag::{Diagnostic, LoadError};
 pub use model::*;
