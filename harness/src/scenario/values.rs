@@ -70,6 +70,18 @@ impl Cidr {
         (prefix <= max).then_some(Cidr { addr, prefix })
     }
 
+    /// `default`: 0.0.0.0/0, or ::/0.
+    pub fn default_route(v6: bool) -> Cidr {
+        Cidr {
+            addr: if v6 {
+                IpAddr::from([0u16; 8])
+            } else {
+                IpAddr::from([0u8; 4])
+            },
+            prefix: 0,
+        }
+    }
+
     /// The network address (host bits cleared).
     pub fn network(&self) -> Cidr {
         Cidr {

@@ -149,15 +149,7 @@ impl Resolver<'_> {
             None => None,
         };
         let to = if x.to == "default" {
-            let v6 = via.is_some_and(|v| v.is_ipv6());
-            Cidr {
-                addr: if v6 {
-                    IpAddr::from([0u16; 8])
-                } else {
-                    IpAddr::from([0u8; 4])
-                },
-                prefix: 0,
-            }
+            Cidr::default_route(via.is_some_and(|v| v.is_ipv6()))
         } else if let Some(c) = Cidr::parse(&x.to) {
             c.network()
         } else if let Ok(a) = x.to.parse::<IpAddr>() {

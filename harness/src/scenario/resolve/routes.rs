@@ -54,15 +54,7 @@ impl Resolver<'_> {
             }
         }
         let dst = if *dst_tok == "default" {
-            let v6 = via.map(|v| v.is_ipv6()).unwrap_or(false);
-            Cidr {
-                addr: if v6 {
-                    IpAddr::from([0u16; 8])
-                } else {
-                    IpAddr::from([0u8; 4])
-                },
-                prefix: 0,
-            }
+            Cidr::default_route(via.is_some_and(|v| v.is_ipv6()))
         } else if let Some(c) = Cidr::parse(dst_tok) {
             c.network()
         } else if let Ok(a) = dst_tok.parse::<IpAddr>() {
