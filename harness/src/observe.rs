@@ -58,7 +58,8 @@ pub(crate) fn open_with_buffer(
     Ok(taps)
 }
 
-fn owner_of(sc: &Scenario) -> impl Fn(Mac) -> Option<String> + '_ {
+/// Who owns a MAC, as `node:if`, for annotating frames.
+pub(crate) fn owner_of(sc: &Scenario) -> impl Fn(Mac) -> Option<String> + '_ {
     |m| sc.mac_owner(m).map(|o| o.to_string())
 }
 

@@ -233,7 +233,7 @@ async fn run_steps(
         .await
         {
             Ok(done) => done,
-            Err(_) => step::Done::failed(timed_out(s, String::new())),
+            Err(_) => step::Done::judged(timed_out(s, String::new())),
         };
         if let Some(rec) = rec {
             // A read that fails now is tried again at the end, which reports it.

@@ -14,8 +14,8 @@ use crate::probe::{arping, capture, fmt_duration, fmt_ms, ping, send};
 use crate::ready::{self, READY_DEADLINE};
 use crate::sandbox::Sandbox;
 use crate::scenario::{
-    Action, ArpOp, Arping, Check, FrameBody, FrameSpec, Observe, Ping, Scenario, Send, Step, Wait,
-    L4,
+    Action, ArpOp, Arping, Check, FrameBody, FrameSpec, Interface, Observe, Ping, Scenario, Send,
+    Step, Wait, L4,
 };
 use crate::snapshot;
 use crate::watches::Watches;
@@ -30,11 +30,7 @@ pub(crate) struct Done {
 }
 
 impl Done {
-    pub(crate) fn failed(verdict: Verdict) -> Done {
-        Done::judged(verdict)
-    }
-
-    fn judged(verdict: Verdict) -> Done {
+    pub(crate) fn judged(verdict: Verdict) -> Done {
         Done {
             verdict,
             snapshot: None,
@@ -188,13 +184,12 @@ fn run_ping(
         Ok(r) => r,
         Err(e) => return Done::broken("a ping to run", e),
     };
-    let v = expect::ping(p, &r);
-    let frames = match capture::drain(taps) {
-        Ok(f) => f,
+    let (mut v, sightings) = match judge_observed(expect::ping(p, &r), &p.observe, taps, |f| {
+        observe::of_ping(f, r.id, sc)
+    }) {
+        Ok(x) => x,
         Err(e) => return Done::broken("the taps to be read", e),
     };
-    let sightings = observe::of_ping(&frames, r.id, sc);
-    let mut v = with_observed(v, &p.observe, &sightings);
     if trace && v.passed {
         v.actual = format!("{}; {}", v.actual, expect::paths(&sightings));
     }
@@ -206,14 +201,9 @@ fn run_ping(
 
 /// An arping, and where its frames went when the step observes them.
 fn run_arping(sb: &Sandbox, sc: &Scenario, step: &Step, a: &Arping, until: Instant) -> Done {
-    let iface = sc.interface(&a.from).expect("resolved");
-    let src_ip = iface
-        .addresses
-        .iter()
-        .find_map(|c| match c.addr {
-            std::net::IpAddr::V4(v) => Some(v),
-            _ => None,
-        })
+    let src_ip = sc
+        .interface(&a.from)
+        .and_then(Interface::first_ipv4)
         .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
     let taps = match open_taps(sb, sc, &a.observe) {
         Ok(t) => t,
@@ -226,12 +216,12 @@ fn run_arping(sb: &Sandbox, sc: &Scenario, step: &Step, a: &Arping, until: Insta
         Err(e) => return Done::broken("an arping to run", e),
     };
     let v = expect::arping(a, &r, sc);
-    let frames = match capture::drain(taps) {
-        Ok(f) => f,
-        Err(e) => return Done::broken("the taps to be read", e),
-    };
-    let sightings = observe::of_arping(&frames, r.src_mac, src_ip, a.to, sc);
-    Done::judged(with_observed(v, &a.observe, &sightings))
+    match judge_observed(v, &a.observe, taps, |f| {
+        observe::of_arping(f, r.src_mac, src_ip, a.to, sc)
+    }) {
+        Ok((v, _)) => Done::judged(v),
+        Err(e) => Done::broken("the taps to be read", e),
+    }
 }
 
 /// Crafted frames, and where they went when the step observes them.
@@ -245,17 +235,17 @@ fn run_send(sb: &Sandbox, sc: &Scenario, step: &Step, x: &Send, until: Instant) 
         Ok(s) => s,
         Err(e) => return Done::broken("the frames to be sent", e),
     };
-    let frames = match capture::drain(taps) {
-        Ok(f) => f,
-        Err(e) => return Done::broken("the taps to be read", e),
-    };
-    let sightings = observe::of_send(&frames, &sent.marker, sc);
     let v = Verdict {
         passed: true,
         expected: format!("{} frames sent", x.count),
         actual: sent.to_string(),
     };
-    Done::judged(with_observed(v, &x.observe, &sightings))
+    match judge_observed(v, &x.observe, taps, |f| {
+        observe::of_send(f, &sent.marker, sc)
+    }) {
+        Ok((v, _)) => Done::judged(v),
+        Err(e) => Done::broken("the taps to be read", e),
+    }
 }
 
 /// The kind of frame, for titles.
@@ -284,6 +274,19 @@ fn open_taps(sb: &Sandbox, sc: &Scenario, o: &Observe) -> std::io::Result<Vec<ca
         return Ok(Vec::new());
     }
     observe::open(sb, observe::interfaces(o, sc))
+}
+
+/// Reads the taps, picks the probe's own frames, and judges where they went after the
+/// probe's own verdict.
+fn judge_observed(
+    probe: Verdict,
+    o: &Observe,
+    taps: Vec<capture::Tap>,
+    pick: impl FnOnce(&[capture::Frame]) -> Vec<observe::Sighting>,
+) -> std::io::Result<(Verdict, Vec<observe::Sighting>)> {
+    let frames = capture::drain(taps)?;
+    let sightings = pick(&frames);
+    Ok((with_observed(probe, o, &sightings), sightings))
 }
 
 /// The probe's verdict, then, if it passed, where its frames went.

@@ -59,7 +59,7 @@ impl Watches {
             .ok_or_else(|| io::Error::other(format!("watch {name} was not started")))?;
         let mut frames = Vec::new();
         capture::read_now(std::slice::from_ref(&c.tap), &mut frames)?;
-        let owner = |m| sc.mac_owner(m).map(|o| o.to_string());
+        let owner = observe::owner_of(sc);
         for f in frames.iter().filter(|f| matches(&c.filter, f)) {
             c.count += 1;
             if let Some(d) = frame::decode(&f.bytes) {

@@ -7,7 +7,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use super::{
-    bind_packet, close_later, fmt_duration, fmt_ms, hardware_address, socket, wait_readable,
+    bind_packet, close_later, fmt_duration, fmt_ms, hardware_address, send_packet, socket,
+    wait_readable,
 };
 use crate::netns::Netns;
 use crate::scenario::Mac;
@@ -80,7 +81,7 @@ pub(crate) fn arping(
         src_mac,
     };
     while Instant::now() < deadline {
-        send_broadcast(&fd, ifindex, &req)?;
+        send_packet(&fd, ifindex, ETH_P_ARP, [0xff; 6], &req)?;
         result.sent += 1;
         let wait = (Instant::now() + RESEND).min(deadline);
         if let Some(mac) = await_answer(&fd, target, wait)? {
@@ -91,15 +92,6 @@ pub(crate) fn arping(
     result.cut_short = result.answer.is_none() && until < start + timeout;
     close_later(fd);
     Ok(result)
-}
-
-fn sockaddr_ll(ifindex: u32) -> libc::sockaddr_ll {
-    // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
-    let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    sa.sll_family = libc::AF_PACKET as u16;
-    sa.sll_protocol = ETH_P_ARP.to_be();
-    sa.sll_ifindex = ifindex as i32;
-    sa
 }
 
 fn request(src_mac: Mac, src_ip: Ipv4Addr, target: Ipv4Addr) -> [u8; 28] {
@@ -113,27 +105,6 @@ fn request(src_mac: Mac, src_ip: Ipv4Addr, target: Ipv4Addr) -> [u8; 28] {
     p[14..18].copy_from_slice(&src_ip.octets());
     p[24..28].copy_from_slice(&target.octets());
     p
-}
-
-fn send_broadcast(fd: &OwnedFd, ifindex: u32, pkt: &[u8]) -> io::Result<()> {
-    let mut sa = sockaddr_ll(ifindex);
-    sa.sll_halen = 6;
-    sa.sll_addr[..6].copy_from_slice(&[0xff; 6]);
-    // SAFETY: pkt and sa are valid for the given lengths.
-    let r = unsafe {
-        libc::sendto(
-            fd.as_raw_fd(),
-            pkt.as_ptr() as *const libc::c_void,
-            pkt.len(),
-            0,
-            &sa as *const _ as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        )
-    };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 fn await_answer(fd: &OwnedFd, target: Ipv4Addr, deadline: Instant) -> io::Result<Option<Mac>> {

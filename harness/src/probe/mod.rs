@@ -122,19 +122,56 @@ pub(crate) fn hardware_address(fd: &OwnedFd, ifname: &str) -> io::Result<Mac> {
     Ok(Mac(mac))
 }
 
-/// Binds an AF_PACKET socket to one interface and one ethertype (ETH_P_ALL for all).
-/// Create the socket with protocol 0 and bind it here: a socket born with a protocol
-/// is hooked at once, and re-hooking it at bind() waits for an RCU grace period.
-pub(crate) fn bind_packet(fd: &OwnedFd, ifindex: u32, protocol: u16) -> io::Result<()> {
+/// An AF_PACKET address: one interface, one ethertype, and a destination MAC if sending.
+fn link_addr(ifindex: u32, protocol: u16, dst: Option<[u8; 6]>) -> libc::sockaddr_ll {
     // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
     let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     sa.sll_family = libc::AF_PACKET as u16;
     sa.sll_protocol = protocol.to_be();
     sa.sll_ifindex = ifindex as i32;
+    if let Some(d) = dst {
+        sa.sll_halen = 6;
+        sa.sll_addr[..6].copy_from_slice(&d);
+    }
+    sa
+}
+
+/// Binds an AF_PACKET socket to one interface and one ethertype (ETH_P_ALL for all).
+/// Create the socket with protocol 0 and bind it here: a socket born with a protocol
+/// is hooked at once, and re-hooking it at bind() waits for an RCU grace period.
+pub(crate) fn bind_packet(fd: &OwnedFd, ifindex: u32, protocol: u16) -> io::Result<()> {
+    let sa = link_addr(ifindex, protocol, None);
     // SAFETY: sa is a valid sockaddr_ll of the given size.
     let r = unsafe {
         libc::bind(
             fd.as_raw_fd(),
+            &sa as *const _ as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sends one frame (a whole Ethernet frame on a SOCK_RAW socket, the payload of
+/// `protocol` on a SOCK_DGRAM one) out of `ifindex` to `dst`.
+pub(crate) fn send_packet(
+    fd: &OwnedFd,
+    ifindex: u32,
+    protocol: u16,
+    dst: [u8; 6],
+    frame: &[u8],
+) -> io::Result<()> {
+    let sa = link_addr(ifindex, protocol, Some(dst));
+    // SAFETY: frame and sa are valid for the given lengths.
+    let r = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            frame.as_ptr() as *const libc::c_void,
+            frame.len(),
+            0,
             &sa as *const _ as *const libc::sockaddr,
             std::mem::size_of::<libc::sockaddr_ll>() as u32,
         )

@@ -5,11 +5,10 @@
 
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{close_later, fmt_ms, hardware_address, socket};
+use super::{close_later, fmt_ms, hardware_address, send_packet, socket};
 use crate::netns::Netns;
 use crate::scenario::{ArpOp, FrameBody, FrameSpec, Mac, Send, L4};
 
@@ -63,32 +62,17 @@ pub(crate) fn send(ns: &Netns, s: &Send, until: Instant) -> io::Result<Sent> {
         marker,
         elapsed: Duration::ZERO,
     };
-    // SAFETY: plain data; all-zero is valid.
-    let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    sa.sll_family = libc::AF_PACKET as u16;
-    sa.sll_ifindex = ifindex as i32;
-    sa.sll_halen = 6;
     for i in 0..s.count {
         if Instant::now() >= until {
             sent.cut_short = true;
             break;
         }
         let frame = craft(&s.frame, own, nonce, i);
-        sa.sll_addr[..6].copy_from_slice(&frame[..6]);
-        // SAFETY: frame and sa are valid for their lengths.
-        let r = unsafe {
-            libc::sendto(
-                fd.as_raw_fd(),
-                frame.as_ptr() as *const libc::c_void,
-                frame.len(),
-                0,
-                &sa as *const _ as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            )
-        };
-        if r < 0 {
+        let mut dst = [0u8; 6];
+        dst.copy_from_slice(&frame[..6]);
+        if let Err(e) = send_packet(&fd, ifindex, 0, dst, &frame) {
             close_later(fd);
-            return Err(io::Error::last_os_error());
+            return Err(e);
         }
         sent.frames += 1;
         if !s.interval.is_zero() && i + 1 < s.count {

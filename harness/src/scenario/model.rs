@@ -63,6 +63,16 @@ pub struct Node {
     pub fdb: Vec<StaticFdb>,
 }
 
+impl Interface {
+    /// The first IPv4 address declared on it: what an ARP frame speaks for by default.
+    pub fn first_ipv4(&self) -> Option<std::net::Ipv4Addr> {
+        self.addresses.iter().find_map(|c| match c.addr {
+            IpAddr::V4(v) => Some(v),
+            IpAddr::V6(_) => None,
+        })
+    }
+}
+
 impl Node {
     pub fn interface(&self, name: &str) -> Option<&Interface> {
         self.interfaces.iter().find(|i| i.name == name)

@@ -83,12 +83,7 @@ impl Resolver<'_> {
         sc: &Scenario,
     ) -> Option<(FrameBody, Option<Mac>)> {
         let p = format!("{path}.arp");
-        let own_ip = sc.interface(from).and_then(|i| {
-            i.addresses.iter().find_map(|c| match c.addr {
-                IpAddr::V4(v) => Some(v),
-                _ => None,
-            })
-        });
+        let own_ip = sc.interface(from).and_then(Interface::first_ipv4);
         let ip = |r: &mut Self, key: &str, v: &Option<String>| -> Option<Option<Ipv4Addr>> {
             match v {
                 None => Some(None),
@@ -245,15 +240,16 @@ impl Resolver<'_> {
         eth: Option<&RawEth>,
         sc: &Scenario,
     ) -> Option<(Option<Mac>, Option<Mac>, Option<u16>)> {
-        let mac = |r: &mut Self, key: &str, v: Option<&String>| -> Option<Option<Mac>> {
-            match v.map(String::as_str) {
-                None => Some(None),
-                Some("broadcast") => Some(Some(BROADCAST)),
-                Some(m) => Some(Some(r.mac_ref(&format!("{path}.{key}"), m, sc)?.0)),
-            }
-        };
-        let src = mac(self, "eth.src", eth.and_then(|e| e.src.as_ref()))?;
-        let dst = mac(self, "eth.dst", eth.and_then(|e| e.dst.as_ref()))?;
+        let src = self.mac_or_broadcast(
+            &format!("{path}.eth.src"),
+            eth.and_then(|e| e.src.as_deref()),
+            sc,
+        )?;
+        let dst = self.mac_or_broadcast(
+            &format!("{path}.eth.dst"),
+            eth.and_then(|e| e.dst.as_deref()),
+            sc,
+        )?;
         let vlan = eth.and_then(|e| e.vlan);
         if vlan.is_some_and(|v| v > 4094) {
             self.at(&format!("{path}.eth.vlan"), "a VLAN id is 0 to 4094", None);

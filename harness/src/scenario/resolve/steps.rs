@@ -209,6 +209,20 @@ impl Resolver<'_> {
         None
     }
 
+    /// An optional MAC: written as one, as `node:if`, or `broadcast`.
+    pub(super) fn mac_or_broadcast(
+        &mut self,
+        path: &str,
+        v: Option<&str>,
+        sc: &Scenario,
+    ) -> Option<Option<Mac>> {
+        match v {
+            None => Some(None),
+            Some("broadcast") => Some(Some(Mac([0xff; 6]))),
+            Some(m) => Some(Some(self.mac_ref(path, m, sc)?.0)),
+        }
+    }
+
     pub(super) fn ping(&mut self, path: &str, p: &RawPing, sc: &Scenario) -> Option<Ping> {
         let Some(from) = &p.from else {
             self.at(

@@ -36,13 +36,6 @@ impl Resolver<'_> {
     }
 
     fn filter(&mut self, p: &str, f: &RawFilter, sc: &Scenario) -> Option<FrameFilter> {
-        let mac = |r: &mut Self, key: &str, v: &Option<String>| -> Option<Option<Mac>> {
-            match v.as_deref() {
-                None => Some(None),
-                Some("broadcast") => Some(Some(Mac([0xff; 6]))),
-                Some(m) => Some(Some(r.mac_ref(&format!("{p}.{key}"), m, sc)?.0)),
-            }
-        };
         let ip = |r: &mut Self, key: &str, v: &Option<String>| -> Option<Option<IpAddr>> {
             match v {
                 None => Some(None),
@@ -69,8 +62,8 @@ impl Resolver<'_> {
         };
         Some(FrameFilter {
             ethertype: f.ethertype,
-            src: mac(self, "src", &f.src)?,
-            dst: mac(self, "dst", &f.dst)?,
+            src: self.mac_or_broadcast(&format!("{p}.src"), f.src.as_deref(), sc)?,
+            dst: self.mac_or_broadcast(&format!("{p}.dst"), f.dst.as_deref(), sc)?,
             arp: f.arp,
             proto,
             src_ip: ip(self, "src_ip", &f.src_ip)?,
