@@ -63,6 +63,14 @@ pub(crate) async fn observe(
         Check::Link { dev, .. } => {
             Observation::Node(NodeState::gather(sb.nl(&dev.node), Sections::LINKS).await?)
         }
+        Check::Counter { node, what, .. } => Observation::Counters(
+            crate::netfilter::counters(sb, node, what).map_err(|detail| NlError {
+                op: "read the netfilter counters".into(),
+                node: node.to_string(),
+                detail,
+                errno: None,
+            })?,
+        ),
     })
 }
 
@@ -91,5 +99,6 @@ pub(crate) fn describe(check: &Check) -> String {
         ),
         Check::Link { dev, .. } => format!("check link {dev}"),
         Check::Frames { watch, at, .. } => format!("check frames {watch} at {at}"),
+        Check::Counter { node, what, .. } => format!("check counter {node} {what}"),
     }
 }

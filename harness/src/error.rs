@@ -46,6 +46,13 @@ pub(crate) enum ApplyError {
         after: std::time::Duration,
         waiting_for: Vec<String>,
     },
+    /// A ruleset the netfilter tool refused, with where it is in the scenario.
+    Rules {
+        node: String,
+        /// `file:line` of the refused rule, or of the ruleset.
+        at: String,
+        message: String,
+    },
 }
 
 impl fmt::Display for ApplyError {
@@ -69,6 +76,9 @@ impl fmt::Display for ApplyError {
                 "topology not ready after {after:?}: {}",
                 waiting_for.join("; ")
             ),
+            ApplyError::Rules { node, at, message } => {
+                write!(f, "{at}: node {node} refused the rules: {message}")
+            }
         }
     }
 }
@@ -80,7 +90,7 @@ impl std::error::Error for ApplyError {
                 Some(source)
             }
             ApplyError::Netlink(e) => Some(e),
-            ApplyError::NotReady { .. } => None,
+            ApplyError::NotReady { .. } | ApplyError::Rules { .. } => None,
         }
     }
 }

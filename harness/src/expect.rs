@@ -11,6 +11,9 @@ use crate::scenario::{ArpExpect, Arping, Check, IfRef, Mac, Observe, Ping, Reach
 use crate::state::{FdbKind, NodeState, NudState, RouteEntry, RouteKind};
 use crate::watches::Tally;
 
+mod services;
+pub(crate) use services::{connect, counter, exec};
+
 /// What was expected, what was seen, and whether they agree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Verdict {
@@ -38,6 +41,8 @@ pub(crate) enum Observation {
     Lookup(Option<RouteEntry>),
     /// What a watch counted.
     Frames(Tally),
+    /// A node's named netfilter counters.
+    Counters(Vec<crate::netfilter::Counter>),
 }
 
 /// `02:.. (node:if)` when the scenario knows the MAC's owner.
@@ -169,12 +174,13 @@ pub(crate) fn check(c: &Check, seen: &Observation, sc: &Scenario) -> Verdict {
                 actual,
             )
         }
+        (Check::Counter { .. }, Observation::Counters(found)) => counter(c, found),
         (_, Observation::Node(st)) => match c {
             Check::Neigh { .. } => neigh(c, st, sc),
             Check::Fdb { .. } => fdb(c, st),
             Check::Route { .. } => route_entry(c, st),
             Check::Link { .. } => link(c, st),
-            Check::Frames { .. } => mismatched(c),
+            Check::Frames { .. } | Check::Counter { .. } => mismatched(c),
         },
         (_, _) => mismatched(c),
     }

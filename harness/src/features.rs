@@ -11,10 +11,12 @@ use rtnetlink::{LinkBridge, LinkMessageBuilder, LinkUnspec};
 use crate::netlink;
 use crate::netns::Netns;
 
-/// Link kinds that can be probed by creating one; plus `vlan_filtering` on a bridge.
+/// Link kinds that can be probed by creating one; plus `vlan_filtering` on a bridge and
+/// `br_netfilter` (bridged packets through iptables), probed by its sysctl.
 pub const KNOWN: &[&str] = &[
     "bond",
     "bridge",
+    "br_netfilter",
     "dummy",
     "geneve",
     "gre",
@@ -47,6 +49,9 @@ pub fn missing(feature: &str) -> Option<String> {
 }
 
 fn probe(feature: &str) -> Option<String> {
+    if feature == "br_netfilter" {
+        return probe_br_netfilter();
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -83,4 +88,16 @@ fn probe(feature: &str) -> Option<String> {
             _ => None,
         }
     })
+}
+
+/// br_netfilter shows itself as `net.bridge.bridge-nf-call-iptables` in every namespace.
+fn probe_br_netfilter() -> Option<String> {
+    let key = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+    match Netns::spawn_create(move || Ok(std::path::Path::new(key).exists())).map(|h| h.join()) {
+        Ok(Ok(Ok((_ns, true)))) => None,
+        Ok(Ok(Ok((_ns, false)))) => Some(format!(
+            "the kernel lacks br_netfilter: there is no {key} (CONFIG_BRIDGE_NETFILTER, or `modprobe br_netfilter` on the host)"
+        )),
+        _ => Some("cannot probe br_netfilter: no scratch namespace".to_string()),
+    }
 }

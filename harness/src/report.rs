@@ -210,9 +210,10 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             .flatten()
             .collect(),
         Action::Check { check, .. } => vec![match check {
-            Check::Neigh { node, .. } | Check::Fdb { node, .. } | Check::Route { node, .. } => {
-                node.clone()
-            }
+            Check::Neigh { node, .. }
+            | Check::Fdb { node, .. }
+            | Check::Route { node, .. }
+            | Check::Counter { node, .. } => node.clone(),
             Check::Link { dev, .. } => dev.node.clone(),
             Check::Frames { at, .. } => at.node.clone(),
         }],
@@ -230,6 +231,13 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             .clone()
             .unwrap_or_else(|| sc.nodes.iter().map(|n| n.name.clone()).collect()),
         Action::Sleep(_) => sc.nodes.iter().map(|n| n.name.clone()).collect(),
+        Action::Listen { listen, .. } => vec![listen.node.clone()],
+        Action::Connect(c) => [Some(c.from.clone()), owner(&c.to)]
+            .into_iter()
+            .flatten()
+            .collect(),
+        Action::Exec(e) => vec![e.node.clone()],
+        Action::Rules { node, .. } => vec![node.clone()],
     };
     // The node that answered (a router's ICMP error, say) explains the verdict too.
     for ip in answered_by {

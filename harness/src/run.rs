@@ -14,8 +14,7 @@ use crate::report::{self, Failure, Outcome, Report, StepAt, StepOutcome};
 use crate::sandbox::Sandbox;
 use crate::scenario::{load_file, Scenario, Step};
 use crate::snapshot;
-use crate::step::{self, timed_out};
-use crate::watches::Watches;
+use crate::step::{self, timed_out, Live};
 
 /// How a scenario is run.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +54,9 @@ pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, hook: impl FnMut(&Step)) 
     let fail = |expected: &str, actual: String| {
         Outcome::Failed(Box::new(failure(sc, None, expected.into(), actual)))
     };
+    if let Some(skip) = crate::netfilter::missing_tools(sc) {
+        return Outcome::Skipped(skip);
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -70,7 +72,7 @@ pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, hook: impl FnMut(&Step)) 
             Err(e) => return (build_failed(sc, e, Vec::new()), Vec::new()),
         };
         let inodes = sb.inodes();
-        if let Err(e) = apply::apply(&sb, &plan).await {
+        if let Err(e) = build(&sb, &plan, sc).await {
             return (build_failed(sc, e, inodes), sb.teardown());
         }
         let mut rec = match Recording::start(&sb, sc) {
@@ -153,6 +155,12 @@ fn failure(sc: &Scenario, step: Option<&Step>, expected: String, actual: String)
     }
 }
 
+/// The topology, then the netfilter rules that may name its interfaces.
+async fn build(sb: &Sandbox, plan: &plan::Plan, sc: &Scenario) -> Result<(), ApplyError> {
+    apply::apply(sb, plan).await?;
+    crate::netfilter::load(sb, sc)
+}
+
 /// Building failed: a skip when the kernel lacks the feature, else a failure.
 fn build_failed(sc: &Scenario, e: ApplyError, inodes: Vec<u64>) -> Outcome {
     if let Some(skip) = e.missing_feature() {
@@ -182,19 +190,41 @@ async fn steps(
     }
     let mut outcomes = Vec::new();
     let mut snapshots = Vec::new();
-    let mut watches = Watches::default();
-    let outcome = run_steps(
-        sb,
-        sc,
-        opts,
-        &mut hook,
-        rec,
-        &mut watches,
-        &mut outcomes,
-        &mut snapshots,
-    )
-    .await;
-    watches.close();
+    let mut live = Live::default();
+    let mut outcome = None;
+    for l in &sc.listen {
+        if let Err(e) = live.servers.listen(sb.ns(&l.node), l) {
+            let f = failure(sc, None, format!("a listener on {l}"), e.to_string());
+            outcome = Some(Outcome::Failed(Box::new(f)));
+            break;
+        }
+    }
+    if outcome.is_none() {
+        outcome = run_steps(
+            sb,
+            sc,
+            opts,
+            &mut hook,
+            rec,
+            &mut live,
+            &mut outcomes,
+            &mut snapshots,
+        )
+        .await;
+    }
+    live.watches.close();
+    let background = live.servers.close();
+    if let Some(Outcome::Failed(f)) = &mut outcome {
+        // What the daemons said can explain the failure.
+        for (what, done) in background {
+            f.kept.push(format!(
+                "background {what}: {}; stdout: {}; stderr: {}",
+                done.status,
+                done.stdout.shown(1000).trim_end(),
+                done.stderr.shown(1000).trim_end()
+            ));
+        }
+    }
     match outcome {
         Some(failed) => failed,
         None => Outcome::Passed(Report {
@@ -217,7 +247,7 @@ async fn run_steps(
     opts: &RunOptions,
     hook: &mut impl FnMut(&Step),
     rec: &mut Option<Recording>,
-    watches: &mut Watches,
+    live: &mut Live,
     outcomes: &mut Vec<StepOutcome>,
     snapshots: &mut Vec<(String, String)>,
 ) -> Option<Outcome> {
@@ -228,7 +258,7 @@ async fn run_steps(
         let snap_dir = opts.snapshot_dir.as_deref();
         let done = match tokio::time::timeout(
             s.timeout,
-            step::run(sb, sc, s, until, snap_dir, watches, opts.show_paths),
+            step::run(sb, sc, s, until, snap_dir, live, opts.show_paths),
         )
         .await
         {

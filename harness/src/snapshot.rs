@@ -59,6 +59,18 @@ pub(crate) async fn render(
         }
         let st = NodeState::gather(sb.nl(&n.name), sections).await?;
         render_node(&mut out, sc, n, &st, want("links"), sections);
+        if want("netfilter") && crate::netfilter::node_has_rules(sc, &n.name) {
+            let rules = crate::netfilter::ruleset(sb, &n.name).map_err(|detail| NlError {
+                op: "list the netfilter ruleset".into(),
+                node: n.name.to_string(),
+                detail,
+                errno: None,
+            })?;
+            out.push_str("netfilter\n");
+            for l in rules.lines().filter(|l| !l.trim().is_empty()) {
+                let _ = writeln!(out, "  {l}");
+            }
+        }
     }
     Ok(out)
 }

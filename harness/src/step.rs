@@ -17,8 +17,18 @@ use crate::scenario::{
     Action, ArpOp, Arping, Check, FrameBody, FrameSpec, Interface, Observe, Ping, Scenario, Send,
     Step, Wait, L4,
 };
+use crate::servers::Servers;
 use crate::snapshot;
 use crate::watches::Watches;
+
+mod nodes;
+
+/// What lives from one step to the next: watches, listeners, background commands.
+#[derive(Default)]
+pub(crate) struct Live {
+    pub watches: Watches,
+    pub servers: Servers,
+}
 
 /// What a step did.
 pub(crate) struct Done {
@@ -39,7 +49,7 @@ impl Done {
     }
 
     /// An action that did what it should.
-    fn ok(detail: String) -> Done {
+    pub(crate) fn ok(detail: String) -> Done {
         Done::judged(Verdict {
             passed: true,
             expected: String::new(),
@@ -48,7 +58,7 @@ impl Done {
     }
 
     /// Something netspec could not do (a socket, a dump) decides the step.
-    fn broken(expected: &str, e: impl std::fmt::Display) -> Done {
+    pub(crate) fn broken(expected: &str, e: impl std::fmt::Display) -> Done {
         Done::judged(Verdict {
             passed: false,
             expected: expected.to_string(),
@@ -76,6 +86,18 @@ pub(crate) fn title(step: &Step) -> String {
         Action::Snapshot(s) => format!("snapshot {}", s.label),
         Action::Sleep(d) => format!("sleep {}", fmt_duration(*d)),
         Action::Change { change, .. } => change::describe(change),
+        Action::Listen { listen, stop } => {
+            format!(
+                "{} {listen}",
+                if *stop { "stop listening" } else { "listen" }
+            )
+        }
+        Action::Connect(c) => format!(
+            "connect {} -> {} {}/{}",
+            c.from, c.to_label, c.proto, c.port
+        ),
+        Action::Exec(e) => format!("exec {}: {}", e.node, e.argv.join(" ")),
+        Action::Rules { node, rules, .. } => format!("{} rules in {node}", rules.tool.key()),
     };
     match &step.name {
         Some(n) => format!("{n}: {t}"),
@@ -90,9 +112,10 @@ pub(crate) async fn run(
     step: &Step,
     until: Instant,
     snapshot_dir: Option<&Path>,
-    watches: &mut Watches,
+    live: &mut Live,
     show_paths: bool,
 ) -> Done {
+    let watches = &mut live.watches;
     match &step.action {
         Action::Ping(p) => run_ping(sb, sc, step, p, until, show_paths),
         Action::Arping(a) => run_arping(sb, sc, step, a, until),
@@ -152,6 +175,10 @@ pub(crate) async fn run(
             tokio::time::sleep(*d).await;
             Done::ok(format!("slept {}", fmt_duration(*d)))
         }
+        Action::Listen { listen, stop } => nodes::listen(sb, &mut live.servers, listen, *stop),
+        Action::Connect(c) => nodes::connect(sb, &live.servers, step, c, until),
+        Action::Exec(e) => nodes::exec(sb, &mut live.servers, e, until),
+        Action::Rules { node, rules, error } => nodes::rules(sb, sc, node, rules, error.as_deref()),
     }
 }
 

@@ -5,7 +5,9 @@ mod frames;
 pub mod model;
 mod names;
 mod raw;
+mod raw_services;
 mod resolve;
+mod services;
 mod spans;
 mod values;
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use super::frames::*;
+pub use super::services::*;
 use super::spans::Pos;
 pub use super::values::*;
 
@@ -21,6 +22,8 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// Interfaces whose frames are recorded to `capture.pcapng` in the report folder.
     pub capture: Vec<IfRef>,
+    /// Echo servers started before the steps.
+    pub listen: Vec<Listen>,
 }
 
 impl Scenario {
@@ -61,6 +64,8 @@ pub struct Node {
     pub routes: Vec<Route>,
     pub neigh: Vec<StaticNeigh>,
     pub fdb: Vec<StaticFdb>,
+    /// Rulesets loaded before the steps, in order.
+    pub netfilter: Vec<Rules>,
 }
 
 impl Interface {
@@ -405,6 +410,13 @@ pub enum Check {
         mtu: Option<u32>,
         master: Option<Option<IfName>>,
     },
+    /// Packets and bytes a netfilter rule (or an iptables chain policy) counted.
+    Counter {
+        node: NodeName,
+        what: CounterRef,
+        packets: Option<Count>,
+        bytes: Option<Count>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -494,6 +506,19 @@ pub enum Action {
     },
     Snapshot(Snapshot),
     Sleep(Duration),
+    /// Start an echo server, or stop one (`stop: true`).
+    Listen {
+        listen: Listen,
+        stop: bool,
+    },
+    Connect(Connect),
+    Exec(Exec),
+    /// Load rules into a node at runtime, keeping those already there.
+    Rules {
+        node: NodeName,
+        rules: Rules,
+        error: Option<String>,
+    },
 }
 
 #[cfg(test)]

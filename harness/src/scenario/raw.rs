@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::model::{
     ArpOp, Direction, FdbState, MacvlanMode, NeighState, OperState, PortOptions, PortState, Reach,
 };
+use super::raw_services::*;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +29,9 @@ pub(crate) struct RawScenario {
     pub steps: Vec<RawStep>,
     /// `all`, or a list of `node:if`: record the frames there to a pcapng file.
     pub capture: Option<RawCapture>,
+    /// Echo servers started before the steps.
+    #[serde(default)]
+    pub listen: Vec<RawListen>,
 }
 
 /// `capture: all` or `capture: [node:if, ...]`, hand-written like `RawSnapshot`.
@@ -72,6 +76,11 @@ pub(crate) struct RawNode {
     /// Static bridge FDB entries.
     #[serde(default)]
     pub fdb: Vec<RawStaticFdb>,
+    /// A ruleset in nft syntax, loaded with `nft -f`.
+    pub nftables: Option<String>,
+    /// Rules in iptables-save syntax, loaded with `iptables-restore`.
+    pub iptables: Option<String>,
+    pub ip6tables: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,6 +175,10 @@ pub(crate) struct RawStep {
     pub fdb: Option<RawFdbStep>,
     pub send: Option<RawSend>,
     pub watch: Option<RawWatch>,
+    pub listen: Option<RawListen>,
+    pub connect: Option<RawConnect>,
+    pub exec: Option<RawExec>,
+    pub netfilter: Option<RawRulesStep>,
 }
 
 /// `watch:` start counting the frames that match a filter at one interface.
@@ -426,6 +439,7 @@ pub(crate) struct RawCheck {
     pub route: Option<RawRouteCheck>,
     pub link: Option<RawLinkCheck>,
     pub frames: Option<RawFramesCheck>,
+    pub counter: Option<RawCounterCheck>,
     pub within: Option<String>,
     #[serde(rename = "for")]
     pub hold: Option<String>,

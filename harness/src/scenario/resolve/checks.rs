@@ -54,6 +54,7 @@ impl Resolver<'_> {
             c.route.is_some(),
             c.link.is_some(),
             c.frames.is_some(),
+            c.counter.is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -61,7 +62,7 @@ impl Resolver<'_> {
         if n != 1 {
             self.at(
                 path,
-                "a check takes exactly one of `neigh`, `fdb`, `route`, `link` or `frames`",
+                "a check takes exactly one of `neigh`, `fdb`, `route`, `link`, `frames` or `counter`",
                 None,
             );
             return None;
@@ -72,6 +73,8 @@ impl Resolver<'_> {
             self.fdb_check(&format!("{path}.fdb"), x, sc)?
         } else if let Some(x) = &c.route {
             self.route_check(&format!("{path}.route"), x, sc)?
+        } else if let Some(x) = &c.counter {
+            self.counter_check(&format!("{path}.counter"), x, sc)?
         } else if let Some(x) = &c.frames {
             self.frames_check(&format!("{path}.frames"), x)?
         } else {

@@ -12,12 +12,14 @@ use super::diag::{did_you_mean, Diagnostic, LoadError};
 use super::model::*;
 use super::names::*;
 use super::raw::*;
+use super::raw_services::*;
 use super::spans::{Pos, SpanIndex};
 
 mod changes;
 mod checks;
 mod routes;
 mod send;
+mod services;
 mod steps;
 mod topology;
 mod watch;
@@ -35,7 +37,7 @@ const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 pub(crate) const MAX_PING_COUNT: u32 = 10_000;
 /// Snapshot labels become file names (`<scenario>@<label>.snap`), which are at most 255 bytes.
 const MAX_LABEL: usize = 64;
-const SNAPSHOT_SECTIONS: [&str; 5] = ["links", "addresses", "routes", "neigh", "fdb"];
+const SNAPSHOT_SECTIONS: [&str; 6] = ["links", "addresses", "routes", "neigh", "fdb", "netfilter"];
 
 /// The largest scenario file netspec reads. A real one is a few kilobytes; this bounds
 /// the memory and time a runaway or hostile file can cost (loading is linear, but
@@ -287,6 +289,7 @@ impl<'a> Resolver<'a> {
                 nodes,
                 steps: Vec::new(),
                 capture: Vec::new(),
+                listen: Vec::new(),
             };
         }
         let mut scenario = Scenario {
@@ -297,6 +300,7 @@ impl<'a> Resolver<'a> {
             nodes,
             steps: Vec::new(),
             capture: Vec::new(),
+            listen: Vec::new(),
         };
         self.requires(&raw.requires);
         for (ni, (name, raw_node)) in raw.nodes.iter().enumerate() {
@@ -315,11 +319,14 @@ impl<'a> Resolver<'a> {
                 let path = format!("nodes.{name}.fdb.{i}");
                 fdb.extend(self.static_fdb(&path, name, f, &scenario, true));
             }
+            let netfilter = self.node_rules(name, raw_node);
             let node = &mut scenario.nodes[ni];
+            node.netfilter = netfilter;
             node.routes = routes;
             node.neigh = neigh;
             node.fdb = fdb;
         }
+        scenario.listen = self.listeners(&raw.listen, &scenario);
         let mut labels = BTreeSet::new();
         let step_timeout = match &raw.step_timeout {
             Some(t) => self

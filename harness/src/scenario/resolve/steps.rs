@@ -43,6 +43,10 @@ impl Resolver<'_> {
             (raw.fdb.is_some(), "fdb"),
             (raw.send.is_some(), "send"),
             (raw.watch.is_some(), "watch"),
+            (raw.listen.is_some(), "listen"),
+            (raw.connect.is_some(), "connect"),
+            (raw.exec.is_some(), "exec"),
+            (raw.netfilter.is_some(), "netfilter"),
         ] {
             if set {
                 actions.push(name)
@@ -69,7 +73,7 @@ impl Resolver<'_> {
                 self.at(
                     &path,
                     format!("step {} has no action", i + 1),
-                    Some("a step is one of: ping, arping, send, watch, link, check, snapshot, sleep, address, route, sysctl, neigh, fdb".into()),
+                    Some("a step is one of: ping, arping, send, watch, connect, listen, exec, netfilter, link, check, snapshot, sleep, address, route, sysctl, neigh, fdb".into()),
                 );
                 return None;
             }
@@ -98,6 +102,17 @@ impl Resolver<'_> {
                     Action::Send(self.send(&format!("{path}.send"), x, sc)?)
                 } else if let Some(w) = &raw.watch {
                     Action::Watch(self.watch(&format!("{path}.watch"), w, sc)?)
+                } else if let Some(l) = &raw.listen {
+                    Action::Listen {
+                        listen: self.listen(&format!("{path}.listen"), l, sc)?,
+                        stop: l.stop.unwrap_or(false),
+                    }
+                } else if let Some(c) = &raw.connect {
+                    Action::Connect(self.connect(&format!("{path}.connect"), c, sc)?)
+                } else if let Some(x) = &raw.exec {
+                    Action::Exec(self.exec(&format!("{path}.exec"), x, sc)?)
+                } else if let Some(r) = &raw.netfilter {
+                    self.rules_step(&format!("{path}.netfilter"), r, sc)?
                 } else {
                     Action::Sleep(self.duration(&format!("{path}.sleep"), raw.sleep.as_deref()?)?)
                 }

@@ -64,6 +64,7 @@ impl Resolver<'_> {
             routes: Vec::new(),
             neigh: Vec::new(),
             fdb: Vec::new(),
+            netfilter: Vec::new(),
         }
     }
 

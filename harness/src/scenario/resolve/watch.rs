@@ -103,7 +103,7 @@ impl Resolver<'_> {
 }
 
 /// `3`, `>= 1`, `> 0`, `<= 2`, `< 3`.
-fn parse_count(s: &str) -> Option<Count> {
+pub(super) fn parse_count(s: &str) -> Option<Count> {
     let s = s.trim();
     let num = |t: &str| t.trim().parse::<u64>().ok();
     if let Some(r) = s.strip_prefix(">=") {

@@ -1,0 +1,284 @@
+//! Netfilter rules in a node, through the maintained user-space tools: `nft -f` for
+//! nftables syntax and `iptables-restore` for iptables-save syntax, run inside the node
+//! (`nsexec`). Each ruleset loads atomically. Counters are read back with
+//! `nft list ruleset` and `iptables-save -c`.
+
+use std::time::Duration;
+
+use crate::error::{ApplyError, Skip};
+use crate::nsexec::{self, Finished, Program, Status};
+use crate::sandbox::Sandbox;
+use crate::scenario::{Action, CounterRef, RuleTool, Rules, Scenario};
+
+/// How long a tool may take; they answer in milliseconds.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The tools the scenario needs that this machine lacks: a skip, with the package.
+pub(crate) fn missing_tools(sc: &Scenario) -> Option<Skip> {
+    let mut tools: Vec<RuleTool> = sc
+        .nodes
+        .iter()
+        .flat_map(|n| n.netfilter.iter().map(|r| r.tool))
+        .collect();
+    for s in &sc.steps {
+        match &s.action {
+            Action::Rules { rules, .. } => tools.push(rules.tool),
+            Action::Check {
+                check: crate::scenario::Check::Counter { .. },
+                ..
+            } => tools.push(RuleTool::Nft),
+            _ => {}
+        }
+    }
+    tools.into_iter().find_map(|t| {
+        let prog = t.argv(false)[0];
+        nsexec::find_program(prog).is_none().then(|| Skip {
+            reason: format!(
+                "the scenario needs `{prog}`, which is not installed (Debian package {})",
+                t.package()
+            ),
+        })
+    })
+}
+
+/// Whether a node has rules, so that snapshots show its ruleset.
+pub(crate) fn node_has_rules(sc: &Scenario, node: &str) -> bool {
+    sc.node(node).is_some_and(|n| !n.netfilter.is_empty())
+        || sc
+            .steps
+            .iter()
+            .any(|s| matches!(&s.action, Action::Rules { node: n, .. } if n == node))
+}
+
+fn run_tool(
+    sb: &Sandbox,
+    node: &str,
+    argv: &[&str],
+    stdin: Option<&str>,
+) -> Result<Finished, String> {
+    let mut p = Program::new(argv);
+    p.stdin = stdin.map(|s| s.as_bytes().to_vec());
+    nsexec::run(sb.ns(node), node, &p, TOOL_TIMEOUT).map_err(|e| e.to_string())
+}
+
+/// Loads every node's rulesets, in order, before the steps.
+pub(crate) fn load(sb: &Sandbox, sc: &Scenario) -> Result<(), ApplyError> {
+    for n in &sc.nodes {
+        for r in &n.netfilter {
+            apply(sb, &n.name, r, false, sc)?;
+        }
+    }
+    Ok(())
+}
+
+/// Loads one ruleset (`add`: keep what is loaded already).
+pub(crate) fn apply(
+    sb: &Sandbox,
+    node: &str,
+    r: &Rules,
+    add: bool,
+    sc: &Scenario,
+) -> Result<(), ApplyError> {
+    let file = sc.file.display();
+    let refused = |line: Option<usize>, message: String| ApplyError::Rules {
+        node: node.to_string(),
+        at: format!("{file}:{}", line.map_or(r.pos.line, |l| r.yaml_line(l))),
+        message,
+    };
+    let f = run_tool(sb, node, &r.tool.argv(add), Some(&r.text)).map_err(|e| refused(None, e))?;
+    if f.status == Status::Exited(0) {
+        return Ok(());
+    }
+    let err = f.stderr.text();
+    let line = refused_line(r.tool, &err);
+    let mut message = format!("{} ({}):", r.tool.argv(add)[0], f.status);
+    for l in err.lines().filter(|l| !l.trim().is_empty()).take(8) {
+        message += &format!("\n    {l}");
+    }
+    Err(refused(line, message))
+}
+
+/// The line of the ruleset that the tool names in its error.
+fn refused_line(tool: RuleTool, stderr: &str) -> Option<usize> {
+    match tool {
+        // `/dev/stdin:4:11-14: Error: ...`
+        RuleTool::Nft => stderr.lines().find_map(|l| {
+            let rest = l.strip_prefix("/dev/stdin:")?;
+            rest.split(':').next()?.parse().ok()
+        }),
+        // `Error occurred at line: 3`
+        RuleTool::Iptables | RuleTool::Ip6tables => stderr.lines().find_map(|l| {
+            l.strip_prefix("Error occurred at line: ")?
+                .trim()
+                .parse()
+                .ok()
+        }),
+    }
+}
+
+/// One counter, as read from the tools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Counter {
+    pub what: CounterRef,
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// Every named counter of a node: nft rules with a comment and a `counter`, and
+/// iptables rules with `-m comment` plus built-in chain policies.
+/// A rule is looked for in nft first; a chain policy only in iptables.
+pub(crate) fn counters(
+    sb: &Sandbox,
+    node: &str,
+    want: &CounterRef,
+) -> Result<Vec<Counter>, String> {
+    let mut out = Vec::new();
+    if matches!(want, CounterRef::Rule(_)) {
+        let f = run_tool(sb, node, &["nft", "list", "ruleset"], None)?;
+        out.extend(nft_counters(&f.stdout.text()));
+        if out.iter().any(|c| c.what == *want) {
+            return Ok(out);
+        }
+    }
+    for save in ["iptables-save", "ip6tables-save"] {
+        if nsexec::find_program(save).is_none() {
+            continue;
+        }
+        let f = run_tool(sb, node, &[save, "-c"], None)?;
+        out.extend(iptables_counters(&f.stdout.text()));
+    }
+    Ok(out)
+}
+
+/// `... counter packets 3 bytes 252 ... comment "name"`.
+fn nft_counters(text: &str) -> Vec<Counter> {
+    text.lines()
+        .filter_map(|l| {
+            let comment = l.split_once("comment \"")?.1.split('"').next()?;
+            let words: Vec<&str> = l.split_whitespace().collect();
+            let at = words.windows(2).position(|w| w == ["counter", "packets"])?;
+            Some(Counter {
+                what: CounterRef::Rule(comment.to_string()),
+                packets: words.get(at + 2)?.parse().ok()?,
+                bytes: words.get(at + 4)?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// `*nat`, `:FORWARD DROP [1:84]`, `[3:252] -A INPUT ... --comment web ...`.
+fn iptables_counters(text: &str) -> Vec<Counter> {
+    let mut table = String::new();
+    let mut out = Vec::new();
+    let pair = |s: &str| -> Option<(u64, u64)> {
+        let (p, b) = s
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split_once(':')?;
+        Some((p.parse().ok()?, b.parse().ok()?))
+    };
+    for l in text.lines() {
+        if let Some(t) = l.strip_prefix('*') {
+            table = t.trim().to_string();
+        } else if let Some(rest) = l.strip_prefix(':') {
+            let w: Vec<&str> = rest.split_whitespace().collect();
+            if let ([chain, policy, c], Some((packets, bytes))) =
+                (w.as_slice(), w.get(2).and_then(|c| pair(c)))
+            {
+                if *policy != "-" && c.starts_with('[') {
+                    out.push(Counter {
+                        what: CounterRef::Policy {
+                            table: table.clone(),
+                            chain: chain.to_string(),
+                        },
+                        packets,
+                        bytes,
+                    });
+                }
+            }
+        } else if l.starts_with('[') {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let comment = w
+                .windows(2)
+                .find(|x| x[0] == "--comment")
+                .map(|x| x[1].trim_matches('"').to_string());
+            if let (Some(c), Some((packets, bytes))) = (comment, w.first().and_then(|c| pair(c))) {
+                out.push(Counter {
+                    what: CounterRef::Rule(c),
+                    packets,
+                    bytes,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A node's ruleset for snapshots: `nft list ruleset`, without the tools' notes.
+pub(crate) fn ruleset(sb: &Sandbox, node: &str) -> Result<String, String> {
+    let f = run_tool(sb, node, &["nft", "list", "ruleset"], None)?;
+    if f.status != Status::Exited(0) {
+        return Err(format!(
+            "nft list ruleset: {}: {}",
+            f.status,
+            f.stderr.text().trim()
+        ));
+    }
+    Ok(f.stdout
+        .text()
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("# Warning:"))
+        .map(|l| l.replace('\t', "  "))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_nft_counters_by_comment() {
+        let text = "table inet t {\n\tchain c {\n\t\ttcp dport 80 counter packets 3 bytes 180 drop comment \"web\"\n\t\tcounter packets 1 bytes 2\n\t}\n}\n";
+        assert_eq!(
+            nft_counters(text),
+            vec![Counter {
+                what: CounterRef::Rule("web".into()),
+                packets: 3,
+                bytes: 180
+            }]
+        );
+    }
+
+    #[test]
+    fn reads_iptables_counters_and_policies() {
+        let text = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [1:84]\n:DOCKER - [0:0]\n[2:120] -A INPUT -p tcp -m comment --comment web -j ACCEPT\n[5:9] -A INPUT -j ACCEPT\nCOMMIT\n";
+        let c = iptables_counters(text);
+        assert!(c.contains(&Counter {
+            what: CounterRef::Policy {
+                table: "filter".into(),
+                chain: "FORWARD".into()
+            },
+            packets: 1,
+            bytes: 84
+        }));
+        assert!(c.contains(&Counter {
+            what: CounterRef::Rule("web".into()),
+            packets: 2,
+            bytes: 120
+        }));
+        assert_eq!(c.len(), 4);
+    }
+
+    #[test]
+    fn finds_the_refused_line() {
+        assert_eq!(
+            refused_line(RuleTool::Nft, "/dev/stdin:4:11-14: Error: syntax error"),
+            Some(4)
+        );
+        assert_eq!(
+            refused_line(RuleTool::Iptables, "iptables-restore v1.8.9 (nf_tables): Chain 'FOO' does not exist\nError occurred at line: 3\n"),
+            Some(3)
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! The serde mirror of listeners, clients, commands and netfilter rules. Like `raw.rs`,
+//! shapes only: values that can be wrong in ways serde cannot see stay strings or wide
+//! integers, and `resolve` checks them where it can point at them.
+
+use std::collections::BTreeMap;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+use super::model::Proto;
+use super::raw::Scalar;
+
+/// `listen:` at the top level or as a step.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawListen {
+    pub node: String,
+    pub port: i64,
+    pub proto: Option<Proto>,
+    /// As a step: stop the listener instead of starting it.
+    pub stop: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConnect {
+    pub from: String,
+    pub to: String,
+    pub port: i64,
+    pub proto: Option<Proto>,
+    /// Bytes to send, which must come back.
+    pub send: Option<i64>,
+    pub timeout: Option<String>,
+    /// `connected`, `refused`, `timeout`, or an errno name such as `EHOSTUNREACH`.
+    pub expect: Option<String>,
+    /// The source address (`ADDR` or `ADDR:PORT`, `[V6]:PORT`) the listener must see.
+    pub peer: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExec {
+    pub node: String,
+    /// The argv, run as it is.
+    pub cmd: Option<Vec<String>>,
+    /// A shell line, run as `sh -c`.
+    pub sh: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Scalar>,
+    pub background: Option<bool>,
+    pub expect: Option<RawExecExpect>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExecExpect {
+    pub exit: Option<i64>,
+    pub stdout: Option<RawText>,
+    pub stderr: Option<RawText>,
+}
+
+/// `"text"` (equal), or `{contains: T}`, `{regex: R}`, `{equals: T}`.
+#[derive(Debug)]
+pub(crate) enum RawText {
+    Equals(String),
+    Contains(String),
+    Regex(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTextMap {
+    equals: Option<String>,
+    contains: Option<String>,
+    regex: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a text, or one of `{equals: T}`, `{contains: T}`, `{regex: R}`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawText, E> {
+                Ok(RawText::Equals(v.to_string()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawText, A::Error> {
+                let m = RawTextMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                match (m.equals, m.contains, m.regex) {
+                    (Some(t), None, None) => Ok(RawText::Equals(t)),
+                    (None, Some(t), None) => Ok(RawText::Contains(t)),
+                    (None, None, Some(r)) => Ok(RawText::Regex(r)),
+                    _ => Err(de::Error::custom(
+                        "give exactly one of `equals`, `contains` or `regex`",
+                    )),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `netfilter:` as a step: rules added to a node at runtime.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRulesStep {
+    pub node: String,
+    pub nftables: Option<String>,
+    pub iptables: Option<String>,
+    pub ip6tables: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCounterCheck {
+    pub node: String,
+    /// The comment of the rule.
+    pub rule: Option<String>,
+    /// `TABLE CHAIN` of an iptables built-in chain, for its policy counter.
+    pub policy: Option<String>,
+    pub packets: Option<Scalar>,
+    pub bytes: Option<Scalar>,
+}

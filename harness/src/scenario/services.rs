@@ -1,0 +1,218 @@
+//! The typed model of what runs inside nodes: TCP/UDP listeners and clients, commands
+//! (`exec`), and netfilter rules with their counters.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::spans::Pos;
+use super::values::NodeName;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        })
+    }
+}
+
+/// An echo server in a node, which records the address of every peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    pub node: NodeName,
+    pub port: u16,
+    pub proto: Proto,
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}/{}", self.node, self.proto, self.port)
+    }
+}
+
+/// What a `connect` ends in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// TCP: the handshake completed (and the data came back). UDP: the echo came back.
+    Connected,
+    /// A TCP RST, or for UDP an ICMP port unreachable.
+    Refused,
+    /// No answer before the timeout: silently dropped.
+    Timeout,
+    /// Another error from the kernel, by errno.
+    Errno(i32),
+}
+
+/// The errors a `connect` can expect by name.
+pub const ERRNO_NAMES: [(&str, i32); 10] = [
+    ("EHOSTUNREACH", libc::EHOSTUNREACH),
+    ("ENETUNREACH", libc::ENETUNREACH),
+    ("EACCES", libc::EACCES),
+    ("EPERM", libc::EPERM),
+    ("EINVAL", libc::EINVAL),
+    ("ECONNRESET", libc::ECONNRESET),
+    ("EADDRNOTAVAIL", libc::EADDRNOTAVAIL),
+    ("EMSGSIZE", libc::EMSGSIZE),
+    ("ENONET", libc::ENONET),
+    ("EPROTO", libc::EPROTO),
+];
+
+impl fmt::Display for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Connection::Connected => f.write_str("connected"),
+            Connection::Refused => f.write_str("refused"),
+            Connection::Timeout => f.write_str("timeout"),
+            Connection::Errno(e) => match ERRNO_NAMES.iter().find(|(_, n)| n == e) {
+                Some((name, _)) => f.write_str(name),
+                None => write!(f, "errno {e} ({})", std::io::Error::from_raw_os_error(*e)),
+            },
+        }
+    }
+}
+
+/// The source address (and port) a listener must have seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub addr: IpAddr,
+    pub port: Option<u16>,
+    /// As written.
+    pub label: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Connect {
+    pub from: NodeName,
+    pub to: IpAddr,
+    pub to_label: String,
+    pub port: u16,
+    pub proto: Proto,
+    /// Bytes sent after the handshake, which must come back unchanged.
+    pub send: u32,
+    pub timeout: Duration,
+    pub expect: Connection,
+    pub peer: Option<Peer>,
+}
+
+/// How a command's output is judged.
+#[derive(Debug, Clone)]
+pub enum TextMatch {
+    /// Equal, ignoring trailing whitespace.
+    Equals(String),
+    Contains(String),
+    Regex(regex::Regex),
+}
+
+impl TextMatch {
+    pub fn matches(&self, text: &str) -> bool {
+        match self {
+            TextMatch::Equals(t) => text.trim_end() == t.trim_end(),
+            TextMatch::Contains(t) => text.contains(t.as_str()),
+            TextMatch::Regex(r) => r.is_match(text),
+        }
+    }
+}
+
+impl fmt::Display for TextMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TextMatch::Equals(t) => write!(f, "{t:?}"),
+            TextMatch::Contains(t) => write!(f, "containing {t:?}"),
+            TextMatch::Regex(r) => write!(f, "matching /{}/", r.as_str()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Exec {
+    pub node: NodeName,
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// Started and left running until teardown.
+    pub background: bool,
+    pub exit: Option<i32>,
+    pub stdout: Option<TextMatch>,
+    pub stderr: Option<TextMatch>,
+}
+
+/// Which tool loads a ruleset, and so which syntax it is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleTool {
+    /// `nft -f -`: nftables syntax.
+    Nft,
+    /// `iptables-restore`: iptables-save syntax.
+    Iptables,
+    Ip6tables,
+}
+
+impl RuleTool {
+    pub fn key(self) -> &'static str {
+        match self {
+            RuleTool::Nft => "nftables",
+            RuleTool::Iptables => "iptables",
+            RuleTool::Ip6tables => "ip6tables",
+        }
+    }
+
+    /// The program and its arguments; `add` keeps the rules already loaded.
+    pub fn argv(self, add: bool) -> Vec<&'static str> {
+        match (self, add) {
+            (RuleTool::Nft, _) => vec!["nft", "-f", "-"],
+            (RuleTool::Iptables, false) => vec!["iptables-restore", "-w"],
+            (RuleTool::Iptables, true) => vec!["iptables-restore", "-w", "--noflush"],
+            (RuleTool::Ip6tables, false) => vec!["ip6tables-restore", "-w"],
+            (RuleTool::Ip6tables, true) => vec!["ip6tables-restore", "-w", "--noflush"],
+        }
+    }
+
+    /// The Debian package that has the tool, for the skip message.
+    pub fn package(self) -> &'static str {
+        match self {
+            RuleTool::Nft => "nftables",
+            RuleTool::Iptables | RuleTool::Ip6tables => "iptables",
+        }
+    }
+}
+
+/// A ruleset as written in the scenario.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub tool: RuleTool,
+    pub text: String,
+    /// The YAML line of the ruleset's first line, to point at a refused rule.
+    pub first_line: usize,
+    pub pos: Pos,
+}
+
+impl Rules {
+    /// The YAML line of the ruleset's `n`th line (1-based).
+    pub fn yaml_line(&self, n: usize) -> usize {
+        self.first_line + n.saturating_sub(1)
+    }
+}
+
+/// What a counter check reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CounterRef {
+    /// The rule with this comment (nft `comment "X"`, iptables `-m comment --comment X`).
+    Rule(String),
+    /// An iptables built-in chain's policy counter: table and chain.
+    Policy { table: String, chain: String },
+}
+
+impl fmt::Display for CounterRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CounterRef::Rule(c) => write!(f, "rule {c:?}"),
+            CounterRef::Policy { table, chain } => write!(f, "policy of {table} {chain}"),
+        }
+    }
+}
