@@ -120,6 +120,56 @@ const CASES: &[(&str, &str, &str)] = &[
         "expected: h2 has a neighbour entry for 10.15.10.1 with lladdr",
         "actual:   h2 has no neighbour entry for 10.15.10.1",
     ),
+    (
+        "connect-closed",
+        "expected: b:eth0 tcp/81 from a: connected",
+        "actual:   refused after",
+    ),
+    (
+        "connect-drop",
+        "expected: b:eth0 tcp/81 from a: refused",
+        "actual:   timeout after 200.",
+    ),
+    (
+        "connect-peer",
+        "seen by the listener from client:eth0 (10.22.1.2)",
+        "seen by the listener from 10.22.2.1:",
+    ),
+    (
+        "connect-udp",
+        "expected: b:eth0 udp/53 from a: refused",
+        "actual:   connected after",
+    ),
+    (
+        "connect-errno",
+        "expected: 10.9.0.1 tcp/80 from a: EHOSTUNREACH",
+        "actual:   EINVAL after",
+    ),
+    (
+        "counter",
+        "expected: rule \"reset-81\" in b counts exactly 2 packets",
+        "actual:   1 packets, 60 bytes",
+    ),
+    (
+        "exec-output",
+        "stdout containing \"host0\"",
+        "stdout:\n    eth0\n    lo",
+    ),
+    (
+        "exec-exit",
+        "`sh -c ip link show nosuchlink` in a: exit 0",
+        "actual:   exit 1 after",
+    ),
+    (
+        "br-netfilter",
+        "expected: c2:eth0 tcp/80 from c1: connected",
+        "actual:   timeout after 300.",
+    ),
+    (
+        "dnat-peer",
+        "seen by the listener from 10.17.0.1",
+        "seen by the listener from 10.23.0.2:",
+    ),
 ];
 
 #[test]

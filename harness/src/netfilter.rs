@@ -90,7 +90,7 @@ pub(crate) fn apply(
         return Ok(());
     }
     let err = f.stderr.text();
-    let line = refused_line(r.tool, &err);
+    let line = quoted_line(&r.text, &err).or_else(|| refused_line(r.tool, &err));
     let mut message = format!("{} ({}):", r.tool.argv(add)[0], f.status);
     for l in err.lines().filter(|l| !l.trim().is_empty()).take(8) {
         message += &format!("\n    {l}");
@@ -113,6 +113,20 @@ fn refused_line(tool: RuleTool, stderr: &str) -> Option<usize> {
                 .parse()
                 .ok()
         }),
+    }
+}
+
+/// iptables-nft finds most errors at COMMIT and names the culprit in quotes
+/// (`Chain 'FOO' does not exist`): the one line of the ruleset that has it is the rule.
+fn quoted_line(text: &str, stderr: &str) -> Option<usize> {
+    let quoted = stderr.split('\'').nth(1).filter(|q| !q.is_empty())?;
+    let mut hits = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.split_whitespace().any(|w| w == quoted));
+    match (hits.next(), hits.next()) {
+        (Some((i, _)), None) => Some(i + 1),
+        _ => None,
     }
 }
 
@@ -267,7 +281,16 @@ mod tests {
             packets: 2,
             bytes: 120
         }));
-        assert_eq!(c.len(), 4);
+        // INPUT and FORWARD policies and the commented rule; not DOCKER (no policy).
+        assert_eq!(c.len(), 3);
+    }
+
+    #[test]
+    fn finds_the_rule_a_quoted_name_points_at() {
+        let text = "*filter\n-A INPUT -j FOO\nCOMMIT\n";
+        let err = "iptables-restore v1.8.9 (nf_tables): Chain 'FOO' does not exist\nError occurred at line: 3\n";
+        assert_eq!(quoted_line(text, err), Some(2));
+        assert_eq!(quoted_line("-A X -j FOO\n-A Y -j FOO\n", err), None);
     }
 
     #[test]

@@ -71,6 +71,8 @@ pub(crate) enum Status {
     Signaled(i32),
     /// Killed by netspec at its time bound.
     TimedOut,
+    /// Killed by netspec at teardown, still running: what a background command should be.
+    Stopped,
 }
 
 impl std::fmt::Display for Status {
@@ -79,6 +81,7 @@ impl std::fmt::Display for Status {
             Status::Exited(c) => write!(f, "exit {c}"),
             Status::Signaled(s) => write!(f, "killed by signal {s}"),
             Status::TimedOut => f.write_str("timed out (killed)"),
+            Status::Stopped => f.write_str("stopped at teardown"),
         }
     }
 }
@@ -432,7 +435,8 @@ impl Running {
             let status = if self.has_exited() {
                 reap(self.pid)
             } else {
-                kill_and_reap(self.pid)
+                kill_and_reap(self.pid);
+                Status::Stopped
             };
             self.reaped = Some(status);
         }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use crate::apply;
 use crate::error::{ApplyError, Skip};
+use crate::nsexec::Status;
 use crate::plan;
 use crate::probe;
 use crate::recording::Recording;
@@ -214,6 +215,22 @@ async fn steps(
     }
     live.watches.close();
     let background = live.servers.close();
+    if outcome.is_none() {
+        // A daemon that ended before teardown did not do its job: say so.
+        if let Some((what, done)) = background.iter().find(|(_, d)| d.status != Status::Stopped) {
+            let f = failure(
+                sc,
+                None,
+                format!("background {what} to run until teardown"),
+                format!(
+                    "it ended on its own: {}; stderr: {}",
+                    done.status,
+                    done.stderr.shown(1000).trim_end()
+                ),
+            );
+            outcome = Some(Outcome::Failed(Box::new(f)));
+        }
+    }
     if let Some(Outcome::Failed(f)) = &mut outcome {
         // What the daemons said can explain the failure.
         for (what, done) in background {

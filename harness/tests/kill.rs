@@ -93,13 +93,28 @@ fn start_sleeping() -> (Child, BTreeSet<u64>) {
     let mut lines = BufReader::new(out).lines();
     loop {
         let line = lines.next().expect("netspec ended early").unwrap();
-        if line.contains("step  1") {
+        if line.contains("step  2") {
             break; // the ping passed: the next step, the 30 s sleep, is running
         }
     }
     let ns = namespaces_of(child.id());
     assert_eq!(ns.len(), 2, "both nodes exist while the step runs");
     (child, ns)
+}
+
+/// The processes whose command line is `sleep SECONDS`: the background command's.
+fn sleepers(seconds: &[&str]) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|p| p.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            seconds
+                .iter()
+                .any(|s| cmd == format!("sleep\0{s}\0").as_bytes())
+        })
+        .collect()
 }
 
 fn assert_gone(ns: &BTreeSet<u64>, how: &str) {
@@ -128,6 +143,16 @@ fn killed_or_interrupted_runs_leave_nothing() {
     let before = host_state(&ours);
     for (signal, name) in [(libc::SIGKILL, "SIGKILL"), (libc::SIGINT, "SIGINT")] {
         let (mut child, ns) = start_sleeping();
+        let background = ["977", "978"];
+        // The shell starts its two sleeps on its own time: wait for both.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sleepers(&background).len() < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "{name}: the background command runs"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as i32, signal) };
         let status = child.wait().unwrap();
@@ -137,6 +162,10 @@ fn killed_or_interrupted_runs_leave_nothing() {
             "{name}: the process is gone"
         );
         assert_gone(&ns, name);
+        assert!(
+            sleepers(&background).is_empty(),
+            "{name}: the background command and its child died with the run"
+        );
         assert_eq!(
             host_state(&ours),
             before,

@@ -23,10 +23,14 @@ pub(crate) fn connect(c: &Connect, a: &Attempt, seen: Option<SocketAddr>) -> Ver
         expected += &format!(", {} bytes echoed", c.send);
     }
     if let Some(p) = &c.peer {
+        let addr = p.addr.to_string();
         expected += &format!(", seen by the listener from {}", p.label);
+        if !p.label.starts_with(&addr) && !p.label.starts_with(&format!("[{addr}]")) {
+            expected += &format!(" ({addr})");
+        }
     }
     let mut actual = format!("{} after {}", a.outcome, fmt_ms(a.elapsed));
-    if let Some(l) = a.local {
+    if let Some(l) = a.local.filter(|l| l.port() != 0) {
         actual += &format!(" (from {l})");
     }
     let mut passed = a.outcome == c.expect;

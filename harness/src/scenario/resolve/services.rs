@@ -211,24 +211,7 @@ impl Resolver<'_> {
                 return None;
             }
         }
-        let mut env = Vec::new();
-        for (k, v) in &raw.env {
-            let ok_key = !k.is_empty()
-                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !k.starts_with(|c: char| c.is_ascii_digit());
-            if !ok_key || v.0.contains('\0') || k == "PATH" || k == "NETSPEC_NODE" {
-                self.at_key(
-                    &format!("{path}.env.{k}"),
-                    format!("cannot set the environment variable `{k}`"),
-                    Some(
-                        "names are letters, digits and `_`; PATH and NETSPEC_NODE are netspec's"
-                            .into(),
-                    ),
-                );
-                return None;
-            }
-            env.push((k.clone(), v.0.clone()));
-        }
+        let env = self.exec_env(path, raw)?;
         let background = raw.background.unwrap_or(false);
         let expect = raw.expect.as_ref();
         if background && expect.is_some() {
@@ -270,6 +253,29 @@ impl Resolver<'_> {
         })
     }
 
+    /// The variables a command gets besides PATH and NETSPEC_NODE, which are netspec's.
+    fn exec_env(&mut self, path: &str, raw: &RawExec) -> Option<Vec<(String, String)>> {
+        let mut env = Vec::new();
+        for (k, v) in &raw.env {
+            let ok_key = !k.is_empty()
+                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !k.starts_with(|c: char| c.is_ascii_digit());
+            if !ok_key || v.0.contains('\0') || k == "PATH" || k == "NETSPEC_NODE" {
+                self.at_key(
+                    &format!("{path}.env.{k}"),
+                    format!("cannot set the environment variable `{k}`"),
+                    Some(
+                        "names are letters, digits and `_`; PATH and NETSPEC_NODE are netspec's"
+                            .into(),
+                    ),
+                );
+                return None;
+            }
+            env.push((k.clone(), v.0.clone()));
+        }
+        Some(env)
+    }
+
     fn text_match(&mut self, path: &str, t: &RawText) -> Option<TextMatch> {
         match t {
             RawText::Equals(s) => Some(TextMatch::Equals(s.clone())),
@@ -281,7 +287,9 @@ impl Resolver<'_> {
             {
                 Ok(re) => Some(TextMatch::Regex(re)),
                 Err(e) => {
-                    let first = e.to_string().lines().last().unwrap_or_default().to_string();
+                    let text = e.to_string();
+                    let last = text.lines().last().unwrap_or_default();
+                    let first = last.trim_start_matches("error: ").to_string();
                     self.at(
                         path,
                         format!("invalid regex: {first}"),
