@@ -170,6 +170,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "seen by the listener from 10.17.0.1",
         "seen by the listener from 10.23.0.2:",
     ),
+    (
+        "trace",
+        "expected: NFLOG group 5 in host logs\n    PHYSIN=veth2 TYPE=8",
+        "raw-pre HOOK=PREROUTING IN=docker0 OUT= PHYSIN=veth1 SRC=10.17.0.2 DST=10.17.0.3 PROTO=ICMP TYPE=8",
+    ),
 ];
 
 #[test]

@@ -12,7 +12,7 @@ use crate::state::{FdbKind, NodeState, NudState, RouteEntry, RouteKind};
 use crate::watches::Tally;
 
 mod services;
-pub(crate) use services::{connect, counter, exec};
+pub(crate) use services::{connect, counter, exec, trace};
 
 /// What was expected, what was seen, and whether they agree.
 #[derive(Debug, Clone, PartialEq, Eq)]

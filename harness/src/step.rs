@@ -117,7 +117,10 @@ pub(crate) async fn run(
 ) -> Done {
     let watches = &mut live.watches;
     match &step.action {
-        Action::Ping(p) => run_ping(sb, sc, step, p, until, show_paths),
+        Action::Ping(p) => {
+            let probe = || run_ping(sb, sc, step, p, until, show_paths);
+            nodes::traced(sb, p.trace.as_ref(), probe).await
+        }
         Action::Arping(a) => run_arping(sb, sc, step, a, until),
         Action::Send(x) => run_send(sb, sc, step, x, until),
         Action::Watch(w) => match watches.start(sb, w) {
@@ -176,7 +179,11 @@ pub(crate) async fn run(
             Done::ok(format!("slept {}", fmt_duration(*d)))
         }
         Action::Listen { listen, stop } => nodes::listen(sb, &mut live.servers, listen, *stop),
-        Action::Connect(c) => nodes::connect(sb, &live.servers, step, c, until),
+        Action::Connect(c) => {
+            let servers = &live.servers;
+            let probe = || nodes::connect(sb, servers, step, c, until);
+            nodes::traced(sb, c.trace.as_ref(), probe).await
+        }
         Action::Exec(e) => nodes::exec(sb, &mut live.servers, e, until),
         Action::Rules { node, rules, error } => nodes::rules(sb, sc, node, rules, error.as_deref()),
     }

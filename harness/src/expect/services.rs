@@ -7,7 +7,7 @@ use crate::netfilter::Counter;
 use crate::nsexec::{Finished, Status};
 use crate::probe::connect::Attempt;
 use crate::probe::fmt_ms;
-use crate::scenario::{Check, Connect, Connection, Exec};
+use crate::scenario::{Check, Connect, Connection, Exec, Trace};
 
 /// How much of a command's output a verdict shows.
 const SHOWN_CHARS: usize = 2000;
@@ -131,5 +131,137 @@ pub(crate) fn counter(c: &Check, counters: &[Counter]) -> Verdict {
                 many.len()
             ),
         ),
+    }
+}
+
+/// Every expected line, in order, among the logged ones (others may come between).
+pub(crate) fn trace(t: &Trace, lines: &[String]) -> Verdict {
+    let mut expected = format!("NFLOG group {} in {} logs", t.group, t.node);
+    if t.expect.is_empty() {
+        expected += " anything";
+    }
+    for e in &t.expect {
+        expected += &format!("\n    {e}");
+    }
+    let mut next = 0;
+    let mut matched = 0;
+    for want in &t.expect {
+        match lines[next..]
+            .iter()
+            .position(|l| crate::probe::nflog::line_matches(l, want))
+        {
+            Some(i) => {
+                next += i + 1;
+                matched += 1;
+            }
+            None => break,
+        }
+    }
+    let mut actual = format!(
+        "{} line{} logged in {}",
+        lines.len(),
+        if lines.len() == 1 { "" } else { "s" },
+        t.node
+    );
+    if lines.is_empty() {
+        actual += " (is there an NFLOG rule for this group?)";
+    }
+    for l in lines {
+        actual += &format!("\n    {l}");
+    }
+    Verdict::new(matched == t.expect.len(), expected, actual)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Count, CounterRef, Peer, Proto};
+    use std::time::Duration;
+
+    fn trace(expect: &[&str]) -> Trace {
+        Trace {
+            node: "host".into(),
+            group: 5,
+            expect: expect.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn trace_lines_must_come_in_order() {
+        let lines = vec![
+            "HOOK=PREROUTING PHYSIN=veth1 TYPE=8".to_string(),
+            "HOOK=PREROUTING PHYSIN=veth2 TYPE=0".to_string(),
+        ];
+        assert!(super::trace(&trace(&["PHYSIN=veth1", "PHYSIN=veth2"]), &lines).passed);
+        assert!(!super::trace(&trace(&["PHYSIN=veth2", "PHYSIN=veth1"]), &lines).passed);
+        assert!(!super::trace(&trace(&["PHYSIN=veth3"]), &lines).passed);
+        assert!(super::trace(&trace(&[]), &lines).passed);
+    }
+
+    #[test]
+    fn a_counter_must_exist_once_and_hold() {
+        let c = Check::Counter {
+            node: "r".into(),
+            what: CounterRef::Rule("masq".into()),
+            packets: Some(Count::Exactly(1)),
+            bytes: None,
+        };
+        let one = Counter {
+            what: CounterRef::Rule("masq".into()),
+            packets: 1,
+            bytes: 60,
+        };
+        assert!(counter(&c, std::slice::from_ref(&one)).passed);
+        assert!(!counter(&c, &[]).passed);
+        assert!(!counter(&c, &[one.clone(), one.clone()]).passed);
+        let two = Counter { packets: 2, ..one };
+        assert!(!counter(&c, &[two]).passed);
+    }
+
+    fn attempt(outcome: Connection) -> Attempt {
+        Attempt {
+            outcome,
+            token: [0; 16],
+            exchanged: true,
+            echo_problem: None,
+            local: None,
+            elapsed: Duration::from_micros(300),
+        }
+    }
+
+    fn client(expect: Connection, peer: Option<&str>) -> Connect {
+        Connect {
+            from: "a".into(),
+            to: "10.0.0.2".parse().unwrap(),
+            to_label: "b:eth0".into(),
+            port: 80,
+            proto: Proto::Tcp,
+            send: 10,
+            timeout: Duration::from_secs(1),
+            expect,
+            peer: peer.map(|p| Peer {
+                addr: p.parse().unwrap(),
+                port: None,
+                label: p.into(),
+            }),
+            trace: None,
+        }
+    }
+
+    #[test]
+    fn a_connection_needs_its_outcome_its_echo_and_its_peer() {
+        let seen = Some("10.0.0.1:4000".parse().unwrap());
+        let c = client(Connection::Connected, Some("10.0.0.1"));
+        assert!(connect(&c, &attempt(Connection::Connected), seen).passed);
+        assert!(!connect(&c, &attempt(Connection::Refused), seen).passed);
+        assert!(!connect(&c, &attempt(Connection::Connected), None).passed);
+        let other = Some("10.0.0.9:4000".parse().unwrap());
+        assert!(!connect(&c, &attempt(Connection::Connected), other).passed);
+        let mut short = attempt(Connection::Connected);
+        short.echo_problem = Some("3 of 26 bytes came back".into());
+        assert!(!connect(&c, &short, seen).passed);
+        let refused = client(Connection::Refused, None);
+        assert!(connect(&refused, &attempt(Connection::Refused), None).passed);
+        assert!(!connect(&refused, &attempt(Connection::Timeout), None).passed);
     }
 }

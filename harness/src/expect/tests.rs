@@ -39,6 +39,7 @@ fn ping_step(expect: Reach, count: u32, reason: Option<&str>) -> Ping {
         expect,
         reason: reason.map(String::from),
         observe: Observe::default(),
+        trace: None,
     }
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod arping;
 pub(crate) mod capture;
 pub(crate) mod connect;
 pub(crate) mod frame;
+pub(crate) mod nflog;
 pub(crate) mod ping;
 pub(crate) mod send;
 

@@ -267,6 +267,7 @@ pub struct Ping {
     /// With `Unreachable`: text the verdict must contain.
     pub reason: Option<String>,
     pub observe: Observe,
+    pub trace: Option<Trace>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

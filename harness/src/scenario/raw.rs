@@ -360,6 +360,8 @@ pub(crate) struct RawPing {
     /// The interfaces the first echo request crossed, in order; and its reply's.
     pub path: Option<Vec<String>>,
     pub reply_path: Option<Vec<String>>,
+    /// The lines NFLOG rules log in a node meanwhile.
+    pub trace: Option<RawTrace>,
 }
 
 /// `expect: {mac: X}`, `expect: answered` or `expect: unanswered`.

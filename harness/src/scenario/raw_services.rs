@@ -35,6 +35,18 @@ pub(crate) struct RawConnect {
     pub expect: Option<String>,
     /// The source address (`ADDR` or `ADDR:PORT`, `[V6]:PORT`) the listener must see.
     pub peer: Option<String>,
+    pub trace: Option<RawTrace>,
+}
+
+/// `trace:` the lines NFLOG rules log in a node while the probe runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTrace {
+    pub node: String,
+    /// The NFLOG group (default 0).
+    pub group: Option<i64>,
+    #[serde(default)]
+    pub expect: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

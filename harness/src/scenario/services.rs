@@ -100,6 +100,7 @@ pub struct Connect {
     pub timeout: Duration,
     pub expect: Connection,
     pub peer: Option<Peer>,
+    pub trace: Option<Trace>,
 }
 
 /// How a command's output is judged.
@@ -215,4 +216,14 @@ impl fmt::Display for CounterRef {
             CounterRef::Policy { table, chain } => write!(f, "policy of {table} {chain}"),
         }
     }
+}
+
+/// `trace:` on a probe: the packets that NFLOG rules in `node` logged during the step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    pub node: NodeName,
+    pub group: u16,
+    /// Lines that must be logged, in this order, each given as words that the logged
+    /// line must all have: `raw-pre: IN=docker0 PHYSIN=veth1 TYPE=8`.
+    pub expect: Vec<String>,
 }

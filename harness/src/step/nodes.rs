@@ -6,9 +6,9 @@ use super::{timed_out, Done};
 use crate::expect;
 use crate::netfilter;
 use crate::nsexec::{self, Program};
-use crate::probe::connect;
+use crate::probe::{connect, nflog};
 use crate::sandbox::Sandbox;
-use crate::scenario::{Connect, Exec, Listen, Rules, Scenario, Step};
+use crate::scenario::{Connect, Exec, Listen, Rules, Scenario, Step, Trace};
 use crate::servers::Servers;
 
 pub(super) fn listen(sb: &Sandbox, servers: &mut Servers, l: &Listen, stop: bool) -> Done {
@@ -82,4 +82,35 @@ pub(super) fn rules(
         .err()
         .map(|e| e.to_string());
     Done::judged(expect::change(error, refusal.as_deref()))
+}
+
+/// Runs `probe` with an NFLOG tap open on the trace's node, then, if the probe passed,
+/// judges the logged lines: each expected one must appear, in order.
+pub(super) async fn traced(sb: &Sandbox, t: Option<&Trace>, probe: impl FnOnce() -> Done) -> Done {
+    let Some(t) = t else {
+        return probe();
+    };
+    let tap = match nflog::open(sb.ns(&t.node), t.group) {
+        Ok(tap) => tap,
+        Err(e) => return Done::broken(&format!("an NFLOG tap in {}", t.node), e),
+    };
+    let mut done = probe();
+    if !done.verdict.passed {
+        return done;
+    }
+    let logged = match tap.drain() {
+        Ok(l) => l,
+        Err(e) => return Done::broken(&format!("the NFLOG lines of {}", t.node), e),
+    };
+    let names = match sb.nl(&t.node).links().await {
+        Ok(links) => links.into_iter().map(|l| (l.index, l.name)).collect(),
+        Err(e) => return Done::broken("a link dump", e),
+    };
+    let lines: Vec<String> = logged.iter().map(|l| nflog::describe(l, &names)).collect();
+    let v = expect::trace(t, &lines);
+    if !v.passed {
+        return Done::judged(v);
+    }
+    done.verdict.actual += &format!("; {}", v.actual);
+    done
 }

@@ -98,7 +98,12 @@ impl Resolver<'_> {
             );
             return None;
         }
+        let trace = match &raw.trace {
+            Some(t) => Some(self.trace(&format!("{path}.trace"), t, sc)?),
+            None => None,
+        };
         Some(Connect {
+            trace,
             from,
             to,
             to_label: raw.to.clone(),
@@ -108,6 +113,42 @@ impl Resolver<'_> {
             timeout,
             expect,
             peer,
+        })
+    }
+
+    pub(super) fn trace(&mut self, path: &str, raw: &RawTrace, sc: &Scenario) -> Option<Trace> {
+        let node = self.node_ref(&format!("{path}.node"), &raw.node, sc)?;
+        let group = match raw.group {
+            None => 0,
+            Some(g) => match u16::try_from(g) {
+                Ok(g) => g,
+                Err(_) => {
+                    self.at(
+                        &format!("{path}.group"),
+                        format!("NFLOG group {g} is out of range"),
+                        Some("a group is 0 to 65535, as in `-j NFLOG --nflog-group 5`".into()),
+                    );
+                    return None;
+                }
+            },
+        };
+        for (i, line) in raw.expect.iter().enumerate() {
+            if line.split_whitespace().next().is_none() {
+                self.at(
+                    &format!("{path}.expect.{i}"),
+                    "an expected trace line has no words",
+                    Some(
+                        "give words the logged line must have, e.g. `IN=docker0 PHYSIN=veth1`"
+                            .into(),
+                    ),
+                );
+                return None;
+            }
+        }
+        Some(Trace {
+            node,
+            group,
+            expect: raw.expect.clone(),
         })
     }
 

@@ -296,7 +296,12 @@ impl Resolver<'_> {
             );
             return None;
         }
+        let trace = match &p.trace {
+            Some(t) => Some(self.trace(&format!("{path}.trace"), t, sc)?),
+            None => None,
+        };
         Some(Ping {
+            trace,
             from: from_node,
             from_if,
             to: to_ip,
