@@ -46,6 +46,7 @@ pub mod leaks;
 mod netfilter;
 mod netlink;
 mod netns;
+mod nftlib;
 mod nsexec;
 mod observe;
 mod pcapng;

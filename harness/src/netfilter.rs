@@ -50,6 +50,40 @@ pub(crate) fn node_has_rules(sc: &Scenario, node: &str) -> bool {
             .any(|s| matches!(&s.action, Action::Rules { node: n, .. } if n == node))
 }
 
+/// What a tool run gave, whichever way it ran.
+struct ToolRun {
+    ok: bool,
+    /// `exit 1`, for messages.
+    status: String,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Finished> for ToolRun {
+    fn from(f: Finished) -> ToolRun {
+        ToolRun {
+            ok: f.status == Status::Exited(0),
+            status: f.status.to_string(),
+            stdout: f.stdout.text(),
+            stderr: f.stderr.text(),
+        }
+    }
+}
+
+/// nft commands through libnftables when it loads, else through the `nft` program.
+fn nft(sb: &Sandbox, node: &str, commands: &str) -> Result<ToolRun, String> {
+    match crate::nftlib::run(sb.ns(node), commands) {
+        Some(Ok(a)) => Ok(ToolRun {
+            ok: a.ok,
+            status: if a.ok { "ok" } else { "refused" }.into(),
+            stdout: a.output,
+            stderr: a.error,
+        }),
+        Some(Err(e)) => Err(e.to_string()),
+        None => run_tool(sb, node, &["nft", "-f", "-"], Some(commands)).map(ToolRun::from),
+    }
+}
+
 fn run_tool(
     sb: &Sandbox,
     node: &str,
@@ -57,6 +91,7 @@ fn run_tool(
     stdin: Option<&str>,
 ) -> Result<Finished, String> {
     let mut p = Program::new(argv);
+    p.net_only = true;
     p.stdin = stdin.map(|s| s.as_bytes().to_vec());
     nsexec::run(sb.ns(node), node, &p, TOOL_TIMEOUT).map_err(|e| e.to_string())
 }
@@ -85,15 +120,19 @@ pub(crate) fn apply(
         at: format!("{file}:{}", line.map_or(r.pos.line, |l| r.yaml_line(l))),
         message,
     };
-    let f = run_tool(sb, node, &r.tool.argv(add), Some(&r.text)).map_err(|e| refused(None, e))?;
-    if f.status == Status::Exited(0) {
+    let f = match r.tool {
+        RuleTool::Nft => nft(sb, node, &r.text),
+        _ => run_tool(sb, node, &r.tool.argv(add), Some(&r.text)).map(ToolRun::from),
+    }
+    .map_err(|e| refused(None, e))?;
+    if f.ok {
         return Ok(());
     }
-    let err = f.stderr.text();
+    let err = f.stderr;
     let line = quoted_line(&r.text, &err).or_else(|| refused_line(r.tool, &err));
     let mut message = format!("{} ({}):", r.tool.argv(add)[0], f.status);
     for l in err.lines().filter(|l| !l.trim().is_empty()).take(8) {
-        message += &format!("\n    {l}");
+        message += &format!("\n    {}", without_input_name(l));
     }
     Err(refused(line, message))
 }
@@ -101,10 +140,15 @@ pub(crate) fn apply(
 /// The line of the ruleset that the tool names in its error.
 fn refused_line(tool: RuleTool, stderr: &str) -> Option<usize> {
     match tool {
-        // `/dev/stdin:4:11-14: Error: ...`
+        // `/dev/stdin:4:11-14: Error: ...` from the program, `/proc/self/fd/N:4:...`
+        // from the library.
         RuleTool::Nft => stderr.lines().find_map(|l| {
-            let rest = l.strip_prefix("/dev/stdin:")?;
-            rest.split(':').next()?.parse().ok()
+            let mut parts = l.split(':');
+            let file = parts.next()?;
+            if !(file.starts_with("/dev/stdin") || file.starts_with("/proc/self/fd/")) {
+                return None;
+            }
+            parts.next()?.parse().ok()
         }),
         // `Error occurred at line: 3`
         RuleTool::Iptables | RuleTool::Ip6tables => stderr.lines().find_map(|l| {
@@ -130,6 +174,21 @@ fn quoted_line(text: &str, stderr: &str) -> Option<usize> {
     }
 }
 
+/// `/proc/self/fd/21:4:11-14: Error: ...` reads `line 4:11-14: Error: ...`.
+fn without_input_name(l: &str) -> String {
+    for input in ["/dev/stdin:", "/proc/self/fd/"] {
+        if let Some(rest) = l.strip_prefix(input) {
+            let rest = if input.ends_with(':') {
+                rest
+            } else {
+                rest.split_once(':').map_or(rest, |(_, r)| r)
+            };
+            return format!("line {rest}");
+        }
+    }
+    l.to_string()
+}
+
 /// One counter, as read from the tools.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Counter {
@@ -148,8 +207,7 @@ pub(crate) fn counters(
 ) -> Result<Vec<Counter>, String> {
     let mut out = Vec::new();
     if matches!(want, CounterRef::Rule(_)) {
-        let f = run_tool(sb, node, &["nft", "list", "ruleset"], None)?;
-        out.extend(nft_counters(&f.stdout.text()));
+        out.extend(nft_counters(&nft(sb, node, "list ruleset")?.stdout));
         if out.iter().any(|c| c.what == *want) {
             return Ok(out);
         }
