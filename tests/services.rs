@@ -131,3 +131,15 @@ fn a_daemon_that_dies_at_once_fails_its_step() {
     assert!(msg.contains("exit 2"), "{msg}");
     assert!(msg.contains("no"), "{msg}");
 }
+
+#[test]
+fn a_command_starts_with_default_signals() {
+    // Rust ignores SIGPIPE; a command must not inherit that, nor a blocked mask.
+    let src = format!(
+        "{PAIR}steps:\n  - exec: {{ node: a, sh: \"grep -E 'SigIgn|SigBlk' /proc/self/status\", expect: {{ stdout: \"SigBlk:\\t0000000000000000\\nSigIgn:\\t0000000000000000\" }} }}\n"
+    );
+    match outcome("exec-signals", &src) {
+        Outcome::Passed(_) => {}
+        other => panic!("{other}"),
+    }
+}

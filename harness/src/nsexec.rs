@@ -276,19 +276,65 @@ fn clone_child(plan: &ChildPlan) -> io::Result<libc::pid_t> {
         .chain(std::iter::once(std::ptr::null()))
         .collect();
     let mut stack = vec![0u8; 128 * 1024];
-    let flags = if plan.net_only {
-        nix::sched::CloneFlags::empty()
-    } else {
-        nix::sched::CloneFlags::CLONE_NEWPID | nix::sched::CloneFlags::CLONE_NEWNS
-    };
+    use nix::sched::CloneFlags;
+    // CLONE_VM | CLONE_VFORK, as posix_spawn does: the child borrows our memory instead
+    // of copying our page tables (which costs more the bigger the process), and we wait
+    // until it has called execve or exited, so the stack it runs on stays alive.
+    let mut flags = CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK;
+    if !plan.net_only {
+        flags |= CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS;
+    }
     let cb = Box::new(|| -> isize {
         // SAFETY: raw syscalls on prepared, NUL-terminated data; no allocation.
         unsafe { child(plan, &argv, &envp) }
     });
+    // No signal handler of ours may run in the child, which shares our memory: signals
+    // stay blocked from before the clone until the child has reset every handler.
+    // SAFETY: sigset_t is plain data; the masks are valid for the calls.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+    }
     // SAFETY: the child runs `child`, which only makes syscalls and then execs or exits.
-    let pid = unsafe { nix::sched::clone(cb, &mut stack, flags, Some(libc::SIGCHLD)) }
-        .map_err(io::Error::from)?;
-    Ok(pid.as_raw())
+    let pid = unsafe { nix::sched::clone(cb, &mut stack, flags, Some(libc::SIGCHLD)) };
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    Ok(pid.map_err(io::Error::from)?.as_raw())
+}
+
+/// In the child: every signal back to its default (Rust ignores SIGPIPE, and an ignored
+/// signal stays ignored across execve), then nothing blocked.
+unsafe fn default_signals() {
+    // The kernel's own struct: glibc's `signal` refuses the two signals it reserves.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: libc::sighandler_t,
+        flags: libc::c_ulong,
+        restorer: libc::sighandler_t,
+        mask: u64,
+    }
+    let dfl = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &dfl as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8usize,
+            );
+        }
+    }
+    let mut none: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut none);
+    libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
 }
 
 /// In the child, between clone and execve.
@@ -304,6 +350,7 @@ unsafe fn child(
         libc::write(plan.err, msg.as_ptr().cast(), msg.len());
         libc::_exit(127)
     };
+    default_signals();
     let null = std::ptr::null::<libc::c_char>();
     if libc::setns(plan.netns, libc::CLONE_NEWNET) != 0 {
         return fail(0);
