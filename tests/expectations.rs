@@ -171,6 +171,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "seen by the listener from 10.23.0.2:",
     ),
     (
+        "connect-blackhole",
+        "expected: 10.200.0.1 tcp/80 from a: connected",
+        "actual:   timeout after 200.",
+    ),
+    (
         "trace",
         "expected: NFLOG group 5 in host logs\n    PHYSIN=veth2 TYPE=8",
         "raw-pre HOOK=PREROUTING IN=docker0 OUT= PHYSIN=veth1 SRC=10.17.0.2 DST=10.17.0.3 PROTO=ICMP TYPE=8",
