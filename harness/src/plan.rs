@@ -136,6 +136,11 @@ pub(crate) struct Readiness {
     /// solicitation that arrives before its route is dropped, and the first ping6 then
     /// waits a whole second for the retransmit.
     pub v6_prefix_routes: Vec<(IfRef, Cidr)>,
+    /// Links whose kernel-made link-local address must exist and be past DAD. With DAD
+    /// off it is still tentative until a workqueue runs, which a loaded machine delays;
+    /// meanwhile it answers no neighbour solicitation, and a ping through it waits a
+    /// second for the retransmit.
+    pub v6_link_local: Vec<IfRef>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -346,11 +351,22 @@ fn plan_interface(sc: &Scenario, n: &Node, i: &Interface, ph: &mut Phases, ready
         });
         if will_carry(sc, &me) {
             ready.links_up.push(me.clone());
+            if ipv6_on(n) && !i.dad && !link_local_configured(n) {
+                ready.v6_link_local.push(me.clone());
+            }
         }
     }
 }
 
 /// Whether IPv6 stays on in a node: only where the scenario gives it IPv6 addresses.
+/// Whether the scenario's own sysctls decide about IPv6 addresses in the node, in which
+/// case a link-local address may rightly never appear.
+fn link_local_configured(n: &Node) -> bool {
+    n.sysctls
+        .iter()
+        .any(|(k, _)| k.contains("disable_ipv6") || k.contains("addr_gen_mode"))
+}
+
 fn ipv6_on(n: &Node) -> bool {
     n.interfaces
         .iter()
@@ -399,12 +415,23 @@ pub(crate) fn after_link_up(sc: &Scenario, r: &IfRef) -> Readiness {
             });
         }
     }
+    let links_up: Vec<IfRef> = candidates
+        .into_iter()
+        .filter(|c| will_carry(sc, c))
+        .collect();
+    let v6_link_local = links_up
+        .iter()
+        .filter(|c| {
+            let node = sc.node(&c.node);
+            node.is_some_and(|n| ipv6_on(n) && !link_local_configured(n))
+                && sc.interface(c).is_some_and(|i| !i.dad)
+        })
+        .cloned()
+        .collect();
     Readiness {
-        links_up: candidates
-            .into_iter()
-            .filter(|c| will_carry(sc, c))
-            .collect(),
+        links_up,
         v6_prefix_routes: Vec::new(),
+        v6_link_local,
     }
 }
 

@@ -85,5 +85,33 @@ async fn not_ready(sb: &Sandbox, ready: &Readiness) -> Result<Vec<String>, NlErr
             }
         }
     }
+    missing.extend(link_locals(sb, ready).await?);
+    Ok(missing)
+}
+
+/// The links whose link-local address is missing or still tentative.
+async fn link_locals(sb: &Sandbox, ready: &Readiness) -> Result<Vec<String>, NlError> {
+    let mut missing = Vec::new();
+    let mut nodes: Vec<&str> = ready
+        .v6_link_local
+        .iter()
+        .map(|r| r.node.as_str())
+        .collect();
+    nodes.sort();
+    nodes.dedup();
+    for n in nodes {
+        let addrs = sb.nl(n).addresses().await?;
+        for r in ready.v6_link_local.iter().filter(|r| r.node == n) {
+            let idx = sb.index(n, &r.ifname).await?;
+            let settled = addrs.iter().any(|a| {
+                a.index == idx
+                    && matches!(a.cidr.addr, std::net::IpAddr::V6(v) if v.is_unicast_link_local())
+                    && !a.tentative
+            });
+            if !settled {
+                missing.push(format!("{r} has no settled IPv6 link-local address yet"));
+            }
+        }
+    }
     Ok(missing)
 }
