@@ -1,47 +1,139 @@
-//! The `netspec` command: run one scenario and print each step with its verdict.
+//! The `netspec` command.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-use netspec::{load_file, run_file, Outcome, RunOptions};
+use clap::{Parser, Subcommand, ValueEnum};
+use netspec::results::{junit, ScenarioResult};
+use netspec::say::{self, paint};
+use netspec::{load_file, run_checked, Outcome, RunOptions};
 
-const USAGE: &str =
-    "usage: netspec run [-v] <scenario.yaml>...   run scenarios, printing each step's verdict
-                                             (-v: and the path every ping took)
-       netspec check <scenario.yaml>...      load and resolve only (no root needed)
-       netspec test <scenarios-dir> [ARGS]   run a directory as a test suite (libtest ARGS)
-       netspec reap                          remove namespaces pinned by NETSPEC_KEEP=1 whose run ended";
+const EXIT_CODES: &str = "Exit status:
+  0   every scenario passed
+  1   a scenario failed, was invalid, or could not run (no privileges)
+  2   usage error: unknown command or flag, missing file, empty directory
+  77  nothing failed, but a scenario was skipped (a kernel feature or tool is missing)
+  141 stdout was closed (`netspec run ... | head`): the run ended there, quietly";
+
+#[derive(Parser)]
+#[command(
+    name = "netspec",
+    version,
+    about = "Test Linux networking with YAML scenarios built in fresh network namespaces",
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    /// Colour the output: auto (a terminal without NO_COLOR), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RunFormat {
+    /// Each step's verdict as it finishes, then a summary.
+    Human,
+    /// JSON Lines: one object per step, then one per scenario.
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    Text,
+    Markdown,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenarios (as root), printing each step's verdict.
+    #[command(after_help = EXIT_CODES)]
+    Run {
+        #[arg(required = true, value_name = "SCENARIO.yaml")]
+        files: Vec<PathBuf>,
+        /// Also trace every ping and print the path it took.
+        #[arg(short, long)]
+        verbose: bool,
+        /// Stop at the first scenario that fails.
+        #[arg(long)]
+        fail_fast: bool,
+        #[arg(long, value_enum, default_value_t = RunFormat::Human)]
+        format: RunFormat,
+        /// Also write JUnit XML here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// Load and resolve scenarios only: no root needed.
+    Check {
+        #[arg(required = true, value_name = "SCENARIO.yaml")]
+        files: Vec<PathBuf>,
+    },
+    /// List the scenarios under a directory, with their descriptions: no root needed.
+    List {
+        #[arg(default_value = "scenarios")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Run a directory of scenarios as a test suite; ARGS are libtest's (--exact, --list, ...).
+    Test {
+        dir: PathBuf,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Remove namespaces pinned by NETSPEC_KEEP=1 whose run has ended.
+    Reap,
+}
 
 fn main() -> ExitCode {
     // Before any thread exists: see enter_user_namespace_if_needed.
     netspec::enter_user_namespace_if_needed();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|a| a == "reap") {
-        return reap();
-    }
-    if let [cmd, dir, rest @ ..] = args.as_slice() {
-        if cmd == "test" {
-            netspec::Harness::new(dir).run_with_args(rest.iter().cloned());
-        }
-    }
-    let (cmd, rest) = match args.split_first() {
-        Some((c, f)) if c == "run" || c == "check" => (c.as_str(), f),
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version print and exit 0; a usage error exits 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let show_paths = cmd == "run" && rest.iter().any(|a| a == "-v" || a == "--verbose");
-    let files: Vec<String> = rest
-        .iter()
-        .filter(|a| !(cmd == "run" && (*a == "-v" || *a == "--verbose")))
-        .cloned()
-        .collect();
-    if files.is_empty() {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
+    say::set_color(match cli.color {
+        Color::Auto => None,
+        Color::Always => Some(true),
+        Color::Never => Some(false),
+    });
+    let files = match &cli.command {
+        Command::Run { files, .. } | Command::Check { files } => files.as_slice(),
+        _ => &[],
+    };
+    if let Some(f) = files.iter().find(|f| !f.is_file()) {
+        return usage_error(&format!("no such scenario file: {}", f.display()));
     }
-    run_or_check(cmd, &files, show_paths)
+    match cli.command {
+        Command::Run {
+            files,
+            verbose,
+            fail_fast,
+            format,
+            junit,
+        } => run(&files, verbose, fail_fast, format, junit.as_deref()),
+        Command::Check { files } => check(&files),
+        Command::List { dir, format } => list(&dir, format),
+        Command::Test { dir, args } => test(&dir, args),
+        Command::Reap => reap(),
+    }
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("{}: {msg}", paint("1;31", "error"));
+    ExitCode::from(2)
 }
 
 /// `netspec reap`: removes the pins of ended runs, listing each.
@@ -49,9 +141,9 @@ fn reap() -> ExitCode {
     match netspec::reap() {
         Ok(removed) => {
             for p in &removed {
-                println!("removed {}", p.display());
+                say::line(&format!("removed {}", p.display()));
             }
-            println!("{} pinned namespaces removed", removed.len());
+            say::line(&format!("{} pinned namespaces removed", removed.len()));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -61,66 +153,183 @@ fn reap() -> ExitCode {
     }
 }
 
-/// `netspec run FILE...` or `netspec check FILE...`.
-fn run_or_check(cmd: &str, files: &[String], show_paths: bool) -> ExitCode {
+fn test(dir: &Path, args: Vec<String>) -> ExitCode {
+    if let Err(e) = std::fs::read_dir(dir) {
+        return usage_error(&format!("cannot read {}: {e}", dir.display()));
+    }
+    let harness = netspec::Harness::new(dir);
+    if harness.discover().is_empty() {
+        return usage_error(&format!("no scenarios (*.yaml) under {}", dir.display()));
+    }
+    harness.run_with_args(args)
+}
+
+fn check(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
-    let mut skipped = false;
-    for f in files {
-        let file = PathBuf::from(f);
-        let root = scenarios_root(&file);
-        if cmd == "check" {
-            match load_file(&root, &file) {
-                Ok(sc) => println!(
-                    "{}: ok ({} nodes, {} steps)",
-                    sc.name,
-                    sc.nodes.len(),
-                    sc.steps.len()
-                ),
-                Err(e) => {
-                    eprintln!("{e}");
-                    failed = true;
-                }
-            }
-            continue;
-        }
-        println!(
-            "scenario {}",
-            netspec::scenario::scenario_name(&root, &file)
-        );
-        let t0 = std::time::Instant::now();
-        let opts = RunOptions {
-            snapshot_dir: None,
-            verbose: true,
-            report_dir: Some(netspec::target_dir().join("netspec")),
-            show_paths,
-        };
-        match run_file(&root, &file, &opts) {
-            Outcome::Passed(r) => println!(
-                "ok: {} steps passed [{:.2} ms total]",
-                r.steps.len(),
-                t0.elapsed().as_secs_f64() * 1000.0
-            ),
-            Outcome::Skipped(s) => {
-                println!("{s}");
-                skipped = true;
-            }
-            Outcome::Refused(why) => {
-                eprintln!("error: {why}");
-                return ExitCode::FAILURE;
-            }
-            other => {
-                eprintln!("\n{other}");
+    for file in files {
+        match load_file(&scenarios_root(file), file) {
+            Ok(sc) => say::line(&format!(
+                "{}: {} ({} nodes, {} steps)",
+                sc.name,
+                paint("32", "ok"),
+                sc.nodes.len(),
+                sc.steps.len()
+            )),
+            Err(e) => {
+                eprintln!("{e}");
                 failed = true;
             }
         }
     }
     if failed {
         ExitCode::FAILURE
-    } else if skipped {
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn list(dir: &Path, format: ListFormat) -> ExitCode {
+    if let Err(e) = std::fs::read_dir(dir) {
+        return usage_error(&format!("cannot read {}: {e}", dir.display()));
+    }
+    let harness = netspec::Harness::new(dir);
+    let files = harness.discover();
+    if files.is_empty() {
+        return usage_error(&format!("no scenarios (*.yaml) under {}", dir.display()));
+    }
+    if format == ListFormat::Markdown {
+        say::line("| scenario | description |");
+        say::line("|---|---|");
+    }
+    let mut failed = false;
+    for f in &files {
+        match load_file(dir, f) {
+            Ok(sc) => {
+                let desc = sc.description.unwrap_or_default().replace('\n', " ");
+                say::line(&match format {
+                    ListFormat::Text => format!("{:<40} {desc}", sc.name),
+                    ListFormat::Markdown => {
+                        format!("| `{}` | {} |", sc.name, desc.replace('|', "\\|"))
+                    }
+                });
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run(
+    files: &[PathBuf],
+    verbose: bool,
+    fail_fast: bool,
+    format: RunFormat,
+    junit_to: Option<&Path>,
+) -> ExitCode {
+    let human = format == RunFormat::Human;
+    let t0 = Instant::now();
+    let mut results = Vec::new();
+    for file in files {
+        let r = run_one(file, verbose, human);
+        if human {
+            report(&r);
+        } else {
+            for l in r.json_lines() {
+                say::line(&l);
+            }
+        }
+        let stop = fail_fast && matches!(r.outcome, Outcome::Failed(_) | Outcome::Invalid(_));
+        results.push(r);
+        if stop {
+            break;
+        }
+    }
+    if let Some(path) = junit_to {
+        if let Err(e) = std::fs::write(path, junit("netspec", &results)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    let count = |v: &str| results.iter().filter(|r| r.verdict() == v).count();
+    let (passed, skipped) = (count("passed"), count("skipped"));
+    let failed = results.len() - passed - skipped;
+    if human && files.len() > 1 {
+        let not_run = files.len() - results.len();
+        let mut summary = format!(
+            "\n{} passed, {} failed, {} skipped",
+            paint("32", &passed.to_string()),
+            paint(if failed > 0 { "1;31" } else { "0" }, &failed.to_string()),
+            paint(if skipped > 0 { "33" } else { "0" }, &skipped.to_string()),
+        );
+        if not_run > 0 {
+            summary += &format!(", {not_run} not run (--fail-fast)");
+        }
+        summary += &format!(" [{:.2} s]", t0.elapsed().as_secs_f64());
+        say::line(&summary);
+    }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else if skipped > 0 {
         // The automake convention for "skipped": neither a pass nor a failure.
         ExitCode::from(77)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn run_one(file: &Path, verbose: bool, human: bool) -> ScenarioResult {
+    let t0 = Instant::now();
+    let root = scenarios_root(file);
+    let name = netspec::scenario::scenario_name(&root, file);
+    let outcome = match load_file(&root, file) {
+        Ok(sc) => {
+            if human {
+                say::line(&format!("scenario {}", sc.name));
+            }
+            let opts = RunOptions {
+                snapshot_dir: None,
+                verbose: human,
+                report_dir: Some(netspec::target_dir().join("netspec")),
+                show_paths: verbose,
+            };
+            let outcome = run_checked(&sc, &opts);
+            return ScenarioResult {
+                name: sc.name,
+                file: file.to_path_buf(),
+                outcome,
+                elapsed: t0.elapsed(),
+            };
+        }
+        Err(e) => Outcome::Invalid(e),
+    };
+    ScenarioResult {
+        name,
+        file: file.to_path_buf(),
+        outcome,
+        elapsed: t0.elapsed(),
+    }
+}
+
+/// The human end of one scenario.
+fn report(r: &ScenarioResult) {
+    let ms = r.elapsed.as_secs_f64() * 1000.0;
+    match &r.outcome {
+        Outcome::Passed(rep) => say::line(&format!(
+            "{}: {} steps passed [{ms:.2} ms total]",
+            paint("32", "ok"),
+            rep.steps.len()
+        )),
+        Outcome::Skipped(s) => say::line(&format!("{}: {}", paint("33", "skipped"), s.reason)),
+        Outcome::Refused(why) => eprintln!("{}: {why}", paint("1;31", "error")),
+        Outcome::Invalid(e) => eprintln!("{e}"),
+        Outcome::Failed(f) => eprintln!("\n{f}"),
     }
 }
 

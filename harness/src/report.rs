@@ -14,11 +14,31 @@ use crate::scenario::{Action, Change, Check, LoadError, NodeName, Scenario, Step
 #[derive(Debug, Clone)]
 pub struct StepOutcome {
     pub index: usize,
+    /// The step's key: `ping`, `connect`, `check`...
+    pub kind: &'static str,
     pub title: String,
     pub passed: bool,
+    /// What the step expected, in words (empty for an action that only has to work).
+    pub expected: String,
     /// What happened, in words (the verdict).
     pub detail: String,
     pub elapsed: Duration,
+}
+
+impl StepOutcome {
+    /// The line `netspec run` prints, with `ok`/`FAIL` in colour when colour is on.
+    pub fn painted(&self) -> String {
+        let text = self.to_string();
+        let (word, code) = if self.passed {
+            ("ok  ", "32")
+        } else {
+            ("FAIL", "1;31")
+        };
+        match text.strip_prefix(word) {
+            Some(rest) => format!("{}{rest}", crate::say::paint(code, word)),
+            None => text,
+        }
+    }
 }
 
 impl fmt::Display for StepOutcome {
@@ -54,9 +74,12 @@ pub struct Report {
 #[derive(Debug, Clone)]
 pub struct StepAt {
     pub index: usize,
+    pub kind: &'static str,
     pub title: String,
     pub line: usize,
     pub col: usize,
+    /// How long the step ran before it failed.
+    pub elapsed: Duration,
 }
 
 /// Why a scenario did not pass.

@@ -32,17 +32,22 @@ pub struct RunOptions {
 
 /// Loads `file` (named under `root`), checks privileges and kernel features, and runs it.
 pub fn run_file(root: &Path, file: &Path, opts: &RunOptions) -> Outcome {
-    let sc = match load_file(root, file) {
-        Ok(sc) => sc,
-        Err(e) => return Outcome::Invalid(e),
-    };
+    match load_file(root, file) {
+        Ok(sc) => run_checked(&sc, opts),
+        Err(e) => Outcome::Invalid(e),
+    }
+}
+
+/// Runs a loaded scenario if this process may and the kernel can: a refusal without
+/// privileges, a skip without a feature in `requires:`.
+pub fn run_checked(sc: &Scenario, opts: &RunOptions) -> Outcome {
     if let Some(why) = crate::privileges::missing_privileges() {
         return Outcome::Refused(why);
     }
     if let Some(why) = sc.requires.iter().find_map(|f| crate::features::missing(f)) {
         return Outcome::Skipped(Skip { reason: why });
     }
-    run(&sc, opts)
+    run(sc, opts)
 }
 
 /// Runs one scenario to the end or its first failure, then tears everything down.
@@ -117,22 +122,31 @@ pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, hook: impl FnMut(&Step)) 
     if let Outcome::Passed(r) = &mut outcome {
         r.teardown = teardown;
         if opts.verbose {
-            println!("  teardown [{:.2} ms]", teardown.as_secs_f64() * 1000.0);
+            crate::say::line(&format!(
+                "  teardown [{:.2} ms]",
+                teardown.as_secs_f64() * 1000.0
+            ));
         }
     }
-    if let Some(dir) = &opts.report_dir {
-        match &mut outcome {
-            Outcome::Failed(f) => match report::write_failure(dir, f) {
-                Ok(p) => f.written_to = Some(p),
-                Err(e) => f
-                    .kept
-                    .push(format!("(the report could not be written: {e})")),
-            },
-            Outcome::Passed(_) => report::clear_failure(dir, &sc.name),
-            _ => {}
-        }
-    }
+    file_report(opts, sc, &mut outcome);
     outcome
+}
+
+/// A failure report goes to the report folder; a pass clears the folder's old one.
+fn file_report(opts: &RunOptions, sc: &Scenario, outcome: &mut Outcome) {
+    let Some(dir) = &opts.report_dir else {
+        return;
+    };
+    match outcome {
+        Outcome::Failed(f) => match report::write_failure(dir, f) {
+            Ok(p) => f.written_to = Some(p),
+            Err(e) => f
+                .kept
+                .push(format!("(the report could not be written: {e})")),
+        },
+        Outcome::Passed(_) => report::clear_failure(dir, &sc.name),
+        _ => {}
+    }
 }
 
 fn failure(sc: &Scenario, step: Option<&Step>, expected: String, actual: String) -> Failure {
@@ -141,9 +155,11 @@ fn failure(sc: &Scenario, step: Option<&Step>, expected: String, actual: String)
         file: sc.file.clone(),
         step: step.map(|s| StepAt {
             index: s.index,
+            kind: s.action.kind(),
             title: step::title(s),
             line: s.pos.line,
             col: s.pos.col,
+            elapsed: Default::default(),
         }),
         expected,
         actual,
@@ -183,11 +199,11 @@ async fn steps(
 ) -> Outcome {
     let setup = t0.elapsed();
     if opts.verbose {
-        println!(
+        crate::say::line(&format!(
             "     setup: {} nodes ready [{:.2} ms]",
             sc.nodes.len(),
             setup.as_secs_f64() * 1000.0
-        );
+        ));
     }
     let mut outcomes = Vec::new();
     let mut snapshots = Vec::new();
@@ -288,16 +304,21 @@ async fn run_steps(
         }
         let o = StepOutcome {
             index: s.index,
+            kind: s.action.kind(),
             title: step::title(s),
             passed: done.verdict.passed,
+            expected: done.verdict.expected.clone(),
             detail: done.verdict.actual.clone(),
             elapsed: start.elapsed(),
         };
         if opts.verbose {
-            println!("  {o}");
+            crate::say::line(&format!("  {}", o.painted()));
         }
         if !done.verdict.passed {
             let mut f = failure(sc, Some(s), done.verdict.expected, done.verdict.actual);
+            if let Some(at) = &mut f.step {
+                at.elapsed = o.elapsed;
+            }
             f.before = std::mem::take(outcomes);
             f.namespaces = sb.inodes();
             let involved = report::involved_nodes(sc, s, &done.answered_by);
@@ -310,7 +331,7 @@ async fn run_steps(
         if let Some(snap) = done.snapshot {
             if opts.verbose && opts.snapshot_dir.is_none() {
                 for line in snap.1.lines() {
-                    println!("        | {line}");
+                    crate::say::line(&format!("        | {line}"));
                 }
             }
             snapshots.push(snap);

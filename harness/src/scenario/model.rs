@@ -522,6 +522,34 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The step's key in the YAML, for machine-readable results.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Ping(_) => "ping",
+            Action::Arping(_) => "arping",
+            Action::Send(_) => "send",
+            Action::Watch(_) => "watch",
+            Action::Link { .. } => "link",
+            Action::Change { change, .. } => match change {
+                Change::LinkSet { .. } | Change::LinkDelete { .. } => "link",
+                Change::Address { .. } => "address",
+                Change::Route { .. } => "route",
+                Change::Sysctl { .. } => "sysctl",
+                Change::Neigh { .. } => "neigh",
+                Change::Fdb { .. } => "fdb",
+            },
+            Action::Check { .. } => "check",
+            Action::Snapshot(_) => "snapshot",
+            Action::Sleep(_) => "sleep",
+            Action::Listen { .. } => "listen",
+            Action::Connect(_) => "connect",
+            Action::Exec(_) => "exec",
+            Action::Rules { .. } => "netfilter",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,176 @@
+//! Machine-readable results of `netspec run`: JSON Lines (one object per step, then one
+//! per scenario) and JUnit XML. Both say "skipped", with the reason, for a skip.
+//!
+//! A step object: `{"type": "step", "scenario", "step", "kind", "title", "verdict":
+//! "passed"|"failed", "expected", "actual", "duration_ms"}`. A scenario object:
+//! `{"type": "scenario", "scenario", "file", "verdict": "passed"|"failed"|"skipped"|
+//! "invalid"|"refused", "steps", "message", "duration_ms"}`, where `message` is the
+//! failure report, the skip reason or the load error (empty for a pass).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::report::Outcome;
+
+/// One scenario as run from the command line.
+#[derive(Debug)]
+pub struct ScenarioResult {
+    pub name: String,
+    pub file: PathBuf,
+    pub outcome: Outcome,
+    pub elapsed: Duration,
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+impl ScenarioResult {
+    pub fn verdict(&self) -> &'static str {
+        match self.outcome {
+            Outcome::Passed(_) => "passed",
+            Outcome::Failed(_) => "failed",
+            Outcome::Skipped(_) => "skipped",
+            Outcome::Invalid(_) => "invalid",
+            Outcome::Refused(_) => "refused",
+        }
+    }
+
+    fn message(&self) -> String {
+        match &self.outcome {
+            Outcome::Passed(_) => String::new(),
+            Outcome::Skipped(s) => s.reason.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// JSON Lines: each step, then the scenario.
+    pub fn json_lines(&self) -> Vec<String> {
+        let step = |index: usize,
+                    kind: &str,
+                    title: &str,
+                    passed: bool,
+                    expected: &str,
+                    actual: &str,
+                    d: Duration| {
+            json!({
+                "type": "step",
+                "scenario": self.name,
+                "step": index,
+                "kind": kind,
+                "title": title,
+                "verdict": if passed { "passed" } else { "failed" },
+                "expected": expected,
+                "actual": actual,
+                "duration_ms": ms(d),
+            })
+            .to_string()
+        };
+        let mut out = Vec::new();
+        let (steps, failed_at) = match &self.outcome {
+            Outcome::Passed(r) => (r.steps.as_slice(), None),
+            Outcome::Failed(f) => (f.before.as_slice(), f.step.as_ref().map(|s| (s, f))),
+            _ => (&[][..], None),
+        };
+        for s in steps {
+            out.push(step(
+                s.index,
+                s.kind,
+                &s.title,
+                s.passed,
+                &s.expected,
+                &s.detail,
+                s.elapsed,
+            ));
+        }
+        if let Some((s, f)) = failed_at {
+            out.push(step(
+                s.index,
+                s.kind,
+                &s.title,
+                false,
+                &f.expected,
+                &f.actual,
+                s.elapsed,
+            ));
+        }
+        out.push(
+            json!({
+                "type": "scenario",
+                "scenario": self.name,
+                "file": self.file.display().to_string(),
+                "verdict": self.verdict(),
+                "steps": out.len(),
+                "message": self.message(),
+                "duration_ms": ms(self.elapsed),
+            })
+            .to_string(),
+        );
+        out
+    }
+}
+
+fn xml(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            // XML 1.0 cannot carry most control characters, even escaped.
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => o.push('\u{fffd}'),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// One `<testsuite>` with a `<testcase>` per scenario.
+pub fn junit(suite: &str, results: &[ScenarioResult]) -> String {
+    let count = |v: &str| results.iter().filter(|r| r.verdict() == v).count();
+    let total: Duration = results.iter().map(|r| r.elapsed).sum();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    x += &format!(
+        "<testsuites name=\"{0}\" tests=\"{1}\" failures=\"{2}\" errors=\"{3}\" skipped=\"{4}\" time=\"{5:.3}\">\n  <testsuite name=\"{0}\" tests=\"{1}\" failures=\"{2}\" errors=\"{3}\" skipped=\"{4}\" time=\"{5:.3}\">\n",
+        xml(suite),
+        results.len(),
+        count("failed"),
+        count("invalid") + count("refused"),
+        count("skipped"),
+        total.as_secs_f64()
+    );
+    for r in results {
+        let (class, name) = r.name.rsplit_once('/').unwrap_or(("", &r.name));
+        x += &format!(
+            "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\"",
+            xml(class),
+            xml(name),
+            xml(&r.file.display().to_string()),
+            r.elapsed.as_secs_f64()
+        );
+        let msg = r.message();
+        let first = msg.lines().next().unwrap_or_default();
+        x += &match r.verdict() {
+            "passed" => "/>\n".to_string(),
+            "skipped" => format!(
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                xml(first)
+            ),
+            "failed" => format!(
+                ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
+                xml(first),
+                xml(&msg)
+            ),
+            _ => format!(
+                ">\n      <error message=\"{}\">{}</error>\n    </testcase>\n",
+                xml(first),
+                xml(&msg)
+            ),
+        };
+    }
+    x + "  </testsuite>\n</testsuites>\n"
+}
