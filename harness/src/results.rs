@@ -174,3 +174,46 @@ pub fn junit(suite: &str, results: &[ScenarioResult]) -> String {
     }
     x + "  </testsuite>\n</testsuites>\n"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Skip;
+
+    #[test]
+    fn a_skip_is_reported_as_skipped_with_its_reason() {
+        let r = ScenarioResult {
+            name: "kernel/vlan".into(),
+            file: "scenarios/kernel/vlan.yaml".into(),
+            outcome: Outcome::Skipped(Skip {
+                reason: "the kernel lacks vlan: <Operation not supported>".into(),
+            }),
+            elapsed: Duration::from_millis(3),
+        };
+        let lines = r.json_lines();
+        assert_eq!(lines.len(), 1);
+        let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(v["verdict"], "skipped");
+        assert_eq!(
+            v["message"],
+            "the kernel lacks vlan: <Operation not supported>"
+        );
+        let x = junit("netspec", std::slice::from_ref(&r));
+        assert!(x.contains("skipped=\"1\""), "{x}");
+        assert!(
+            x.contains(
+                "<skipped message=\"the kernel lacks vlan: &lt;Operation not supported&gt;\"/>"
+            ),
+            "{x}"
+        );
+        assert!(x.contains("classname=\"kernel\" name=\"vlan\""), "{x}");
+    }
+
+    #[test]
+    fn xml_escapes_what_it_must_and_drops_what_it_cannot_carry() {
+        assert_eq!(
+            xml("a<b>&\"'\u{1}\n"),
+            "a&lt;b&gt;&amp;&quot;&apos;\u{fffd}\n"
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! The command line as a user meets it: help and version exit 0, usage errors exit 2,
+//! a closed stdout ends quietly, several files end with a summary, and the JSON and
+//! JUnit results match golden files. Runs that build scenarios need root.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+fn netspec(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_netspec"))
+        .args(args)
+        .current_dir(ROOT)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn root() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["run", "--help"],
+        &["reap", "--help"],
+        &["help", "run"],
+    ] {
+        let out = netspec(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(!out.stdout.is_empty(), "{args:?} printed nothing");
+    }
+    let help = text(&netspec(&["--help"]).stdout);
+    for word in ["run", "check", "list", "test", "reap", "Exit status:", "77"] {
+        assert!(help.contains(word), "--help lacks {word:?}:\n{help}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_two_with_a_message() {
+    for args in [
+        &["bogus"][..],
+        &["run"],
+        &["run", "--no-such-flag", "scenarios/seed/bridge.yaml"],
+        &["check", "scenarios/seed/bridge.yaml", "--verbose"],
+        &["run", "no/such/file.yaml"],
+        &["test", "/no/such/dir"],
+        &["test", "harness/src"],
+        &["list", "/no/such/dir"],
+    ] {
+        let out = netspec(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("error"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn check_and_list_need_no_root() {
+    let out = netspec(&[
+        "check",
+        "scenarios/seed/bridge.yaml",
+        "scenarios/seed/arp.yaml",
+    ]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("seed/bridge: ok ("));
+    let out = netspec(&["check", "scenarios/invalid/bad-mac.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = netspec(&["list", "scenarios", "--format", "markdown"]);
+    assert!(out.status.success());
+    let list = text(&out.stdout);
+    assert!(
+        list.starts_with("| scenario | description |\n|---|---|\n"),
+        "{list}"
+    );
+    assert!(
+        list.contains("| `seed/bridge` | Two namespaces reach each other"),
+        "{list}"
+    );
+    assert!(
+        !list.contains("invalid/"),
+        "the bad-input corpus is not a scenario"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    root();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netspec"))
+        .args([
+            "run",
+            "scenarios/seed/veth-pair.yaml",
+            "scenarios/seed/bridge-sh.yaml",
+        ])
+        .current_dir(ROOT)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then hang up, as `| head -1` does.
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 8];
+    out.read_exact(&mut first).unwrap();
+    drop(out);
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn several_files_end_with_a_summary_and_the_worst_exit() {
+    root();
+    let out = netspec(&[
+        "run",
+        "--color",
+        "never",
+        "tests/cli/passes.yaml",
+        "tests/cli/fails.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("\n1 passed, 1 failed, 0 skipped ["),
+        "{stdout}"
+    );
+    let out = netspec(&[
+        "run",
+        "--fail-fast",
+        "--color",
+        "never",
+        "tests/cli/fails.yaml",
+        "tests/cli/passes.yaml",
+    ]);
+    assert!(text(&out.stdout).contains("0 passed, 1 failed, 0 skipped, 1 not run (--fail-fast)"));
+    let out = netspec(&["run", "--color", "always", "tests/cli/passes.yaml"]);
+    assert!(
+        text(&out.stdout).contains("\x1b[32mok"),
+        "colour when asked"
+    );
+    let out = netspec(&["run", "tests/cli/passes.yaml"]);
+    assert!(!text(&out.stdout).contains('\x1b'), "no colour into a pipe");
+}
+
+/// Times and durations change from run to run; everything else is golden.
+fn normalize(s: &str) -> String {
+    let re = regex::Regex::new(
+        r#"("duration_ms":)[0-9.]+|time="[0-9.]+"|rtt min/avg/max [0-9./ ms]+|\[[0-9.]+ ms\]|this report: [^"<]+"#,
+    )
+    .unwrap();
+    re.replace_all(s, |c: &regex::Captures| match c.get(1) {
+        Some(k) => format!("{}N", k.as_str()),
+        None if c[0].starts_with("time") => "time=\"N\"".into(),
+        None if c[0].starts_with("rtt") => "rtt N".into(),
+        // The report's path depends on where the repository is.
+        None if c[0].starts_with("this report") => "this report: PATH".into(),
+        None => "[N ms]".into(),
+    })
+    .into_owned()
+}
+
+#[test]
+fn json_and_junit_results_match_their_golden_files() {
+    root();
+    let junit = std::env::temp_dir().join(format!("netspec-cli-{}.xml", std::process::id()));
+    let out = netspec(&[
+        "run",
+        "--format",
+        "json",
+        "--junit",
+        junit.to_str().unwrap(),
+        "tests/cli/passes.yaml",
+        "tests/cli/fails.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json = text(&out.stdout);
+    for line in json.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["type"] == "step" || v["type"] == "scenario", "{line}");
+    }
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    std::fs::remove_file(&junit).unwrap();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(std::path::Path::new(ROOT).join("snapshots/cli"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        insta::assert_snapshot!("results.jsonl", normalize(&json));
+        insta::assert_snapshot!("results.junit.xml", normalize(&xml));
+    });
+}
