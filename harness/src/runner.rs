@@ -50,7 +50,14 @@ impl Harness {
         self.discover()
             .into_iter()
             .map(|file| {
-                let name = scenario_name(&self.root, &file);
+                let mut name = scenario_name(&self.root, &file);
+                // Known when the trials are listed, so that nextest shows SKIP and
+                // cargo test `ignored`, never a pass; the reason goes in the name,
+                // the one place both show.
+                let skip = skip_reason(&self.root, &file);
+                if let Some(why) = &skip {
+                    name = format!("{name} (skipped: {why})");
+                }
                 let root = self.root.clone();
                 let opts = RunOptions {
                     snapshot_dir: Some(self.snapshots.clone()),
@@ -68,6 +75,7 @@ impl Harness {
                     }
                     other => Err(Failed::from(other.to_string())),
                 })
+                .with_ignored_flag(skip.is_some())
             })
             .collect()
     }
@@ -85,6 +93,21 @@ impl Harness {
         let args = Arguments::from_iter(std::iter::once("netspec".to_string()).chain(args));
         libtest_mimic::run(&args, self.trials()).exit()
     }
+}
+
+/// Why a scenario cannot run here, found without building it: a kernel feature in its
+/// `requires:` or a tool it needs is missing. None when it can run, when it does not
+/// load (its run reports that), or when this process may not probe (no privileges:
+/// the run refuses then, and says why).
+fn skip_reason(root: &Path, file: &Path) -> Option<String> {
+    if crate::privileges::missing_privileges().is_some() {
+        return None;
+    }
+    let sc = crate::scenario::load_file(root, file).ok()?;
+    sc.requires
+        .iter()
+        .find_map(|f| crate::features::missing(f))
+        .or_else(|| crate::netfilter::missing_tools(&sc).map(|s| s.reason))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

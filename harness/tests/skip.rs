@@ -1,5 +1,6 @@
 //! A scenario that needs a kernel feature this kernel lacks is reported as skipped with
-//! the reason: never as passed, never as failed. Needs root.
+//! the reason: never as passed, never as failed, under cargo test and nextest alike.
+//! Needs root.
 
 use std::process::Command;
 
@@ -24,12 +25,14 @@ fn a_declared_missing_feature_skips_the_trial_with_its_reason() {
     assert!(out.status.success(), "{stdout}");
     match netspec::features::missing("vlan_filtering") {
         Some(_) => {
+            // Known when the trials are listed: the trial is ignored, its name says why.
             assert!(
                 stdout.contains(
-                    "ignored (skipped: the kernel lacks vlan_filtering: Operation not supported"
+                    "test kernel/vlan-filtering (skipped: the kernel lacks vlan_filtering: Operation not supported"
                 ),
                 "{stdout}"
             );
+            assert!(stdout.contains(") ... ignored"), "{stdout}");
             assert!(
                 stdout.contains(" 0 passed; 0 failed; 1 ignored;"),
                 "{stdout}"
@@ -61,5 +64,27 @@ fn an_undeclared_missing_feature_is_a_skip_too_not_a_pass() {
             "skipped: the kernel refused to create bridge br0 in node sw: Operation not supported"
         ),
         "{stdout}"
+    );
+}
+
+#[test]
+fn nextest_lists_a_declared_missing_feature_as_ignored() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    // nextest asks the test binary for `--list --ignored` and shows those as SKIP.
+    let out = netspec(&["test", "scenarios", "--list", "--ignored"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    match netspec::features::missing("vlan_filtering") {
+        Some(_) => assert!(
+            stdout.contains("kernel/vlan-filtering (skipped: the kernel lacks vlan_filtering"),
+            "{stdout}"
+        ),
+        None => assert!(!stdout.contains("vlan-filtering"), "{stdout}"),
+    }
+    assert!(
+        !stdout.contains("seed/bridge"),
+        "only the skipped ones: {stdout}"
     );
 }
