@@ -41,6 +41,7 @@ mod check;
 mod error;
 mod expect;
 pub mod features;
+pub mod graph;
 mod keep;
 pub mod leaks;
 mod netfilter;

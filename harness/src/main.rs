@@ -47,6 +47,14 @@ enum RunFormat {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GraphFormat {
+    /// Mermaid: GitHub draws it in Markdown.
+    Mermaid,
+    /// Graphviz: `netspec graph --format dot F | dot -Tsvg > t.svg`.
+    Dot,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ListFormat {
     Text,
     Markdown,
@@ -91,6 +99,16 @@ enum Command {
     },
     /// Remove namespaces pinned by NETSPEC_KEEP=1 whose run has ended.
     Reap,
+    /// Print a picture of a scenario's topology: no root needed.
+    Graph {
+        #[arg(value_name = "SCENARIO.yaml")]
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+    },
+    /// Print the JSON Schema of the scenario format (the repository keeps it as
+    /// scenario.schema.json, for editors).
+    Schema,
 }
 
 fn main() -> ExitCode {
@@ -111,6 +129,7 @@ fn main() -> ExitCode {
     });
     let files = match &cli.command {
         Command::Run { files, .. } | Command::Check { files } => files.as_slice(),
+        Command::Graph { file, .. } => std::slice::from_ref(file),
         _ => &[],
     };
     if let Some(f) = files.iter().find(|f| !f.is_file()) {
@@ -128,6 +147,11 @@ fn main() -> ExitCode {
         Command::List { dir, format } => list(&dir, format),
         Command::Test { dir, args } => test(&dir, args),
         Command::Reap => reap(),
+        Command::Graph { file, format } => graph(&file, format),
+        Command::Schema => {
+            say::line(netspec::scenario::schema_json().trim_end());
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -185,6 +209,23 @@ fn check(files: &[PathBuf]) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn graph(file: &Path, format: GraphFormat) -> ExitCode {
+    match load_file(&scenarios_root(file), file) {
+        Ok(sc) => {
+            let format = match format {
+                GraphFormat::Mermaid => netspec::graph::Format::Mermaid,
+                GraphFormat::Dot => netspec::graph::Format::Dot,
+            };
+            say::line(netspec::graph::render(&sc, format).trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

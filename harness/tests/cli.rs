@@ -211,3 +211,25 @@ fn json_and_junit_results_match_their_golden_files() {
         insta::assert_snapshot!("results.junit.xml", normalize(&xml));
     });
 }
+
+#[test]
+fn the_topology_picture_matches_its_golden_files_and_the_readme() {
+    let mermaid = netspec(&["graph", "scenarios/seed/bridge.yaml"]);
+    assert!(mermaid.status.success(), "{}", text(&mermaid.stderr));
+    let dot = netspec(&["graph", "--format", "dot", "scenarios/seed/bridge.yaml"]);
+    assert!(dot.status.success());
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(std::path::Path::new(ROOT).join("snapshots/cli"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        insta::assert_snapshot!("graph.mmd", text(&mermaid.stdout));
+        insta::assert_snapshot!("graph.dot", text(&dot.stdout));
+    });
+    // The README shows this very picture.
+    let readme = std::fs::read_to_string(std::path::Path::new(ROOT).join("README.md")).unwrap();
+    let block = format!("```mermaid\n{}```", text(&mermaid.stdout));
+    assert!(
+        readme.contains(&block),
+        "README.md lacks the seed's picture:\n{block}"
+    );
+}

@@ -7,6 +7,7 @@ mod names;
 mod raw;
 mod raw_services;
 mod resolve;
+mod schema;
 mod services;
 mod spans;
 mod values;
@@ -14,6 +15,7 @@ mod values;
 pub use diag::{Diagnostic, LoadError};
 pub use model::*;
 pub use resolve::{load_file, load_str, parse_duration, scenario_name, IFNAME_MAX};
+pub use schema::schema_json;
 pub use spans::Pos;
 
 #[cfg(test)]

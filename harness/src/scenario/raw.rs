@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
@@ -14,7 +15,7 @@ use super::model::{
 };
 use super::raw_services::*;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawScenario {
     pub name: Option<String>,
@@ -61,7 +62,7 @@ impl<'de> Deserialize<'de> for RawCapture {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNode {
     #[serde(default)]
@@ -83,7 +84,7 @@ pub(crate) struct RawNode {
     pub ip6tables: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStaticNeigh {
     pub to: String,
@@ -91,7 +92,7 @@ pub(crate) struct RawStaticNeigh {
     pub dev: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStaticFdb {
     pub mac: String,
@@ -101,7 +102,7 @@ pub(crate) struct RawStaticFdb {
     pub sticky: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum RawKind {
     Veth,
@@ -110,7 +111,7 @@ pub(crate) enum RawKind {
     Vxlan,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawInterface {
     pub kind: Option<RawKind>,
@@ -137,7 +138,7 @@ pub(crate) struct RawInterface {
     pub port: Option<PortOptions>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawBridgeOptions {
     pub stp: Option<bool>,
@@ -151,7 +152,7 @@ pub(crate) struct RawBridgeOptions {
 
 /// One list entry under `steps:`. Exactly one action key must be set; `resolve` checks it,
 /// so the error can name the step's line.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStep {
     pub name: Option<String>,
@@ -182,7 +183,7 @@ pub(crate) struct RawStep {
 }
 
 /// `watch:` start counting the frames that match a filter at one interface.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawWatch {
     pub name: String,
@@ -191,7 +192,7 @@ pub(crate) struct RawWatch {
     pub filter: RawFilter,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFilter {
     pub ethertype: Option<u16>,
@@ -206,7 +207,7 @@ pub(crate) struct RawFilter {
     pub direction: Option<Direction>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFramesCheck {
     pub watch: String,
@@ -214,7 +215,7 @@ pub(crate) struct RawFramesCheck {
 }
 
 /// `send:` a crafted frame.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSend {
     pub from: String,
@@ -232,7 +233,7 @@ pub(crate) struct RawSend {
     pub not_seen: Option<Vec<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawEth {
     pub src: Option<String>,
@@ -242,7 +243,7 @@ pub(crate) struct RawEth {
     pub vlan: Option<u16>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawArpFrame {
     pub op: Option<ArpOp>,
@@ -254,7 +255,7 @@ pub(crate) struct RawArpFrame {
     pub target_ip: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawIp {
     pub src: Option<String>,
@@ -264,21 +265,21 @@ pub(crate) struct RawIp {
     pub dscp: Option<u8>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawIcmp {
     /// Only `echo` (a request) today.
     pub echo: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPorts {
     pub sport: Option<u16>,
     pub dport: u16,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAddressStep {
     pub add: Option<String>,
@@ -287,7 +288,7 @@ pub(crate) struct RawAddressStep {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRouteStep {
     pub node: String,
@@ -296,7 +297,7 @@ pub(crate) struct RawRouteStep {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSysctlStep {
     pub node: String,
@@ -305,14 +306,14 @@ pub(crate) struct RawSysctlStep {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNeighDel {
     pub to: String,
     pub dev: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNeighStep {
     pub node: String,
@@ -323,14 +324,14 @@ pub(crate) struct RawNeighStep {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFdbDel {
     pub mac: String,
     pub port: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFdbStep {
     pub node: String,
@@ -341,11 +342,12 @@ pub(crate) struct RawFdbStep {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPing {
     pub from: Option<String>,
     pub to: Option<String>,
+    #[schemars(range(min = 1, max = 10000))]
     pub count: Option<u32>,
     pub timeout: Option<String>,
     pub size: Option<u16>,
@@ -372,7 +374,7 @@ pub(crate) enum RawArpExpect {
     Unanswered,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawArpMac {
     mac: String,
@@ -405,7 +407,7 @@ impl<'de> Deserialize<'de> for RawArpExpect {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawArping {
     pub from: Option<String>,
@@ -416,7 +418,7 @@ pub(crate) struct RawArping {
     pub not_seen: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLinkStep {
     pub up: Option<String>,
@@ -433,7 +435,7 @@ pub(crate) struct RawLinkStep {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCheck {
     pub neigh: Option<RawNeighCheck>,
@@ -447,7 +449,7 @@ pub(crate) struct RawCheck {
     pub hold: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNeighCheck {
     pub node: String,
@@ -457,7 +459,7 @@ pub(crate) struct RawNeighCheck {
     pub present: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFdbCheck {
     pub node: String,
@@ -466,7 +468,7 @@ pub(crate) struct RawFdbCheck {
     pub present: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRouteCheck {
     pub node: String,
@@ -477,7 +479,7 @@ pub(crate) struct RawRouteCheck {
     pub present: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLinkCheck {
     pub dev: String,
@@ -517,7 +519,7 @@ impl<'de> Deserialize<'de> for RawSnapshot {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSnapshotFull {
     pub label: String,

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
@@ -11,24 +12,27 @@ use super::model::Proto;
 use super::raw::Scalar;
 
 /// `listen:` at the top level or as a step.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawListen {
     pub node: String,
+    #[schemars(range(min = 1, max = 65535))]
     pub port: i64,
     pub proto: Option<Proto>,
     /// As a step: stop the listener instead of starting it.
     pub stop: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawConnect {
     pub from: String,
     pub to: String,
+    #[schemars(range(min = 1, max = 65535))]
     pub port: i64,
     pub proto: Option<Proto>,
     /// Bytes to send, which must come back.
+    #[schemars(range(min = 0, max = 16777216))]
     pub send: Option<i64>,
     pub timeout: Option<String>,
     /// `connected`, `refused`, `timeout`, or an errno name such as `EHOSTUNREACH`.
@@ -39,17 +43,18 @@ pub(crate) struct RawConnect {
 }
 
 /// `trace:` the lines NFLOG rules log in a node while the probe runs.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTrace {
     pub node: String,
     /// The NFLOG group (default 0).
+    #[schemars(range(min = 0, max = 65535))]
     pub group: Option<i64>,
     #[serde(default)]
     pub expect: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawExec {
     pub node: String,
@@ -63,7 +68,7 @@ pub(crate) struct RawExec {
     pub expect: Option<RawExecExpect>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawExecExpect {
     pub exit: Option<i64>,
@@ -79,7 +84,7 @@ pub(crate) enum RawText {
     Regex(String),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTextMap {
     equals: Option<String>,
@@ -115,7 +120,7 @@ impl<'de> Deserialize<'de> for RawText {
 }
 
 /// `netfilter:` as a step: rules added to a node at runtime.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRulesStep {
     pub node: String,
@@ -125,7 +130,7 @@ pub(crate) struct RawRulesStep {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCounterCheck {
     pub node: String,

@@ -69,7 +69,7 @@ fn the_seed_example_loads_as_designed() {
     }
     assert_eq!(
         (sc.steps[7].pos.line, sc.steps[7].pos.col),
-        (33, 5),
+        (34, 5),
         "steps keep their position"
     );
     let route = &sc.node("net1").unwrap().routes[0];

@@ -1,0 +1,77 @@
+//! scenario.schema.json is the schema `netspec schema` prints today; every scenario
+//! validates against it; and the bad files whose mistake a schema can express (an
+//! unknown key, a wrong type, a value out of range) fail it. Needs no root.
+
+use std::path::Path;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn validator() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(Path::new(ROOT).join("scenario.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+fn as_json(file: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(file).unwrap();
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
+#[test]
+fn the_committed_schema_is_current() {
+    let committed = std::fs::read_to_string(Path::new(ROOT).join("scenario.schema.json")).unwrap();
+    assert!(
+        committed == netspec::scenario::schema_json(),
+        "scenario.schema.json is stale: run `cargo run -p netspec -- schema > scenario.schema.json`"
+    );
+}
+
+#[test]
+fn every_scenario_validates_and_names_the_schema() {
+    let root = Path::new(ROOT).join("scenarios");
+    let v = validator();
+    let files = netspec::Harness::new(&root).discover();
+    assert!(files.len() > 30);
+    for f in files {
+        let errors: Vec<String> = v.iter_errors(&as_json(&f)).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}: {}", f.display(), errors.join("; "));
+        let first = std::fs::read_to_string(&f).unwrap();
+        let depth = f.strip_prefix(ROOT).unwrap().components().count() - 1;
+        let want = format!(
+            "# yaml-language-server: $schema={}scenario.schema.json",
+            "../".repeat(depth)
+        );
+        assert!(
+            first.starts_with(&want),
+            "{} does not start with {want:?}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn the_schema_rejects_what_it_can_express() {
+    let v = validator();
+    let bad = [
+        "unknown-key",
+        "unknown-step",
+        "unknown-top-key",
+        "unknown-enum-value",
+        "wrong-type",
+        "connect-proto-unknown",
+        "connect-port-range",
+        "connect-port-negative",
+        "listen-port-zero",
+        "ping-count-huge",
+        "capture-word",
+        "trace-group-range",
+        "connect-send-huge",
+    ];
+    for name in bad {
+        let file = Path::new(ROOT).join(format!("scenarios/invalid/{name}.yaml"));
+        assert!(
+            !v.is_valid(&as_json(&file)),
+            "the schema accepts {name}.yaml"
+        );
+    }
+}
