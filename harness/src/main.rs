@@ -293,7 +293,7 @@ fn run(
         }
     }
     if let Some(path) = junit_to {
-        if let Err(e) = std::fs::write(path, junit("netspec", &results)) {
+        if let Err(e) = write_report(path, &junit("netspec", &results)) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return ExitCode::FAILURE;
         }
@@ -323,6 +323,31 @@ fn run(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Writes a JUnit report, but never through a symlink and never over a file that is
+/// not an earlier netspec report.
+fn write_report(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        let ours = meta.is_file()
+            && std::fs::read_to_string(path)
+                .is_ok_and(|t| t.contains("<testsuites name=\"netspec\""));
+        if !ours {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "it exists and is not a netspec JUnit report; netspec overwrites only its own",
+            ));
+        }
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 fn run_one(file: &Path, verbose: bool, human: bool) -> ScenarioResult {

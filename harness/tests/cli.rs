@@ -233,3 +233,50 @@ fn the_topology_picture_matches_its_golden_files_and_the_readme() {
         "README.md lacks the seed's picture:\n{block}"
     );
 }
+
+#[test]
+fn junit_never_overwrites_a_file_that_is_not_its_own() {
+    let dir = std::env::temp_dir().join(format!("netspec-junit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    let link = dir.join("link.xml");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    for target in [&victim, &link] {
+        // A file that does not load exits early, but the report is still written.
+        let out = netspec(&[
+            "run",
+            "--junit",
+            target.to_str().unwrap(),
+            "scenarios/invalid/bad-mac.yaml",
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("netspec overwrites only its own"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    // Its own earlier report it replaces.
+    let own = dir.join("junit.xml");
+    for _ in 0..2 {
+        let out = netspec(&[
+            "run",
+            "--junit",
+            own.to_str().unwrap(),
+            "scenarios/invalid/bad-mac.yaml",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(
+            !text(&out.stderr).contains("cannot write"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert!(std::fs::read_to_string(&own)
+        .unwrap()
+        .contains("<error message="));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

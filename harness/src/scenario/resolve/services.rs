@@ -5,6 +5,8 @@ use super::*;
 
 /// The most a `connect` may send: enough for any test, small enough to stay fast.
 pub(super) const MAX_SEND_BYTES: i64 = 16 * 1024 * 1024;
+/// What one UDP datagram carries after netspec's token (65507 is IPv4's limit).
+const MAX_UDP_BYTES: u32 = 65507 - 16;
 /// The default time a `connect` waits for an answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -78,6 +80,15 @@ impl Resolver<'_> {
                 return None;
             }
         };
+        let proto = raw.proto.unwrap_or(Proto::Tcp);
+        if proto == Proto::Udp && send > MAX_UDP_BYTES {
+            self.at(
+                &format!("{path}.send"),
+                format!("one UDP datagram cannot carry {send} bytes"),
+                Some(format!("give at most {MAX_UDP_BYTES} (a datagram's 65507, less netspec's 16-byte token)")),
+            );
+            return None;
+        }
         let timeout = match &raw.timeout {
             Some(t) => self.positive_duration(&format!("{path}.timeout"), t)?,
             None => CONNECT_TIMEOUT,
@@ -108,7 +119,7 @@ impl Resolver<'_> {
             to,
             to_label: raw.to.clone(),
             port,
-            proto: raw.proto.unwrap_or(Proto::Tcp),
+            proto,
             send,
             timeout,
             expect,
