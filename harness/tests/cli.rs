@@ -87,16 +87,21 @@ fn check_and_list_need_no_root() {
     assert!(out.status.success());
     let list = text(&out.stdout);
     assert!(
-        list.starts_with("| scenario | description |\n|---|---|\n"),
+        list.contains("\n| scenario | description |\n|---|---|\n"),
         "{list}"
     );
     assert!(
-        list.contains("| `seed/bridge` | Two namespaces reach each other"),
+        list.contains("| [`seed/bridge`](seed/bridge.yaml) | Two namespaces reach each other"),
         "{list}"
     );
     assert!(
         !list.contains("invalid/"),
         "the bad-input corpus is not a scenario"
+    );
+    let readme = std::path::Path::new(ROOT).join("scenarios/README.md");
+    assert!(
+        std::fs::read_to_string(readme).unwrap() == list,
+        "scenarios/README.md is stale: run `cargo run -p netspec -- list scenarios --format markdown > scenarios/README.md`"
     );
 }
 
