@@ -176,6 +176,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "actual:   timeout after 200.",
     ),
     (
+        "carrier",
+        "expected: a:eth0 state up",
+        "actual:   a:eth0 state down",
+    ),
+    (
         "trace",
         "expected: NFLOG group 5 in host logs\n    PHYSIN=veth2 TYPE=8",
         "raw-pre HOOK=PREROUTING IN=docker0 OUT= PHYSIN=veth1 SRC=10.17.0.2 DST=10.17.0.3 PROTO=ICMP TYPE=8",

@@ -255,6 +255,7 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             .unwrap_or_else(|| sc.nodes.iter().map(|n| n.name.clone()).collect()),
         Action::Sleep(_) => sc.nodes.iter().map(|n| n.name.clone()).collect(),
         Action::Listen { listen, .. } => vec![listen.node.clone()],
+        Action::Carrier { dev, peer, .. } => vec![dev.node.clone(), peer.node.clone()],
         Action::Connect(c) => [Some(c.from.clone()), owner(&c.to)]
             .into_iter()
             .flatten()

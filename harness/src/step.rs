@@ -82,6 +82,9 @@ pub(crate) fn title(step: &Step) -> String {
         Action::Send(x) => format!("send {} from {}", send_what(&x.frame), x.from),
         Action::Watch(w) => format!("watch {} at {}", w.name, w.at),
         Action::Link { dev, up } => format!("link {} {dev}", if *up { "up" } else { "down" }),
+        Action::Carrier { dev, on, .. } => {
+            format!("carrier {} {dev}", if *on { "on" } else { "off" })
+        }
         Action::Check { check, .. } => check::describe(check),
         Action::Snapshot(s) => format!("snapshot {}", s.label),
         Action::Sleep(d) => format!("sleep {}", fmt_duration(*d)),
@@ -178,6 +181,7 @@ pub(crate) async fn run(
             tokio::time::sleep(*d).await;
             Done::ok(format!("slept {}", fmt_duration(*d)))
         }
+        Action::Carrier { dev, peer, on } => carrier(sb, sc, dev, peer, *on, until).await,
         Action::Listen { listen, stop } => nodes::listen(sb, &mut live.servers, listen, *stop),
         Action::Connect(c) => {
             let servers = &live.servers;
@@ -186,6 +190,47 @@ pub(crate) async fn run(
         }
         Action::Exec(e) => nodes::exec(sb, &mut live.servers, e, until),
         Action::Rules { node, rules, error } => nodes::rules(sb, sc, node, rules, error.as_deref()),
+    }
+}
+
+/// Sets the veth's peer down (or up), then waits until the veth reports the carrier
+/// change, so that the next step sees it.
+async fn carrier(
+    sb: &Sandbox,
+    sc: &Scenario,
+    dev: &crate::scenario::IfRef,
+    peer: &crate::scenario::IfRef,
+    on: bool,
+    until: Instant,
+) -> Done {
+    let what = if on { "on" } else { "off" };
+    if let Err(e) = apply::exec(sb, &change::lower_link(peer, on)).await {
+        return Done::broken(&format!("{peer} set {}", if on { "up" } else { "down" }), e);
+    }
+    if on {
+        let wait = plan::after_link_up(sc, peer);
+        return match ready::wait(sb, &wait, READY_DEADLINE.min(left(until))).await {
+            Ok(()) => Done::ok(format!("{dev} has carrier ({peer} is up)")),
+            Err(e) => Done::broken(&format!("{dev} carrier {what}"), e),
+        };
+    }
+    let deadline = Instant::now() + READY_DEADLINE.min(left(until));
+    let mut pause = Duration::from_micros(50);
+    loop {
+        let links = match sb.nl(&dev.node).links().await {
+            Ok(l) => l,
+            Err(e) => return Done::broken("a link dump", e),
+        };
+        let state = links.iter().find(|l| l.name == dev.ifname).map(|l| l.oper);
+        if state.is_some_and(|s| s != crate::scenario::OperState::Up) {
+            return Done::ok(format!("{dev} has no carrier ({peer} is down)"));
+        }
+        if Instant::now() >= deadline {
+            return Done::broken(&format!("{dev} to lose its carrier"), "it still reports up");
+        }
+        // tokio's timer has a 1 ms grain; linkwatch usually answers within that.
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(2));
     }
 }
 

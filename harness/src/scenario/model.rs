@@ -496,6 +496,13 @@ pub enum Action {
         dev: IfRef,
         up: bool,
     },
+    /// A veth's carrier, taken away or given back through its peer's admin state: the
+    /// veth itself stays administratively up.
+    Carrier {
+        dev: IfRef,
+        peer: IfRef,
+        on: bool,
+    },
     /// `error`: the kernel must refuse the change with a message containing this text.
     Change {
         change: Change,
@@ -530,7 +537,7 @@ impl Action {
             Action::Arping(_) => "arping",
             Action::Send(_) => "send",
             Action::Watch(_) => "watch",
-            Action::Link { .. } => "link",
+            Action::Link { .. } | Action::Carrier { .. } => "link",
             Action::Change { change, .. } => match change {
                 Change::LinkSet { .. } | Change::LinkDelete { .. } => "link",
                 Change::Address { .. } => "address",

@@ -427,6 +427,9 @@ pub(crate) struct RawLinkStep {
     pub set: Option<String>,
     /// Delete the link (a veth takes its peer with it).
     pub delete: Option<String>,
+    /// Take a veth's carrier away (its peer goes down) while it stays up, or give it back.
+    pub carrier_off: Option<String>,
+    pub carrier_on: Option<String>,
     pub mtu: Option<u32>,
     pub mac: Option<String>,
     pub master: Option<String>,

@@ -426,6 +426,48 @@ impl Resolver<'_> {
         })
     }
 
+    /// `link: {carrier_off: node:if}` / `{carrier_on: node:if}`.
+    fn carrier_step(
+        &mut self,
+        path: &str,
+        l: &RawLinkStep,
+        set_keys: bool,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let others = l.up.is_some() || l.down.is_some() || l.set.is_some() || l.delete.is_some();
+        let (key, value, on) = match (&l.carrier_off, &l.carrier_on) {
+            (Some(v), None) => ("carrier_off", v, false),
+            (None, Some(v)) => ("carrier_on", v, true),
+            _ => {
+                self.at(
+                    path,
+                    "a link step takes `carrier_off` or `carrier_on`, not both",
+                    None,
+                );
+                return None;
+            }
+        };
+        if others || set_keys || l.error.is_some() {
+            self.at(path, format!("`{key}` stands alone in a link step"), None);
+            return None;
+        }
+        let at = format!("{path}.{key}");
+        let dev = self.sc_ifref(&at, value, sc)?;
+        let Some(IfKind::Veth { peer, .. }) = sc.interface(&dev).map(|i| &i.kind) else {
+            self.at(
+                &at,
+                format!("carrier control needs a veth, and {dev} is not one"),
+                Some("netspec takes a veth's carrier away by setting its peer down: this kernel has no dummy device, whose carrier `ip link set carrier off` would set".into()),
+            );
+            return None;
+        };
+        Some(Action::Carrier {
+            dev,
+            peer: peer.clone(),
+            on,
+        })
+    }
+
     pub(super) fn link_step(
         &mut self,
         path: &str,
@@ -433,6 +475,9 @@ impl Resolver<'_> {
         sc: &Scenario,
     ) -> Option<Action> {
         let set_keys = l.mtu.is_some() || l.mac.is_some() || l.master.is_some() || l.port.is_some();
+        if l.carrier_off.is_some() || l.carrier_on.is_some() {
+            return self.carrier_step(path, l, set_keys, sc);
+        }
         if let Some(d) = &l.delete {
             if l.up.is_some() || l.down.is_some() || l.set.is_some() || set_keys {
                 self.at(path, "`delete` stands alone in a link step", None);
