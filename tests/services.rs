@@ -143,3 +143,31 @@ fn a_command_starts_with_default_signals() {
         other => panic!("{other}"),
     }
 }
+
+#[test]
+fn a_matrix_gives_one_trial_per_value_and_each_can_fail_alone() {
+    let dir = std::env::temp_dir().join(format!("netspec-matrix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("mtu.yaml");
+    // 1400-byte pings with DF fit an MTU of 1500 and not one of 1280: one trial fails.
+    let src = format!(
+        "matrix:\n  mtu: [1500, 1280]\n{}steps:\n  - link: {{ set: a:eth0, mtu: \"${{mtu}}\" }}\n  - ping: {{ from: a, to: b:eth0, size: 1400, df: true }}\n",
+        PAIR.trim_start_matches('\n')
+    );
+    std::fs::write(&file, src).unwrap();
+    let all = netspec::load_variants(&dir, &file).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+    // In the order the values are written.
+    assert_eq!(names, ["mtu[mtu=1500]", "mtu[mtu=1280]"]);
+    let verdicts: Vec<String> = all
+        .iter()
+        .map(|sc| run(sc, &RunOptions::default()).to_string())
+        .collect();
+    assert!(verdicts[0].starts_with("ok:"), "{}", verdicts[0]);
+    assert!(
+        verdicts[1].contains("scenario mtu[mtu=1280] failed at step 2"),
+        "{}",
+        verdicts[1]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

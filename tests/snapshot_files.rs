@@ -12,10 +12,11 @@ use netspec::scenario::Action;
 fn referenced_by_scenarios(root: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for file in netspec::Harness::new(root).discover() {
-        let sc = netspec::load_file(root, &file).unwrap_or_else(|e| panic!("{e}"));
-        for s in &sc.steps {
-            if let Action::Snapshot(snap) = &s.action {
-                out.insert(format!("{}@{}", sc.name.replace('/', "__"), snap.label));
+        for sc in netspec::load_variants(root, &file).unwrap_or_else(|e| panic!("{e}")) {
+            for s in &sc.steps {
+                if let Action::Snapshot(snap) = &s.action {
+                    out.insert(format!("{}@{}", sc.name.replace('/', "__"), snap.label));
+                }
             }
         }
     }

@@ -54,7 +54,7 @@ pub fn suite_interfaces(dirs: &[&Path]) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for d in dirs {
         for f in crate::Harness::new(d).discover() {
-            if let Ok(sc) = crate::load_file(d, &f) {
+            for sc in crate::load_variants(d, &f).unwrap_or_default() {
                 for n in &sc.nodes {
                     names.extend(n.interfaces.iter().map(|i| i.name.to_string()));
                 }

@@ -75,4 +75,4 @@ pub use privileges::{enter_user_namespace_if_needed, missing_privileges};
 pub use report::{target_dir, Failure, Outcome, Report, StepAt, StepOutcome};
 pub use run::{run, run_checked, run_file, run_with_hook, RunOptions};
 pub use runner::Harness;
-pub use scenario::{load_file, load_str, Diagnostic, LoadError, Scenario};
+pub use scenario::{load_file, load_str, load_variants, Diagnostic, LoadError, Scenario};

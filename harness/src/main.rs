@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use netspec::results::{junit, ScenarioResult};
 use netspec::say::{self, paint};
-use netspec::{load_file, run_checked, Outcome, RunOptions};
+use netspec::{load_variants, run_checked, Outcome, RunOptions};
 
 const EXIT_CODES: &str = "Exit status:
   0   every scenario passed
@@ -191,14 +191,18 @@ fn test(dir: &Path, args: Vec<String>) -> ExitCode {
 fn check(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for file in files {
-        match load_file(&scenarios_root(file), file) {
-            Ok(sc) => say::line(&format!(
-                "{}: {} ({} nodes, {} steps)",
-                sc.name,
-                paint("32", "ok"),
-                sc.nodes.len(),
-                sc.steps.len()
-            )),
+        match load_variants(&scenarios_root(file), file) {
+            Ok(all) => {
+                for sc in all {
+                    say::line(&format!(
+                        "{}: {} ({} nodes, {} steps)",
+                        sc.name,
+                        paint("32", "ok"),
+                        sc.nodes.len(),
+                        sc.steps.len()
+                    ));
+                }
+            }
             Err(e) => {
                 eprintln!("{e}");
                 failed = true;
@@ -213,13 +217,19 @@ fn check(files: &[PathBuf]) -> ExitCode {
 }
 
 fn graph(file: &Path, format: GraphFormat) -> ExitCode {
-    match load_file(&scenarios_root(file), file) {
-        Ok(sc) => {
-            let format = match format {
-                GraphFormat::Mermaid => netspec::graph::Format::Mermaid,
-                GraphFormat::Dot => netspec::graph::Format::Dot,
+    match load_variants(&scenarios_root(file), file) {
+        Ok(all) => {
+            let (format, comment) = match format {
+                GraphFormat::Mermaid => (netspec::graph::Format::Mermaid, "%%"),
+                GraphFormat::Dot => (netspec::graph::Format::Dot, "//"),
             };
-            say::line(netspec::graph::render(&sc, format).trim_end());
+            for sc in &all {
+                // A matrix draws one picture per trial, each named.
+                if all.len() > 1 {
+                    say::line(&format!("{comment} {}", sc.name));
+                }
+                say::line(netspec::graph::render(sc, format).trim_end());
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -250,16 +260,18 @@ fn list(dir: &Path, format: ListFormat) -> ExitCode {
     }
     let mut failed = false;
     for f in &files {
-        match load_file(dir, f) {
-            Ok(sc) => {
-                let desc = sc.description.unwrap_or_default().replace('\n', " ");
-                say::line(&match format {
-                    ListFormat::Text => format!("{:<40} {desc}", sc.name),
-                    ListFormat::Markdown => {
-                        let link = f.strip_prefix(dir).unwrap_or(f).display().to_string();
-                        format!("| [`{}`]({link}) | {} |", sc.name, desc.replace('|', "\\|"))
-                    }
-                });
+        match load_variants(dir, f) {
+            Ok(all) => {
+                for sc in all {
+                    let desc = sc.description.unwrap_or_default().replace('\n', " ");
+                    say::line(&match format {
+                        ListFormat::Text => format!("{:<40} {desc}", sc.name),
+                        ListFormat::Markdown => {
+                            let link = f.strip_prefix(dir).unwrap_or(f).display().to_string();
+                            format!("| [`{}`]({link}) | {} |", sc.name, desc.replace('|', "\\|"))
+                        }
+                    });
+                }
             }
             Err(e) => {
                 eprintln!("{e}");
@@ -284,19 +296,22 @@ fn run(
     let human = format == RunFormat::Human;
     let t0 = Instant::now();
     let mut results = Vec::new();
-    for file in files {
-        let r = run_one(file, verbose, human);
-        if human {
-            report(&r);
-        } else {
-            for l in r.json_lines() {
-                say::line(&l);
+    let mut files_started = 0;
+    'files: for file in files {
+        files_started += 1;
+        for r in run_file(file, verbose, human) {
+            if human {
+                report(&r);
+            } else {
+                for l in r.json_lines() {
+                    say::line(&l);
+                }
             }
-        }
-        let stop = fail_fast && matches!(r.outcome, Outcome::Failed(_) | Outcome::Invalid(_));
-        results.push(r);
-        if stop {
-            break;
+            let stop = fail_fast && matches!(r.outcome, Outcome::Failed(_) | Outcome::Invalid(_));
+            results.push(r);
+            if stop {
+                break 'files;
+            }
         }
     }
     if let Some(path) = junit_to {
@@ -308,8 +323,8 @@ fn run(
     let count = |v: &str| results.iter().filter(|r| r.verdict() == v).count();
     let (passed, skipped) = (count("passed"), count("skipped"));
     let failed = results.len() - passed - skipped;
-    if human && files.len() > 1 {
-        let not_run = files.len() - results.len();
+    if human && (files.len() > 1 || results.len() > 1) {
+        let not_run = files.len() - files_started;
         let mut summary = format!(
             "\n{} passed, {} failed, {} skipped",
             paint("32", &passed.to_string()),
@@ -317,7 +332,8 @@ fn run(
             paint(if skipped > 0 { "33" } else { "0" }, &skipped.to_string()),
         );
         if not_run > 0 {
-            summary += &format!(", {not_run} not run (--fail-fast)");
+            let s = if not_run == 1 { "" } else { "s" };
+            summary += &format!(", {not_run} file{s} not run (--fail-fast)");
         }
         summary += &format!(" [{:.2} s]", t0.elapsed().as_secs_f64());
         say::line(&summary);
@@ -357,12 +373,24 @@ fn write_report(path: &Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
-fn run_one(file: &Path, verbose: bool, human: bool) -> ScenarioResult {
+/// Every trial of one file (several for a `matrix:`), each run in turn.
+fn run_file(file: &Path, verbose: bool, human: bool) -> Vec<ScenarioResult> {
     let t0 = Instant::now();
     let root = scenarios_root(file);
-    let name = netspec::scenario::scenario_name(&root, file);
-    let outcome = match load_file(&root, file) {
-        Ok(sc) => {
+    let all = match load_variants(&root, file) {
+        Ok(all) => all,
+        Err(e) => {
+            return vec![ScenarioResult {
+                name: netspec::scenario::scenario_name(&root, file),
+                file: file.to_path_buf(),
+                outcome: Outcome::Invalid(e),
+                elapsed: t0.elapsed(),
+            }]
+        }
+    };
+    all.into_iter()
+        .map(|sc| {
+            let t0 = Instant::now();
             if human {
                 say::line(&format!("scenario {}", sc.name));
             }
@@ -373,21 +401,14 @@ fn run_one(file: &Path, verbose: bool, human: bool) -> ScenarioResult {
                 show_paths: verbose,
             };
             let outcome = run_checked(&sc, &opts);
-            return ScenarioResult {
+            ScenarioResult {
                 name: sc.name,
                 file: file.to_path_buf(),
                 outcome,
                 elapsed: t0.elapsed(),
-            };
-        }
-        Err(e) => Outcome::Invalid(e),
-    };
-    ScenarioResult {
-        name,
-        file: file.to_path_buf(),
-        outcome,
-        elapsed: t0.elapsed(),
-    }
+            }
+        })
+        .collect()
 }
 
 /// The human end of one scenario.

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 use crate::report::{target_dir, Outcome};
-use crate::run::{run_file, RunOptions};
-use crate::scenario::scenario_name;
+use crate::run::{run_checked, RunOptions};
+use crate::scenario::{load_variants, scenario_name, Scenario};
 
 /// The test harness: `fn main() { netspec::Harness::new("scenarios").run() }`.
 #[derive(Debug)]
@@ -46,38 +46,44 @@ impl Harness {
         files
     }
 
+    /// One trial per scenario: per file, or per combination of a file's `matrix:`.
     pub fn trials(&self) -> Vec<Trial> {
-        self.discover()
-            .into_iter()
-            .map(|file| {
-                let mut name = scenario_name(&self.root, &file);
-                // Known when the trials are listed, so that nextest shows SKIP and
-                // cargo test `ignored`, never a pass; the reason goes in the name,
-                // the one place both show.
-                let skip = skip_reason(&self.root, &file);
-                if let Some(why) = &skip {
-                    name = format!("{name} (skipped: {why})");
+        let opts = RunOptions {
+            snapshot_dir: Some(self.snapshots.clone()),
+            verbose: false,
+            report_dir: Some(self.reports.clone()),
+            show_paths: false,
+        };
+        let mut trials = Vec::new();
+        for file in self.discover() {
+            let base = scenario_name(&self.root, &file);
+            match load_variants(&self.root, &file) {
+                Ok(variants) => trials.extend(variants.into_iter().map(|sc| {
+                    // Trials are named by path (plus a matrix's `[key=value]`), whatever
+                    // `name:` says, so `--exact <path>` finds them.
+                    let suffix = match sc.name.rfind('[') {
+                        Some(i) if sc.name.ends_with(']') => &sc.name[i..],
+                        _ => "",
+                    };
+                    let path_name = format!("{base}{suffix}");
+                    // Known when the trials are listed, so that nextest shows SKIP and
+                    // cargo test `ignored`, never a pass; the reason goes in the name,
+                    // the one place both show.
+                    let skip = skip_reason(&sc);
+                    let name = match &skip {
+                        Some(why) => format!("{path_name} (skipped: {why})"),
+                        None => path_name,
+                    };
+                    trial(name, opts.clone(), move |o| run_checked(&sc, o))
+                        .with_ignored_flag(skip.is_some())
+                })),
+                // It does not load: one trial that says why.
+                Err(e) => {
+                    trials.push(trial(base, opts.clone(), move |_| Outcome::Invalid(e)));
                 }
-                let root = self.root.clone();
-                let opts = RunOptions {
-                    snapshot_dir: Some(self.snapshots.clone()),
-                    verbose: false,
-                    report_dir: Some(self.reports.clone()),
-                    show_paths: false,
-                };
-                Trial::ignorable_test(name, move || match run_file(&root, &file, &opts) {
-                    Outcome::Passed(_) => Ok(Completion::Completed),
-                    Outcome::Skipped(s) => Ok(Completion::ignored_with(s.to_string())),
-                    Outcome::Refused(why) if std::env::var_os("NETSPEC_NO_USERNS").is_none() => {
-                        Err(Failed::from(format!(
-                            "{why}, or a system that allows unprivileged user namespaces"
-                        )))
-                    }
-                    other => Err(Failed::from(other.to_string())),
-                })
-                .with_ignored_flag(skip.is_some())
-            })
-            .collect()
+            }
+        }
+        trials
     }
 
     /// Parses the test binary's arguments, runs the trials and exits.
@@ -95,19 +101,35 @@ impl Harness {
     }
 }
 
+/// A trial that runs `run` and reads its outcome as libtest does.
+fn trial(
+    name: String,
+    opts: RunOptions,
+    run: impl FnOnce(&RunOptions) -> Outcome + Send + 'static,
+) -> Trial {
+    Trial::ignorable_test(name, move || match run(&opts) {
+        Outcome::Passed(_) => Ok(Completion::Completed),
+        Outcome::Skipped(s) => Ok(Completion::ignored_with(s.to_string())),
+        Outcome::Refused(why) if std::env::var_os("NETSPEC_NO_USERNS").is_none() => {
+            Err(Failed::from(format!(
+                "{why}, or a system that allows unprivileged user namespaces"
+            )))
+        }
+        other => Err(Failed::from(other.to_string())),
+    })
+}
+
 /// Why a scenario cannot run here, found without building it: a kernel feature in its
-/// `requires:` or a tool it needs is missing. None when it can run, when it does not
-/// load (its run reports that), or when this process may not probe (no privileges:
-/// the run refuses then, and says why).
-fn skip_reason(root: &Path, file: &Path) -> Option<String> {
+/// `requires:` or a tool it needs is missing. None when it can run, or when this process
+/// may not probe (no privileges: the run refuses then, and says why).
+fn skip_reason(sc: &Scenario) -> Option<String> {
     if crate::privileges::missing_privileges().is_some() {
         return None;
     }
-    let sc = crate::scenario::load_file(root, file).ok()?;
     sc.requires
         .iter()
         .find_map(|f| crate::features::missing(f))
-        .or_else(|| crate::netfilter::missing_tools(&sc).map(|s| s.reason))
+        .or_else(|| crate::netfilter::missing_tools(sc).map(|s| s.reason))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

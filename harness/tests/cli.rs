@@ -160,7 +160,9 @@ fn several_files_end_with_a_summary_and_the_worst_exit() {
         "tests/cli/fails.yaml",
         "tests/cli/passes.yaml",
     ]);
-    assert!(text(&out.stdout).contains("0 passed, 1 failed, 0 skipped, 1 not run (--fail-fast)"));
+    assert!(
+        text(&out.stdout).contains("0 passed, 1 failed, 0 skipped, 1 file not run (--fail-fast)")
+    );
     let out = netspec(&["run", "--color", "always", "tests/cli/passes.yaml"]);
     assert!(
         text(&out.stdout).contains("\x1b[32mok"),

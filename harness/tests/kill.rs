@@ -215,9 +215,10 @@ fn the_suite_leaves_the_machine_as_it_found_it() {
     let harness = netspec::Harness::new(&root);
     let mut keys = std::collections::BTreeSet::new();
     for f in harness.discover() {
-        let sc = netspec::load_file(&root, &f).unwrap();
-        for n in &sc.nodes {
-            keys.extend(n.sysctls.iter().map(|(k, _)| k.clone()));
+        for sc in netspec::load_variants(&root, &f).unwrap() {
+            for n in &sc.nodes {
+                keys.extend(n.sysctls.iter().map(|(k, _)| k.clone()));
+            }
         }
     }
     assert!(!keys.is_empty());

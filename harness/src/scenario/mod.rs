@@ -2,6 +2,7 @@
 
 mod diag;
 mod frames;
+mod matrix;
 pub mod model;
 mod names;
 mod raw;
@@ -13,8 +14,9 @@ mod spans;
 mod values;
 
 pub use diag::{Diagnostic, LoadError};
+pub use matrix::variant_sources;
 pub use model::*;
-pub use resolve::{load_file, load_str, parse_duration, scenario_name, IFNAME_MAX};
+pub use resolve::{load_file, load_str, load_variants, parse_duration, scenario_name, IFNAME_MAX};
 pub use schema::schema_json;
 pub use spans::Pos;
 

@@ -33,6 +33,11 @@ pub(crate) struct RawScenario {
     /// Echo servers started before the steps.
     #[serde(default)]
     pub listen: Vec<RawListen>,
+    /// One trial per combination of these values; `${key}` in the file takes the value.
+    /// `matrix.rs` reads it before the rest; here it is only let through, and described
+    /// in the schema.
+    #[allow(dead_code)]
+    pub matrix: Option<BTreeMap<String, Vec<Scalar>>>,
 }
 
 /// `capture: all` or `capture: [node:if, ...]`, hand-written like `RawSnapshot`.

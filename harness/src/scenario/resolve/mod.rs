@@ -46,6 +46,11 @@ pub(crate) const MAX_FILE_BYTES: usize = 4 << 20;
 
 /// Parses and resolves one scenario. `name` is its path under `scenarios/` without extension.
 pub fn load_str(file: &Path, name: &str, src: &str) -> Result<Scenario, LoadError> {
+    load_variant(file, name, "", src)
+}
+
+/// Like `load_str`, for one variant of a matrix: `suffix` (`[key=value]`) follows the name.
+fn load_variant(file: &Path, name: &str, suffix: &str, src: &str) -> Result<Scenario, LoadError> {
     let one = |msg: String, hint: &str| LoadError {
         diagnostics: vec![
             Diagnostic::new(file, "", Pos { line: 1, col: 1 }, msg).hint(Some(hint.to_string()))
@@ -91,7 +96,7 @@ pub fn load_str(file: &Path, name: &str, src: &str) -> Result<Scenario, LoadErro
         });
     }
     let name_given = raw.name.is_some();
-    let scenario = r.scenario(name, raw);
+    let mut scenario = r.scenario(name, raw);
     if r.errors.is_empty() {
         if let Err(why) = check_scenario_name(&scenario.name) {
             let hint = "a name is a relative path of letters, digits, `-`, `_` and `.`, e.g. `bridge/flooding`; it names the report folder";
@@ -107,6 +112,7 @@ pub fn load_str(file: &Path, name: &str, src: &str) -> Result<Scenario, LoadErro
         }
     }
     if r.errors.is_empty() {
+        scenario.name.push_str(suffix);
         Ok(scenario)
     } else {
         Err(LoadError {
@@ -115,9 +121,37 @@ pub fn load_str(file: &Path, name: &str, src: &str) -> Result<Scenario, LoadErro
     }
 }
 
-/// Reads and resolves a scenario file; `root` is the `scenarios/` directory it is named under.
+/// Reads and resolves a scenario file; `root` is the `scenarios/` directory it is named
+/// under. A file with a `matrix:` has several trials: see `load_variants`.
 pub fn load_file(root: &Path, file: &Path) -> Result<Scenario, LoadError> {
+    let mut all = load_variants(root, file)?;
+    if all.len() == 1 {
+        return Ok(all.remove(0));
+    }
+    Err(LoadError {
+        diagnostics: vec![Diagnostic::new(
+            file,
+            "",
+            Pos { line: 1, col: 1 },
+            format!("this file has a matrix of {} trials", all.len()),
+        )
+        .hint(Some("load it with load_variants".into()))],
+    })
+}
+
+/// Every trial of a scenario file: one, or one per combination of its `matrix:`.
+pub fn load_variants(root: &Path, file: &Path) -> Result<Vec<Scenario>, LoadError> {
     let name = scenario_name(root, file);
+    let src = read_scenario(file)?;
+    let src = src.strip_prefix('\u{feff}').unwrap_or(&src);
+    super::matrix::expand(file, src)?
+        .into_iter()
+        .map(|v| load_variant(file, &name, &v.suffix, &v.src))
+        .collect()
+}
+
+/// A scenario file's text, refused past MAX_FILE_BYTES without reading it all.
+fn read_scenario(file: &Path) -> Result<String, LoadError> {
     let cannot = |e: std::io::Error| LoadError {
         diagnostics: vec![Diagnostic::new(
             file,
@@ -136,15 +170,18 @@ pub fn load_file(root: &Path, file: &Path) -> Result<Scenario, LoadError> {
         &mut bytes,
     )
     .map_err(cannot)?;
-    let src = String::from_utf8(bytes).map_err(|e| LoadError {
+    if bytes.len() > MAX_FILE_BYTES {
+        // load_str refuses it with the size; a shorter text keeps the message exact.
+        bytes.truncate(MAX_FILE_BYTES + 1);
+    }
+    String::from_utf8(bytes).map_err(|e| LoadError {
         diagnostics: vec![Diagnostic::new(
             file,
             "",
             Pos { line: 1, col: 1 },
             format!("cannot read scenario: it is not UTF-8 text ({e})"),
         )],
-    })?;
-    load_str(file, &name, &src)
+    })
 }
 
 /// `scenarios/seed/bridge.yaml` -> `seed/bridge`.
