@@ -181,6 +181,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "actual:   a:eth0 state down",
     ),
     (
+        "route-flags",
+        "expected: route 10.7.0.0/24 dev eth0 (no flags) in a",
+        "actual:   10.7.0.0/24 dev eth0 proto kernel scope link src 10.7.0.1 linkdown",
+    ),
+    (
         "trace",
         "expected: NFLOG group 5 in host logs\n    PHYSIN=veth2 TYPE=8",
         "raw-pre HOOK=PREROUTING IN=docker0 OUT= PHYSIN=veth1 SRC=10.17.0.2 DST=10.17.0.3 PROTO=ICMP TYPE=8",

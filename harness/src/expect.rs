@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use crate::observe::Sighting;
 use crate::probe::arping::ArpResult;
 use crate::probe::ping::PingResult;
-use crate::scenario::{ArpExpect, Arping, Check, IfRef, Mac, Observe, Ping, Reach, Scenario};
+use crate::scenario::{
+    ArpExpect, Arping, Check, IfRef, Mac, Observe, Ping, Reach, RouteAttrs, Scenario,
+};
 use crate::state::{FdbKind, NodeState, NudState, RouteEntry, RouteKind};
 use crate::watches::Tally;
 
@@ -149,6 +151,38 @@ fn via_dev(via: Option<IpAddr>, dev: Option<&str>) -> String {
 /// Whether a route goes via `via` and out of `dev`, for whichever is given.
 fn goes(r: &RouteEntry, via: Option<IpAddr>, dev: Option<&str>) -> bool {
     via.is_none_or(|v| r.via == Some(v)) && dev.is_none_or(|d| r.dev.as_deref() == Some(d))
+}
+
+/// Whether a route has every attribute the check names (`boot` and `universe` are what
+/// iproute2 leaves unprinted).
+fn has(r: &RouteEntry, a: &RouteAttrs) -> bool {
+    a.proto
+        .as_deref()
+        .is_none_or(|p| r.proto.as_deref().unwrap_or("boot") == p)
+        && a.scope
+            .as_deref()
+            .is_none_or(|s| r.scope.unwrap_or("universe") == s)
+        && a.src.is_none_or(|s| r.src == Some(s))
+        && a.metric.is_none_or(|m| r.metric.unwrap_or(0) == m)
+        && a.flags.as_ref().is_none_or(|f| {
+            let mut want: Vec<&str> = f.iter().map(String::as_str).collect();
+            let mut got = r.flags.clone();
+            want.sort_unstable();
+            got.sort_unstable();
+            want == got
+        })
+}
+
+/// A route's attributes as iproute2 prints them, for `actual`.
+fn attrs_of(r: &RouteEntry) -> String {
+    RouteAttrs {
+        proto: Some(r.proto.clone().unwrap_or_else(|| "boot".into())),
+        scope: Some(r.scope.unwrap_or("universe").into()),
+        src: r.src,
+        metric: r.metric,
+        flags: Some(r.flags.iter().map(|f| f.to_string()).collect()),
+    }
+    .to_string()
 }
 
 pub(crate) fn check(c: &Check, seen: &Observation, sc: &Scenario) -> Verdict {
@@ -305,13 +339,18 @@ fn route_lookup(c: &Check, found: Option<&RouteEntry>) -> Verdict {
         via,
         dev,
         present,
+        attrs,
         ..
     } = c
     else {
         unreachable!("called for route checks")
     };
     let expected = if *present {
-        format!("{node} routes {}{}", to.addr, via_dev(*via, dev.as_deref()))
+        format!(
+            "{node} routes {}{}{attrs}",
+            to.addr,
+            via_dev(*via, dev.as_deref())
+        )
     } else {
         format!("{node} has no route to {}", to.addr)
     };
@@ -324,8 +363,13 @@ fn route_lookup(c: &Check, found: Option<&RouteEntry>) -> Verdict {
                 }
                 _ => String::new(),
             };
+            let extra = if attrs.is_empty() {
+                String::new()
+            } else {
+                attrs_of(r)
+            };
             format!(
-                "{node} routes {}{}{kind}",
+                "{node} routes {}{}{kind}{extra}",
                 to.addr,
                 via_dev(r.via, r.dev.as_deref())
             )
@@ -333,7 +377,7 @@ fn route_lookup(c: &Check, found: Option<&RouteEntry>) -> Verdict {
     };
     let passed = match found {
         None => !*present,
-        Some(r) => *present && goes(r, *via, dev.as_deref()),
+        Some(r) => *present && goes(r, *via, dev.as_deref()) && has(r, attrs),
     };
     Verdict::new(passed, expected, actual)
 }
@@ -346,6 +390,7 @@ fn route_entry(c: &Check, st: &NodeState) -> Verdict {
         dev,
         table,
         present,
+        attrs,
         ..
     } = c
     else {
@@ -370,12 +415,14 @@ fn route_entry(c: &Check, st: &NodeState) -> Verdict {
     let render =
         |via: Option<IpAddr>, dev: Option<&str>| format!("{dst}{}{tbl}", via_dev(via, dev));
     let expected = if *present {
-        format!("route {} in {node}", render(*via, dev.as_deref()))
+        format!("route {}{attrs} in {node}", render(*via, dev.as_deref()))
     } else {
         format!("no route {dst}{tbl} in {node}")
     };
     let passed = if *present {
-        routes.iter().any(|r| goes(r, *via, dev.as_deref()))
+        routes
+            .iter()
+            .any(|r| goes(r, *via, dev.as_deref()) && has(r, attrs))
     } else {
         routes.is_empty()
     };
@@ -384,7 +431,14 @@ fn route_entry(c: &Check, st: &NodeState) -> Verdict {
     } else {
         routes
             .iter()
-            .map(|r| render(r.via, r.dev.as_deref()))
+            .map(|r| {
+                let extra = if attrs.is_empty() {
+                    String::new()
+                } else {
+                    attrs_of(r)
+                };
+                format!("{}{extra}", render(r.via, r.dev.as_deref()))
+            })
             .collect::<Vec<_>>()
             .join("; ")
     };

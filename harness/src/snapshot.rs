@@ -212,6 +212,9 @@ fn render_routes(out: &mut String, st: &NodeState) {
             if let Some(m) = r.metric {
                 let _ = write!(s, " metric {m}");
             }
+            for f in &r.flags {
+                let _ = write!(s, " {f}");
+            }
             if r.table != 254 {
                 let _ = write!(s, " table {}", table_name(r.table));
             }

@@ -105,6 +105,8 @@ pub(crate) struct RouteEntry {
     pub scope: Option<&'static str>,
     pub src: Option<IpAddr>,
     pub metric: Option<u32>,
+    /// `dead`, `onlink`, `linkdown`, as iproute2 prints them.
+    pub flags: Vec<&'static str>,
 }
 
 /// A neighbour entry's state, as the kernel reports it.
@@ -273,6 +275,7 @@ fn link(l: &netlink::LinkState, name: &impl Fn(u32) -> String) -> Link {
 
 fn route_entry(r: netlink::RouteState, name: &impl Fn(u32) -> String) -> RouteEntry {
     RouteEntry {
+        flags: r.flags.clone(),
         kind: match r.kind {
             RouteType::Unicast => RouteKind::Unicast,
             RouteType::Local => RouteKind::Local,

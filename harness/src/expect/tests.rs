@@ -322,6 +322,7 @@ fn fdb_checks() {
 
 fn route(dst: &str, via: Option<&str>, dev: &str, table: u32) -> RouteEntry {
     RouteEntry {
+        flags: Vec::new(),
         kind: RouteKind::Unicast,
         dst: Cidr::parse(dst).unwrap(),
         table,
@@ -345,6 +346,7 @@ fn route_entry_checks() {
         ..NodeState::default()
     };
     let c = |to: &str, via: Option<&str>, table: Option<u32>, present: bool| Check::Route {
+        attrs: Default::default(),
         node: "a".into(),
         to: Cidr::parse(to).unwrap(),
         lookup: false,
@@ -384,6 +386,7 @@ fn route_entry_checks() {
 fn route_lookup_checks() {
     let sc = sc();
     let c = |via: Option<&str>, present: bool| Check::Route {
+        attrs: Default::default(),
         node: "a".into(),
         to: Cidr::parse("10.9.1.1/32").unwrap(),
         lookup: true,
@@ -399,6 +402,7 @@ fn route_lookup_checks() {
     let none = Observation::Lookup(None);
     assert!(!check(&c(None, true), &none, &sc).passed);
     let absent = Check::Route {
+        attrs: Default::default(),
         node: "a".into(),
         to: Cidr::parse("10.9.1.1/32").unwrap(),
         lookup: true,
@@ -579,5 +583,65 @@ fn paths_follow_the_first_request_and_its_reply() {
         none.actual.starts_with("the request crossed nowhere"),
         "{}",
         none.actual
+    );
+}
+
+#[test]
+fn route_attributes_must_all_hold_and_flags_exactly() {
+    let mut r = route("10.7.0.0/24", None, "eth0", 254);
+    r.proto = Some("kernel".into());
+    r.scope = Some("link");
+    r.flags = vec!["linkdown"];
+    let st = NodeState {
+        routes: vec![r],
+        ..Default::default()
+    };
+    let check = |attrs: RouteAttrs| Check::Route {
+        node: "a".into(),
+        to: Cidr::parse("10.7.0.0/24").unwrap(),
+        lookup: false,
+        via: None,
+        dev: None,
+        table: None,
+        present: true,
+        attrs,
+    };
+    let flags = |f: &[&str]| Some(f.iter().map(|s| s.to_string()).collect());
+    let holds = |a: RouteAttrs| route_entry(&check(a), &st).passed;
+    assert!(holds(RouteAttrs {
+        flags: flags(&["linkdown"]),
+        ..Default::default()
+    }));
+    assert!(
+        !holds(RouteAttrs {
+            flags: flags(&[]),
+            ..Default::default()
+        }),
+        "[] means none"
+    );
+    assert!(holds(RouteAttrs {
+        proto: Some("kernel".into()),
+        scope: Some("link".into()),
+        ..Default::default()
+    }));
+    assert!(!holds(RouteAttrs {
+        proto: Some("static".into()),
+        ..Default::default()
+    }));
+    assert!(!holds(RouteAttrs {
+        metric: Some(5),
+        ..Default::default()
+    }));
+    let v = route_entry(
+        &check(RouteAttrs {
+            flags: flags(&[]),
+            ..Default::default()
+        }),
+        &st,
+    );
+    assert!(
+        v.actual.contains("proto kernel scope link linkdown"),
+        "{}",
+        v.actual
     );
 }

@@ -58,6 +58,8 @@ pub(crate) struct RouteState {
     pub metric: Option<u32>,
     pub pref_src: Option<IpAddr>,
     pub scope: netlink_packet_route::route::RouteScope,
+    /// The next-hop flags iproute2 prints: `dead`, `onlink`, `linkdown`.
+    pub flags: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -451,7 +453,18 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
         AddressFamily::Inet6 => IpAddr::from([0u16; 8]),
         _ => return None,
     };
+    use netlink_packet_route::route::RouteFlags;
+    let flags = [
+        (RouteFlags::Dead, "dead"),
+        (RouteFlags::Onlink, "onlink"),
+        (RouteFlags::Linkdown, "linkdown"),
+    ]
+    .into_iter()
+    .filter(|(f, _)| h.flags.contains(*f))
+    .map(|(_, n)| n)
+    .collect();
     Some(RouteState {
+        flags,
         dst: Cidr {
             addr: dst.unwrap_or(zero),
             prefix: h.destination_prefix_length,

@@ -400,6 +400,8 @@ pub enum Check {
         dev: Option<IfName>,
         table: Option<u32>,
         present: bool,
+        /// Attributes the route must also have.
+        attrs: RouteAttrs,
     },
     Link {
         dev: IfRef,
@@ -418,6 +420,45 @@ pub enum Check {
         packets: Option<Count>,
         bytes: Option<Count>,
     },
+}
+
+/// What a route check asks of a route besides where it goes, as iproute2 prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteAttrs {
+    pub proto: Option<String>,
+    pub scope: Option<String>,
+    pub src: Option<IpAddr>,
+    pub metric: Option<u32>,
+    /// Exactly these next-hop flags (`linkdown`, `dead`, `onlink`); `[]` is none.
+    pub flags: Option<Vec<String>>,
+}
+
+impl RouteAttrs {
+    pub fn is_empty(&self) -> bool {
+        *self == RouteAttrs::default()
+    }
+}
+
+impl fmt::Display for RouteAttrs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = &self.proto {
+            write!(f, " proto {p}")?;
+        }
+        if let Some(s) = &self.scope {
+            write!(f, " scope {s}")?;
+        }
+        if let Some(s) = &self.src {
+            write!(f, " src {s}")?;
+        }
+        if let Some(m) = &self.metric {
+            write!(f, " metric {m}")?;
+        }
+        match &self.flags {
+            Some(fl) if fl.is_empty() => write!(f, " (no flags)"),
+            Some(fl) => write!(f, " {}", fl.join(" ")),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

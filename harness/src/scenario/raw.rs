@@ -485,6 +485,14 @@ pub(crate) struct RawRouteCheck {
     pub dev: Option<String>,
     pub table: Option<u32>,
     pub present: Option<bool>,
+    /// `kernel`, `static`, `boot`, ...
+    pub proto: Option<String>,
+    /// `link`, `host`, `universe`.
+    pub scope: Option<String>,
+    pub src: Option<String>,
+    pub metric: Option<u32>,
+    /// Exactly these next-hop flags: `linkdown`, `dead`, `onlink`; `[]` for none.
+    pub flags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

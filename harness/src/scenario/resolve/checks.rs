@@ -145,12 +145,50 @@ impl Resolver<'_> {
         })
     }
 
-    fn route_check(&mut self, p: &str, x: &RawRouteCheck, sc: &Scenario) -> Option<Check> {
-        let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
-        let via = match &x.via {
-            Some(v) => Some(self.ip(&format!("{p}.via"), v)?),
+    /// proto, scope, src, metric and flags, each checked against what iproute2 prints.
+    fn route_attrs(&mut self, p: &str, x: &RawRouteCheck) -> Option<RouteAttrs> {
+        const SCOPES: [&str; 4] = ["universe", "site", "link", "host"];
+        const FLAGS: [&str; 3] = ["linkdown", "dead", "onlink"];
+        if let Some(s) = x.scope.as_deref().filter(|s| !SCOPES.contains(s)) {
+            let hint = Some(format!("one of: {}", SCOPES.join(", ")));
+            self.at(&format!("{p}.scope"), format!("unknown scope `{s}`"), hint);
+            return None;
+        }
+        if let Some(f) = x
+            .flags
+            .iter()
+            .flatten()
+            .find(|f| !FLAGS.contains(&f.as_str()))
+        {
+            let hint = Some(format!("one of: {}", FLAGS.join(", ")));
+            self.at(
+                &format!("{p}.flags"),
+                format!("unknown route flag `{f}`"),
+                hint,
+            );
+            return None;
+        }
+        let src = match &x.src {
+            Some(s) => Some(self.ip(&format!("{p}.src"), s)?),
             None => None,
         };
+        Some(RouteAttrs {
+            proto: x.proto.clone(),
+            scope: x.scope.clone(),
+            src,
+            metric: x.metric,
+            flags: x.flags.clone(),
+        })
+    }
+
+    /// `default`, a prefix (an entry), an address or `node:if` (a lookup).
+    fn route_to(
+        &mut self,
+        p: &str,
+        x: &RawRouteCheck,
+        via: Option<IpAddr>,
+        sc: &Scenario,
+    ) -> Option<Cidr> {
         let to = if x.to == "default" {
             Cidr::default_route(via.is_some_and(|v| v.is_ipv6()))
         } else if let Some(c) = Cidr::parse(&x.to) {
@@ -182,6 +220,16 @@ impl Resolver<'_> {
             );
             return None;
         };
+        Some(to)
+    }
+
+    fn route_check(&mut self, p: &str, x: &RawRouteCheck, sc: &Scenario) -> Option<Check> {
+        let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
+        let via = match &x.via {
+            Some(v) => Some(self.ip(&format!("{p}.via"), v)?),
+            None => None,
+        };
+        let to = self.route_to(p, x, via, sc)?;
         if let Some(d) = &x.dev {
             let nd = sc.node(&node)?;
             if nd.interface(d).is_none() {
@@ -211,6 +259,15 @@ impl Resolver<'_> {
             );
             return None;
         }
+        let attrs = self.route_attrs(p, x)?;
+        if !present && !attrs.is_empty() {
+            self.at(
+                p,
+                "contradictory check: `present: false` with route attributes",
+                None,
+            );
+            return None;
+        }
         Some(Check::Route {
             node,
             to,
@@ -219,6 +276,7 @@ impl Resolver<'_> {
             dev: x.dev.as_deref().map(Into::into),
             table: x.table,
             present,
+            attrs,
         })
     }
 
