@@ -186,6 +186,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "actual:   10.7.0.0/24 dev eth0 proto kernel scope link src 10.7.0.1 linkdown",
     ),
     (
+        "route-mtu",
+        "expected: h1 routes 10.17.1.2 mtu 1500",
+        "mtu 1400",
+    ),
+    (
         "trace",
         "expected: NFLOG group 5 in host logs\n    PHYSIN=veth2 TYPE=8",
         "raw-pre HOOK=PREROUTING IN=docker0 OUT= PHYSIN=veth1 SRC=10.17.0.2 DST=10.17.0.3 PROTO=ICMP TYPE=8",

@@ -28,8 +28,28 @@ pub(crate) async fn observe(
             node,
             to,
             lookup: true,
+            how,
             ..
-        } => Observation::Lookup(state::route_lookup(sb.nl(node), to.addr).await?),
+        } => {
+            // Interfaces by index, as the kernel takes them.
+            let index = |i: &Option<crate::scenario::IfName>| {
+                let name = i.as_ref().map(|n| n.to_string());
+                async move {
+                    match name {
+                        Some(n) => sb.index(node, &n).await.map(Some),
+                        None => Ok(None),
+                    }
+                }
+            };
+            let lookup = crate::netlink::Lookup {
+                from: how.from,
+                oif: index(&how.oif).await?,
+                iif: index(&how.iif).await?,
+                mark: how.mark,
+                tos: how.tos,
+            };
+            Observation::Lookup(state::route_lookup(sb.nl(node), to.addr, &lookup).await?)
+        }
         Check::Neigh { node, .. } => Observation::Node(
             NodeState::gather(
                 sb.nl(node),

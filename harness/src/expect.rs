@@ -164,6 +164,8 @@ fn has(r: &RouteEntry, a: &RouteAttrs) -> bool {
             .is_none_or(|s| r.scope.unwrap_or("universe") == s)
         && a.src.is_none_or(|s| r.src == Some(s))
         && a.metric.is_none_or(|m| r.metric.unwrap_or(0) == m)
+        && a.mtu.is_none_or(|m| r.mtu == Some(m))
+        && a.lock.is_none_or(|l| r.mtu_locked == l)
         && a.flags.as_ref().is_none_or(|f| {
             let mut want: Vec<&str> = f.iter().map(String::as_str).collect();
             let mut got = r.flags.clone();
@@ -181,6 +183,8 @@ fn attrs_of(r: &RouteEntry) -> String {
         src: r.src,
         metric: r.metric,
         flags: Some(r.flags.iter().map(|f| f.to_string()).collect()),
+        mtu: r.mtu,
+        lock: Some(r.mtu_locked).filter(|l| *l),
     }
     .to_string()
 }
@@ -340,6 +344,7 @@ fn route_lookup(c: &Check, found: Option<&RouteEntry>) -> Verdict {
         dev,
         present,
         attrs,
+        how,
         ..
     } = c
     else {
@@ -347,7 +352,7 @@ fn route_lookup(c: &Check, found: Option<&RouteEntry>) -> Verdict {
     };
     let expected = if *present {
         format!(
-            "{node} routes {}{}{attrs}",
+            "{node} routes {}{how}{}{attrs}",
             to.addr,
             via_dev(*via, dev.as_deref())
         )

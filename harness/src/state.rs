@@ -107,6 +107,9 @@ pub(crate) struct RouteEntry {
     pub metric: Option<u32>,
     /// `dead`, `onlink`, `linkdown`, as iproute2 prints them.
     pub flags: Vec<&'static str>,
+    /// The MTU metric (for a lookup: a cached PMTU exception) and its lock.
+    pub mtu: Option<u32>,
+    pub mtu_locked: bool,
 }
 
 /// A neighbour entry's state, as the kernel reports it.
@@ -243,8 +246,12 @@ impl NodeState {
 }
 
 /// The kernel's answer to `ip route get ADDR`, with names.
-pub(crate) async fn route_lookup(nl: &Nl, dst: IpAddr) -> Result<Option<RouteEntry>, NlError> {
-    let Some(r) = nl.route_lookup(dst).await? else {
+pub(crate) async fn route_lookup(
+    nl: &Nl,
+    dst: IpAddr,
+    how: &netlink::Lookup,
+) -> Result<Option<RouteEntry>, NlError> {
+    let Some(r) = nl.route_lookup(dst, how).await? else {
         return Ok(None);
     };
     let names: HashMap<u32, String> = nl
@@ -276,6 +283,8 @@ fn link(l: &netlink::LinkState, name: &impl Fn(u32) -> String) -> Link {
 fn route_entry(r: netlink::RouteState, name: &impl Fn(u32) -> String) -> RouteEntry {
     RouteEntry {
         flags: r.flags.clone(),
+        mtu: r.mtu,
+        mtu_locked: r.mtu_locked,
         kind: match r.kind {
             RouteType::Unicast => RouteKind::Unicast,
             RouteType::Local => RouteKind::Local,

@@ -323,6 +323,8 @@ fn fdb_checks() {
 fn route(dst: &str, via: Option<&str>, dev: &str, table: u32) -> RouteEntry {
     RouteEntry {
         flags: Vec::new(),
+        mtu: None,
+        mtu_locked: false,
         kind: RouteKind::Unicast,
         dst: Cidr::parse(dst).unwrap(),
         table,
@@ -347,6 +349,7 @@ fn route_entry_checks() {
     };
     let c = |to: &str, via: Option<&str>, table: Option<u32>, present: bool| Check::Route {
         attrs: Default::default(),
+        how: Default::default(),
         node: "a".into(),
         to: Cidr::parse(to).unwrap(),
         lookup: false,
@@ -387,6 +390,7 @@ fn route_lookup_checks() {
     let sc = sc();
     let c = |via: Option<&str>, present: bool| Check::Route {
         attrs: Default::default(),
+        how: Default::default(),
         node: "a".into(),
         to: Cidr::parse("10.9.1.1/32").unwrap(),
         lookup: true,
@@ -403,6 +407,7 @@ fn route_lookup_checks() {
     assert!(!check(&c(None, true), &none, &sc).passed);
     let absent = Check::Route {
         attrs: Default::default(),
+        how: Default::default(),
         node: "a".into(),
         to: Cidr::parse("10.9.1.1/32").unwrap(),
         lookup: true,
@@ -605,6 +610,7 @@ fn route_attributes_must_all_hold_and_flags_exactly() {
         table: None,
         present: true,
         attrs,
+        how: Default::default(),
     };
     let flags = |f: &[&str]| Some(f.iter().map(|s| s.to_string()).collect());
     let holds = |a: RouteAttrs| route_entry(&check(a), &st).passed;

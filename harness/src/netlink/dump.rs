@@ -60,6 +60,20 @@ pub(crate) struct RouteState {
     pub scope: netlink_packet_route::route::RouteScope,
     /// The next-hop flags iproute2 prints: `dead`, `onlink`, `linkdown`.
     pub flags: Vec<&'static str>,
+    /// The MTU metric (a cached PMTU exception, in a lookup's answer), and whether it
+    /// is locked.
+    pub mtu: Option<u32>,
+    pub mtu_locked: bool,
+}
+
+/// What `ip route get` takes besides the destination.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lookup {
+    pub from: Option<IpAddr>,
+    pub oif: Option<u32>,
+    pub iif: Option<u32>,
+    pub mark: Option<u32>,
+    pub tos: Option<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -223,17 +237,41 @@ impl Nl {
     }
 
     /// The kernel's route for `dst` (`ip route get`); None when it has none.
-    pub(crate) async fn route_lookup(&self, dst: IpAddr) -> Result<Option<RouteState>, NlError> {
+    pub(crate) async fn route_lookup(
+        &self,
+        dst: IpAddr,
+        how: &Lookup,
+    ) -> Result<Option<RouteState>, NlError> {
         let prefix = if dst.is_ipv4() { 32 } else { 128 };
-        let msg = RouteMessageBuilder::<IpAddr>::new()
+        let mut b = RouteMessageBuilder::<IpAddr>::new()
             .destination_prefix(dst, prefix)
             .map_err(|e| NlError {
                 op: format!("look up the route to {dst}"),
                 node: self.node.clone(),
                 detail: e.to_string(),
                 errno: Some(libc::EINVAL),
-            })?
-            .build();
+            })?;
+        if let Some(i) = how.oif {
+            b = b.output_interface(i);
+        }
+        if let Some(i) = how.iif {
+            b = b.input_interface(i);
+        }
+        if let Some(m) = how.mark {
+            b = b.mark(m);
+        }
+        if let Some(t) = how.tos {
+            b = b.tos(t);
+        }
+        let mut msg = b.build();
+        if let Some(from) = how.from {
+            use netlink_packet_route::route::RouteAddress;
+            msg.header.source_prefix_length = if from.is_ipv4() { 32 } else { 128 };
+            msg.attributes.push(RouteAttribute::Source(match from {
+                IpAddr::V4(a) => RouteAddress::Inet(a),
+                IpAddr::V6(a) => RouteAddress::Inet6(a),
+            }));
+        }
         let mut found = self.handle.route().get(msg).execute();
         match found.try_next().await {
             Ok(m) => Ok(m.and_then(route_state)),
@@ -429,6 +467,7 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
     let mut oif = None;
     let mut metric = None;
     let mut pref_src = None;
+    let (mut mtu, mut mtu_locked) = (None, false);
     for a in &m.attributes {
         match a {
             RouteAttribute::Destination(d) => dst = route_ip(d),
@@ -445,6 +484,17 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
             RouteAttribute::Table(t) => table = *t,
             RouteAttribute::Priority(p) => metric = Some(*p),
             RouteAttribute::PrefSource(s) => pref_src = route_ip(s),
+            RouteAttribute::Metrics(ms) => {
+                use netlink_packet_route::route::RouteMetric;
+                for m in ms {
+                    match m {
+                        RouteMetric::Mtu(v) => mtu = Some(*v),
+                        // RTAX_LOCK is a bit mask over the metrics; bit RTAX_MTU (2).
+                        RouteMetric::Lock(v) => mtu_locked = v & (1 << 2) != 0,
+                        _ => {}
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -465,6 +515,8 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
     .collect();
     Some(RouteState {
         flags,
+        mtu,
+        mtu_locked,
         dst: Cidr {
             addr: dst.unwrap_or(zero),
             prefix: h.destination_prefix_length,

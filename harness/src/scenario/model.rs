@@ -402,6 +402,8 @@ pub enum Check {
         present: bool,
         /// Attributes the route must also have.
         attrs: RouteAttrs,
+        /// For a lookup: what `ip route get` takes besides the destination.
+        how: LookupOpts,
     },
     Link {
         dev: IfRef,
@@ -422,6 +424,43 @@ pub enum Check {
     },
 }
 
+/// `ip route get DST from A oif X iif Y mark M tos T`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LookupOpts {
+    pub from: Option<IpAddr>,
+    pub oif: Option<IfName>,
+    pub iif: Option<IfName>,
+    pub mark: Option<u32>,
+    pub tos: Option<u8>,
+}
+
+impl LookupOpts {
+    pub fn is_empty(&self) -> bool {
+        *self == LookupOpts::default()
+    }
+}
+
+impl fmt::Display for LookupOpts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(x) = &self.from {
+            write!(f, " from {x}")?;
+        }
+        if let Some(x) = &self.oif {
+            write!(f, " oif {x}")?;
+        }
+        if let Some(x) = &self.iif {
+            write!(f, " iif {x}")?;
+        }
+        if let Some(x) = &self.mark {
+            write!(f, " mark {x}")?;
+        }
+        if let Some(x) = &self.tos {
+            write!(f, " tos {x}")?;
+        }
+        Ok(())
+    }
+}
+
 /// What a route check asks of a route besides where it goes, as iproute2 prints it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteAttrs {
@@ -431,6 +470,10 @@ pub struct RouteAttrs {
     pub metric: Option<u32>,
     /// Exactly these next-hop flags (`linkdown`, `dead`, `onlink`); `[]` is none.
     pub flags: Option<Vec<String>>,
+    /// The MTU metric: a lookup's cached PMTU exception (`ip route get` shows `mtu 1400`).
+    pub mtu: Option<u32>,
+    /// Whether that MTU is locked (`mtu lock 1400`).
+    pub lock: Option<bool>,
 }
 
 impl RouteAttrs {
@@ -452,6 +495,13 @@ impl fmt::Display for RouteAttrs {
         }
         if let Some(m) = &self.metric {
             write!(f, " metric {m}")?;
+        }
+        match (self.lock, self.mtu) {
+            (Some(true), Some(m)) => write!(f, " mtu lock {m}")?,
+            (Some(true), None) => write!(f, " mtu lock")?,
+            (_, Some(m)) => write!(f, " mtu {m}")?,
+            (Some(false), None) => write!(f, " mtu unlocked")?,
+            (None, None) => {}
         }
         match &self.flags {
             Some(fl) if fl.is_empty() => write!(f, " (no flags)"),

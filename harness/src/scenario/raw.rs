@@ -493,6 +493,18 @@ pub(crate) struct RawRouteCheck {
     pub metric: Option<u32>,
     /// Exactly these next-hop flags: `linkdown`, `dead`, `onlink`; `[]` for none.
     pub flags: Option<Vec<String>>,
+    /// The MTU metric, e.g. a lookup's cached PMTU exception.
+    pub mtu: Option<u32>,
+    /// Whether that MTU is locked.
+    pub lock: Option<bool>,
+    /// For a lookup (`ip route get`): the source address.
+    pub from: Option<String>,
+    /// For a lookup: the output interface (of `node`).
+    pub oif: Option<String>,
+    /// For a lookup: the input interface (of `node`), as for a forwarded packet.
+    pub iif: Option<String>,
+    pub mark: Option<u32>,
+    pub tos: Option<u8>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

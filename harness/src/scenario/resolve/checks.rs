@@ -178,6 +178,46 @@ impl Resolver<'_> {
             src,
             metric: x.metric,
             flags: x.flags.clone(),
+            mtu: x.mtu,
+            lock: x.lock,
+        })
+    }
+
+    /// `from`, `oif`, `iif`, `mark`, `tos`: for a lookup only.
+    fn lookup_opts(
+        &mut self,
+        p: &str,
+        x: &RawRouteCheck,
+        node: &str,
+        sc: &Scenario,
+    ) -> Option<LookupOpts> {
+        let from = match &x.from {
+            Some(s) => Some(self.ip(&format!("{p}.from"), s)?),
+            None => None,
+        };
+        let mut dev = |key: &str, v: &Option<String>| -> Option<Option<IfName>> {
+            let Some(d) = v else { return Some(None) };
+            let nd = sc.node(node)?;
+            if nd.interface(d).is_none() {
+                let hint = did_you_mean(d, nd.interfaces.iter().map(|i| i.name.as_str()))
+                    .map(|m| format!("did you mean `{m}`?"));
+                self.at(
+                    &format!("{p}.{key}"),
+                    format!("unknown interface `{d}` in node {node}"),
+                    hint,
+                );
+                return None;
+            }
+            Some(Some(d.as_str().into()))
+        };
+        let oif = dev("oif", &x.oif)?;
+        let iif = dev("iif", &x.iif)?;
+        Some(LookupOpts {
+            from,
+            oif,
+            iif,
+            mark: x.mark,
+            tos: x.tos,
         })
     }
 
@@ -260,6 +300,15 @@ impl Resolver<'_> {
             return None;
         }
         let attrs = self.route_attrs(p, x)?;
+        let how = self.lookup_opts(p, x, &node, sc)?;
+        if !lookup && !how.is_empty() {
+            self.at(
+                p,
+                "`from`, `oif`, `iif`, `mark` and `tos` apply to a lookup, not to a route entry",
+                Some("write `to` as an address, as `ip route get` takes it".into()),
+            );
+            return None;
+        }
         if !present && !attrs.is_empty() {
             self.at(
                 p,
@@ -277,6 +326,7 @@ impl Resolver<'_> {
             table: x.table,
             present,
             attrs,
+            how,
         })
     }
 
