@@ -189,20 +189,30 @@ fn test(dir: &Path, args: Vec<String>) -> ExitCode {
 }
 
 fn check(files: &[PathBuf]) -> ExitCode {
+    each_trial(
+        files.iter().map(|f| (scenarios_root(f), f.clone())),
+        |sc, _| {
+            say::line(&format!(
+                "{}: {} ({} nodes, {} steps)",
+                sc.name,
+                paint("32", "ok"),
+                sc.nodes.len(),
+                sc.steps.len()
+            ));
+        },
+    )
+}
+
+/// Loads every trial of each (root, file); `show` prints one. A file that does not
+/// load is printed to stderr and makes the exit status 1.
+fn each_trial(
+    files: impl Iterator<Item = (PathBuf, PathBuf)>,
+    mut show: impl FnMut(netspec::Scenario, &Path),
+) -> ExitCode {
     let mut failed = false;
-    for file in files {
-        match load_variants(&scenarios_root(file), file) {
-            Ok(all) => {
-                for sc in all {
-                    say::line(&format!(
-                        "{}: {} ({} nodes, {} steps)",
-                        sc.name,
-                        paint("32", "ok"),
-                        sc.nodes.len(),
-                        sc.steps.len()
-                    ));
-                }
-            }
+    for (root, file) in files {
+        match load_variants(&root, &file) {
+            Ok(all) => all.into_iter().for_each(|sc| show(sc, &file)),
             Err(e) => {
                 eprintln!("{e}");
                 failed = true;
@@ -258,32 +268,19 @@ fn list(dir: &Path, format: ListFormat) -> ExitCode {
         say::line("| scenario | description |");
         say::line("|---|---|");
     }
-    let mut failed = false;
-    for f in &files {
-        match load_variants(dir, f) {
-            Ok(all) => {
-                for sc in all {
-                    let desc = sc.description.unwrap_or_default().replace('\n', " ");
-                    say::line(&match format {
-                        ListFormat::Text => format!("{:<40} {desc}", sc.name),
-                        ListFormat::Markdown => {
-                            let link = f.strip_prefix(dir).unwrap_or(f).display().to_string();
-                            format!("| [`{}`]({link}) | {} |", sc.name, desc.replace('|', "\\|"))
-                        }
-                    });
+    each_trial(
+        files.iter().map(|f| (dir.to_path_buf(), f.clone())),
+        |sc, f| {
+            let desc = sc.description.unwrap_or_default().replace('\n', " ");
+            say::line(&match format {
+                ListFormat::Text => format!("{:<40} {desc}", sc.name),
+                ListFormat::Markdown => {
+                    let link = f.strip_prefix(dir).unwrap_or(f).display().to_string();
+                    format!("| [`{}`]({link}) | {} |", sc.name, desc.replace('|', "\\|"))
                 }
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                failed = true;
-            }
-        }
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+            });
+        },
+    )
 }
 
 fn run(

@@ -126,16 +126,7 @@ impl Resolver<'_> {
             return None;
         }
         if let Some(port) = &x.port {
-            if nd.interface(port).is_none() {
-                let hint = did_you_mean(port, nd.interfaces.iter().map(|i| i.name.as_str()))
-                    .map(|m| format!("did you mean `{m}`?"));
-                self.at(
-                    &format!("{p}.port"),
-                    format!("unknown interface `{port}` in node {node}"),
-                    hint,
-                );
-                return None;
-            }
+            self.node_if(&format!("{p}.port"), &node, port, sc)?;
         }
         Some(Check::Fdb {
             node,
@@ -197,17 +188,7 @@ impl Resolver<'_> {
         };
         let mut dev = |key: &str, v: &Option<String>| -> Option<Option<IfName>> {
             let Some(d) = v else { return Some(None) };
-            let nd = sc.node(node)?;
-            if nd.interface(d).is_none() {
-                let hint = did_you_mean(d, nd.interfaces.iter().map(|i| i.name.as_str()))
-                    .map(|m| format!("did you mean `{m}`?"));
-                self.at(
-                    &format!("{p}.{key}"),
-                    format!("unknown interface `{d}` in node {node}"),
-                    hint,
-                );
-                return None;
-            }
+            self.node_if(&format!("{p}.{key}"), node, d, sc)?;
             Some(Some(d.as_str().into()))
         };
         let oif = dev("oif", &x.oif)?;
@@ -271,17 +252,7 @@ impl Resolver<'_> {
         };
         let to = self.route_to(p, x, via, sc)?;
         if let Some(d) = &x.dev {
-            let nd = sc.node(&node)?;
-            if nd.interface(d).is_none() {
-                let hint = did_you_mean(d, nd.interfaces.iter().map(|i| i.name.as_str()))
-                    .map(|m| format!("did you mean `{m}`?"));
-                self.at(
-                    &format!("{p}.dev"),
-                    format!("unknown interface `{d}` in node {node}"),
-                    hint,
-                );
-                return None;
-            }
+            self.node_if(&format!("{p}.dev"), &node, d, sc)?;
         }
         let present = x.present.unwrap_or(true);
         if !present && (via.is_some() || x.dev.is_some()) {
