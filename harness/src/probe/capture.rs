@@ -42,6 +42,7 @@ pub(crate) struct Tap {
 /// receive buffer of `bytes` if given (a whole-run capture is read between steps, so a
 /// step's frames must fit).
 pub(crate) fn open(ns: &Netns, ifaces: Vec<IfRef>, bytes: Option<i32>) -> io::Result<Vec<Tap>> {
+    ingress_timestamps(ns);
     ns.run_in(move || {
         ifaces
             .into_iter()
@@ -62,6 +63,90 @@ pub(crate) fn open(ns: &Netns, ifaces: Vec<IfRef>, bytes: Option<i32>) -> io::Re
             })
             .collect()
     })
+}
+
+/// Turns on, for good, the kernel's stamping of frames as they pass, and waits until it
+/// is on. The kernel stamps a frame when it crosses an interface only while some socket
+/// asks for timestamps (the global `netstamp_needed` key), and the first such socket
+/// turns the key on later, from a workqueue. Until then a tap's frames are stamped when
+/// they are read, in the order the taps are read, and a path would come out in that
+/// order. One unbound socket kept open in the process's own namespace (it sends
+/// nothing there) keeps the key on; a datagram over the node's loopback shows when it
+/// is on: stamped when sent, not when read.
+fn ingress_timestamps(ns: &Netns) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static ON: AtomicBool = AtomicBool::new(false);
+    static KEEPER: std::sync::Mutex<Option<OwnedFd>> = std::sync::Mutex::new(None);
+    if ON.load(Ordering::Relaxed) {
+        return;
+    }
+    {
+        let mut keeper = KEEPER.lock().unwrap_or_else(|e| e.into_inner());
+        if keeper.is_none() {
+            let one: libc::c_int = 1;
+            let fd = socket(libc::AF_INET, libc::SOCK_DGRAM, 0).and_then(|fd| {
+                setsockopt(&fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &one).map(|()| fd)
+            });
+            *keeper = fd.ok();
+        }
+    }
+    // Bounded: if it never shows, the probe still runs (and its order may be off).
+    let on = ns
+        .run_in(|| Ok(stamped_when_sent(Duration::from_secs(2))))
+        .unwrap_or(false);
+    if on {
+        ON.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Sends datagrams to itself over loopback until one is stamped well before it is read.
+fn stamped_when_sent(limit: Duration) -> bool {
+    let Ok(rx) = std::net::UdpSocket::bind("127.0.0.1:0") else {
+        return false;
+    };
+    let one: libc::c_int = 1;
+    let stamped = setsockopt(&rx, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &one);
+    let (Ok(()), Ok(to)) = (stamped, rx.local_addr()) else {
+        return false;
+    };
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if rx.send_to(b"t", to).is_err() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(300));
+        let read_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        match recv_stamp(rx.as_raw_fd()) {
+            Some(ts) if ts + Duration::from_micros(150) < read_at => return true,
+            Some(_) => {}
+            None => return false,
+        }
+    }
+    false
+}
+
+/// One datagram's SCM_TIMESTAMPNS.
+fn recv_stamp(fd: libc::c_int) -> Option<Duration> {
+    let mut buf = [0u8; 16];
+    let mut control = [0u8; 64];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: plain data; all-zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = control.len();
+    // SAFETY: msg points at live buffers of the given sizes.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return None;
+    }
+    timestamp(&msg)
 }
 
 /// Reads everything the taps hold, then waits for stragglers until the taps have been
