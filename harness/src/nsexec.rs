@@ -343,13 +343,7 @@ unsafe fn child(
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
 ) -> isize {
-    let fail = |stage: u8| -> isize {
-        let errno = *libc::__errno_location();
-        let e = errno.to_ne_bytes();
-        let msg = [stage, e[0], e[1], e[2], e[3]];
-        libc::write(plan.err, msg.as_ptr().cast(), msg.len());
-        libc::_exit(127)
-    };
+    let fail = |stage: u8| give_up(plan, stage);
     default_signals();
     let null = std::ptr::null::<libc::c_char>();
     if libc::setns(plan.netns, libc::CLONE_NEWNET) != 0 {
@@ -404,18 +398,21 @@ unsafe fn child(
     exec_now(plan, argv, envp)
 }
 
+/// In the child: tells the parent which stage failed, with errno, and exits.
+unsafe fn give_up(plan: &ChildPlan, stage: u8) -> isize {
+    let e = (*libc::__errno_location()).to_ne_bytes();
+    let msg = [stage, e[0], e[1], e[2], e[3]];
+    libc::write(plan.err, msg.as_ptr().cast(), msg.len());
+    libc::_exit(127)
+}
+
 /// In the child: standard streams, then execve.
 unsafe fn exec_now(
     plan: &ChildPlan,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
 ) -> isize {
-    let fail = |stage: u8| -> isize {
-        let e = (*libc::__errno_location()).to_ne_bytes();
-        let msg = [stage, e[0], e[1], e[2], e[3]];
-        libc::write(plan.err, msg.as_ptr().cast(), msg.len());
-        libc::_exit(127)
-    };
+    let fail = |stage: u8| give_up(plan, stage);
     for (i, fd) in plan.fds.iter().enumerate() {
         if libc::dup2(*fd, i as i32) < 0 {
             return fail(5);

@@ -61,11 +61,7 @@ impl Harness {
                 Ok(variants) => trials.extend(variants.into_iter().map(|sc| {
                     // Trials are named by path (plus a matrix's `[key=value]`), whatever
                     // `name:` says, so `--exact <path>` finds them.
-                    let suffix = match sc.name.rfind('[') {
-                        Some(i) if sc.name.ends_with(']') => &sc.name[i..],
-                        _ => "",
-                    };
-                    let path_name = format!("{base}{suffix}");
+                    let path_name = format!("{base}{}", sc.variant);
                     // Known when the trials are listed, so that nextest shows SKIP and
                     // cargo test `ignored`, never a pass; the reason goes in the name,
                     // the one place both show.

@@ -3,14 +3,15 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::poll::PollFlags;
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrStorage};
 
+use super::wait_for as wait;
 use crate::netns::Netns;
 use crate::scenario::{Connect, Connection, Proto};
 use crate::servers::{Token, TOKEN_LEN, TOKEN_MAGIC};
@@ -48,27 +49,6 @@ fn classify(e: Errno) -> Connection {
         Errno::ECONNREFUSED => Connection::Refused,
         Errno::ETIMEDOUT => Connection::Timeout,
         e => Connection::Errno(e as i32),
-    }
-}
-
-/// Waits for `events` on `fd` until `deadline`; the events that came, or None on timeout.
-fn wait(fd: &OwnedFd, events: PollFlags, deadline: Instant) -> io::Result<Option<PollFlags>> {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(None);
-        }
-        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-        let mut fds = [PollFd::new(fd.as_fd(), events)];
-        match poll(
-            &mut fds,
-            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
-        ) {
-            Ok(0) => {}
-            Ok(_) => return Ok(fds[0].revents()),
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
     }
 }
 

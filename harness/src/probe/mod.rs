@@ -18,28 +18,33 @@ use crate::scenario::Mac;
 
 /// Waits until `fd` is readable or `deadline` passes; false on timeout.
 pub(crate) fn wait_readable(fd: &OwnedFd, deadline: Instant) -> io::Result<bool> {
+    Ok(wait_for(fd, nix::poll::PollFlags::POLLIN, deadline)?.is_some())
+}
+
+/// Waits for `events` on `fd` until `deadline`: the events that came, or None on
+/// timeout. Rounded up to whole milliseconds, so it never spins short of the deadline.
+pub(crate) fn wait_for(
+    fd: &OwnedFd,
+    events: nix::poll::PollFlags,
+    deadline: Instant,
+) -> io::Result<Option<nix::poll::PollFlags>> {
+    use nix::poll::{poll, PollFd, PollTimeout};
+    use std::os::fd::AsFd;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Ok(false);
+            return Ok(None);
         }
-        let mut pfd = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
         let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if r > 0 {
-            return Ok(true);
+        let mut fds = [PollFd::new(fd.as_fd(), events)];
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+        ) {
+            Ok(0) => {}
+            Ok(_) => return Ok(fds[0].revents()),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }

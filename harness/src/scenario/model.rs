@@ -24,6 +24,8 @@ pub struct Scenario {
     pub capture: Vec<IfRef>,
     /// Echo servers started before the steps.
     pub listen: Vec<Listen>,
+    /// A matrix trial's `[key=value,...]`, also the end of `name`; empty otherwise.
+    pub variant: String,
 }
 
 impl Scenario {

@@ -113,6 +113,7 @@ fn load_variant(file: &Path, name: &str, suffix: &str, src: &str) -> Result<Scen
     }
     if r.errors.is_empty() {
         scenario.name.push_str(suffix);
+        scenario.variant = suffix.to_string();
         Ok(scenario)
     } else {
         Err(LoadError {
@@ -327,6 +328,7 @@ impl<'a> Resolver<'a> {
                 steps: Vec::new(),
                 capture: Vec::new(),
                 listen: Vec::new(),
+                variant: String::new(),
             };
         }
         let mut scenario = Scenario {
@@ -338,6 +340,7 @@ impl<'a> Resolver<'a> {
             steps: Vec::new(),
             capture: Vec::new(),
             listen: Vec::new(),
+            variant: String::new(),
         };
         self.requires(&raw.requires);
         for (ni, (name, raw_node)) in raw.nodes.iter().enumerate() {

@@ -1,6 +1,5 @@
 //! Listeners, clients, commands and netfilter rules.
 
-use super::watch::parse_count;
 use super::*;
 
 /// The most a `connect` may send: enough for any test, small enough to stay fast.
@@ -454,21 +453,9 @@ impl Resolver<'_> {
                 return None;
             }
         };
-        let mut count = |key: &str, v: &Option<Scalar>| -> Option<Option<Count>> {
-            match v {
-                None => Some(None),
-                Some(s) => match parse_count(&s.0) {
-                    Some(c) => Some(Some(c)),
-                    None => {
-                        self.at(
-                            &format!("{p}.{key}"),
-                            format!("invalid count `{}`", s.0),
-                            Some("a number (`3`), or a bound: `>= 1`, `> 0`, `<= 2`, `< 3`".into()),
-                        );
-                        None
-                    }
-                },
-            }
+        let mut count = |key: &str, v: &Option<Scalar>| match v {
+            None => Some(None),
+            Some(s) => self.count(&format!("{p}.{key}"), s).map(Some),
         };
         let packets = count("packets", &x.packets)?;
         let bytes = count("bytes", &x.bytes)?;

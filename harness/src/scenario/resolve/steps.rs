@@ -17,25 +17,13 @@ impl Resolver<'_> {
         let path = format!("steps.{i}");
         let pos = self.spans.value(&path);
         let mut actions = Vec::new();
-        if raw.ping.is_some() {
-            actions.push("ping")
-        }
-        if raw.arping.is_some() {
-            actions.push("arping")
-        }
-        if raw.link.is_some() {
-            actions.push("link")
-        }
-        if raw.check.is_some() {
-            actions.push("check")
-        }
-        if raw.snapshot.is_some() {
-            actions.push("snapshot")
-        }
-        if raw.sleep.is_some() {
-            actions.push("sleep")
-        }
         for (set, name) in [
+            (raw.ping.is_some(), "ping"),
+            (raw.arping.is_some(), "arping"),
+            (raw.link.is_some(), "link"),
+            (raw.check.is_some(), "check"),
+            (raw.snapshot.is_some(), "snapshot"),
+            (raw.sleep.is_some(), "sleep"),
             (raw.address.is_some(), "address"),
             (raw.route.is_some(), "route"),
             (raw.sysctl.is_some(), "sysctl"),

@@ -86,14 +86,7 @@ impl Resolver<'_> {
             );
             return None;
         };
-        let Some(count) = parse_count(&x.count.0) else {
-            self.at(
-                &format!("{p}.count"),
-                format!("invalid count `{}`", x.count.0),
-                Some("a number (`3`), or a bound: `>= 1`, `> 0`, `<= 2`, `< 3`".into()),
-            );
-            return None;
-        };
+        let count = self.count(&format!("{p}.count"), &x.count)?;
         Some(Check::Frames {
             watch: x.watch.clone(),
             at,
@@ -102,8 +95,23 @@ impl Resolver<'_> {
     }
 }
 
+impl Resolver<'_> {
+    /// A count as frames and counter checks take it, or an error at `path`.
+    pub(super) fn count(&mut self, path: &str, s: &Scalar) -> Option<Count> {
+        let c = parse_count(&s.0);
+        if c.is_none() {
+            self.at(
+                path,
+                format!("invalid count `{}`", s.0),
+                Some("a number (`3`), or a bound: `>= 1`, `> 0`, `<= 2`, `< 3`".into()),
+            );
+        }
+        c
+    }
+}
+
 /// `3`, `>= 1`, `> 0`, `<= 2`, `< 3`.
-pub(super) fn parse_count(s: &str) -> Option<Count> {
+fn parse_count(s: &str) -> Option<Count> {
     let s = s.trim();
     let num = |t: &str| t.trim().parse::<u64>().ok();
     if let Some(r) = s.strip_prefix(">=") {
