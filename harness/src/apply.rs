@@ -8,11 +8,12 @@ use std::time::Instant;
 use futures::future::try_join_all;
 
 use crate::error::ApplyError;
-use crate::netlink::NlError;
+use crate::netlink::nexthop::{self, NexthopBody};
+use crate::netlink::{NlError, RouteOifs};
 use crate::plan::{Op, Plan};
 use crate::ready::READY_DEADLINE;
 use crate::sandbox::Sandbox;
-use crate::scenario::IfKind;
+use crate::scenario::{IfKind, Nexthop, NexthopKind, Route};
 
 /// Builds the topology and waits until it is ready.
 pub(crate) async fn apply(sb: &Sandbox, plan: &Plan) -> Result<(), ApplyError> {
@@ -206,12 +207,16 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
             sb.nl(node).del_address(i, name, *cidr).await
         }
         Op::DelRoute { node, route } => {
-            let oif = match &route.dev {
-                Some(d) => Some(sb.index(node, d).await?),
-                None => None,
-            };
-            sb.nl(node).del_route(route, oif).await
+            let oifs = route_oifs(sb, node, route).await?;
+            sb.nl(node).del_route(route, &oifs).await
         }
+        Op::AddNexthops { node, nexthops } => {
+            for nh in nexthops {
+                add_nexthop(sb, node, nh).await?;
+            }
+            Ok(())
+        }
+        Op::DelNexthop { node, id } => nexthop::del(sb.ns(node), node, *id),
         Op::DelNeigh { node, dev, to } => {
             let i = sb.index(node, dev).await?;
             sb.nl(node).del_neigh(i, *to, dev).await
@@ -242,11 +247,40 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
             sb.nl(node).add_fdb(i, entry).await
         }
         Op::AddRoute { node, route } => {
-            let oif = match &route.dev {
-                Some(d) => Some(sb.index(node, d).await?),
-                None => None,
-            };
-            sb.nl(node).add_route(route, oif).await
+            let oifs = route_oifs(sb, node, route).await?;
+            sb.nl(node).add_route(route, &oifs).await
         }
     }
+}
+
+/// The indexes of the interfaces a route names, its paths' included.
+async fn route_oifs(sb: &Sandbox, node: &str, route: &Route) -> Result<RouteOifs, NlError> {
+    let mut oifs = RouteOifs::default();
+    if let Some(d) = &route.dev {
+        oifs.oif = Some(sb.index(node, d).await?);
+    }
+    for h in &route.hops {
+        oifs.hops.push(match &h.dev {
+            Some(d) => sb.index(node, d).await?,
+            None => 0,
+        });
+    }
+    Ok(oifs)
+}
+
+async fn add_nexthop(sb: &Sandbox, node: &str, nh: &Nexthop) -> Result<(), NlError> {
+    let (body, v6, onlink) = match &nh.kind {
+        NexthopKind::Path {
+            via,
+            dev,
+            v6,
+            onlink,
+        } => {
+            let oif = sb.index(node, dev).await?;
+            (NexthopBody::Path { via: *via, oif }, *v6, *onlink)
+        }
+        NexthopKind::Blackhole { v6 } => (NexthopBody::Blackhole, *v6, false),
+        NexthopKind::Group(m) => (NexthopBody::Group(m.clone()), false, false),
+    };
+    nexthop::add(sb.ns(node), node, nh.id, &body, v6, onlink)
 }

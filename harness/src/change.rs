@@ -55,6 +55,11 @@ pub(crate) fn describe(c: &Change) -> String {
             FdbOp::Del { mac, port } => format!("fdb del {mac} dev {port} in {node}"),
             FdbOp::Flush { port } => format!("fdb flush dev {port} in {node}"),
         },
+        Change::Nexthop { node, add, del } => match (add, del) {
+            (Some(nh), _) => format!("nexthop add {} in {node}", nh.text),
+            (None, Some(id)) => format!("nexthop del id {id} in {node}"),
+            (None, None) => format!("nexthop in {node}"),
+        },
     }
 }
 
@@ -130,6 +135,19 @@ pub(crate) fn lower(c: &Change) -> Vec<Op> {
             } else {
                 Op::DelRoute { node, route }
             }]
+        }
+        Change::Nexthop { node, add, del } => {
+            let node = node.clone();
+            add.iter()
+                .map(|nh| Op::AddNexthops {
+                    node: node.clone(),
+                    nexthops: vec![nh.clone()],
+                })
+                .chain(del.iter().map(|id| Op::DelNexthop {
+                    node: node.clone(),
+                    id: *id,
+                }))
+                .collect()
         }
         Change::Sysctl { node, key, value } => vec![Op::Sysctl {
             node: node.clone(),

@@ -80,6 +80,11 @@ pub(crate) async fn observe(
             )
             .await?,
         ),
+        Check::Nexthop { node, .. } => {
+            let mut st = NodeState::gather(sb.nl(node), Sections::LINKS).await?;
+            st.nexthops = state::nexthops(sb.nl(node), sb.ns(node)).await?;
+            Observation::Node(st)
+        }
         Check::Link { dev, .. } => {
             Observation::Node(NodeState::gather(sb.nl(&dev.node), Sections::LINKS).await?)
         }
@@ -118,6 +123,7 @@ pub(crate) fn describe(check: &Check) -> String {
             }
         ),
         Check::Link { dev, .. } => format!("check link {dev}"),
+        Check::Nexthop { node, id, .. } => format!("check nexthop {node} id {id}"),
         Check::Frames { watch, at, .. } => format!("check frames {watch} at {at}"),
         Check::Counter { node, what, .. } => format!("check counter {node} {what}"),
     }

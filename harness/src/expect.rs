@@ -166,6 +166,15 @@ fn has(r: &RouteEntry, a: &RouteAttrs) -> bool {
         && a.metric.is_none_or(|m| r.metric.unwrap_or(0) == m)
         && a.mtu.is_none_or(|m| r.mtu == Some(m))
         && a.lock.is_none_or(|l| r.mtu_locked == l)
+        && a.nhid.is_none_or(|n| r.nhid == Some(n))
+        && a.hops.as_ref().is_none_or(|want| {
+            want.len() == r.hops.len()
+                && want.iter().zip(&r.hops).all(|(w, g)| {
+                    w.via == g.via
+                        && w.dev.as_deref().is_none_or(|d| g.dev.as_deref() == Some(d))
+                        && w.weight == g.weight
+                })
+        })
         && a.flags.as_ref().is_none_or(|f| {
             let mut want: Vec<&str> = f.iter().map(String::as_str).collect();
             let mut got = r.flags.clone();
@@ -185,8 +194,18 @@ fn attrs_of(r: &RouteEntry) -> String {
         flags: Some(r.flags.iter().map(|f| f.to_string()).collect()),
         mtu: r.mtu,
         lock: Some(r.mtu_locked).filter(|l| *l),
+        nhid: r.nhid,
+        hops: Some(r.hops.iter().map(model_hop).collect()).filter(|h: &Vec<_>| !h.is_empty()),
     }
     .to_string()
+}
+
+fn model_hop(h: &crate::state::Hop) -> crate::scenario::Hop {
+    crate::scenario::Hop {
+        via: h.via,
+        dev: h.dev.as_deref().map(Into::into),
+        weight: h.weight,
+    }
 }
 
 pub(crate) fn check(c: &Check, seen: &Observation, sc: &Scenario) -> Verdict {
@@ -218,9 +237,82 @@ pub(crate) fn check(c: &Check, seen: &Observation, sc: &Scenario) -> Verdict {
             Check::Fdb { .. } => fdb(c, st),
             Check::Route { .. } => route_entry(c, st),
             Check::Link { .. } => link(c, st),
+            Check::Nexthop { .. } => nexthop(c, st),
             Check::Frames { .. } | Check::Counter { .. } => mismatched(c),
         },
         (_, _) => mismatched(c),
+    }
+}
+
+fn nexthop(c: &Check, st: &NodeState) -> Verdict {
+    let Check::Nexthop {
+        id,
+        present,
+        is,
+        flags,
+        ..
+    } = c
+    else {
+        return mismatched(c);
+    };
+    let found = st.nexthops.iter().find(|n| n.id == *id);
+    let mut want = format!("nexthop {id}");
+    if !present {
+        want += " absent";
+    }
+    if let Some(k) = is {
+        want += &format!(" {k}");
+    }
+    if let Some(f) = flags {
+        want += &if f.is_empty() {
+            " (no flags)".to_string()
+        } else {
+            format!(" {}", f.join(" "))
+        };
+    }
+    let actual = match found {
+        Some(n) => format!("nexthop {id} {n}"),
+        None => format!(
+            "no nexthop {id}; the node has {}",
+            match st.nexthops.len() {
+                0 => "none".to_string(),
+                _ => st
+                    .nexthops
+                    .iter()
+                    .map(|n| n.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+        ),
+    };
+    let ok = match found {
+        None => !present,
+        Some(n) => {
+            *present
+                && is.as_ref().is_none_or(|k| nexthop_is(n, k))
+                && flags.as_ref().is_none_or(|f| {
+                    let mut want: Vec<&str> = f.iter().map(String::as_str).collect();
+                    let mut got = n.flags.clone();
+                    want.sort_unstable();
+                    got.sort_unstable();
+                    want == got
+                })
+        }
+    };
+    Verdict::new(ok, want, actual)
+}
+
+fn nexthop_is(n: &crate::state::NexthopRow, k: &crate::scenario::NexthopKind) -> bool {
+    use crate::scenario::NexthopKind;
+    match k {
+        NexthopKind::Path { via, dev, .. } => {
+            n.group.is_none()
+                && !n.blackhole
+                && n.via == *via
+                && n.dev.as_deref() == Some(dev.as_str())
+        }
+        NexthopKind::Blackhole { .. } => n.blackhole,
+        NexthopKind::Group(m) => n.group.as_ref() == Some(m),
     }
 }
 

@@ -6,8 +6,8 @@
 //! before it has finished.
 
 use crate::scenario::{
-    BridgeOptions, Cidr, IfKind, IfName, IfRef, Interface, Mac, MacvlanMode, Node, NodeName,
-    PortOptions, Route, Scenario, StaticFdb, StaticNeigh,
+    BridgeOptions, Cidr, IfKind, IfName, IfRef, Interface, Mac, MacvlanMode, Nexthop, Node,
+    NodeName, PortOptions, Route, Scenario, StaticFdb, StaticNeigh,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +102,15 @@ pub(crate) enum Op {
         node: NodeName,
         name: IfName,
         cidr: Cidr,
+    },
+    /// In order: a group's members must exist before it.
+    AddNexthops {
+        node: NodeName,
+        nexthops: Vec<Nexthop>,
+    },
+    DelNexthop {
+        node: NodeName,
+        id: u32,
     },
     DelRoute {
         node: NodeName,
@@ -200,6 +209,12 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
                 entry: e.clone(),
             });
         }
+        if !n.nexthops.is_empty() {
+            ph.nexthops.push(Op::AddNexthops {
+                node: n.name.clone(),
+                nexthops: n.nexthops.clone(),
+            });
+        }
         for r in &n.routes {
             ph.routes.push(Op::AddRoute {
                 node: n.name.clone(),
@@ -219,6 +234,8 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
             ),
             // Port options need the port attached, which the phase before did.
             ("set links up", ph.ups),
+            // Routes may name them (`nhid`); a group's members come first in each node.
+            ("add nexthops", ph.nexthops),
             ("add routes", ph.routes),
             // After links are up: taking a link down and up removes even permanent entries.
             ("add static entries", ph.entries),
@@ -238,6 +255,7 @@ struct Phases {
     masters: Vec<Op>,
     addresses: Vec<Op>,
     ups: Vec<Op>,
+    nexthops: Vec<Op>,
     routes: Vec<Op>,
     entries: Vec<Op>,
 }

@@ -236,6 +236,7 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             Check::Neigh { node, .. }
             | Check::Fdb { node, .. }
             | Check::Route { node, .. }
+            | Check::Nexthop { node, .. }
             | Check::Counter { node, .. } => node.clone(),
             Check::Link { dev, .. } => dev.node.clone(),
             Check::Frames { at, .. } => at.node.clone(),
@@ -247,6 +248,7 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             Change::Route { node, .. }
             | Change::Sysctl { node, .. }
             | Change::Neigh { node, .. }
+            | Change::Nexthop { node, .. }
             | Change::Fdb { node, .. } => node.clone(),
         }],
         Action::Snapshot(s) => s

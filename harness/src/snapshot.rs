@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use crate::netlink::NlError;
 use crate::sandbox::Sandbox;
-use crate::scenario::{IfKind, Mac, Node, NodeName, Scenario};
+use crate::scenario::{Action, Change, IfKind, Mac, Node, NodeName, Scenario};
 use crate::state::{FdbKind, NodeState, NudState, RouteKind, Sections};
 
 fn owner_note(sc: &Scenario, mac: Mac) -> String {
@@ -57,7 +57,10 @@ pub(crate) async fn render(
         if nodes.is_some_and(|ns| !ns.contains(&n.name)) {
             continue;
         }
-        let st = NodeState::gather(sb.nl(&n.name), sections).await?;
+        let mut st = NodeState::gather(sb.nl(&n.name), sections).await?;
+        if want("nexthops") && uses_nexthops(sc, n) {
+            st.nexthops = crate::state::nexthops(sb.nl(&n.name), sb.ns(&n.name)).await?;
+        }
         render_node(&mut out, sc, n, &st, want("links"), sections);
         if want("netfilter") && crate::netfilter::node_has_rules(sc, &n.name) {
             let rules = crate::netfilter::ruleset(sb, &n.name).map_err(|detail| NlError {
@@ -73,6 +76,14 @@ pub(crate) async fn render(
         }
     }
     Ok(out)
+}
+
+/// Whether a node can have nexthop objects: the dump costs a socket, so only then.
+fn uses_nexthops(sc: &Scenario, n: &Node) -> bool {
+    !n.nexthops.is_empty()
+        || sc.steps.iter().any(|s| {
+            matches!(&s.action, Action::Change { change: Change::Nexthop { node, .. }, .. } if *node == n.name)
+        })
 }
 
 /// One node's section of a snapshot: a pure function of its state.
@@ -93,6 +104,12 @@ pub(crate) fn render_node(
     }
     if want.routes {
         render_routes(out, st);
+    }
+    if !st.nexthops.is_empty() {
+        out.push_str("nexthops\n");
+        for nh in &st.nexthops {
+            let _ = writeln!(out, "  id {} {nh}", nh.id);
+        }
     }
     if want.neigh {
         render_neigh(out, sc, st);
@@ -214,6 +231,22 @@ fn render_routes(out: &mut String, st: &NodeState) {
             }
             for f in &r.flags {
                 let _ = write!(s, " {f}");
+            }
+            if let Some(n) = r.nhid {
+                let _ = write!(s, " nhid {n}");
+            }
+            for h in &r.hops {
+                s += " nexthop";
+                if let Some(v) = h.via {
+                    let _ = write!(s, " via {v}");
+                }
+                if let Some(d) = &h.dev {
+                    let _ = write!(s, " dev {d}");
+                }
+                let _ = write!(s, " weight {}", h.weight);
+                for f in &h.flags {
+                    let _ = write!(s, " {f}");
+                }
             }
             if r.table != 254 {
                 let _ = write!(s, " table {}", table_name(r.table));

@@ -9,7 +9,9 @@ use std::net::IpAddr;
 use netlink_packet_route::neighbour::{NeighbourFlags, NeighbourState};
 use netlink_packet_route::route::{RouteProtocol, RouteScope, RouteType};
 
+use crate::netlink::nexthop::NexthopBody;
 use crate::netlink::{self, Nl, NlError};
+use crate::netns::Netns;
 use crate::scenario::{Cidr, Mac, OperState};
 
 /// Which parts of a node's state to gather (each costs one dump).
@@ -37,6 +39,8 @@ pub(crate) struct NodeState {
     pub routes: Vec<RouteEntry>,
     pub neigh: Vec<Neighbour>,
     pub fdb: Vec<FdbRow>,
+    /// Filled by `nexthops` when asked for: the dump needs the namespace, not the handle.
+    pub nexthops: Vec<NexthopRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +114,82 @@ pub(crate) struct RouteEntry {
     /// The MTU metric (for a lookup: a cached PMTU exception) and its lock.
     pub mtu: Option<u32>,
     pub mtu_locked: bool,
+    pub nhid: Option<u32>,
+    /// The paths of a multipath route, or of a route through a nexthop group.
+    pub hops: Vec<Hop>,
+}
+
+/// One path of a multipath route, with names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hop {
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub weight: u16,
+    pub flags: Vec<&'static str>,
+}
+
+/// A nexthop object, with names: `via 10.0.1.2 dev eth0`, `group 1/2,3`, `blackhole`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NexthopRow {
+    pub id: u32,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub blackhole: bool,
+    pub group: Option<Vec<(u32, u16)>>,
+    pub flags: Vec<&'static str>,
+}
+
+impl std::fmt::Display for NexthopRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut words = Vec::new();
+        if let Some(g) = &self.group {
+            words.push(format!("group {}", crate::scenario::group_text(g)));
+        }
+        if self.blackhole {
+            words.push("blackhole".into());
+        }
+        if let Some(v) = &self.via {
+            words.push(format!("via {v}"));
+        }
+        if let Some(d) = &self.dev {
+            words.push(format!("dev {d}"));
+        }
+        words.extend(self.flags.iter().map(|f| f.to_string()));
+        f.write_str(&words.join(" "))
+    }
+}
+
+/// The node's nexthop objects, by id.
+pub(crate) async fn nexthops(nl: &Nl, ns: &Netns) -> Result<Vec<NexthopRow>, NlError> {
+    let names: HashMap<u32, String> = nl
+        .links()
+        .await?
+        .into_iter()
+        .map(|l| (l.index, l.name))
+        .collect();
+    let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
+    Ok(crate::netlink::nexthop::dump(ns, &nl.node)?
+        .into_iter()
+        .map(|n| {
+            let mut row = NexthopRow {
+                id: n.id,
+                via: None,
+                dev: None,
+                blackhole: false,
+                group: None,
+                flags: n.flags,
+            };
+            match n.body {
+                NexthopBody::Path { via, oif } => {
+                    row.via = via;
+                    row.dev = Some(name(oif));
+                }
+                NexthopBody::Blackhole => row.blackhole = true,
+                NexthopBody::Group(g) => row.group = Some(g),
+            }
+            row
+        })
+        .collect())
 }
 
 /// A neighbour entry's state, as the kernel reports it.
@@ -311,6 +391,17 @@ fn route_entry(r: netlink::RouteState, name: &impl Fn(u32) -> String) -> RouteEn
         },
         src: r.pref_src,
         metric: r.metric,
+        nhid: r.nhid,
+        hops: r
+            .hops
+            .into_iter()
+            .map(|h| Hop {
+                via: h.via,
+                dev: Some(h.oif).filter(|i| *i != 0).map(name),
+                weight: h.weight,
+                flags: h.flags,
+            })
+            .collect(),
     }
 }
 

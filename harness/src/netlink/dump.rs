@@ -64,6 +64,18 @@ pub(crate) struct RouteState {
     /// is locked.
     pub mtu: Option<u32>,
     pub mtu_locked: bool,
+    pub nhid: Option<u32>,
+    /// The paths of a multipath route (or of a route through a nexthop group).
+    pub hops: Vec<HopState>,
+}
+
+/// One path of a multipath route.
+#[derive(Debug, Clone)]
+pub(crate) struct HopState {
+    pub via: Option<IpAddr>,
+    pub oif: u32,
+    pub weight: u16,
+    pub flags: Vec<&'static str>,
 }
 
 /// What `ip route get` takes besides the destination.
@@ -468,18 +480,28 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
     let mut metric = None;
     let mut pref_src = None;
     let (mut mtu, mut mtu_locked) = (None, false);
+    let (mut nhid, mut hops) = (None, Vec::new());
     for a in &m.attributes {
         match a {
+            RouteAttribute::NhId(n) => nhid = Some(*n),
+            RouteAttribute::MultiPath(list) => {
+                hops = list
+                    .iter()
+                    .map(|h| HopState {
+                        via: h.attributes.iter().find_map(|a| match a {
+                            RouteAttribute::Gateway(g) => route_ip(g),
+                            RouteAttribute::Via(v) => via_ip(v),
+                            _ => None,
+                        }),
+                        oif: h.interface_index,
+                        weight: u16::from(h.hops) + 1,
+                        flags: hop_flags(u32::from(h.flags.bits())),
+                    })
+                    .collect()
+            }
             RouteAttribute::Destination(d) => dst = route_ip(d),
             RouteAttribute::Gateway(g) => via = route_ip(g),
-            RouteAttribute::Via(v) => {
-                if let netlink_packet_route::route::RouteVia::Inet(a) = v {
-                    via = Some(IpAddr::V4(*a))
-                }
-                if let netlink_packet_route::route::RouteVia::Inet6(a) = v {
-                    via = Some(IpAddr::V6(*a))
-                }
-            }
+            RouteAttribute::Via(v) => via = via_ip(v),
             RouteAttribute::Oif(i) => oif = Some(*i),
             RouteAttribute::Table(t) => table = *t,
             RouteAttribute::Priority(p) => metric = Some(*p),
@@ -503,17 +525,10 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
         AddressFamily::Inet6 => IpAddr::from([0u16; 8]),
         _ => return None,
     };
-    use netlink_packet_route::route::RouteFlags;
-    let flags = [
-        (RouteFlags::Dead, "dead"),
-        (RouteFlags::Onlink, "onlink"),
-        (RouteFlags::Linkdown, "linkdown"),
-    ]
-    .into_iter()
-    .filter(|(f, _)| h.flags.contains(*f))
-    .map(|(_, n)| n)
-    .collect();
+    let flags = hop_flags(h.flags.bits());
     Some(RouteState {
+        nhid,
+        hops,
         flags,
         mtu,
         mtu_locked,
@@ -530,6 +545,24 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
         pref_src,
         scope: h.scope,
     })
+}
+
+/// RTNH_F_DEAD, RTNH_F_ONLINK, RTNH_F_LINKDOWN, as iproute2 names them.
+fn hop_flags(bits: u32) -> Vec<&'static str> {
+    [(1, "dead"), (4, "onlink"), (16, "linkdown")]
+        .into_iter()
+        .filter(|(f, _)| bits & f != 0)
+        .map(|(_, n)| n)
+        .collect()
+}
+
+fn via_ip(v: &netlink_packet_route::route::RouteVia) -> Option<IpAddr> {
+    use netlink_packet_route::route::RouteVia;
+    match v {
+        RouteVia::Inet(a) => Some(IpAddr::V4(*a)),
+        RouteVia::Inet6(a) => Some(IpAddr::V6(*a)),
+        _ => None,
+    }
 }
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {

@@ -1,9 +1,11 @@
 //! One rtnetlink handle per namespace: changes (`ops`) and state dumps (`dump`).
 
 mod dump;
+pub(crate) mod nexthop;
 mod ops;
 
 pub(crate) use dump::*;
+pub(crate) use ops::RouteOifs;
 
 use std::io;
 use std::os::fd::{FromRawFd, IntoRawFd, RawFd};

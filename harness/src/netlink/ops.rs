@@ -9,7 +9,8 @@ use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
 use netlink_packet_route::route::{
-    RouteMessage, RouteProtocol, RouteScope, RouteType as NlRouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHop, RouteNextHopFlags,
+    RouteProtocol, RouteScope, RouteType as NlRouteType,
 };
 use netlink_packet_route::AddressFamily;
 use rtnetlink::{
@@ -236,9 +237,10 @@ impl Nl {
     fn route_message(
         &self,
         route: &Route,
-        oif: Option<u32>,
+        oifs: &RouteOifs,
         op: &str,
     ) -> Result<RouteMessage, NlError> {
+        let oif = oifs.oif;
         let invalid = |e: &dyn std::fmt::Display| NlError {
             op: format!("{op} route `{}`", route.text),
             node: self.node.clone(),
@@ -261,16 +263,32 @@ impl Nl {
             b = b.table_id(t);
         }
         b = match route.kind {
-            RouteType::Unicast if route.via.is_none() => b.scope(RouteScope::Link),
+            // As iproute2: only a plain `P dev X` route is scope link.
+            RouteType::Unicast
+                if route.via.is_none() && route.hops.is_empty() && route.nhid.is_none() =>
+            {
+                b.scope(RouteScope::Link)
+            }
             RouteType::Unicast => b,
             RouteType::Blackhole => b.kind(NlRouteType::BlackHole).scope(RouteScope::Universe),
             RouteType::Unreachable => b.kind(NlRouteType::Unreachable).scope(RouteScope::Universe),
         };
-        Ok(b.build())
+        let mut msg = b.build();
+        if route.onlink {
+            msg.header.flags |= RouteFlags::Onlink;
+        }
+        if let Some(id) = route.nhid {
+            msg.attributes.push(RouteAttribute::NhId(id));
+        }
+        if !route.hops.is_empty() {
+            msg.attributes
+                .push(RouteAttribute::MultiPath(multipath(route, &oifs.hops)));
+        }
+        Ok(msg)
     }
 
-    pub(crate) async fn add_route(&self, route: &Route, oif: Option<u32>) -> Result<(), NlError> {
-        let mut msg = self.route_message(route, oif, "add")?;
+    pub(crate) async fn add_route(&self, route: &Route, oifs: &RouteOifs) -> Result<(), NlError> {
+        let mut msg = self.route_message(route, oifs, "add")?;
         msg.header.protocol = RouteProtocol::Static;
         self.handle
             .route()
@@ -279,6 +297,37 @@ impl Nl {
             .await
             .map_err(|e| self.err(format!("add route `{}`", route.text), &e))
     }
+}
+
+/// The interface indexes a route names: its `dev`, and each path's (0 for none).
+#[derive(Debug, Default)]
+pub(crate) struct RouteOifs {
+    pub oif: Option<u32>,
+    pub hops: Vec<u32>,
+}
+
+/// RTA_MULTIPATH: one `struct rtnexthop` per path, the weight stored minus one.
+fn multipath(route: &Route, oifs: &[u32]) -> Vec<RouteNextHop> {
+    route
+        .hops
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let mut hop = RouteNextHop::default();
+            if route.onlink {
+                hop.flags = RouteNextHopFlags::Onlink;
+            }
+            hop.hops = (h.weight.clamp(1, 256) - 1) as u8;
+            hop.interface_index = oifs.get(i).copied().unwrap_or(0);
+            if let Some(v) = h.via {
+                hop.attributes.push(RouteAttribute::Gateway(match v {
+                    IpAddr::V4(a) => RouteAddress::Inet(a),
+                    IpAddr::V6(a) => RouteAddress::Inet6(a),
+                }));
+            }
+            hop
+        })
+        .collect()
 }
 
 /// Runtime changes and static entries.
@@ -401,8 +450,8 @@ impl Nl {
             .map_err(|e| self.err(format!("delete address {cidr} from {name}"), &e))
     }
 
-    pub(crate) async fn del_route(&self, route: &Route, oif: Option<u32>) -> Result<(), NlError> {
-        let msg = self.route_message(route, oif, "delete")?;
+    pub(crate) async fn del_route(&self, route: &Route, oifs: &RouteOifs) -> Result<(), NlError> {
+        let msg = self.route_message(route, oifs, "delete")?;
         self.handle
             .route()
             .del(msg)

@@ -64,6 +64,8 @@ pub struct Node {
     pub sysctls: Vec<(String, String)>,
     pub interfaces: Vec<Interface>,
     pub routes: Vec<Route>,
+    /// Nexthop objects (`ip nexthop add ...`), members before the groups that use them.
+    pub nexthops: Vec<Nexthop>,
     pub neigh: Vec<StaticNeigh>,
     pub fdb: Vec<StaticFdb>,
     /// Rulesets loaded before the steps, in order.
@@ -233,6 +235,91 @@ pub struct Route {
     pub dev: Option<IfName>,
     pub metric: Option<u32>,
     pub table: Option<u32>,
+    /// `nexthop via A dev X weight W ...`: a multipath route (empty: a single path).
+    pub hops: Vec<Hop>,
+    /// `nhid N`: the route uses nexthop object N.
+    pub nhid: Option<u32>,
+    /// `onlink`: the gateway is on the link even if no prefix says so.
+    pub onlink: bool,
+}
+
+/// One path of a multipath route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub via: Option<IpAddr>,
+    pub dev: Option<IfName>,
+    /// 1 to 256, as `ip route` takes it.
+    pub weight: u16,
+}
+
+impl fmt::Display for Hop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut words = Vec::new();
+        if let Some(v) = &self.via {
+            words.push(format!("via {v}"));
+        }
+        if let Some(d) = &self.dev {
+            words.push(format!("dev {d}"));
+        }
+        words.push(format!("weight {}", self.weight));
+        f.write_str(&words.join(" "))
+    }
+}
+
+/// A nexthop object, `ip nexthop add id N ...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nexthop {
+    /// The line as the user wrote it, for messages.
+    pub text: String,
+    /// 1 or more: the kernel reads 0 as "pick one".
+    pub id: u32,
+    pub kind: NexthopKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NexthopKind {
+    /// `via A dev X [onlink]`, or `dev X` alone; `v6` is the family of a dev-only one.
+    Path {
+        via: Option<IpAddr>,
+        dev: IfName,
+        v6: bool,
+        onlink: bool,
+    },
+    Blackhole {
+        v6: bool,
+    },
+    /// `group 1/2,3`: member ids with their weights (1 to 256).
+    Group(Vec<(u32, u16)>),
+}
+
+impl fmt::Display for NexthopKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NexthopKind::Path { via, dev, .. } => {
+                if let Some(v) = via {
+                    write!(f, "via {v} ")?;
+                }
+                write!(f, "dev {dev}")
+            }
+            NexthopKind::Blackhole { .. } => f.write_str("blackhole"),
+            NexthopKind::Group(m) => write!(f, "group {}", group_text(m)),
+        }
+    }
+}
+
+/// `1/2,3`: members and their weights, weight 1 left out, as iproute2 prints a group.
+pub fn group_text(members: &[(u32, u16)]) -> String {
+    members
+        .iter()
+        .map(|(id, w)| {
+            if *w == 1 {
+                id.to_string()
+            } else {
+                format!("{id},{w}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[derive(Debug, Clone)]
@@ -417,6 +504,16 @@ pub enum Check {
         mtu: Option<u32>,
         master: Option<Option<IfName>>,
     },
+    /// A nexthop object: whether it exists, and what it is.
+    Nexthop {
+        node: NodeName,
+        id: u32,
+        present: bool,
+        /// `via A dev X`, `dev X`, `blackhole` or `group 1/2,3`, as `ip nexthop` prints it.
+        is: Option<NexthopKind>,
+        /// Exactly these flags (`dead`, `linkdown`, `onlink`); `[]` is none.
+        flags: Option<Vec<String>>,
+    },
     /// Packets and bytes a netfilter rule (or an iptables chain policy) counted.
     Counter {
         node: NodeName,
@@ -476,6 +573,10 @@ pub struct RouteAttrs {
     pub mtu: Option<u32>,
     /// Whether that MTU is locked (`mtu lock 1400`).
     pub lock: Option<bool>,
+    /// The nexthop object the route uses.
+    pub nhid: Option<u32>,
+    /// Exactly these paths of a multipath route, in the kernel's order.
+    pub hops: Option<Vec<Hop>>,
 }
 
 impl RouteAttrs {
@@ -504,6 +605,12 @@ impl fmt::Display for RouteAttrs {
             (_, Some(m)) => write!(f, " mtu {m}")?,
             (Some(false), None) => write!(f, " mtu unlocked")?,
             (None, None) => {}
+        }
+        if let Some(n) = &self.nhid {
+            write!(f, " nhid {n}")?;
+        }
+        for h in self.hops.iter().flatten() {
+            write!(f, " nexthop {h}")?;
         }
         match &self.flags {
             Some(fl) if fl.is_empty() => write!(f, " (no flags)"),
@@ -577,6 +684,12 @@ pub enum Change {
         node: NodeName,
         op: FdbOp,
     },
+    /// `ip nexthop add ...` or `ip nexthop del id N`.
+    Nexthop {
+        node: NodeName,
+        add: Option<Nexthop>,
+        del: Option<u32>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -638,6 +751,7 @@ impl Action {
                 Change::Sysctl { .. } => "sysctl",
                 Change::Neigh { .. } => "neigh",
                 Change::Fdb { .. } => "fdb",
+                Change::Nexthop { .. } => "nexthop",
             },
             Action::Check { .. } => "check",
             Action::Snapshot(_) => "snapshot",

@@ -76,6 +76,10 @@ pub(crate) struct RawNode {
     pub interfaces: BTreeMap<String, RawInterface>,
     #[serde(default)]
     pub routes: Vec<String>,
+    /// Nexthop objects in `ip nexthop add` syntax: `id 1 via 10.0.1.2 dev eth0`,
+    /// `id 10 group 1/2,3`; a group's members come before it.
+    #[serde(default)]
+    pub nexthops: Vec<String>,
     /// Permanent ARP/ND entries.
     #[serde(default)]
     pub neigh: Vec<RawStaticNeigh>,
@@ -179,6 +183,7 @@ pub(crate) struct RawStep {
     pub sysctl: Option<RawSysctlStep>,
     pub neigh: Option<RawNeighStep>,
     pub fdb: Option<RawFdbStep>,
+    pub nexthop: Option<RawNexthopStep>,
     pub send: Option<RawSend>,
     pub watch: Option<RawWatch>,
     pub listen: Option<RawListen>,
@@ -299,6 +304,16 @@ pub(crate) struct RawRouteStep {
     pub node: String,
     pub add: Option<String>,
     pub del: Option<String>,
+    pub error: Option<String>,
+}
+
+/// `nexthop: {node, add: "id 3 via 10.0.1.2 dev eth0"}` or `{node, del: 3}`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNexthopStep {
+    pub node: String,
+    pub add: Option<String>,
+    pub del: Option<u32>,
     pub error: Option<String>,
 }
 
@@ -452,6 +467,7 @@ pub(crate) struct RawCheck {
     pub link: Option<RawLinkCheck>,
     pub frames: Option<RawFramesCheck>,
     pub counter: Option<RawCounterCheck>,
+    pub nexthop: Option<RawNexthopCheck>,
     pub within: Option<String>,
     #[serde(rename = "for")]
     pub hold: Option<String>,
@@ -505,6 +521,23 @@ pub(crate) struct RawRouteCheck {
     pub iif: Option<String>,
     pub mark: Option<u32>,
     pub tos: Option<u8>,
+    /// The nexthop object the route uses.
+    pub nhid: Option<u32>,
+    /// Exactly these paths, in the kernel's order: `via A dev X weight W` each.
+    pub nexthops: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNexthopCheck {
+    pub node: String,
+    pub id: u32,
+    pub present: Option<bool>,
+    /// What it is, as `ip nexthop` prints it: `via A dev X`, `dev X`, `blackhole`,
+    /// `group 1/2,3`.
+    pub is: Option<String>,
+    /// Exactly these flags: `dead`, `linkdown`, `onlink`; `[]` for none.
+    pub flags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -73,6 +73,35 @@ impl Resolver<'_> {
         })
     }
 
+    pub(super) fn nexthop_step(
+        &mut self,
+        path: &str,
+        x: &RawNexthopStep,
+        sc: &Scenario,
+    ) -> Option<Action> {
+        let node = self.node_ref(&format!("{path}.node"), &x.node, sc)?;
+        let (add, del) = match (&x.add, x.del) {
+            (Some(text), None) => {
+                // Members and gateways may come from earlier steps: the kernel judges.
+                let nh = self.nexthop(&format!("{path}.add"), text, sc.node(&node)?, None)?;
+                (Some(nh), None)
+            }
+            (None, Some(id)) => (None, Some(id)),
+            _ => {
+                self.at(
+                    path,
+                    "this step takes exactly one of `add` or `del`",
+                    Some("e.g. `nexthop: { node: r1, add: id 1 via 10.0.1.2 dev eth0 }` or `{ node: r1, del: 1 }`".into()),
+                );
+                return None;
+            }
+        };
+        Some(Action::Change {
+            change: Change::Nexthop { node, add, del },
+            error: x.error.clone(),
+        })
+    }
+
     pub(super) fn sysctl_step(
         &mut self,
         path: &str,

@@ -55,6 +55,7 @@ impl Resolver<'_> {
             c.link.is_some(),
             c.frames.is_some(),
             c.counter.is_some(),
+            c.nexthop.is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -62,7 +63,7 @@ impl Resolver<'_> {
         if n != 1 {
             self.at(
                 path,
-                "a check takes exactly one of `neigh`, `fdb`, `route`, `link`, `frames` or `counter`",
+                "a check takes exactly one of `neigh`, `fdb`, `route`, `nexthop`, `link`, `frames` or `counter`",
                 None,
             );
             return None;
@@ -75,6 +76,8 @@ impl Resolver<'_> {
             self.route_check(&format!("{path}.route"), x, sc)?
         } else if let Some(x) = &c.counter {
             self.counter_check(&format!("{path}.counter"), x, sc)?
+        } else if let Some(x) = &c.nexthop {
+            self.nexthop_check(&format!("{path}.nexthop"), x, sc)?
         } else if let Some(x) = &c.frames {
             self.frames_check(&format!("{path}.frames"), x)?
         } else {
@@ -137,7 +140,7 @@ impl Resolver<'_> {
     }
 
     /// proto, scope, src, metric and flags, each checked against what iproute2 prints.
-    fn route_attrs(&mut self, p: &str, x: &RawRouteCheck) -> Option<RouteAttrs> {
+    fn route_attrs(&mut self, p: &str, x: &RawRouteCheck, sc: &Scenario) -> Option<RouteAttrs> {
         const SCOPES: [&str; 4] = ["universe", "site", "link", "host"];
         const FLAGS: [&str; 3] = ["linkdown", "dead", "onlink"];
         if let Some(s) = x.scope.as_deref().filter(|s| !SCOPES.contains(s)) {
@@ -163,7 +166,20 @@ impl Resolver<'_> {
             Some(s) => Some(self.ip(&format!("{p}.src"), s)?),
             None => None,
         };
+        let hops = match &x.nexthops {
+            Some(list) => {
+                let node = sc.node(&x.node)?;
+                let mut hops = Vec::new();
+                for (i, text) in list.iter().enumerate() {
+                    hops.push(self.hop(&format!("{p}.nexthops.{i}"), text, node)?);
+                }
+                Some(hops)
+            }
+            None => None,
+        };
         Some(RouteAttrs {
+            nhid: x.nhid,
+            hops,
             proto: x.proto.clone(),
             scope: x.scope.clone(),
             src,
@@ -270,7 +286,7 @@ impl Resolver<'_> {
             );
             return None;
         }
-        let attrs = self.route_attrs(p, x)?;
+        let attrs = self.route_attrs(p, x, sc)?;
         let how = self.lookup_opts(p, x, &node, sc)?;
         if !lookup && !how.is_empty() {
             self.at(
@@ -298,6 +314,76 @@ impl Resolver<'_> {
             present,
             attrs,
             how,
+        })
+    }
+
+    /// `via A dev X weight W`, one path of a multipath route, as a check names it.
+    fn hop(&mut self, p: &str, text: &str, node: &Node) -> Option<Hop> {
+        let line = format!("0.0.0.0/0 nexthop {}", text.trim_start_matches("nexthop "));
+        let dst = if text.contains(':') {
+            "::/0"
+        } else {
+            "0.0.0.0/0"
+        };
+        let line = line.replacen("0.0.0.0/0", dst, 1);
+        let mut route = self.route(p, &line, node, false)?;
+        match route.hops.len() {
+            1 => route.hops.pop(),
+            _ => {
+                self.at(
+                    p,
+                    format!("`{text}` is not one path"),
+                    Some(
+                        "write each path as its own item: `via 10.0.1.2 dev eth0 weight 1`".into(),
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn nexthop_check(&mut self, p: &str, x: &RawNexthopCheck, sc: &Scenario) -> Option<Check> {
+        let node = self.node_ref(&format!("{p}.node"), &x.node, sc)?;
+        let present = x.present.unwrap_or(true);
+        let is = match &x.is {
+            Some(text) => {
+                let line = format!("id {} {text}", x.id.max(1));
+                Some(
+                    self.nexthop(&format!("{p}.is"), &line, sc.node(&node)?, None)?
+                        .kind,
+                )
+            }
+            None => None,
+        };
+        const FLAGS: [&str; 3] = ["linkdown", "dead", "onlink"];
+        if let Some(f) = x
+            .flags
+            .iter()
+            .flatten()
+            .find(|f| !FLAGS.contains(&f.as_str()))
+        {
+            let hint = Some(format!("one of: {}", FLAGS.join(", ")));
+            self.at(
+                &format!("{p}.flags"),
+                format!("unknown nexthop flag `{f}`"),
+                hint,
+            );
+            return None;
+        }
+        if !present && (is.is_some() || x.flags.is_some()) {
+            self.at(
+                p,
+                "contradictory check: `present: false` with `is` or `flags`",
+                None,
+            );
+            return None;
+        }
+        Some(Check::Nexthop {
+            node,
+            id: x.id,
+            present,
+            is,
+            flags: x.flags.clone(),
         })
     }
 

@@ -37,7 +37,15 @@ const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 pub(crate) const MAX_PING_COUNT: u32 = 10_000;
 /// Snapshot labels become file names (`<scenario>@<label>.snap`), which are at most 255 bytes.
 const MAX_LABEL: usize = 64;
-const SNAPSHOT_SECTIONS: [&str; 6] = ["links", "addresses", "routes", "neigh", "fdb", "netfilter"];
+const SNAPSHOT_SECTIONS: [&str; 7] = [
+    "links",
+    "addresses",
+    "routes",
+    "nexthops",
+    "neigh",
+    "fdb",
+    "netfilter",
+];
 
 /// The largest scenario file netspec reads. A real one is a few kilobytes; this bounds
 /// the memory and time a runaway or hostile file can cost (loading is linear, but
@@ -344,10 +352,31 @@ impl<'a> Resolver<'a> {
         };
         self.requires(&raw.requires);
         for (ni, (name, raw_node)) in raw.nodes.iter().enumerate() {
+            let mut nexthops = Vec::new();
+            for (i, text) in raw_node.nexthops.iter().enumerate() {
+                let path = format!("nodes.{name}.nexthops.{i}");
+                let nh = self.nexthop(&path, text, &scenario.nodes[ni], Some(&nexthops));
+                nexthops.extend(nh);
+            }
             let mut routes = Vec::new();
             for (i, text) in raw_node.routes.iter().enumerate() {
                 let path = format!("nodes.{name}.routes.{i}");
-                routes.extend(self.route(&path, text, &scenario.nodes[ni], true));
+                let route = self.route(&path, text, &scenario.nodes[ni], true);
+                if let Some(id) = route.as_ref().and_then(|r| r.nhid) {
+                    if !nexthops.iter().any(|n| n.id == id) {
+                        self.at(
+                            &path,
+                            format!(
+                                "route `{text}` uses nexthop {id}, which node {name} does not list"
+                            ),
+                            Some(
+                                "add it under `nexthops:`, e.g. `id 1 via 10.0.0.2 dev eth0`"
+                                    .into(),
+                            ),
+                        );
+                    }
+                }
+                routes.extend(route);
             }
             let mut neigh = Vec::new();
             for (i, n) in raw_node.neigh.iter().enumerate() {
@@ -363,6 +392,7 @@ impl<'a> Resolver<'a> {
             let node = &mut scenario.nodes[ni];
             node.netfilter = netfilter;
             node.routes = routes;
+            node.nexthops = nexthops;
             node.neigh = neigh;
             node.fdb = fdb;
         }
@@ -572,8 +602,13 @@ impl<'a> Resolver<'a> {
         Some(d)
     }
 
-    fn route_error(&mut self, path: &str, msg: String) -> Option<Route> {
-        self.at(path, msg, Some("forms: `default via A`, `P via A`, `P dev IF`, `P via A dev IF`, `blackhole P`, `unreachable P`, with optional `metric N`, `table N`".into()));
+    fn route_error<T>(&mut self, path: &str, msg: String) -> Option<T> {
+        self.at(path, msg, Some("forms: `default via A`, `P via A`, `P dev IF`, `P via A dev IF`, `P nhid N`, `P nexthop via A dev IF weight W nexthop ...`, `blackhole P`, `unreachable P`, with optional `onlink`, `metric N`, `table N` before any `nexthop`".into()));
+        None
+    }
+
+    fn nexthop_error<T>(&mut self, path: &str, msg: String) -> Option<T> {
+        self.at(path, msg, Some("forms: `id N via A dev IF [onlink]`, `id N dev IF [family inet6]`, `id N blackhole [family inet6]`, `id N group A/B,W/...` (W: weight 1-256)".into()));
         None
     }
 }

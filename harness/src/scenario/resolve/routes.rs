@@ -1,11 +1,22 @@
-//! Routes in iproute2 syntax.
+//! Routes and nexthop objects in iproute2 syntax.
 
 use super::*;
 
+/// The words of a route after its destination, before they are checked together.
+#[derive(Default)]
+struct RouteWords {
+    via: Option<IpAddr>,
+    dev: Option<IfName>,
+    metric: Option<u32>,
+    table: Option<u32>,
+    nhid: Option<u32>,
+    onlink: bool,
+    hops: Vec<Hop>,
+}
+
 impl Resolver<'_> {
-    /// One line of iproute2 syntax: tokens, then destination, then the checks that
+    /// One line of iproute2 syntax: kind, destination, words, then the checks that
     /// need all of them. Read top to bottom, it is the grammar.
-    #[allow(clippy::too_many_lines)]
     pub(super) fn route(
         &mut self,
         path: &str,
@@ -14,121 +25,426 @@ impl Resolver<'_> {
         check_gateway: bool,
     ) -> Option<Route> {
         let toks: Vec<&str> = text.split_whitespace().collect();
-        let bad = |r: &mut Self, msg: String| r.route_error(path, msg);
         let (kind, rest) = match toks.first() {
             Some(&"blackhole") => (RouteType::Blackhole, &toks[1..]),
             Some(&"unreachable") => (RouteType::Unreachable, &toks[1..]),
             Some(_) => (RouteType::Unicast, &toks[..]),
-            None => return bad(self, "empty route".into()),
+            None => return self.route_error(path, "empty route".into()),
         };
         let Some((dst_tok, opts)) = rest.split_first() else {
-            return bad(self, format!("route `{text}` has no destination"));
+            return self.route_error(path, format!("route `{text}` has no destination"));
         };
-        let mut via = None;
-        let mut dev = None;
-        let mut metric = None;
-        let mut table = None;
-        let mut it = opts.iter();
-        while let Some(k) = it.next() {
-            let Some(v) = it.next() else {
-                return bad(self, format!("`{k}` needs a value in route `{text}`"));
+        let w = self.route_words(path, text, opts)?;
+        let first_via = w.via.or_else(|| w.hops.iter().find_map(|h| h.via));
+        let dst = self.route_dst(path, text, dst_tok, first_via)?;
+        let single = w.via.is_some() || w.dev.is_some();
+        let paths =
+            usize::from(single) + usize::from(!w.hops.is_empty()) + usize::from(w.nhid.is_some());
+        if kind != RouteType::Unicast && paths > 0 {
+            let k = if kind == RouteType::Blackhole {
+                "blackhole"
+            } else {
+                "unreachable"
             };
-            match *k {
-                "via" => via = Some(self.ip(path, v)?),
-                "dev" => dev = Some(IfName::from(*v)),
-                "metric" => match v.parse::<u32>() {
-                    Ok(m) => metric = Some(m),
-                    Err(_) => return bad(self, format!("invalid metric `{v}`")),
-                },
-                "table" => match *v {
-                    "main" => table = Some(254),
-                    "local" => table = Some(255),
-                    // Table 0 means "unspecified" to the kernel: the route would land in main.
-                    "0" => return bad(self, "table 0 is not a table: the kernel reads it as \"unspecified\" and uses main".to_string()),
-                    _ => match v.parse::<u32>() {
-                        Ok(t) => table = Some(t),
-                        Err(_) => return bad(self, format!("invalid table `{v}`")),
-                    },
-                },
-                other => return bad(self, format!("unknown word `{other}` in route `{text}`")),
-            }
-        }
-        let dst = if *dst_tok == "default" {
-            Cidr::default_route(via.is_some_and(|v| v.is_ipv6()))
-        } else if let Some(c) = Cidr::parse(dst_tok) {
-            c.network()
-        } else if let Ok(a) = dst_tok.parse::<IpAddr>() {
-            Cidr {
-                addr: a,
-                prefix: if a.is_ipv4() { 32 } else { 128 },
-            }
-        } else {
-            return bad(
-                self,
-                format!("invalid destination `{dst_tok}` in route `{text}`"),
-            );
-        };
-        if let Some(v) = via {
-            if v.is_ipv4() != dst.addr.is_ipv4() {
-                return bad(
-                    self,
-                    format!("gateway {v} and destination {dst} are of different families"),
-                );
-            }
-        }
-        if kind != RouteType::Unicast && (via.is_some() || dev.is_some()) {
-            return bad(
-                self,
-                format!(
-                    "a {} route takes no `via` or `dev`",
-                    if kind == RouteType::Blackhole {
-                        "blackhole"
-                    } else {
-                        "unreachable"
-                    }
-                ),
+            return self.route_error(
+                path,
+                format!("a {k} route takes no `via`, `dev`, `nexthop` or `nhid`"),
             );
         }
-        if kind == RouteType::Unicast && via.is_none() && dev.is_none() {
-            return bad(self, format!("route `{text}` needs `via` or `dev`"));
+        if kind == RouteType::Unicast && paths != 1 {
+            return self.route_error(path, match paths {
+                0 => format!("route `{text}` needs `via`, `dev`, `nexthop` or `nhid`"),
+                _ => format!("route `{text}` mixes `via`/`dev`, `nexthop` and `nhid`: a route has one of them"),
+            });
         }
-        if let Some(d) = &dev {
-            if node.interface(d).is_none() {
-                let hint = did_you_mean(d, node.interfaces.iter().map(|i| i.name.as_str()))
-                    .map(|m| format!("did you mean `{m}`?"));
-                self.at(
+        if w.nhid == Some(0) {
+            return self.route_error(path, "nhid 0 is not a nexthop id: ids start at 1".into());
+        }
+        if single {
+            self.route_path(
+                path,
+                text,
+                node,
+                dst,
+                w.via,
+                w.dev.as_deref(),
+                check_gateway && !w.onlink,
+            )?;
+        }
+        for h in &w.hops {
+            if h.via.is_none() && h.dev.is_none() {
+                return self.route_error(
                     path,
-                    format!(
-                        "route `{text}`: unknown interface `{d}` in node {}",
-                        node.name
-                    ),
-                    hint,
+                    format!("a `nexthop` of route `{text}` needs `via` or `dev`"),
                 );
-                return None;
             }
-        }
-        if let Some(v) = via.filter(|_| check_gateway) {
-            let link_local_v6 = matches!(v, IpAddr::V6(a) if (a.segments()[0] & 0xffc0) == 0xfe80);
-            let on_link = node
-                .interfaces
-                .iter()
-                .filter(|i| dev.as_deref().is_none_or(|d| d == i.name))
-                .flat_map(|i| &i.addresses)
-                .any(|c| c.contains(v));
-            if !(on_link || link_local_v6 && dev.is_some()) {
-                self.at(path, format!("gateway {v} of route `{text}` is not reachable on any interface of node {}", node.name),
-                    Some("the gateway must be inside the subnet of one of the node's addresses".into()));
-                return None;
-            }
+            self.route_path(
+                path,
+                text,
+                node,
+                dst,
+                h.via,
+                h.dev.as_deref(),
+                check_gateway && !w.onlink,
+            )?;
         }
         Some(Route {
             text: text.to_string(),
             kind,
             dst,
-            via,
-            dev,
-            metric,
-            table,
+            via: w.via,
+            dev: w.dev,
+            metric: w.metric,
+            table: w.table,
+            hops: w.hops,
+            nhid: w.nhid,
+            onlink: w.onlink,
         })
+    }
+
+    /// The words after the destination. After `nexthop`, `via`, `dev` and `weight`
+    /// belong to that path, as in iproute2, which reads the rest of the line as paths.
+    fn route_words(&mut self, path: &str, text: &str, opts: &[&str]) -> Option<RouteWords> {
+        let mut w = RouteWords::default();
+        let mut it = opts.iter();
+        while let Some(&k) = it.next() {
+            match k {
+                "onlink" => {
+                    w.onlink = true;
+                    continue;
+                }
+                "nexthop" => {
+                    w.hops.push(Hop {
+                        via: None,
+                        dev: None,
+                        weight: 1,
+                    });
+                    continue;
+                }
+                _ => {}
+            }
+            let Some(&v) = it.next() else {
+                return self.route_error(path, format!("`{k}` needs a value in route `{text}`"));
+            };
+            let in_hop = !w.hops.is_empty();
+            match (k, w.hops.last_mut()) {
+                ("via", Some(h)) => h.via = Some(self.ip(path, v)?),
+                ("dev", Some(h)) => h.dev = Some(IfName::from(v)),
+                ("weight", Some(h)) => h.weight = self.weight(path, v)?,
+                ("via", None) => w.via = Some(self.ip(path, v)?),
+                ("dev", None) => w.dev = Some(IfName::from(v)),
+                ("weight", None) => {
+                    return self.route_error(path, "`weight` belongs to a `nexthop`".into())
+                }
+                ("metric" | "table" | "nhid", _) if in_hop => {
+                    return self.route_error(path, format!("`{k}` after a `nexthop` in route `{text}`: write it before the first `nexthop`"));
+                }
+                ("metric", _) => w.metric = Some(self.route_number(path, k, v)?),
+                ("nhid", _) => w.nhid = Some(self.route_number(path, k, v)?),
+                ("table", _) => w.table = Some(self.route_table(path, v)?),
+                (other, _) => {
+                    return self
+                        .route_error(path, format!("unknown word `{other}` in route `{text}`"))
+                }
+            }
+        }
+        Some(w)
+    }
+
+    fn route_number(&mut self, path: &str, key: &str, v: &str) -> Option<u32> {
+        match v.parse::<u32>() {
+            Ok(m) => Some(m),
+            Err(_) => self.route_error(path, format!("invalid {key} `{v}`")),
+        }
+    }
+
+    fn weight(&mut self, path: &str, v: &str) -> Option<u16> {
+        match v.parse::<u16>() {
+            Ok(w) if (1..=256).contains(&w) => Some(w),
+            _ => self.route_error(
+                path,
+                format!("invalid weight `{v}`: the kernel takes 1 to 256"),
+            ),
+        }
+    }
+
+    fn route_table(&mut self, path: &str, v: &str) -> Option<u32> {
+        match v {
+            "main" => Some(254),
+            "local" => Some(255),
+            // Table 0 means "unspecified" to the kernel: the route would land in main.
+            "0" => self.route_error(
+                path,
+                "table 0 is not a table: the kernel reads it as \"unspecified\" and uses main"
+                    .to_string(),
+            ),
+            _ => self.route_number(path, "table", v),
+        }
+    }
+
+    fn route_dst(
+        &mut self,
+        path: &str,
+        text: &str,
+        tok: &str,
+        via: Option<IpAddr>,
+    ) -> Option<Cidr> {
+        if tok == "default" {
+            Some(Cidr::default_route(via.is_some_and(|v| v.is_ipv6())))
+        } else if let Some(c) = Cidr::parse(tok) {
+            Some(c.network())
+        } else if let Ok(a) = tok.parse::<IpAddr>() {
+            Some(Cidr {
+                addr: a,
+                prefix: if a.is_ipv4() { 32 } else { 128 },
+            })
+        } else {
+            self.route_error(
+                path,
+                format!("invalid destination `{tok}` in route `{text}`"),
+            )
+        }
+    }
+
+    /// One path of a route: the gateway's family, the device, and (in the topology,
+    /// without `onlink`) that the gateway is inside one of the node's subnets.
+    #[allow(clippy::too_many_arguments)]
+    fn route_path(
+        &mut self,
+        path: &str,
+        text: &str,
+        node: &Node,
+        dst: Cidr,
+        via: Option<IpAddr>,
+        dev: Option<&str>,
+        check_gateway: bool,
+    ) -> Option<()> {
+        if let Some(v) = via {
+            if v.is_ipv4() != dst.addr.is_ipv4() {
+                return self.route_error(
+                    path,
+                    format!("gateway {v} and destination {dst} are of different families"),
+                );
+            }
+        }
+        self.path_dev(path, &format!("route `{text}`"), node, dev)?;
+        if let Some(v) = via.filter(|_| check_gateway) {
+            self.gateway_on_link(path, &format!("route `{text}`"), node, v, dev)?;
+        }
+        Some(())
+    }
+
+    fn path_dev(&mut self, path: &str, what: &str, node: &Node, dev: Option<&str>) -> Option<()> {
+        let Some(d) = dev else { return Some(()) };
+        if node.interface(d).is_some() {
+            return Some(());
+        }
+        let hint = did_you_mean(d, node.interfaces.iter().map(|i| i.name.as_str()))
+            .map(|m| format!("did you mean `{m}`?"));
+        self.at(
+            path,
+            format!("{what}: unknown interface `{d}` in node {}", node.name),
+            hint,
+        );
+        None
+    }
+
+    fn gateway_on_link(
+        &mut self,
+        path: &str,
+        what: &str,
+        node: &Node,
+        v: IpAddr,
+        dev: Option<&str>,
+    ) -> Option<()> {
+        let link_local_v6 = matches!(v, IpAddr::V6(a) if (a.segments()[0] & 0xffc0) == 0xfe80);
+        let on_link = node
+            .interfaces
+            .iter()
+            .filter(|i| dev.is_none_or(|d| d == i.name))
+            .flat_map(|i| &i.addresses)
+            .any(|c| c.contains(v));
+        if on_link || link_local_v6 && dev.is_some() {
+            return Some(());
+        }
+        self.at(path, format!("gateway {v} of {what} is not reachable on any interface of node {}", node.name),
+            Some("the gateway must be inside the subnet of one of the node's addresses, or the line must say `onlink`".into()));
+        None
+    }
+
+    /// `id N ...`, as `ip nexthop add` takes it. `known`: the topology's nexthops so far,
+    /// which a group's members must be among; None for a runtime step (the kernel judges).
+    pub(super) fn nexthop(
+        &mut self,
+        path: &str,
+        text: &str,
+        node: &Node,
+        known: Option<&[Nexthop]>,
+    ) -> Option<Nexthop> {
+        let toks: Vec<&str> = text.split_whitespace().collect();
+        let (mut id, mut via, mut dev, mut group) = (None, None, None, None);
+        let (mut onlink, mut blackhole, mut v6) = (false, false, None);
+        let mut it = toks.iter();
+        while let Some(&k) = it.next() {
+            match k {
+                "onlink" => onlink = true,
+                "blackhole" => blackhole = true,
+                _ => {
+                    let Some(&v) = it.next() else {
+                        return self.nexthop_error(
+                            path,
+                            format!("`{k}` needs a value in nexthop `{text}`"),
+                        );
+                    };
+                    match k {
+                        "id" => {
+                            id = Some(v.parse::<u32>().ok().filter(|i| *i > 0).or_else(|| {
+                                self.nexthop_error::<u32>(
+                                    path,
+                                    format!("invalid nexthop id `{v}`: ids are 1 to 4294967295"),
+                                )
+                            })?)
+                        }
+                        "via" => via = Some(self.ip(path, v)?),
+                        "dev" => dev = Some(IfName::from(v)),
+                        "group" => group = Some(self.group(path, v)?),
+                        "family" => {
+                            v6 = Some(match v {
+                                "inet" => false,
+                                "inet6" => true,
+                                _ => {
+                                    return self.nexthop_error(
+                                        path,
+                                        format!("unknown family `{v}`: write `inet` or `inet6`"),
+                                    )
+                                }
+                            })
+                        }
+                        other => {
+                            return self.nexthop_error(
+                                path,
+                                format!("unknown word `{other}` in nexthop `{text}`"),
+                            )
+                        }
+                    }
+                }
+            }
+        }
+        let Some(id) = id else {
+            return self.nexthop_error(path, format!("nexthop `{text}` has no `id`"));
+        };
+        let kinds = usize::from(group.is_some())
+            + usize::from(blackhole)
+            + usize::from(dev.is_some() || via.is_some());
+        if kinds != 1 {
+            return self.nexthop_error(path, format!("nexthop `{text}` needs exactly one of `dev` (with an optional `via`), `blackhole` or `group`"));
+        }
+        if let Some(v) = via {
+            if v6.is_some_and(|f| f != v.is_ipv6()) {
+                return self.nexthop_error(
+                    path,
+                    format!(
+                        "gateway {v} is not of family {}",
+                        if v.is_ipv6() { "inet" } else { "inet6" }
+                    ),
+                );
+            }
+        }
+        let v6 = v6.unwrap_or(via.is_some_and(|v| v.is_ipv6()));
+        let kind = if let Some(members) = group {
+            if onlink || v6 {
+                return self.nexthop_error(
+                    path,
+                    "a group takes no `onlink` or `family`: its members have them".into(),
+                );
+            }
+            if let Some(known) = known {
+                self.group_members(path, id, &members, known)?;
+            }
+            NexthopKind::Group(members)
+        } else if blackhole {
+            NexthopKind::Blackhole { v6 }
+        } else {
+            let Some(dev) = dev else {
+                return self.nexthop_error(
+                    path,
+                    format!(
+                        "nexthop `{text}` needs `dev`: the kernel wants a device for a gateway"
+                    ),
+                );
+            };
+            self.path_dev(path, &format!("nexthop `{text}`"), node, Some(&dev))?;
+            if let Some(v) = via.filter(|_| known.is_some() && !onlink) {
+                self.gateway_on_link(path, &format!("nexthop `{text}`"), node, v, Some(&dev))?;
+            }
+            NexthopKind::Path {
+                via,
+                dev,
+                v6,
+                onlink,
+            }
+        };
+        if known.is_some_and(|k| k.iter().any(|n| n.id == id)) {
+            return self.nexthop_error(
+                path,
+                format!("nexthop id {id} is used twice in node {}", node.name),
+            );
+        }
+        Some(Nexthop {
+            text: text.to_string(),
+            id,
+            kind,
+        })
+    }
+
+    /// `1/2,3`: ids, each with an optional weight after a comma.
+    fn group(&mut self, path: &str, v: &str) -> Option<Vec<(u32, u16)>> {
+        let mut members: Vec<(u32, u16)> = Vec::new();
+        for m in v.split('/') {
+            let (id, weight) = m.split_once(',').unwrap_or((m, "1"));
+            let id = match id.parse::<u32>() {
+                Ok(i) if i > 0 => i,
+                _ => return self.nexthop_error(path, format!("invalid group member `{m}`")),
+            };
+            let weight = self.weight(path, weight)?;
+            if members.iter().any(|(i, _)| *i == id) {
+                return self.nexthop_error(path, format!("nexthop {id} is twice in group `{v}`"));
+            }
+            members.push((id, weight));
+        }
+        Some(members)
+    }
+
+    fn group_members(
+        &mut self,
+        path: &str,
+        id: u32,
+        members: &[(u32, u16)],
+        known: &[Nexthop],
+    ) -> Option<()> {
+        for (m, _) in members {
+            match known.iter().find(|n| n.id == *m) {
+                None if *m == id => {
+                    return self.nexthop_error(path, format!("group {id} names itself"))
+                }
+                None => {
+                    return self.nexthop_error(
+                        path,
+                        format!("group {id} names nexthop {m}, which is not listed before it"),
+                    )
+                }
+                Some(Nexthop {
+                    kind: NexthopKind::Group(_),
+                    ..
+                }) => {
+                    return self.nexthop_error(
+                        path,
+                        format!("group {id} names group {m}: the kernel does not nest groups"),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        Some(())
     }
 }

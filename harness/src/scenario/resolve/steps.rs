@@ -29,6 +29,7 @@ impl Resolver<'_> {
             (raw.sysctl.is_some(), "sysctl"),
             (raw.neigh.is_some(), "neigh"),
             (raw.fdb.is_some(), "fdb"),
+            (raw.nexthop.is_some(), "nexthop"),
             (raw.send.is_some(), "send"),
             (raw.watch.is_some(), "watch"),
             (raw.listen.is_some(), "listen"),
@@ -61,7 +62,7 @@ impl Resolver<'_> {
                 self.at(
                     &path,
                     format!("step {} has no action", i + 1),
-                    Some("a step is one of: ping, arping, send, watch, connect, listen, exec, netfilter, link, check, snapshot, sleep, address, route, sysctl, neigh, fdb".into()),
+                    Some("a step is one of: ping, arping, send, watch, connect, listen, exec, netfilter, link, check, snapshot, sleep, address, route, nexthop, sysctl, neigh, fdb".into()),
                 );
                 return None;
             }
@@ -86,6 +87,8 @@ impl Resolver<'_> {
                     self.neigh_step(&format!("{path}.neigh"), n, sc)?
                 } else if let Some(f) = &raw.fdb {
                     self.fdb_step(&format!("{path}.fdb"), f, sc)?
+                } else if let Some(n) = &raw.nexthop {
+                    self.nexthop_step(&format!("{path}.nexthop"), n, sc)?
                 } else if let Some(x) = &raw.send {
                     Action::Send(self.send(&format!("{path}.send"), x, sc)?)
                 } else if let Some(w) = &raw.watch {

@@ -62,6 +62,7 @@ impl Resolver<'_> {
             sysctls,
             interfaces,
             routes: Vec::new(),
+            nexthops: Vec::new(),
             neigh: Vec::new(),
             fdb: Vec::new(),
             netfilter: Vec::new(),
