@@ -191,6 +191,16 @@ const CASES: &[(&str, &str, &str)] = &[
         "mtu 1400",
     ),
     (
+        "nexthop-group",
+        "expected: nexthop 10 group 1/2",
+        "actual:   nexthop 10 group 1",
+    ),
+    (
+        "route-multipath",
+        "via 10.7.0.3 dev eth0 weight 2 in a",
+        "via 10.7.0.3 dev eth0 weight 3",
+    ),
+    (
         "trace",
         "expected: NFLOG group 5 in host logs\n    PHYSIN=veth2 TYPE=8",
         "raw-pre HOOK=PREROUTING IN=docker0 OUT= PHYSIN=veth1 SRC=10.17.0.2 DST=10.17.0.3 PROTO=ICMP TYPE=8",

@@ -210,9 +210,13 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
             let oifs = route_oifs(sb, node, route).await?;
             sb.nl(node).del_route(route, &oifs).await
         }
-        Op::AddNexthops { node, nexthops } => {
+        Op::AddNexthops {
+            node,
+            nexthops,
+            replace,
+        } => {
             for nh in nexthops {
-                add_nexthop(sb, node, nh).await?;
+                add_nexthop(sb, node, nh, *replace).await?;
             }
             Ok(())
         }
@@ -268,7 +272,7 @@ async fn route_oifs(sb: &Sandbox, node: &str, route: &Route) -> Result<RouteOifs
     Ok(oifs)
 }
 
-async fn add_nexthop(sb: &Sandbox, node: &str, nh: &Nexthop) -> Result<(), NlError> {
+async fn add_nexthop(sb: &Sandbox, node: &str, nh: &Nexthop, replace: bool) -> Result<(), NlError> {
     let (body, v6, onlink) = match &nh.kind {
         NexthopKind::Path {
             via,
@@ -276,11 +280,14 @@ async fn add_nexthop(sb: &Sandbox, node: &str, nh: &Nexthop) -> Result<(), NlErr
             v6,
             onlink,
         } => {
-            let oif = sb.index(node, dev).await?;
+            let oif = match dev {
+                Some(d) => Some(sb.index(node, d).await?),
+                None => None,
+            };
             (NexthopBody::Path { via: *via, oif }, *v6, *onlink)
         }
         NexthopKind::Blackhole { v6 } => (NexthopBody::Blackhole, *v6, false),
         NexthopKind::Group(m) => (NexthopBody::Group(m.clone()), false, false),
     };
-    nexthop::add(sb.ns(node), node, nh.id, &body, v6, onlink)
+    nexthop::add(sb.ns(node), node, nh.id, &body, (v6, onlink, replace))
 }

@@ -55,8 +55,17 @@ pub(crate) fn describe(c: &Change) -> String {
             FdbOp::Del { mac, port } => format!("fdb del {mac} dev {port} in {node}"),
             FdbOp::Flush { port } => format!("fdb flush dev {port} in {node}"),
         },
-        Change::Nexthop { node, add, del } => match (add, del) {
-            (Some(nh), _) => format!("nexthop add {} in {node}", nh.text),
+        Change::Nexthop {
+            node,
+            add,
+            replace,
+            del,
+        } => match (add, del) {
+            (Some(nh), _) => format!(
+                "nexthop {} {} in {node}",
+                if *replace { "replace" } else { "add" },
+                nh.text
+            ),
             (None, Some(id)) => format!("nexthop del id {id} in {node}"),
             (None, None) => format!("nexthop in {node}"),
         },
@@ -136,12 +145,18 @@ pub(crate) fn lower(c: &Change) -> Vec<Op> {
                 Op::DelRoute { node, route }
             }]
         }
-        Change::Nexthop { node, add, del } => {
+        Change::Nexthop {
+            node,
+            add,
+            replace,
+            del,
+        } => {
             let node = node.clone();
             add.iter()
                 .map(|nh| Op::AddNexthops {
                     node: node.clone(),
                     nexthops: vec![nh.clone()],
+                    replace: *replace,
                 })
                 .chain(del.iter().map(|id| Op::DelNexthop {
                     node: node.clone(),

@@ -50,36 +50,9 @@ pub(crate) async fn observe(
             };
             Observation::Lookup(state::route_lookup(sb.nl(node), to.addr, &lookup).await?)
         }
-        Check::Neigh { node, .. } => Observation::Node(
-            NodeState::gather(
-                sb.nl(node),
-                Sections {
-                    neigh: true,
-                    ..Sections::LINKS
-                },
-            )
-            .await?,
-        ),
-        Check::Fdb { node, .. } => Observation::Node(
-            NodeState::gather(
-                sb.nl(node),
-                Sections {
-                    fdb: true,
-                    ..Sections::LINKS
-                },
-            )
-            .await?,
-        ),
-        Check::Route { node, .. } => Observation::Node(
-            NodeState::gather(
-                sb.nl(node),
-                Sections {
-                    routes: true,
-                    ..Sections::LINKS
-                },
-            )
-            .await?,
-        ),
+        Check::Neigh { node, .. } => gather(sb, node, |s| s.neigh = true).await?,
+        Check::Fdb { node, .. } => gather(sb, node, |s| s.fdb = true).await?,
+        Check::Route { node, .. } => gather(sb, node, |s| s.routes = true).await?,
         Check::Nexthop { node, .. } => {
             let mut st = NodeState::gather(sb.nl(node), Sections::LINKS).await?;
             st.nexthops = state::nexthops(sb.nl(node), sb.ns(node)).await?;
@@ -97,6 +70,19 @@ pub(crate) async fn observe(
             })?,
         ),
     })
+}
+
+/// A node's links and the one section `want` asks for.
+async fn gather(
+    sb: &Sandbox,
+    node: &str,
+    want: impl FnOnce(&mut Sections),
+) -> Result<Observation, NlError> {
+    let mut sections = Sections::LINKS;
+    want(&mut sections);
+    Ok(Observation::Node(
+        NodeState::gather(sb.nl(node), sections).await?,
+    ))
 }
 
 /// For messages: the check in a few words.

@@ -306,10 +306,7 @@ fn nexthop_is(n: &crate::state::NexthopRow, k: &crate::scenario::NexthopKind) ->
     use crate::scenario::NexthopKind;
     match k {
         NexthopKind::Path { via, dev, .. } => {
-            n.group.is_none()
-                && !n.blackhole
-                && n.via == *via
-                && n.dev.as_deref() == Some(dev.as_str())
+            n.group.is_none() && !n.blackhole && n.via == *via && n.dev.as_deref() == dev.as_deref()
         }
         NexthopKind::Blackhole { .. } => n.blackhole,
         NexthopKind::Group(m) => n.group.as_ref() == Some(m),

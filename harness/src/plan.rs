@@ -107,6 +107,8 @@ pub(crate) enum Op {
     AddNexthops {
         node: NodeName,
         nexthops: Vec<Nexthop>,
+        /// `ip nexthop replace`.
+        replace: bool,
     },
     DelNexthop {
         node: NodeName,
@@ -213,6 +215,7 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
             ph.nexthops.push(Op::AddNexthops {
                 node: n.name.clone(),
                 nexthops: n.nexthops.clone(),
+                replace: false,
             });
         }
         for r in &n.routes {
@@ -515,6 +518,7 @@ mod tests {
                 "set sysctls",
                 "attach to bridges, add addresses",
                 "set links up",
+                "add nexthops",
                 "add routes",
                 "add static entries"
             ]
@@ -551,7 +555,8 @@ mod tests {
             5 + 3,
             "five links and three `lo` come up"
         );
-        assert_eq!(p.phases[5].1.len(), 2, "a default route in net1 and net2");
+        assert!(p.phases[5].1.is_empty(), "no nexthop objects");
+        assert_eq!(p.phases[6].1.len(), 2, "a default route in net1 and net2");
         let up: Vec<String> = p.ready.links_up.iter().map(|r| r.to_string()).collect();
         assert_eq!(
             up,

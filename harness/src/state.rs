@@ -182,7 +182,7 @@ pub(crate) async fn nexthops(nl: &Nl, ns: &Netns) -> Result<Vec<NexthopRow>, NlE
             match n.body {
                 NexthopBody::Path { via, oif } => {
                     row.via = via;
-                    row.dev = Some(name(oif));
+                    row.dev = oif.map(name);
                 }
                 NexthopBody::Blackhole => row.blackhole = true,
                 NexthopBody::Group(g) => row.group = Some(g),

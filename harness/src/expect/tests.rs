@@ -334,7 +334,132 @@ fn route(dst: &str, via: Option<&str>, dev: &str, table: u32) -> RouteEntry {
         scope: None,
         src: None,
         metric: None,
+        nhid: None,
+        hops: Vec::new(),
     }
+}
+
+/// A route through group 7 (two paths), and group 7 itself.
+fn multipath_state() -> NodeState {
+    use crate::state::{Hop as HopRow, NexthopRow};
+    let mut r = route("10.9.0.0/24", None, "eth0", 254);
+    r.dev = None;
+    r.nhid = Some(7);
+    r.hops = vec![
+        HopRow {
+            via: Some("10.0.0.1".parse().unwrap()),
+            dev: Some("eth0".into()),
+            weight: 1,
+            flags: vec![],
+        },
+        HopRow {
+            via: None,
+            dev: Some("eth0".into()),
+            weight: 3,
+            flags: vec![],
+        },
+    ];
+    NodeState {
+        routes: vec![r],
+        nexthops: vec![NexthopRow {
+            id: 7,
+            via: None,
+            dev: None,
+            blackhole: false,
+            group: Some(vec![(1, 1), (2, 3)]),
+            flags: vec![],
+        }],
+        ..NodeState::default()
+    }
+}
+
+#[test]
+fn multipath_route_checks() {
+    use crate::scenario::Hop;
+    let sc = sc();
+    let st = multipath_state();
+    let hop = |via: Option<&str>, w| Hop {
+        via: via.map(|v| v.parse().unwrap()),
+        dev: Some("eth0".into()),
+        weight: w,
+    };
+    let route_check = |nhid, hops| Check::Route {
+        node: "a".into(),
+        to: Cidr::parse("10.9.0.0/24").unwrap(),
+        lookup: false,
+        via: None,
+        dev: None,
+        table: None,
+        present: true,
+        attrs: Box::new(RouteAttrs {
+            nhid,
+            hops: Some(hops),
+            ..RouteAttrs::default()
+        }),
+        how: Default::default(),
+    };
+    let good = vec![hop(Some("10.0.0.1"), 1), hop(None, 3)];
+    assert!(check_passes(
+        &route_check(Some(7), good.clone()),
+        st.clone(),
+        &sc
+    ));
+    assert!(
+        !check_passes(&route_check(Some(8), good.clone()), st.clone(), &sc),
+        "another nhid"
+    );
+    assert!(
+        !check_passes(
+            &route_check(Some(7), vec![hop(Some("10.0.0.1"), 1), hop(None, 2)]),
+            st.clone(),
+            &sc
+        ),
+        "another weight"
+    );
+    assert!(
+        !check_passes(
+            &route_check(Some(7), vec![hop(Some("10.0.0.1"), 1)]),
+            st.clone(),
+            &sc
+        ),
+        "a path missing"
+    );
+}
+
+#[test]
+fn nexthop_checks() {
+    use crate::scenario::NexthopKind;
+    let sc = sc();
+    let st = multipath_state();
+    let nh = |is, present| Check::Nexthop {
+        node: "a".into(),
+        id: 7,
+        present,
+        is,
+        flags: None,
+    };
+    assert!(check_passes(
+        &nh(Some(NexthopKind::Group(vec![(1, 1), (2, 3)])), true),
+        st.clone(),
+        &sc
+    ));
+    assert!(
+        !check_passes(
+            &nh(Some(NexthopKind::Group(vec![(1, 1), (2, 1)])), true),
+            st.clone(),
+            &sc
+        ),
+        "weights differ"
+    );
+    assert!(!check_passes(
+        &nh(Some(NexthopKind::Blackhole { v6: false }), true),
+        st.clone(),
+        &sc
+    ));
+    assert!(
+        !check_passes(&nh(None, false), st.clone(), &sc),
+        "it exists"
+    );
 }
 
 #[test]
@@ -609,7 +734,7 @@ fn route_attributes_must_all_hold_and_flags_exactly() {
         dev: None,
         table: None,
         present: true,
-        attrs,
+        attrs: Box::new(attrs),
         how: Default::default(),
     };
     let flags = |f: &[&str]| Some(f.iter().map(|s| s.to_string()).collect());

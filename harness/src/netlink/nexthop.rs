@@ -16,6 +16,7 @@ const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
+const NLM_F_REPLACE: u16 = 0x100;
 const NLM_F_EXCL: u16 = 0x200;
 const NLM_F_CREATE: u16 = 0x400;
 const NLM_F_DUMP: u16 = 0x300;
@@ -35,7 +36,7 @@ const RTNH_F_LINKDOWN: u32 = 16;
 pub(crate) enum NexthopBody {
     Path {
         via: Option<IpAddr>,
-        oif: u32,
+        oif: Option<u32>,
     },
     Blackhole,
     /// Member ids with their weights (1 to 256).
@@ -50,14 +51,14 @@ pub(crate) struct NexthopState {
     pub flags: Vec<&'static str>,
 }
 
-/// `ip nexthop add`: `v6` is the family of a path without a gateway, or a blackhole.
+/// `ip nexthop add` (or `replace`): `v6` is the family of a path without a gateway,
+/// or of a blackhole.
 pub(crate) fn add(
     ns: &Netns,
     node: &str,
     id: u32,
     body: &NexthopBody,
-    v6: bool,
-    onlink: bool,
+    (v6, onlink, replace): (bool, bool, bool),
 ) -> Result<(), NlError> {
     let family = match body {
         NexthopBody::Group(_) => 0,
@@ -70,7 +71,9 @@ pub(crate) fn add(
     push_attr(&mut attrs, NHA_ID, &id.to_ne_bytes());
     match body {
         NexthopBody::Path { via, oif } => {
-            push_attr(&mut attrs, NHA_OIF, &oif.to_ne_bytes());
+            if let Some(oif) = oif {
+                push_attr(&mut attrs, NHA_OIF, &oif.to_ne_bytes());
+            }
             match via {
                 Some(IpAddr::V4(a)) => push_attr(&mut attrs, NHA_GATEWAY, &a.octets()),
                 Some(IpAddr::V6(a)) => push_attr(&mut attrs, NHA_GATEWAY, &a.octets()),
@@ -89,9 +92,10 @@ pub(crate) fn add(
             push_attr(&mut attrs, NHA_GROUP, &g);
         }
     }
+    let how = if replace { NLM_F_REPLACE } else { NLM_F_EXCL };
     let msg = message(
         RTM_NEWNEXTHOP,
-        NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | how,
         family,
         flags,
         &attrs,
@@ -287,7 +291,7 @@ fn parse(p: &[u8]) -> Option<NexthopState> {
     let body = match (group, blackhole) {
         (Some(g), _) => NexthopBody::Group(g),
         (None, true) => NexthopBody::Blackhole,
-        (None, false) => NexthopBody::Path { via, oif: oif? },
+        (None, false) => NexthopBody::Path { via, oif },
     };
     let flags = [
         (RTNH_F_DEAD, "dead"),
@@ -327,9 +331,9 @@ mod tests {
     }
 
     #[test]
-    fn a_path_without_a_device_is_not_understood() {
+    fn a_reply_without_an_id_is_not_understood() {
         let mut payload = vec![2, 0, 0, 0, 0, 0, 0, 0];
-        push_attr(&mut payload, NHA_ID, &1u32.to_ne_bytes());
+        push_attr(&mut payload, NHA_OIF, &1u32.to_ne_bytes());
         assert_eq!(parse(&payload), None);
     }
 }

@@ -279,9 +279,10 @@ pub struct Nexthop {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NexthopKind {
     /// `via A dev X [onlink]`, or `dev X` alone; `v6` is the family of a dev-only one.
+    /// Without `dev` only in a runtime step, for the kernel to refuse.
     Path {
         via: Option<IpAddr>,
-        dev: IfName,
+        dev: Option<IfName>,
         v6: bool,
         onlink: bool,
     },
@@ -296,10 +297,14 @@ impl fmt::Display for NexthopKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NexthopKind::Path { via, dev, .. } => {
+                let mut words = Vec::new();
                 if let Some(v) = via {
-                    write!(f, "via {v} ")?;
+                    words.push(format!("via {v}"));
                 }
-                write!(f, "dev {dev}")
+                if let Some(d) = dev {
+                    words.push(format!("dev {d}"));
+                }
+                f.write_str(&words.join(" "))
             }
             NexthopKind::Blackhole { .. } => f.write_str("blackhole"),
             NexthopKind::Group(m) => write!(f, "group {}", group_text(m)),
@@ -490,7 +495,7 @@ pub enum Check {
         table: Option<u32>,
         present: bool,
         /// Attributes the route must also have.
-        attrs: RouteAttrs,
+        attrs: Box<RouteAttrs>,
         /// For a lookup: what `ip route get` takes besides the destination.
         how: LookupOpts,
     },
@@ -684,10 +689,12 @@ pub enum Change {
         node: NodeName,
         op: FdbOp,
     },
-    /// `ip nexthop add ...` or `ip nexthop del id N`.
+    /// `ip nexthop add|replace ...` or `ip nexthop del id N`.
     Nexthop {
         node: NodeName,
         add: Option<Nexthop>,
+        /// With `add`: replace the nexthop of that id if there is one.
+        replace: bool,
         del: Option<u32>,
     },
 }

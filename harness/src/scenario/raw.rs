@@ -313,6 +313,8 @@ pub(crate) struct RawRouteStep {
 pub(crate) struct RawNexthopStep {
     pub node: String,
     pub add: Option<String>,
+    /// `ip nexthop replace`: adds, or replaces the nexthop of the same id.
+    pub replace: Option<String>,
     pub del: Option<u32>,
     pub error: Option<String>,
 }

@@ -80,24 +80,34 @@ impl Resolver<'_> {
         sc: &Scenario,
     ) -> Option<Action> {
         let node = self.node_ref(&format!("{path}.node"), &x.node, sc)?;
-        let (add, del) = match (&x.add, x.del) {
-            (Some(text), None) => {
-                // Members and gateways may come from earlier steps: the kernel judges.
-                let nh = self.nexthop(&format!("{path}.add"), text, sc.node(&node)?, None)?;
-                (Some(nh), None)
-            }
-            (None, Some(id)) => (None, Some(id)),
+        let (text, replace, del) = match (&x.add, &x.replace, x.del) {
+            (Some(t), None, None) => (Some(t), false, None),
+            (None, Some(t), None) => (Some(t), true, None),
+            (None, None, Some(id)) => (None, false, Some(id)),
             _ => {
                 self.at(
                     path,
-                    "this step takes exactly one of `add` or `del`",
+                    "this step takes exactly one of `add`, `replace` or `del`",
                     Some("e.g. `nexthop: { node: r1, add: id 1 via 10.0.1.2 dev eth0 }` or `{ node: r1, del: 1 }`".into()),
                 );
                 return None;
             }
         };
+        let add = match text {
+            // Members and gateways may come from earlier steps: the kernel judges them.
+            Some(t) => {
+                let p = format!("{path}.{}", if replace { "replace" } else { "add" });
+                Some(self.nexthop(&p, t, sc.node(&node)?, None)?)
+            }
+            None => None,
+        };
         Some(Action::Change {
-            change: Change::Nexthop { node, add, del },
+            change: Change::Nexthop {
+                node,
+                add,
+                replace,
+                del,
+            },
             error: x.error.clone(),
         })
     }

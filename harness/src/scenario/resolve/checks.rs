@@ -312,7 +312,7 @@ impl Resolver<'_> {
             dev: x.dev.as_deref().map(Into::into),
             table: x.table,
             present,
-            attrs,
+            attrs: Box::new(attrs),
             how,
         })
     }

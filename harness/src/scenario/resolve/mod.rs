@@ -352,32 +352,7 @@ impl<'a> Resolver<'a> {
         };
         self.requires(&raw.requires);
         for (ni, (name, raw_node)) in raw.nodes.iter().enumerate() {
-            let mut nexthops = Vec::new();
-            for (i, text) in raw_node.nexthops.iter().enumerate() {
-                let path = format!("nodes.{name}.nexthops.{i}");
-                let nh = self.nexthop(&path, text, &scenario.nodes[ni], Some(&nexthops));
-                nexthops.extend(nh);
-            }
-            let mut routes = Vec::new();
-            for (i, text) in raw_node.routes.iter().enumerate() {
-                let path = format!("nodes.{name}.routes.{i}");
-                let route = self.route(&path, text, &scenario.nodes[ni], true);
-                if let Some(id) = route.as_ref().and_then(|r| r.nhid) {
-                    if !nexthops.iter().any(|n| n.id == id) {
-                        self.at(
-                            &path,
-                            format!(
-                                "route `{text}` uses nexthop {id}, which node {name} does not list"
-                            ),
-                            Some(
-                                "add it under `nexthops:`, e.g. `id 1 via 10.0.0.2 dev eth0`"
-                                    .into(),
-                            ),
-                        );
-                    }
-                }
-                routes.extend(route);
-            }
+            let (nexthops, routes) = self.node_routes(name, raw_node, &scenario.nodes[ni]);
             let mut neigh = Vec::new();
             for (i, n) in raw_node.neigh.iter().enumerate() {
                 let path = format!("nodes.{name}.neigh.{i}");

@@ -14,7 +14,53 @@ struct RouteWords {
     hops: Vec<Hop>,
 }
 
+/// The words of a nexthop line, before they are checked together.
+#[derive(Default)]
+struct NexthopWords {
+    id: Option<u32>,
+    via: Option<IpAddr>,
+    dev: Option<IfName>,
+    group: Option<Vec<(u32, u16)>>,
+    onlink: bool,
+    blackhole: bool,
+    /// `family inet6` (true) or `family inet` (false).
+    v6: Option<bool>,
+}
+
 impl Resolver<'_> {
+    /// A node's nexthop objects, then its routes, which may name them by id.
+    pub(super) fn node_routes(
+        &mut self,
+        name: &str,
+        raw_node: &RawNode,
+        node: &Node,
+    ) -> (Vec<Nexthop>, Vec<Route>) {
+        let mut nexthops = Vec::new();
+        for (i, text) in raw_node.nexthops.iter().enumerate() {
+            let path = format!("nodes.{name}.nexthops.{i}");
+            let nh = self.nexthop(&path, text, node, Some(&nexthops));
+            nexthops.extend(nh);
+        }
+        let mut routes = Vec::new();
+        for (i, text) in raw_node.routes.iter().enumerate() {
+            let path = format!("nodes.{name}.routes.{i}");
+            let route = self.route(&path, text, node, true);
+            if let Some(id) = route.as_ref().and_then(|r| r.nhid) {
+                if !nexthops.iter().any(|n| n.id == id) {
+                    self.at(
+                        &path,
+                        format!(
+                            "route `{text}` uses nexthop {id}, which node {name} does not list"
+                        ),
+                        Some("add it under `nexthops:`, e.g. `id 1 via 10.0.0.2 dev eth0`".into()),
+                    );
+                }
+            }
+            routes.extend(route);
+        }
+        (nexthops, routes)
+    }
+
     /// One line of iproute2 syntax: kind, destination, words, then the checks that
     /// need all of them. Read top to bottom, it is the grammar.
     pub(super) fn route(
@@ -281,35 +327,98 @@ impl Resolver<'_> {
         node: &Node,
         known: Option<&[Nexthop]>,
     ) -> Option<Nexthop> {
-        let toks: Vec<&str> = text.split_whitespace().collect();
-        let (mut id, mut via, mut dev, mut group) = (None, None, None, None);
-        let (mut onlink, mut blackhole, mut v6) = (false, false, None);
-        let mut it = toks.iter();
-        while let Some(&k) = it.next() {
+        let w = self.nexthop_words(path, text)?;
+        let Some(id) = w.id else {
+            return self.nexthop_error(path, format!("nexthop `{text}` has no `id`"));
+        };
+        let path_words = w.dev.is_some() || w.via.is_some();
+        if usize::from(w.group.is_some()) + usize::from(w.blackhole) + usize::from(path_words) != 1
+        {
+            return self.nexthop_error(path, format!("nexthop `{text}` needs exactly one of `dev` (with an optional `via`), `blackhole` or `group`"));
+        }
+        if let (Some(v), Some(v6)) = (w.via, w.v6) {
+            if v6 != v.is_ipv6() {
+                return self.nexthop_error(
+                    path,
+                    format!("gateway {v} is not of the family the line names"),
+                );
+            }
+        }
+        let v6 = w.v6.unwrap_or(w.via.is_some_and(|v| v.is_ipv6()));
+        let kind = if let Some(members) = w.group {
+            if w.onlink || w.v6.is_some() {
+                return self.nexthop_error(
+                    path,
+                    "a group takes no `onlink` or `family`: its members have them".into(),
+                );
+            }
+            if let Some(known) = known {
+                self.group_members(path, id, &members, known)?;
+            }
+            NexthopKind::Group(members)
+        } else if w.blackhole {
+            NexthopKind::Blackhole { v6 }
+        } else {
+            let what = format!("nexthop `{text}`");
+            if w.dev.is_none() && known.is_some() {
+                return self.nexthop_error(
+                    path,
+                    format!("{what} needs `dev`: the kernel wants a device for a gateway"),
+                );
+            }
+            self.path_dev(path, &what, node, w.dev.as_deref())?;
+            if let Some(v) = w.via.filter(|_| known.is_some() && !w.onlink) {
+                self.gateway_on_link(path, &what, node, v, w.dev.as_deref())?;
+            }
+            NexthopKind::Path {
+                via: w.via,
+                dev: w.dev,
+                v6,
+                onlink: w.onlink,
+            }
+        };
+        if known.is_some_and(|k| k.iter().any(|n| n.id == id)) {
+            return self.nexthop_error(
+                path,
+                format!("nexthop id {id} is used twice in node {}", node.name),
+            );
+        }
+        Some(Nexthop {
+            text: text.to_string(),
+            id,
+            kind,
+        })
+    }
+
+    fn nexthop_words(&mut self, path: &str, text: &str) -> Option<NexthopWords> {
+        let mut w = NexthopWords::default();
+        let mut it = text.split_whitespace();
+        while let Some(k) = it.next() {
             match k {
-                "onlink" => onlink = true,
-                "blackhole" => blackhole = true,
+                "onlink" => w.onlink = true,
+                "blackhole" => w.blackhole = true,
                 _ => {
-                    let Some(&v) = it.next() else {
+                    let Some(v) = it.next() else {
                         return self.nexthop_error(
                             path,
                             format!("`{k}` needs a value in nexthop `{text}`"),
                         );
                     };
                     match k {
-                        "id" => {
-                            id = Some(v.parse::<u32>().ok().filter(|i| *i > 0).or_else(|| {
-                                self.nexthop_error::<u32>(
+                        "id" => match v.parse::<u32>() {
+                            Ok(i) if i > 0 => w.id = Some(i),
+                            _ => {
+                                return self.nexthop_error(
                                     path,
                                     format!("invalid nexthop id `{v}`: ids are 1 to 4294967295"),
                                 )
-                            })?)
-                        }
-                        "via" => via = Some(self.ip(path, v)?),
-                        "dev" => dev = Some(IfName::from(v)),
-                        "group" => group = Some(self.group(path, v)?),
+                            }
+                        },
+                        "via" => w.via = Some(self.ip(path, v)?),
+                        "dev" => w.dev = Some(IfName::from(v)),
+                        "group" => w.group = Some(self.group(path, v)?),
                         "family" => {
-                            v6 = Some(match v {
+                            w.v6 = Some(match v {
                                 "inet" => false,
                                 "inet6" => true,
                                 _ => {
@@ -330,71 +439,7 @@ impl Resolver<'_> {
                 }
             }
         }
-        let Some(id) = id else {
-            return self.nexthop_error(path, format!("nexthop `{text}` has no `id`"));
-        };
-        let kinds = usize::from(group.is_some())
-            + usize::from(blackhole)
-            + usize::from(dev.is_some() || via.is_some());
-        if kinds != 1 {
-            return self.nexthop_error(path, format!("nexthop `{text}` needs exactly one of `dev` (with an optional `via`), `blackhole` or `group`"));
-        }
-        if let Some(v) = via {
-            if v6.is_some_and(|f| f != v.is_ipv6()) {
-                return self.nexthop_error(
-                    path,
-                    format!(
-                        "gateway {v} is not of family {}",
-                        if v.is_ipv6() { "inet" } else { "inet6" }
-                    ),
-                );
-            }
-        }
-        let v6 = v6.unwrap_or(via.is_some_and(|v| v.is_ipv6()));
-        let kind = if let Some(members) = group {
-            if onlink || v6 {
-                return self.nexthop_error(
-                    path,
-                    "a group takes no `onlink` or `family`: its members have them".into(),
-                );
-            }
-            if let Some(known) = known {
-                self.group_members(path, id, &members, known)?;
-            }
-            NexthopKind::Group(members)
-        } else if blackhole {
-            NexthopKind::Blackhole { v6 }
-        } else {
-            let Some(dev) = dev else {
-                return self.nexthop_error(
-                    path,
-                    format!(
-                        "nexthop `{text}` needs `dev`: the kernel wants a device for a gateway"
-                    ),
-                );
-            };
-            self.path_dev(path, &format!("nexthop `{text}`"), node, Some(&dev))?;
-            if let Some(v) = via.filter(|_| known.is_some() && !onlink) {
-                self.gateway_on_link(path, &format!("nexthop `{text}`"), node, v, Some(&dev))?;
-            }
-            NexthopKind::Path {
-                via,
-                dev,
-                v6,
-                onlink,
-            }
-        };
-        if known.is_some_and(|k| k.iter().any(|n| n.id == id)) {
-            return self.nexthop_error(
-                path,
-                format!("nexthop id {id} is used twice in node {}", node.name),
-            );
-        }
-        Some(Nexthop {
-            text: text.to_string(),
-            id,
-            kind,
-        })
+        Some(w)
     }
 
     /// `1/2,3`: ids, each with an optional weight after a comma.
@@ -406,7 +451,17 @@ impl Resolver<'_> {
                 Ok(i) if i > 0 => i,
                 _ => return self.nexthop_error(path, format!("invalid group member `{m}`")),
             };
-            let weight = self.weight(path, weight)?;
+            let weight = match weight.parse::<u16>() {
+                Ok(w) if (1..=256).contains(&w) => w,
+                _ => {
+                    return self.nexthop_error(
+                        path,
+                        format!(
+                            "invalid weight `{weight}` in group `{v}`: the kernel takes 1 to 256"
+                        ),
+                    )
+                }
+            };
             if members.iter().any(|(i, _)| *i == id) {
                 return self.nexthop_error(path, format!("nexthop {id} is twice in group `{v}`"));
             }
