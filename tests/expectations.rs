@@ -33,7 +33,7 @@ const CASES: &[(&str, &str, &str)] = &[
         "(host:veth2)",
         "actual:   10.100.0.20 dev eth0 lladdr",
     ),
-    ("fdb-port", "learned on port veth2", "dev veth1 master br0"),
+    ("fdb-port", "on port veth2", "dev veth1 master br0"),
     (
         "route-gateway",
         "expected: route default via 10.100.0.2 in net1",
@@ -61,7 +61,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     (
         "fdb-hold",
-        "learned on port swp1 for 5s",
+        "on port swp1 for 5s",
         "no FDB entry for",
     ),
     ("router-answers", "reachable from h1", "== r\n"),
@@ -102,8 +102,8 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     (
         "sticky",
-        "learned on port swp2",
-        "dev swp1 master br0 static (still, after 200ms)",
+        "on port swp2",
+        "dev swp1 master br0 sticky static (still, after 200ms)",
     ),
     (
         "router-class-e",
@@ -189,6 +189,16 @@ const CASES: &[(&str, &str, &str)] = &[
         "route-mtu",
         "expected: h1 routes 10.17.1.2 mtu 1500",
         "mtu 1400",
+    ),
+    (
+        "fdb-vxlan-dst",
+        "expected: 00:00:00:00:00:00 on port vx dst 192.0.2.21",
+        "actual:   00:00:00:00:00:00 dev vx dst 192.0.2.20 self permanent",
+    ),
+    (
+        "fdb-flags",
+        "on port p1 (no flags)",
+        "dev p1 master br0 extern_learn",
     ),
     (
         "nexthop-group",

@@ -185,6 +185,10 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
             let i = sb.index(node, name).await?;
             sb.nl(node).set_up(i, name, false).await
         }
+        Op::SetVxlanRemote { node, name, remote } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).set_vxlan_remote(i, name, *remote).await
+        }
         Op::SetLink {
             node,
             name,
@@ -229,9 +233,15 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
             let i = sb.index(node, dev).await?;
             sb.nl(node).flush_neigh(i, dev).await
         }
-        Op::DelFdb { node, port, mac } => {
+        Op::DelFdb {
+            node,
+            port,
+            mac,
+            dst,
+            on_self,
+        } => {
             let i = sb.index(node, port).await?;
-            sb.nl(node).del_fdb(i, *mac, port).await
+            sb.nl(node).del_fdb(i, *mac, port, *dst, *on_self).await
         }
         Op::FlushFdb { node, port } => {
             let i = sb.index(node, port).await?;

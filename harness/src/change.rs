@@ -46,13 +46,19 @@ pub(crate) fn describe(c: &Change) -> String {
         },
         Change::Fdb { node, op } => match op {
             FdbOp::Add(f) => format!(
-                "fdb add {} dev {} {}{} in {node}",
+                "fdb {} {} dev {}{} {}{}{} in {node}",
+                if f.append { "append" } else { "add" },
                 f.mac,
                 f.port,
+                f.dst.map(|d| format!(" dst {d}")).unwrap_or_default(),
                 f.state,
-                if f.sticky { " sticky" } else { "" }
+                if f.sticky { " sticky" } else { "" },
+                if f.extern_learn { " extern_learn" } else { "" }
             ),
-            FdbOp::Del { mac, port } => format!("fdb del {mac} dev {port} in {node}"),
+            FdbOp::Del { mac, port, dst, .. } => format!(
+                "fdb del {mac} dev {port}{} in {node}",
+                dst.map(|d| format!(" dst {d}")).unwrap_or_default()
+            ),
             FdbOp::Flush { port } => format!("fdb flush dev {port} in {node}"),
         },
         Change::Nexthop {
@@ -85,8 +91,16 @@ pub(crate) fn lower(c: &Change) -> Vec<Op> {
                 mac,
                 master,
                 port,
+                remote,
             } = set;
             let mut ops = Vec::new();
+            if let Some(r) = remote {
+                ops.push(Op::SetVxlanRemote {
+                    node: node.clone(),
+                    name: name.clone(),
+                    remote: *r,
+                });
+            }
             if mtu.is_some() || mac.is_some() {
                 ops.push(Op::SetLink {
                     node: node.clone(),
@@ -189,10 +203,17 @@ pub(crate) fn lower(c: &Change) -> Vec<Op> {
                 node: node.clone(),
                 entry: f.clone(),
             },
-            FdbOp::Del { mac, port } => Op::DelFdb {
+            FdbOp::Del {
+                mac,
+                port,
+                dst,
+                on_self,
+            } => Op::DelFdb {
                 node: node.clone(),
                 port: port.clone(),
                 mac: *mac,
+                dst: *dst,
+                on_self: *on_self,
             },
             FdbOp::Flush { port } => Op::FlushFdb {
                 node: node.clone(),

@@ -10,7 +10,7 @@ use crate::probe::ping::PingResult;
 use crate::scenario::{
     ArpExpect, Arping, Check, IfRef, Mac, Observe, Ping, Reach, RouteAttrs, Scenario,
 };
-use crate::state::{FdbKind, NodeState, NudState, RouteEntry, RouteKind};
+use crate::state::{NodeState, NudState, RouteEntry, RouteKind};
 use crate::watches::Tally;
 
 mod services;
@@ -378,24 +378,49 @@ fn fdb(c: &Check, st: &NodeState) -> Verdict {
         mac: (mac, label),
         port,
         present,
+        dst,
+        flags,
     } = c
     else {
         unreachable!("called for fdb checks")
     };
-    let entries: Vec<_> = st
-        .fdb
-        .iter()
-        .filter(|e| e.mac == *mac && e.master.is_some())
-        .collect();
-    let expected = match (present, port) {
-        (true, Some(p)) => format!("{mac} ({label}) learned on port {p}"),
-        (true, None) => format!("{mac} ({label}) in the FDB of {node}"),
-        (false, Some(p)) => format!("no FDB entry for {mac} ({label}) on port {p}"),
-        (false, None) => format!("no FDB entry for {mac} ({label}) in {node}"),
+    let entries: Vec<_> = st.fdb_entries().filter(|e| e.mac == *mac).collect();
+    // A MAC written as `node:if` is named both ways; one written as a MAC, once.
+    let who = if *label == mac.to_string() {
+        label.clone()
+    } else {
+        format!("{mac} ({label})")
+    };
+    let mut expected = match (present, port) {
+        (true, Some(p)) => format!("{who} on port {p}"),
+        (true, None) => format!("{who} in the FDB of {node}"),
+        (false, Some(p)) => format!("no FDB entry for {who} on port {p}"),
+        (false, None) => format!("no FDB entry for {who} in {node}"),
+    };
+    if let Some(d) = dst {
+        expected += &format!(" dst {d}");
+    }
+    if let Some(f) = flags {
+        expected += &if f.is_empty() {
+            " (no flags)".to_string()
+        } else {
+            format!(" {}", f.join(" "))
+        };
+    }
+    let same_flags = |e: &crate::state::FdbRow| {
+        flags.as_ref().is_none_or(|f| {
+            let mut want: Vec<&str> = f.iter().map(String::as_str).collect();
+            let mut got = e.flags.clone();
+            want.sort_unstable();
+            got.sort_unstable();
+            want == got
+        })
     };
     let matching = entries
         .iter()
         .filter(|e| port.as_ref().is_none_or(|p| e.port == *p))
+        .filter(|e| dst.is_none_or(|d| e.dst == Some(d)))
+        .filter(|e| same_flags(e))
         .count();
     let passed = if *present {
         matching > 0
@@ -407,18 +432,7 @@ fn fdb(c: &Check, st: &NodeState) -> Verdict {
     } else {
         entries
             .iter()
-            .map(|e| {
-                let st = match e.kind {
-                    FdbKind::Permanent => " permanent",
-                    FdbKind::Static => " static",
-                    FdbKind::Dynamic => "",
-                };
-                format!(
-                    "{mac} dev {} master {}{st}",
-                    e.port,
-                    e.master.as_deref().unwrap_or_default()
-                )
-            })
+            .map(|e| crate::snapshot::fdb_line(e))
             .collect::<Vec<_>>()
             .join("; ")
     };

@@ -5,6 +5,8 @@
 //! `apply` may run a phase's operations concurrently; a phase starts when the one
 //! before it has finished.
 
+use std::net::IpAddr;
+
 use crate::scenario::{
     BridgeOptions, Cidr, IfKind, IfName, IfRef, Interface, Mac, MacvlanMode, Nexthop, Node,
     NodeName, PortOptions, Route, Scenario, StaticFdb, StaticNeigh,
@@ -90,6 +92,12 @@ pub(crate) enum Op {
         mtu: Option<u32>,
         mac: Option<Mac>,
     },
+    /// `ip link set dev X type vxlan remote IP`.
+    SetVxlanRemote {
+        node: NodeName,
+        name: IfName,
+        remote: IpAddr,
+    },
     SetNomaster {
         node: NodeName,
         name: IfName,
@@ -131,6 +139,8 @@ pub(crate) enum Op {
         node: NodeName,
         port: IfName,
         mac: Mac,
+        dst: Option<IpAddr>,
+        on_self: bool,
     },
     FlushFdb {
         node: NodeName,

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use crate::netlink::NlError;
 use crate::sandbox::Sandbox;
 use crate::scenario::{Action, Change, IfKind, Mac, Node, NodeName, Scenario};
-use crate::state::{FdbKind, NodeState, NudState, RouteKind, Sections};
+use crate::state::{FdbKind, FdbRow, NodeState, NudState, RouteKind, Sections};
 
 fn owner_note(sc: &Scenario, mac: Mac) -> String {
     sc.mac_owner(mac)
@@ -117,7 +117,7 @@ pub(crate) fn render_node(
     let has_bridge = n
         .interfaces
         .iter()
-        .any(|i| matches!(i.kind, IfKind::Bridge(_)));
+        .any(|i| matches!(i.kind, IfKind::Bridge(_) | IfKind::Vxlan { .. }));
     if want.fdb && has_bridge {
         render_fdb(out, sc, st);
     }
@@ -289,33 +289,37 @@ fn render_neigh(out: &mut String, sc: &Scenario, st: &NodeState) {
 fn render_fdb(out: &mut String, sc: &Scenario, st: &NodeState) {
     out.push_str("fdb\n");
     let mut lines: Vec<String> = st
-        .fdb
-        .iter()
-        .filter(|e| e.master.is_some())
-        .map(|e| {
-            let mut s = format!("  {} dev {}", e.mac, e.port);
-            match &e.master {
-                Some(m) => {
-                    let _ = write!(s, " master {m}");
-                }
-                None => s += " self",
-            }
-            if e.sticky {
-                s += " sticky"
-            }
-            match e.kind {
-                FdbKind::Permanent => s += " permanent",
-                FdbKind::Static => s += " static",
-                FdbKind::Dynamic => {}
-            }
-            s + &owner_note(sc, e.mac)
-        })
+        .fdb_entries()
+        .map(|e| format!("  {}{}", fdb_line(e), owner_note(sc, e.mac)))
         .collect();
     lines.sort();
     lines.dedup();
     for l in lines {
         let _ = writeln!(out, "{l}");
     }
+}
+
+/// One entry as `bridge fdb show` prints it: `MAC dev PORT [dst IP] master BR|self flags state`.
+pub(crate) fn fdb_line(e: &FdbRow) -> String {
+    let mut s = format!("{} dev {}", e.mac, e.port);
+    if let Some(d) = e.dst {
+        let _ = write!(s, " dst {d}");
+    }
+    match &e.master {
+        Some(m) => {
+            let _ = write!(s, " master {m}");
+        }
+        None => s += " self",
+    }
+    for f in &e.flags {
+        let _ = write!(s, " {f}");
+    }
+    match e.kind {
+        FdbKind::Permanent => s += " permanent",
+        FdbKind::Static => s += " static",
+        FdbKind::Dynamic => {}
+    }
+    s
 }
 
 /// The snapshot file name: the scenario path with `/` as `__`, then `@label`.

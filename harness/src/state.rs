@@ -248,7 +248,10 @@ pub(crate) struct FdbRow {
     /// The bridge, for entries it owns (`master`).
     pub master: Option<String>,
     pub kind: FdbKind,
-    pub sticky: bool,
+    /// A vxlan entry's remote VTEP.
+    pub dst: Option<IpAddr>,
+    /// `sticky`, `extern_learn`, `offload`, `locked`, as `bridge fdb` prints them.
+    pub flags: Vec<&'static str>,
 }
 
 impl NodeState {
@@ -313,7 +316,17 @@ impl NodeState {
                         NeighbourState::Noarp => FdbKind::Static,
                         _ => FdbKind::Dynamic,
                     },
-                    sticky: e.flags.contains(NeighbourFlags::Sticky),
+                    dst: e.dst,
+                    flags: [
+                        (e.flags.contains(NeighbourFlags::Sticky), "sticky"),
+                        (e.flags.contains(NeighbourFlags::ExtLearned), "extern_learn"),
+                        (e.flags.contains(NeighbourFlags::Offloaded), "offload"),
+                        (e.locked, "locked"),
+                    ]
+                    .into_iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, n)| n)
+                    .collect(),
                 })
                 .collect();
         }
@@ -322,6 +335,17 @@ impl NodeState {
 
     pub(crate) fn link(&self, name: &str) -> Option<&Link> {
         self.links.iter().find(|l| l.name == name)
+    }
+
+    /// The entries of the forwarding tables: a bridge's (`master`) and a vxlan's own
+    /// (`self`), without a bridge port's `self` entries for its own addresses.
+    pub(crate) fn fdb_entries(&self) -> impl Iterator<Item = &FdbRow> {
+        self.fdb.iter().filter(|e| {
+            e.master.is_some()
+                || self
+                    .link(&e.port)
+                    .is_some_and(|l| l.kind.as_deref() == Some("vxlan"))
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use super::*;
 use crate::observe::Sighting;
 use crate::probe::ping::Refusal;
 use crate::scenario::{Cidr, IfName, IfRef, NeighState, OperState};
-use crate::state::{FdbRow, Link, Neighbour};
+use crate::state::{FdbKind, FdbRow, Link, Neighbour};
 
 const SRC: &str = "nodes:
   a:
@@ -285,7 +285,8 @@ fn fdb_checks() {
                 port: "veth1".into(),
                 master: Some("br0".into()),
                 kind: FdbKind::Dynamic,
-                sticky: false,
+                dst: None,
+                flags: vec![],
             },
             // A `self` entry of the port is not the bridge's.
             FdbRow {
@@ -293,7 +294,8 @@ fn fdb_checks() {
                 port: "veth2".into(),
                 master: None,
                 kind: FdbKind::Permanent,
-                sticky: false,
+                dst: None,
+                flags: vec![],
             },
         ],
         ..NodeState::default()
@@ -303,6 +305,8 @@ fn fdb_checks() {
         mac: (m, "x".into()),
         port: port.map(IfName::from),
         present,
+        dst: None,
+        flags: None,
     };
     assert!(check_passes(&c(mac, Some("veth1"), true), st.clone(), &sc));
     let wrong_port = check(&c(mac, Some("veth2"), true), &node(st.clone()), &sc);

@@ -105,6 +105,10 @@ pub(crate) struct FdbEntry {
     pub master: Option<u32>,
     pub state: NeighbourState,
     pub flags: NeighbourFlags,
+    /// A vxlan entry's remote VTEP.
+    pub dst: Option<IpAddr>,
+    /// NTF_EXT_LOCKED: the bridge saw this MAC on a locked port.
+    pub locked: bool,
 }
 
 fn mac_of(bytes: &[u8]) -> Option<Mac> {
@@ -350,12 +354,30 @@ impl Nl {
         Ok(msgs
             .into_iter()
             .filter_map(|m| {
-                let mut mac = None;
-                let mut master = None;
+                let (mut mac, mut master, mut dst, mut locked) = (None, None, None, false);
                 for a in &m.attributes {
                     match a {
                         NeighbourAttribute::LinkLayerAddress(b) => mac = mac_of(b),
                         NeighbourAttribute::Controller(c) => master = Some(*c),
+                        NeighbourAttribute::Destination(NeighbourAddress::Inet(x)) => {
+                            dst = Some(IpAddr::V4(*x))
+                        }
+                        NeighbourAttribute::Destination(NeighbourAddress::Inet6(x)) => {
+                            dst = Some(IpAddr::V6(*x))
+                        }
+                        // In AF_BRIDGE messages the address comes unparsed: 4 or 16 bytes.
+                        NeighbourAttribute::Destination(NeighbourAddress::Other(b)) => {
+                            dst = match b.len() {
+                                4 => <[u8; 4]>::try_from(b.as_slice()).ok().map(IpAddr::from),
+                                16 => <[u8; 16]>::try_from(b.as_slice()).ok().map(IpAddr::from),
+                                _ => None,
+                            }
+                        }
+                        NeighbourAttribute::ExtFlags(f) => {
+                            locked = f.contains(
+                                netlink_packet_route::neighbour::NeighbourExtFlags::Locked,
+                            )
+                        }
                         _ => {}
                     }
                 }
@@ -365,6 +387,8 @@ impl Nl {
                     master,
                     state: m.header.state,
                     flags: m.header.flags,
+                    dst,
+                    locked,
                 })
             })
             .collect())

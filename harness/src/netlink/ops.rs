@@ -3,6 +3,9 @@
 use std::net::IpAddr;
 use std::os::fd::RawFd;
 
+use netlink_packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
+};
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{BridgeStpState, InfoData, InfoVeth, MacVlanMode};
 use netlink_packet_route::neighbour::{
@@ -12,7 +15,7 @@ use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHop, RouteNextHopFlags,
     RouteProtocol, RouteScope, RouteType as NlRouteType,
 };
-use netlink_packet_route::AddressFamily;
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::{
     LinkBridge, LinkBridgePort, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVxlan,
     RouteMessageBuilder,
@@ -330,6 +333,13 @@ fn multipath(route: &Route, oifs: &[u32]) -> Vec<RouteNextHop> {
         .collect()
 }
 
+fn neigh_address(a: IpAddr) -> NeighbourAddress {
+    match a {
+        IpAddr::V4(v) => NeighbourAddress::Inet(v),
+        IpAddr::V6(v) => NeighbourAddress::Inet6(v),
+    }
+}
+
 /// Runtime changes and static entries.
 impl Nl {
     pub(crate) async fn set_port(
@@ -382,6 +392,32 @@ impl Nl {
             .execute()
             .await
             .map_err(|e| self.err(format!("flush the FDB entries of port {name}"), &e))
+    }
+
+    /// A vxlan changelink that names only the new default remote: the kernel keeps
+    /// the rest of the config, and moves the all-zeros FDB entry to the new remote.
+    pub(crate) async fn set_vxlan_remote(
+        &self,
+        index: u32,
+        name: &str,
+        remote: IpAddr,
+    ) -> Result<(), NlError> {
+        use netlink_packet_route::link::{InfoKind, InfoVxlan, LinkAttribute, LinkInfo};
+        let mut msg = LinkUnspec::new_with_index(index).build();
+        let group = match remote {
+            IpAddr::V4(a) => InfoVxlan::Group(a),
+            IpAddr::V6(a) => InfoVxlan::Group6(a),
+        };
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Vxlan),
+            LinkInfo::Data(InfoData::Vxlan(vec![group])),
+        ]));
+        self.handle
+            .link()
+            .set(msg)
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("set the remote of vxlan {name}"), &e))
     }
 
     pub(crate) async fn set_link(
@@ -510,24 +546,54 @@ impl Nl {
     }
 
     /// `bridge fdb add MAC dev PORT master [static|dynamic] [sticky]`.
+    /// `bridge fdb add|append MAC dev PORT [dst IP] [master|self] ...`.
     pub(crate) async fn add_fdb(&self, port_index: u32, f: &StaticFdb) -> Result<(), NlError> {
-        let mut flags = NeighbourFlags::Controller;
+        let mut msg = NeighbourMessage::default();
+        msg.header.family = AddressFamily::Bridge;
+        msg.header.ifindex = port_index;
+        msg.header.flags = if f.on_self {
+            NeighbourFlags::Own
+        } else {
+            NeighbourFlags::Controller
+        };
         if f.sticky {
-            flags |= NeighbourFlags::Sticky;
+            msg.header.flags |= NeighbourFlags::Sticky;
         }
-        let state = match f.state {
+        if f.extern_learn {
+            msg.header.flags |= NeighbourFlags::ExtLearned;
+        }
+        msg.header.state = match f.state {
             FdbState::Static => NeighbourState::Noarp,
             FdbState::Dynamic => NeighbourState::Reachable,
             FdbState::Permanent => NeighbourState::Permanent,
         };
-        self.handle
-            .neighbours()
-            .add_bridge(port_index, &f.mac.0)
-            .flags(flags)
-            .state(state)
-            .execute()
+        msg.attributes
+            .push(NeighbourAttribute::LinkLayerAddress(f.mac.0.to_vec()));
+        if let Some(d) = f.dst {
+            msg.attributes
+                .push(NeighbourAttribute::Destination(neigh_address(d)));
+        }
+        // EXCL for `add`, as iproute2; APPEND adds one more remote to a MAC.
+        const NLM_F_APPEND: u16 = 0x800;
+        let how = if f.append { NLM_F_APPEND } else { NLM_F_EXCL };
+        let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewNeighbour(msg));
+        req.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | how;
+        let verb = if f.append { "append" } else { "add" };
+        self.ack(req)
             .await
-            .map_err(|e| self.err(format!("add FDB entry {} on {}", f.mac, f.port), &e))
+            .map_err(|e| self.err(format!("{verb} FDB entry {} on {}", f.mac, f.port), &e))
+    }
+
+    /// Sends one request and waits for its ACK.
+    async fn ack(&self, req: NetlinkMessage<RouteNetlinkMessage>) -> Result<(), rtnetlink::Error> {
+        let mut handle = self.handle.clone();
+        let mut response = handle.request(req)?;
+        while let Some(m) = futures::StreamExt::next(&mut response).await {
+            if let NetlinkPayload::Error(err) = m.payload {
+                return Err(rtnetlink::Error::NetlinkError(err));
+            }
+        }
+        Ok(())
     }
 
     pub(crate) async fn del_fdb(
@@ -535,13 +601,23 @@ impl Nl {
         port_index: u32,
         mac: Mac,
         port: &str,
+        dst: Option<IpAddr>,
+        on_self: bool,
     ) -> Result<(), NlError> {
         let mut msg = NeighbourMessage::default();
         msg.header.family = AddressFamily::Bridge;
         msg.header.ifindex = port_index;
-        msg.header.flags = NeighbourFlags::Controller;
+        msg.header.flags = if on_self {
+            NeighbourFlags::Own
+        } else {
+            NeighbourFlags::Controller
+        };
         msg.attributes
             .push(NeighbourAttribute::LinkLayerAddress(mac.0.to_vec()));
+        if let Some(d) = dst {
+            msg.attributes
+                .push(NeighbourAttribute::Destination(neigh_address(d)));
+        }
         self.handle
             .neighbours()
             .del(msg)

@@ -153,13 +153,22 @@ pub struct StaticNeigh {
     pub dev: IfName,
 }
 
-/// A bridge FDB entry added by hand.
+/// An FDB entry added by hand: on a bridge port (`master`), or on a vxlan device
+/// itself (`self`), where `dst` is the remote VTEP (`00:00:00:00:00:00` with a `dst`
+/// is a default remote).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaticFdb {
     pub mac: Mac,
     pub port: IfName,
     pub state: FdbState,
     pub sticky: bool,
+    pub dst: Option<IpAddr>,
+    /// NTF_EXT_LEARNED: as if a controller had learned it.
+    pub extern_learn: bool,
+    /// NTF_SELF: the entry belongs to the device (a vxlan), not to its bridge.
+    pub on_self: bool,
+    /// `bridge fdb append`: another `dst` for a MAC that has one.
+    pub append: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
@@ -484,6 +493,10 @@ pub enum Check {
         mac: (Mac, String),
         port: Option<IfName>,
         present: bool,
+        /// The remote VTEP of a vxlan entry.
+        dst: Option<IpAddr>,
+        /// Exactly these flags (`sticky`, `extern_learn`, `offload`, `locked`); `[]` none.
+        flags: Option<Vec<String>>,
     },
     Route {
         node: NodeName,
@@ -640,6 +653,8 @@ pub struct LinkSet {
     /// Some(None) detaches from the bridge.
     pub master: Option<Option<IfName>>,
     pub port: PortOptions,
+    /// A vxlan's default remote (`ip link set dev vx type vxlan remote IP`).
+    pub remote: Option<IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -652,8 +667,16 @@ pub enum NeighOp {
 #[derive(Debug, Clone)]
 pub enum FdbOp {
     Add(StaticFdb),
-    Del { mac: Mac, port: IfName },
-    Flush { port: IfName },
+    Del {
+        mac: Mac,
+        port: IfName,
+        dst: Option<IpAddr>,
+        /// The entry is the device's own (a vxlan's), not its bridge's.
+        on_self: bool,
+    },
+    Flush {
+        port: IfName,
+    },
 }
 
 /// A runtime change: a step that asks the kernel for something.

@@ -109,6 +109,10 @@ pub(crate) struct RawStaticFdb {
     /// `static` (the default), `dynamic`, or `permanent` (a local entry, iproute2's default).
     pub state: Option<FdbState>,
     pub sticky: Option<bool>,
+    /// On a vxlan port: the remote VTEP (`bridge fdb add MAC dev vx0 dst IP`).
+    pub dst: Option<String>,
+    /// Mark it as learned by a controller (NTF_EXT_LEARNED).
+    pub extern_learn: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -351,6 +355,8 @@ pub(crate) struct RawNeighStep {
 pub(crate) struct RawFdbDel {
     pub mac: String,
     pub port: String,
+    /// On a vxlan port: delete only this remote of the MAC.
+    pub dst: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -358,6 +364,8 @@ pub(crate) struct RawFdbDel {
 pub(crate) struct RawFdbStep {
     pub node: String,
     pub add: Option<RawStaticFdb>,
+    /// `bridge fdb append`: one more `dst` for a MAC on a vxlan port.
+    pub append: Option<RawStaticFdb>,
     pub del: Option<RawFdbDel>,
     /// Flush the dynamic entries learned on this port.
     pub flush: Option<String>,
@@ -457,6 +465,8 @@ pub(crate) struct RawLinkStep {
     pub master: Option<String>,
     /// Already typed: every flag is a plain bool, nothing to resolve.
     pub port: Option<PortOptions>,
+    /// A vxlan's default remote, changed as `ip link set dev vx type vxlan remote IP`.
+    pub remote: Option<String>,
     pub error: Option<String>,
 }
 
@@ -492,6 +502,10 @@ pub(crate) struct RawFdbCheck {
     pub mac: String,
     pub port: Option<String>,
     pub present: Option<bool>,
+    /// The remote VTEP of a vxlan entry.
+    pub dst: Option<String>,
+    /// Exactly these flags: `sticky`, `extern_learn`, `offload`, `locked`; `[]` for none.
+    pub flags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

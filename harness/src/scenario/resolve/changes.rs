@@ -180,19 +180,36 @@ impl Resolver<'_> {
 
     pub(super) fn fdb_step(&mut self, path: &str, f: &RawFdbStep, sc: &Scenario) -> Option<Action> {
         let node = self.node_ref(&format!("{path}.node"), &f.node, sc)?;
-        let op = match (&f.add, &f.del, &f.flush) {
-            (Some(a), None, None) => {
+        let op = match (&f.add, &f.append, &f.del, &f.flush) {
+            (Some(a), None, None, None) => {
                 FdbOp::Add(self.static_fdb(&format!("{path}.add"), &node, a, sc, false)?)
             }
-            (None, Some(d), None) => {
+            (None, Some(a), None, None) => {
+                let mut entry = self.static_fdb(&format!("{path}.append"), &node, a, sc, false)?;
+                if entry.dst.is_none() {
+                    self.at(&format!("{path}.append"), "`append` adds a remote: it needs `dst`", Some("e.g. `append: { mac: \"00:00:00:00:00:00\", port: vx0, dst: 192.0.2.2 }`".into()));
+                    return None;
+                }
+                entry.append = true;
+                FdbOp::Add(entry)
+            }
+            (None, None, Some(d), None) => {
                 let (mac, _) = self.mac_ref(&format!("{path}.del.mac"), &d.mac, sc)?;
                 self.node_if(&format!("{path}.del.port"), &node, &d.port, sc)?;
+                let dst = match &d.dst {
+                    Some(x) => Some(self.ip(&format!("{path}.del.dst"), x)?),
+                    None => None,
+                };
+                let port = sc.node(&node)?.interface(&d.port)?;
+                let vxlan = matches!(port.kind, IfKind::Vxlan { .. });
                 FdbOp::Del {
                     mac,
                     port: d.port.as_str().into(),
+                    on_self: vxlan && (dst.is_some() || port.master.is_none()),
+                    dst,
                 }
             }
-            (None, None, Some(port)) => {
+            (None, None, None, Some(port)) => {
                 self.node_if(&format!("{path}.flush"), &node, port, sc)?;
                 FdbOp::Flush {
                     port: port.as_str().into(),
@@ -201,7 +218,7 @@ impl Resolver<'_> {
             _ => {
                 self.at(
                     path,
-                    "an fdb step takes exactly one of `add`, `del` or `flush`",
+                    "an fdb step takes exactly one of `add`, `append`, `del` or `flush`",
                     None,
                 );
                 return None;
@@ -264,7 +281,50 @@ impl Resolver<'_> {
     ) -> Option<StaticFdb> {
         let (mac, _) = self.mac_ref(&format!("{path}.mac"), &f.mac, sc)?;
         self.node_if(&format!("{path}.port"), node, &f.port, sc)?;
-        let state = f.state.unwrap_or(FdbState::Static);
+        let port = sc.node(node)?.interface(&f.port)?;
+        let vxlan = matches!(port.kind, IfKind::Vxlan { .. });
+        let dst = match &f.dst {
+            Some(d) if !vxlan => {
+                self.at(
+                    &format!("{path}.dst"),
+                    format!(
+                        "`dst` on {node}:{}, which is a {}: only a vxlan has remotes",
+                        f.port,
+                        port.kind.name()
+                    ),
+                    Some("put the entry on the vxlan device".into()),
+                );
+                return None;
+            }
+            Some(d) => Some(self.ip(&format!("{path}.dst"), d)?),
+            None => None,
+        };
+        if !vxlan && port.master.is_none() {
+            self.at(
+                &format!("{path}.port"),
+                format!(
+                    "{node}:{} is neither a bridge port nor a vxlan, so it has no FDB",
+                    f.port
+                ),
+                Some("give it a `master` bridge, or name a port of one".into()),
+            );
+            return None;
+        }
+        let on_self = vxlan && (dst.is_some() || port.master.is_none());
+        // A vxlan takes only permanent or reachable entries (EINVAL otherwise).
+        let state = f.state.unwrap_or(if on_self {
+            FdbState::Permanent
+        } else {
+            FdbState::Static
+        });
+        if strict && on_self && state == FdbState::Static {
+            self.at(
+                &format!("{path}.state"),
+                "`state: static` on a vxlan's own entry: the kernel refuses it (EINVAL)",
+                Some("use `permanent` (the default here) or `dynamic`".into()),
+            );
+            return None;
+        }
         let sticky = f.sticky.unwrap_or(false);
         if strict && sticky && state == FdbState::Permanent {
             self.at(
@@ -279,6 +339,11 @@ impl Resolver<'_> {
             port: f.port.as_str().into(),
             state,
             sticky,
+            // As iproute2's `self`: a vxlan's own table holds the remotes.
+            on_self,
+            dst,
+            extern_learn: f.extern_learn.unwrap_or(false),
+            append: false,
         })
     }
 }

@@ -119,11 +119,11 @@ impl Resolver<'_> {
         if !nd
             .interfaces
             .iter()
-            .any(|i| matches!(i.kind, IfKind::Bridge(_)))
+            .any(|i| matches!(i.kind, IfKind::Bridge(_) | IfKind::Vxlan { .. }))
         {
             self.at(
                 &format!("{p}.node"),
-                format!("node {node} has no bridge, so no FDB to check"),
+                format!("node {node} has no bridge and no vxlan, so no FDB to check"),
                 None,
             );
             return None;
@@ -131,11 +131,41 @@ impl Resolver<'_> {
         if let Some(port) = &x.port {
             self.node_if(&format!("{p}.port"), &node, port, sc)?;
         }
+        let dst = match &x.dst {
+            Some(d) => Some(self.ip(&format!("{p}.dst"), d)?),
+            None => None,
+        };
+        const FLAGS: [&str; 4] = ["sticky", "extern_learn", "offload", "locked"];
+        if let Some(f) = x
+            .flags
+            .iter()
+            .flatten()
+            .find(|f| !FLAGS.contains(&f.as_str()))
+        {
+            let hint = Some(format!("one of: {}", FLAGS.join(", ")));
+            self.at(
+                &format!("{p}.flags"),
+                format!("unknown FDB flag `{f}`"),
+                hint,
+            );
+            return None;
+        }
+        let present = x.present.unwrap_or(true);
+        if !present && x.flags.is_some() {
+            self.at(
+                p,
+                "contradictory check: `present: false` with `flags`",
+                None,
+            );
+            return None;
+        }
         Some(Check::Fdb {
             node,
             mac,
             port: x.port.as_deref().map(Into::into),
-            present: x.present.unwrap_or(true),
+            present,
+            dst,
+            flags: x.flags.clone(),
         })
     }
 

@@ -465,7 +465,11 @@ impl Resolver<'_> {
         l: &RawLinkStep,
         sc: &Scenario,
     ) -> Option<Action> {
-        let set_keys = l.mtu.is_some() || l.mac.is_some() || l.master.is_some() || l.port.is_some();
+        let set_keys = l.mtu.is_some()
+            || l.mac.is_some()
+            || l.master.is_some()
+            || l.port.is_some()
+            || l.remote.is_some();
         if l.carrier_off.is_some() || l.carrier_on.is_some() {
             return self.carrier_step(path, l, set_keys, sc);
         }
@@ -489,58 +493,72 @@ impl Resolver<'_> {
                 dev: self.sc_ifref(&format!("{path}.down"), d, sc)?,
                 up: false,
             }),
-            (None, None, Some(x)) if set_keys => {
-                let dev = self.sc_ifref(&format!("{path}.set"), x, sc)?;
-                let mut set = LinkSet {
-                    mtu: l.mtu,
-                    ..Default::default()
-                };
-                if let Some(m) = &l.mac {
-                    let Some(mac) = Mac::parse(m) else {
-                        self.at(&format!("{path}.mac"), format!("invalid MAC `{m}`"), None);
-                        return None;
-                    };
-                    set.mac = Some(mac);
-                }
-                if let Some(m) = &l.master {
-                    set.master = Some(if m == "none" {
-                        None
-                    } else {
-                        let nd = sc.node(&dev.node)?;
-                        let bridges = || {
-                            nd.interfaces
-                                .iter()
-                                .filter(|i| matches!(i.kind, IfKind::Bridge(_)))
-                                .map(|i| i.name.as_str())
-                        };
-                        if !bridges().any(|b| b == m) {
-                            let hint = did_you_mean(m, bridges())
-                                .map(|s| format!("did you mean `{s}`?"))
-                                .unwrap_or_else(|| "write `master: none` to detach".into());
-                            self.at(
-                                &format!("{path}.master"),
-                                format!("master `{m}` is not a bridge of node {}", dev.node),
-                                Some(hint),
-                            );
-                            return None;
-                        }
-                        Some(m.as_str().into())
-                    });
-                }
-                set.port = l.port.clone().unwrap_or_default();
-                Some(Action::Change {
-                    change: Change::LinkSet { dev, set },
-                    error: l.error.clone(),
-                })
-            }
+            (None, None, Some(x)) if set_keys => self.link_set(path, x, l, sc),
             _ => {
                 self.at(
                     path,
-                    "a link step is `up: node:if`, `down: node:if`, or `set: node:if` with `mtu`, `mac`, `master` or `port`",
+                    "a link step is `up: node:if`, `down: node:if`, or `set: node:if` with `mtu`, `mac`, `master`, `port` or (a vxlan's) `remote`",
                     Some("e.g. `link: { down: host:veth2 }` or `link: { set: sw:swp1, port: { learning: false } }`".into()),
                 );
                 None
             }
         }
+    }
+
+    /// `link: {set: node:if, ...}`: the changes to one link.
+    fn link_set(&mut self, path: &str, x: &str, l: &RawLinkStep, sc: &Scenario) -> Option<Action> {
+        let dev = self.sc_ifref(&format!("{path}.set"), x, sc)?;
+        let mut set = LinkSet {
+            mtu: l.mtu,
+            port: l.port.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        if let Some(m) = &l.mac {
+            let Some(mac) = Mac::parse(m) else {
+                self.at(&format!("{path}.mac"), format!("invalid MAC `{m}`"), None);
+                return None;
+            };
+            set.mac = Some(mac);
+        }
+        if let Some(m) = &l.master {
+            set.master = Some(if m == "none" {
+                None
+            } else {
+                let nd = sc.node(&dev.node)?;
+                let bridges = || {
+                    nd.interfaces
+                        .iter()
+                        .filter(|i| matches!(i.kind, IfKind::Bridge(_)))
+                        .map(|i| i.name.as_str())
+                };
+                if !bridges().any(|b| b == m) {
+                    let hint = did_you_mean(m, bridges())
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| "write `master: none` to detach".into());
+                    self.at(
+                        &format!("{path}.master"),
+                        format!("master `{m}` is not a bridge of node {}", dev.node),
+                        Some(hint),
+                    );
+                    return None;
+                }
+                Some(m.as_str().into())
+            });
+        }
+        if let Some(r) = &l.remote {
+            if !matches!(sc.interface(&dev)?.kind, IfKind::Vxlan { .. }) {
+                self.at(
+                    &format!("{path}.remote"),
+                    format!("`remote` on {dev}, which is not a vxlan"),
+                    None,
+                );
+                return None;
+            }
+            set.remote = Some(self.ip(&format!("{path}.remote"), r)?);
+        }
+        Some(Action::Change {
+            change: Change::LinkSet { dev, set },
+            error: l.error.clone(),
+        })
     }
 }
