@@ -201,6 +201,16 @@ const CASES: &[(&str, &str, &str)] = &[
         "dev p1 master br0 extern_learn",
     ),
     (
+        "neigh-proxy",
+        "expected: h has a proxy entry for 10.0.2.4 dev eth1",
+        "actual:   h has no proxy entry for 10.0.2.4 dev eth1",
+    ),
+    (
+        "neigh-flags",
+        "expected: h has a neighbour entry for fd00::2 (no flags)",
+        "lladdr 02:00:00:00:00:02 permanent router",
+    ),
+    (
         "nexthop-group",
         "expected: nexthop 10 group 1/2",
         "actual:   nexthop 10 group 1",

@@ -225,9 +225,14 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
             Ok(())
         }
         Op::DelNexthop { node, id } => nexthop::del(sb.ns(node), node, *id),
-        Op::DelNeigh { node, dev, to } => {
+        Op::DelNeigh {
+            node,
+            dev,
+            to,
+            proxy,
+        } => {
             let i = sb.index(node, dev).await?;
-            sb.nl(node).del_neigh(i, *to, dev).await
+            sb.nl(node).del_neigh(i, *to, dev, *proxy).await
         }
         Op::FlushNeigh { node, dev } => {
             let i = sb.index(node, dev).await?;

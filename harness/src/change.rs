@@ -37,11 +37,11 @@ pub(crate) fn describe(c: &Change) -> String {
         ),
         Change::Sysctl { node, key, value } => format!("sysctl {key}={value} in {node}"),
         Change::Neigh { node, op } => match op {
-            NeighOp::Add(n) => format!(
-                "neigh add {} lladdr {} dev {} in {node}",
-                n.to, n.mac, n.dev
+            NeighOp::Add(n) => format!("neigh add {n} in {node}"),
+            NeighOp::Del { to, dev, proxy } => format!(
+                "neigh del {}{to} dev {dev} in {node}",
+                if *proxy { "proxy " } else { "" }
             ),
-            NeighOp::Del { to, dev } => format!("neigh del {to} dev {dev} in {node}"),
             NeighOp::Flush { dev } => format!("neigh flush dev {dev} in {node}"),
         },
         Change::Fdb { node, op } => match op {
@@ -188,10 +188,11 @@ pub(crate) fn lower(c: &Change) -> Vec<Op> {
                 node: node.clone(),
                 entry: n.clone(),
             },
-            NeighOp::Del { to, dev } => Op::DelNeigh {
+            NeighOp::Del { to, dev, proxy } => Op::DelNeigh {
                 node: node.clone(),
                 dev: dev.clone(),
                 to: *to,
+                proxy: *proxy,
             },
             NeighOp::Flush { dev } => Op::FlushNeigh {
                 node: node.clone(),

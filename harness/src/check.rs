@@ -50,6 +50,16 @@ pub(crate) async fn observe(
             };
             Observation::Lookup(state::route_lookup(sb.nl(node), to.addr, &lookup).await?)
         }
+        Check::Neigh {
+            node,
+            to,
+            dev: Some(dev),
+            proxy,
+            ..
+        } => {
+            let i = sb.index(node, dev).await?;
+            Observation::Node(state::neigh_get(sb.nl(node), i, *to, *proxy).await?)
+        }
         Check::Neigh { node, .. } => gather(sb, node, |s| s.neigh = true).await?,
         Check::Fdb { node, .. } => gather(sb, node, |s| s.fdb = true).await?,
         Check::Route { node, .. } => gather(sb, node, |s| s.routes = true).await?,

@@ -175,13 +175,7 @@ fn has(r: &RouteEntry, a: &RouteAttrs) -> bool {
                         && w.weight == g.weight
                 })
         })
-        && a.flags.as_ref().is_none_or(|f| {
-            let mut want: Vec<&str> = f.iter().map(String::as_str).collect();
-            let mut got = r.flags.clone();
-            want.sort_unstable();
-            got.sort_unstable();
-            want == got
-        })
+        && same_flags(a.flags.as_ref(), &r.flags)
 }
 
 /// A route's attributes as iproute2 prints them, for `actual`.
@@ -263,13 +257,7 @@ fn nexthop(c: &Check, st: &NodeState) -> Verdict {
     if let Some(k) = is {
         want += &format!(" {k}");
     }
-    if let Some(f) = flags {
-        want += &if f.is_empty() {
-            " (no flags)".to_string()
-        } else {
-            format!(" {}", f.join(" "))
-        };
-    }
+    want += &flags_text(flags.as_ref());
     let actual = match found {
         Some(n) => format!("nexthop {id} {n}"),
         None => format!(
@@ -290,13 +278,7 @@ fn nexthop(c: &Check, st: &NodeState) -> Verdict {
         Some(n) => {
             *present
                 && is.as_ref().is_none_or(|k| nexthop_is(n, k))
-                && flags.as_ref().is_none_or(|f| {
-                    let mut want: Vec<&str> = f.iter().map(String::as_str).collect();
-                    let mut got = n.flags.clone();
-                    want.sort_unstable();
-                    got.sort_unstable();
-                    want == got
-                })
+                && same_flags(flags.as_ref(), &n.flags)
         }
     };
     Verdict::new(ok, want, actual)
@@ -311,6 +293,26 @@ fn nexthop_is(n: &crate::state::NexthopRow, k: &crate::scenario::NexthopKind) ->
         NexthopKind::Blackhole { .. } => n.blackhole,
         NexthopKind::Group(m) => n.group.as_ref() == Some(m),
     }
+}
+
+/// ` router extern_learn`, ` (no flags)`, or nothing when the check names none.
+fn flags_text(want: Option<&Vec<String>>) -> String {
+    match want {
+        Some(f) if f.is_empty() => " (no flags)".into(),
+        Some(f) => format!(" {}", f.join(" ")),
+        None => String::new(),
+    }
+}
+
+/// Whether an entry has exactly the flags a check lists, in any order (no list: any).
+fn same_flags(want: Option<&Vec<String>>, got: &[&str]) -> bool {
+    want.is_none_or(|w| {
+        let mut w: Vec<&str> = w.iter().map(String::as_str).collect();
+        let mut g = got.to_vec();
+        w.sort_unstable();
+        g.sort_unstable();
+        w == g
+    })
 }
 
 /// A check judged on an observation of another kind: a bug in netspec, never a pass.
@@ -329,15 +331,32 @@ fn neigh(c: &Check, st: &NodeState, sc: &Scenario) -> Verdict {
         mac,
         state,
         present,
+        dev,
+        proxy,
+        flags,
     } = c
     else {
         unreachable!("called for neigh checks")
     };
-    let entries: Vec<_> = st.neigh.iter().filter(|e| e.dst == *to).collect();
-    let mut expected = if *present {
-        format!("{node} has a neighbour entry for {to}")
+    let entries: Vec<_> = st
+        .neigh
+        .iter()
+        .filter(|e| e.dst == *to && e.proxy == *proxy)
+        .filter(|e| dev.as_ref().is_none_or(|d| e.dev == **d))
+        .collect();
+    let what = if *proxy {
+        "proxy entry"
     } else {
-        format!("{node} has no neighbour entry for {to}")
+        "neighbour entry"
+    };
+    let on = dev
+        .as_ref()
+        .map(|d| format!(" dev {d}"))
+        .unwrap_or_default();
+    let mut expected = if *present {
+        format!("{node} has a {what} for {to}{on}")
+    } else {
+        format!("{node} has no {what} for {to}{on}")
     };
     if let Some((m, label)) = mac {
         expected += &format!(" with lladdr {m} ({label})");
@@ -345,26 +364,32 @@ fn neigh(c: &Check, st: &NodeState, sc: &Scenario) -> Verdict {
     if let Some(s) = state {
         expected += &format!(" in state {s}");
     }
+    expected += &flags_text(flags.as_ref());
     let passed = if *present {
         entries.iter().any(|e| {
             mac.as_ref().is_none_or(|(m, _)| e.mac == Some(*m))
                 && state.is_none_or(|s| e.state.name() == s.to_string())
-                && e.state != NudState::None
+                && (e.state != NudState::None || e.proxy)
+                && same_flags(flags.as_ref(), &e.flags)
         })
     } else {
         entries.is_empty()
     };
     let actual = if entries.is_empty() {
-        format!("{node} has no neighbour entry for {to}")
+        format!("{node} has no {what} for {to}{on}")
     } else {
         entries
             .iter()
             .map(|e| {
+                if e.proxy {
+                    return format!("proxy {to} dev {}", e.dev);
+                }
                 let ll = e
                     .mac
                     .map(|m| format!("lladdr {} ", owned(sc, m)))
                     .unwrap_or_default();
-                format!("{to} dev {} {ll}{}", e.dev, e.state.name())
+                let fl: String = e.flags.iter().map(|f| format!(" {f}")).collect();
+                format!("{to} dev {} {ll}{}{fl}", e.dev, e.state.name())
             })
             .collect::<Vec<_>>()
             .join("; ")
@@ -400,27 +425,12 @@ fn fdb(c: &Check, st: &NodeState) -> Verdict {
     if let Some(d) = dst {
         expected += &format!(" dst {d}");
     }
-    if let Some(f) = flags {
-        expected += &if f.is_empty() {
-            " (no flags)".to_string()
-        } else {
-            format!(" {}", f.join(" "))
-        };
-    }
-    let same_flags = |e: &crate::state::FdbRow| {
-        flags.as_ref().is_none_or(|f| {
-            let mut want: Vec<&str> = f.iter().map(String::as_str).collect();
-            let mut got = e.flags.clone();
-            want.sort_unstable();
-            got.sort_unstable();
-            want == got
-        })
-    };
+    expected += &flags_text(flags.as_ref());
     let matching = entries
         .iter()
         .filter(|e| port.as_ref().is_none_or(|p| e.port == *p))
         .filter(|e| dst.is_none_or(|d| e.dst == Some(d)))
-        .filter(|e| same_flags(e))
+        .filter(|e| same_flags(flags.as_ref(), &e.flags))
         .count();
     let passed = if *present {
         matching > 0

@@ -129,7 +129,8 @@ pub(crate) enum Op {
     DelNeigh {
         node: NodeName,
         dev: IfName,
-        to: std::net::IpAddr,
+        to: IpAddr,
+        proxy: bool,
     },
     FlushNeigh {
         node: NodeName,

@@ -266,11 +266,17 @@ fn render_neigh(out: &mut String, sc: &Scenario, st: &NodeState) {
         .neigh
         .iter()
         // Multicast entries come from IGMP/MLD, not from ARP or ND.
-        .filter(|e| e.state != NudState::None && !e.dst.is_multicast())
+        .filter(|e| (e.state != NudState::None || e.proxy) && !e.dst.is_multicast())
         .map(|e| {
+            if e.proxy {
+                return format!("  proxy {} dev {}", e.dst, e.dev);
+            }
             let mut s = format!("  {} dev {}", e.dst, e.dev);
             if let Some(m) = e.mac {
                 let _ = write!(s, " lladdr {m}");
+            }
+            for f in &e.flags {
+                let _ = write!(s, " {f}");
             }
             s += " ";
             s += stable_state(e.state);

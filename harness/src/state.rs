@@ -228,6 +228,9 @@ pub(crate) struct Neighbour {
     pub dev: String,
     pub mac: Option<Mac>,
     pub state: NudState,
+    pub proxy: bool,
+    /// `router`, `extern_learn`.
+    pub flags: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,12 +297,7 @@ impl NodeState {
                 .neighbours()
                 .await?
                 .into_iter()
-                .map(|e| Neighbour {
-                    dst: e.dst,
-                    dev: name(e.index),
-                    mac: e.mac,
-                    state: nud(e.state),
-                })
+                .map(|e| neighbour(e, &name))
                 .collect();
         }
         if want.fdb {
@@ -427,6 +425,42 @@ fn route_entry(r: netlink::RouteState, name: &impl Fn(u32) -> String) -> RouteEn
             })
             .collect(),
     }
+}
+
+fn neighbour(e: netlink::NeighEntry, name: &impl Fn(u32) -> String) -> Neighbour {
+    Neighbour {
+        dst: e.dst,
+        dev: name(e.index),
+        mac: e.mac,
+        state: nud(e.state),
+        proxy: e.proxy,
+        flags: e.flags,
+    }
+}
+
+/// `ip neigh get [proxy] ADDR dev DEV`, with names: the node's links, and in `neigh`
+/// the one entry the kernel gave, if any.
+pub(crate) async fn neigh_get(
+    nl: &Nl,
+    index: u32,
+    to: IpAddr,
+    proxy: bool,
+) -> Result<NodeState, NlError> {
+    let mut st = NodeState::gather(nl, Sections::LINKS).await?;
+    let names: HashMap<u32, String> = nl
+        .links()
+        .await?
+        .into_iter()
+        .map(|l| (l.index, l.name))
+        .collect();
+    let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
+    st.neigh = nl
+        .neigh_get(index, to, proxy)
+        .await?
+        .into_iter()
+        .map(|e| neighbour(e, &name))
+        .collect();
+    Ok(st)
 }
 
 fn nud(s: NeighbourState) -> NudState {

@@ -214,6 +214,69 @@ fn node(st: NodeState) -> Observation {
 }
 
 #[test]
+fn proxy_entries_and_neighbour_flags() {
+    let sc = sc();
+    let to: IpAddr = "10.0.0.9".parse().unwrap();
+    let st = NodeState {
+        neigh: vec![
+            Neighbour {
+                dst: to,
+                dev: "eth0".into(),
+                mac: None,
+                state: NudState::None,
+                proxy: true,
+                flags: vec![],
+            },
+            Neighbour {
+                dst: to,
+                dev: "eth1".into(),
+                mac: Some(Mac([2, 0, 0, 0, 0, 9])),
+                state: NudState::Permanent,
+                proxy: false,
+                flags: vec!["router"],
+            },
+        ],
+        ..NodeState::default()
+    };
+    let check = |proxy, dev: Option<&str>, flags: Option<Vec<String>>, present| Check::Neigh {
+        node: "a".into(),
+        to,
+        mac: None,
+        state: None,
+        present,
+        dev: dev.map(IfName::from),
+        proxy,
+        flags,
+    };
+    assert!(check_passes(
+        &check(true, Some("eth0"), None, true),
+        st.clone(),
+        &sc
+    ));
+    assert!(
+        !check_passes(&check(true, Some("eth1"), None, true), st.clone(), &sc),
+        "no proxy on eth1"
+    );
+    assert!(
+        !check_passes(&check(true, None, None, false), st.clone(), &sc),
+        "the proxy entry exists"
+    );
+    assert!(check_passes(
+        &check(false, None, Some(vec!["router".into()]), true),
+        st.clone(),
+        &sc
+    ));
+    assert!(
+        !check_passes(&check(false, None, Some(vec![]), true), st.clone(), &sc),
+        "it is a router"
+    );
+    assert!(
+        !check_passes(&check(false, Some("eth0"), None, true), st, &sc),
+        "eth0 has only the proxy"
+    );
+}
+
+#[test]
 fn neigh_checks() {
     let sc = sc();
     let to: IpAddr = "10.0.0.2".parse().unwrap();
@@ -224,6 +287,8 @@ fn neigh_checks() {
             dev: "eth0".into(),
             mac: Some(mac),
             state,
+            proxy: false,
+            flags: vec![],
         }],
         ..NodeState::default()
     };
@@ -233,6 +298,9 @@ fn neigh_checks() {
         mac: mac.map(|m| (m, m.to_string())),
         state,
         present,
+        dev: None,
+        proxy: false,
+        flags: None,
     };
     assert!(check_passes(
         &check(Some(mac), None, true),

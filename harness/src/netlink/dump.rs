@@ -9,7 +9,7 @@ use netlink_packet_route::link::{
     InfoVxlan, LinkAttribute, LinkInfo, State,
 };
 use netlink_packet_route::neighbour::{
-    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourState,
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use netlink_packet_route::AddressFamily;
@@ -94,6 +94,9 @@ pub(crate) struct NeighEntry {
     pub dst: IpAddr,
     pub mac: Option<Mac>,
     pub state: NeighbourState,
+    pub proxy: bool,
+    /// `router`, `extern_learn`, as iproute2 prints them.
+    pub flags: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +112,42 @@ pub(crate) struct FdbEntry {
     pub dst: Option<IpAddr>,
     /// NTF_EXT_LOCKED: the bridge saw this MAC on a locked port.
     pub locked: bool,
+}
+
+fn neigh_entry(m: &NeighbourMessage) -> Option<NeighEntry> {
+    if !matches!(m.header.family, AddressFamily::Inet | AddressFamily::Inet6) {
+        return None;
+    }
+    let mut dst = None;
+    let mut mac = None;
+    for a in &m.attributes {
+        match a {
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(x)) => {
+                dst = Some(IpAddr::V4(*x))
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(x)) => {
+                dst = Some(IpAddr::V6(*x))
+            }
+            NeighbourAttribute::LinkLayerAddress(b) => mac = mac_of(b),
+            _ => {}
+        }
+    }
+    let f = m.header.flags;
+    Some(NeighEntry {
+        index: m.header.ifindex,
+        dst: dst?,
+        mac,
+        state: m.header.state,
+        proxy: f.contains(NeighbourFlags::Proxy),
+        flags: [
+            (NeighbourFlags::Router, "router"),
+            (NeighbourFlags::ExtLearned, "extern_learn"),
+        ]
+        .into_iter()
+        .filter(|(x, _)| f.contains(*x))
+        .map(|(_, n)| n)
+        .collect(),
+    })
 }
 
 fn mac_of(bytes: &[u8]) -> Option<Mac> {
@@ -303,41 +342,70 @@ impl Nl {
     }
 
     /// ARP and ND entries.
+    /// ARP and ND entries, then proxy entries (a second dump, with NTF_PROXY).
     pub(crate) async fn neighbours(&self) -> Result<Vec<NeighEntry>, NlError> {
-        let msgs: Vec<_> = self
-            .handle
-            .neighbours()
-            .get()
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| self.err("dump neighbours", &e))?;
-        Ok(msgs
-            .into_iter()
-            .filter(|m| matches!(m.header.family, AddressFamily::Inet | AddressFamily::Inet6))
-            .filter_map(|m| {
-                let mut dst = None;
-                let mut mac = None;
-                for a in &m.attributes {
-                    match a {
-                        NeighbourAttribute::Destination(NeighbourAddress::Inet(x)) => {
-                            dst = Some(IpAddr::V4(*x))
-                        }
-                        NeighbourAttribute::Destination(NeighbourAddress::Inet6(x)) => {
-                            dst = Some(IpAddr::V6(*x))
-                        }
-                        NeighbourAttribute::LinkLayerAddress(b) => mac = mac_of(b),
-                        _ => {}
-                    }
+        let mut all = Vec::new();
+        for proxies in [false, true] {
+            let mut req = self.handle.neighbours().get();
+            if proxies {
+                req = req.proxies();
+            }
+            let msgs: Vec<_> = req
+                .execute()
+                .try_collect()
+                .await
+                .map_err(|e| self.err("dump neighbours", &e))?;
+            all.extend(msgs.iter().filter_map(neigh_entry));
+        }
+        Ok(all)
+    }
+
+    /// `ip neigh get [proxy] ADDR dev DEV`: the kernel's answer for one entry, None
+    /// when it has none (ENOENT).
+    pub(crate) async fn neigh_get(
+        &self,
+        index: u32,
+        to: IpAddr,
+        proxy: bool,
+    ) -> Result<Option<NeighEntry>, NlError> {
+        use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
+        use netlink_packet_route::RouteNetlinkMessage;
+        let mut msg = NeighbourMessage::default();
+        msg.header.family = if to.is_ipv4() {
+            AddressFamily::Inet
+        } else {
+            AddressFamily::Inet6
+        };
+        msg.header.ifindex = index;
+        if proxy {
+            msg.header.flags = NeighbourFlags::Proxy;
+        }
+        msg.attributes
+            .push(NeighbourAttribute::Destination(match to {
+                IpAddr::V4(a) => NeighbourAddress::Inet(a),
+                IpAddr::V6(a) => NeighbourAddress::Inet6(a),
+            }));
+        let mut req = NetlinkMessage::from(RouteNetlinkMessage::GetNeighbour(msg));
+        req.header.flags = NLM_F_REQUEST;
+        let mut handle = self.handle.clone();
+        let op = format!("get neighbour {}{to}", if proxy { "proxy " } else { "" });
+        let mut resp = handle.request(req).map_err(|e| self.err(op.clone(), &e))?;
+        let mut found = None;
+        while let Some(m) = futures::StreamExt::next(&mut resp).await {
+            match m.payload {
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNeighbour(n)) => {
+                    found = neigh_entry(&n)
                 }
-                Some(NeighEntry {
-                    index: m.header.ifindex,
-                    dst: dst?,
-                    mac,
-                    state: m.header.state,
-                })
-            })
-            .collect())
+                NetlinkPayload::Error(e) if e.code.is_some_and(|c| -c.get() == libc::ENOENT) => {
+                    return Ok(None)
+                }
+                NetlinkPayload::Error(e) => {
+                    return Err(self.err(op, &rtnetlink::Error::NetlinkError(e)))
+                }
+                _ => {}
+            }
+        }
+        Ok(found)
     }
 
     /// The bridge forwarding database.

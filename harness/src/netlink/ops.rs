@@ -497,22 +497,36 @@ impl Nl {
     }
 
     pub(crate) async fn add_neigh(&self, index: u32, n: &StaticNeigh) -> Result<(), NlError> {
-        self.handle
+        let mut req = self
+            .handle
             .neighbours()
             .add(index, n.to)
-            .link_layer_address(&n.mac.0)
-            .state(NeighbourState::Permanent)
-            .execute()
+            .state(NeighbourState::Permanent);
+        if let Some(m) = n.mac {
+            req = req.link_layer_address(&m.0);
+        }
+        let flags = &mut req.message_mut().header.flags;
+        for (on, f) in [
+            (n.proxy, NeighbourFlags::Proxy),
+            (n.router, NeighbourFlags::Router),
+            (n.extern_learn, NeighbourFlags::ExtLearned),
+        ] {
+            if on {
+                *flags |= f;
+            }
+        }
+        req.execute()
             .await
-            .map_err(|e| {
-                self.err(
-                    format!("add neighbour {} lladdr {} dev {}", n.to, n.mac, n.dev),
-                    &e,
-                )
-            })
+            .map_err(|e| self.err(format!("add neighbour {n}"), &e))
     }
 
-    pub(crate) async fn del_neigh(&self, index: u32, to: IpAddr, dev: &str) -> Result<(), NlError> {
+    pub(crate) async fn del_neigh(
+        &self,
+        index: u32,
+        to: IpAddr,
+        dev: &str,
+        proxy: bool,
+    ) -> Result<(), NlError> {
         let mut msg = NeighbourMessage::default();
         msg.header.family = if to.is_ipv4() {
             AddressFamily::Inet
@@ -520,6 +534,9 @@ impl Nl {
             AddressFamily::Inet6
         };
         msg.header.ifindex = index;
+        if proxy {
+            msg.header.flags = NeighbourFlags::Proxy;
+        }
         msg.attributes
             .push(NeighbourAttribute::Destination(match to {
                 IpAddr::V4(a) => NeighbourAddress::Inet(a),
@@ -537,9 +554,10 @@ impl Nl {
     pub(crate) async fn flush_neigh(&self, index: u32, dev: &str) -> Result<(), NlError> {
         for e in self.neighbours().await? {
             if e.index == index
+                && !e.proxy
                 && !matches!(e.state, NeighbourState::Permanent | NeighbourState::Noarp)
             {
-                self.del_neigh(index, e.dst, dev).await?;
+                self.del_neigh(index, e.dst, dev, false).await?;
             }
         }
         Ok(())

@@ -145,12 +145,39 @@ impl PortOptions {
     }
 }
 
-/// A permanent ARP/ND entry.
+/// A permanent ARP/ND entry, or a proxy entry (`ip neigh add proxy`), which has no MAC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaticNeigh {
     pub to: IpAddr,
-    pub mac: Mac,
+    /// None only for a proxy entry.
+    pub mac: Option<Mac>,
     pub dev: IfName,
+    /// `proxy`: the node answers ARP/ND for `to` on `dev`.
+    pub proxy: bool,
+    /// NTF_ROUTER: the neighbour is a router (IPv6).
+    pub router: bool,
+    /// NTF_EXT_LEARNED: as if a controller had learned it.
+    pub extern_learn: bool,
+}
+
+impl fmt::Display for StaticNeigh {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.proxy {
+            f.write_str("proxy ")?;
+        }
+        write!(f, "{}", self.to)?;
+        if let Some(m) = &self.mac {
+            write!(f, " lladdr {m}")?;
+        }
+        write!(f, " dev {}", self.dev)?;
+        if self.router {
+            f.write_str(" router")?;
+        }
+        if self.extern_learn {
+            f.write_str(" extern_learn")?;
+        }
+        Ok(())
+    }
 }
 
 /// An FDB entry added by hand: on a bridge port (`master`), or on a vxlan device
@@ -487,6 +514,13 @@ pub enum Check {
         mac: Option<(Mac, String)>,
         state: Option<NeighState>,
         present: bool,
+        /// With a device the check asks the kernel for that one entry, as
+        /// `ip neigh get ADDR dev DEV` does, instead of reading the whole table.
+        dev: Option<IfName>,
+        /// A proxy entry (`ip neigh get proxy ...`).
+        proxy: bool,
+        /// Exactly these flags (`router`, `extern_learn`); `[]` is none.
+        flags: Option<Vec<String>>,
     },
     Fdb {
         node: NodeName,
@@ -660,8 +694,14 @@ pub struct LinkSet {
 #[derive(Debug, Clone)]
 pub enum NeighOp {
     Add(StaticNeigh),
-    Del { to: IpAddr, dev: IfName },
-    Flush { dev: IfName },
+    Del {
+        to: IpAddr,
+        dev: IfName,
+        proxy: bool,
+    },
+    Flush {
+        dev: IfName,
+    },
 }
 
 #[derive(Debug, Clone)]

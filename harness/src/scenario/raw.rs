@@ -97,8 +97,15 @@ pub(crate) struct RawNode {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStaticNeigh {
     pub to: String,
-    pub mac: String,
+    /// Required, except for a proxy entry.
+    pub mac: Option<String>,
     pub dev: String,
+    /// A proxy entry: the node answers for `to` on `dev` (`ip neigh add proxy`).
+    pub proxy: Option<bool>,
+    /// The neighbour is a router (NTF_ROUTER, IPv6).
+    pub router: Option<bool>,
+    /// Mark it as learned by a controller (NTF_EXT_LEARNED).
+    pub extern_learn: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -337,6 +344,7 @@ pub(crate) struct RawSysctlStep {
 pub(crate) struct RawNeighDel {
     pub to: String,
     pub dev: String,
+    pub proxy: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -493,6 +501,12 @@ pub(crate) struct RawNeighCheck {
     pub mac: Option<String>,
     pub state: Option<NeighState>,
     pub present: Option<bool>,
+    /// Ask for this one entry, as `ip neigh get ADDR dev DEV`.
+    pub dev: Option<String>,
+    /// A proxy entry.
+    pub proxy: Option<bool>,
+    /// Exactly these flags: `router`, `extern_learn`; `[]` for none.
+    pub flags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

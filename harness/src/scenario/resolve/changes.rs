@@ -155,6 +155,7 @@ impl Resolver<'_> {
                 NeighOp::Del {
                     to,
                     dev: d.dev.as_str().into(),
+                    proxy: d.proxy.unwrap_or(false),
                 }
             }
             (None, None, Some(dev)) => {
@@ -260,12 +261,35 @@ impl Resolver<'_> {
         sc: &Scenario,
     ) -> Option<StaticNeigh> {
         let to = self.target(&format!("{path}.to"), &n.to, sc, false)?;
-        let (mac, _) = self.mac_ref(&format!("{path}.mac"), &n.mac, sc)?;
+        let proxy = n.proxy.unwrap_or(false);
+        let mac = match (&n.mac, proxy) {
+            (Some(m), false) => Some(self.mac_ref(&format!("{path}.mac"), m, sc)?.0),
+            (None, true) => None,
+            (Some(_), true) => {
+                self.at(
+                    &format!("{path}.mac"),
+                    "a proxy entry has no `mac`: the node answers with its own",
+                    None,
+                );
+                return None;
+            }
+            (None, false) => {
+                self.at(
+                    path,
+                    format!("the entry for {to} needs a `mac`"),
+                    Some("or `proxy: true` for a proxy entry".into()),
+                );
+                return None;
+            }
+        };
         self.node_if(&format!("{path}.dev"), node, &n.dev, sc)?;
         Some(StaticNeigh {
             to,
             mac,
             dev: n.dev.as_str().into(),
+            proxy,
+            router: n.router.unwrap_or(false),
+            extern_learn: n.extern_learn.unwrap_or(false),
         })
     }
 

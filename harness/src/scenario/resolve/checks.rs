@@ -102,13 +102,50 @@ impl Resolver<'_> {
             );
             return None;
         }
-        let state = x.state;
+        let dev = match &x.dev {
+            Some(d) => {
+                self.node_if(&format!("{p}.dev"), &node, d, sc)?;
+                Some(d.as_str().into())
+            }
+            None => None,
+        };
+        let proxy = x.proxy.unwrap_or(false);
+        if proxy && (mac.is_some() || x.state.is_some()) {
+            self.at(p, "a proxy entry has no `mac` or `state`", None);
+            return None;
+        }
+        const FLAGS: [&str; 2] = ["router", "extern_learn"];
+        if let Some(f) = x
+            .flags
+            .iter()
+            .flatten()
+            .find(|f| !FLAGS.contains(&f.as_str()))
+        {
+            let hint = Some(format!("one of: {}", FLAGS.join(", ")));
+            self.at(
+                &format!("{p}.flags"),
+                format!("unknown neighbour flag `{f}`"),
+                hint,
+            );
+            return None;
+        }
+        if !present && x.flags.is_some() {
+            self.at(
+                p,
+                "contradictory check: `present: false` with `flags`",
+                None,
+            );
+            return None;
+        }
         Some(Check::Neigh {
             node,
             to,
             mac,
-            state,
+            state: x.state,
             present,
+            dev,
+            proxy,
+            flags: x.flags.clone(),
         })
     }
 
