@@ -44,6 +44,7 @@ pub mod features;
 pub mod graph;
 mod keep;
 pub mod leaks;
+pub mod mutate;
 mod netfilter;
 mod netlink;
 mod netns;

@@ -77,6 +77,7 @@ pub(crate) enum RouteKind {
     Local,
     Broadcast,
     Multicast,
+    Anycast,
     Blackhole,
     Unreachable,
     Other,
@@ -90,6 +91,7 @@ impl RouteKind {
             RouteKind::Local => Some("local"),
             RouteKind::Broadcast => Some("broadcast"),
             RouteKind::Multicast => Some("multicast"),
+            RouteKind::Anycast => Some("anycast"),
             RouteKind::Blackhole => Some("blackhole"),
             RouteKind::Unreachable => Some("unreachable"),
         }
@@ -392,6 +394,7 @@ fn route_entry(r: netlink::RouteState, name: &impl Fn(u32) -> String) -> RouteEn
             RouteType::Local => RouteKind::Local,
             RouteType::Broadcast => RouteKind::Broadcast,
             RouteType::Multicast => RouteKind::Multicast,
+            RouteType::Anycast => RouteKind::Anycast,
             RouteType::BlackHole => RouteKind::Blackhole,
             RouteType::Unreachable => RouteKind::Unreachable,
             _ => RouteKind::Other,
