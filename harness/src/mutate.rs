@@ -29,6 +29,19 @@ pub fn flip(step: &Step) -> Option<Step> {
             p.reason = None;
             Action::Ping(p)
         }
+        Action::Pings(list) => Action::Pings(
+            list.iter()
+                .map(|p| {
+                    let mut p = p.clone();
+                    p.expect = match p.expect {
+                        Reach::Reachable => Reach::Unreachable,
+                        Reach::Unreachable => Reach::Reachable,
+                    };
+                    p.reason = None;
+                    p
+                })
+                .collect(),
+        ),
         Action::Arping(a) => {
             let mut a = a.clone();
             a.expect = match a.expect {

@@ -219,6 +219,11 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             .into_iter()
             .flatten()
             .collect(),
+        Action::Pings(list) => list
+            .iter()
+            .flat_map(|p| [Some(p.from.clone()), owner(&p.to)])
+            .flatten()
+            .collect(),
         Action::Arping(a) => [Some(a.from.node.clone()), owner(&a.to.into())]
             .into_iter()
             .flatten()

@@ -1,6 +1,7 @@
 //! One step: act or observe, then judge with `expect`. Probes get the step's deadline,
 //! so no step outlives its time bound.
 
+use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -78,6 +79,7 @@ pub(crate) fn title(step: &Step) -> String {
                 .unwrap_or(p.from.to_string()),
             p.to_label
         ),
+        Action::Pings(list) => format!("{} pings at once", list.len()),
         Action::Arping(a) => format!("arping {} -> {}", a.from, a.to),
         Action::Send(x) => format!("send {} from {}", send_what(&x.frame), x.from),
         Action::Watch(w) => format!("watch {} at {}", w.name, w.at),
@@ -124,6 +126,7 @@ pub(crate) async fn run(
             let probe = || run_ping(sb, sc, step, p, until, show_paths);
             nodes::traced(sb, p.trace.as_ref(), probe).await
         }
+        Action::Pings(list) => run_pings(sb, step, list, until),
         Action::Arping(a) => run_arping(sb, sc, step, a, until),
         Action::Send(x) => run_send(sb, sc, step, x, until),
         Action::Watch(w) => match watches.start(sb, w) {
@@ -237,6 +240,43 @@ async fn carrier(
 /// A ping, and where its frames went when the step observes them.
 /// With `show_paths` (`netspec run -v`), a ping that observes nothing is traced on
 /// every interface anyway, and its verdict says where it went.
+/// Every ping on a thread of its own, all at once; one verdict that lists each ping
+/// that did not do what it expected.
+fn run_pings(sb: &Sandbox, step: &Step, list: &[Ping], until: Instant) -> Done {
+    let results: Vec<io::Result<ping::PingResult>> = std::thread::scope(|s| {
+        let handles: Vec<_> = list
+            .iter()
+            .map(|p| s.spawn(move || ping::ping(sb.ns(&p.from), p, until)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("a ping thread panicked"))))
+            .collect()
+    });
+    let mut wrong = Vec::new();
+    for (p, r) in list.iter().zip(results) {
+        let r = match r {
+            Ok(r) if r.cut_short => return Done::judged(timed_out(step, r.to_string())),
+            Ok(r) => r,
+            Err(e) => return Done::broken("every ping to run", e),
+        };
+        let v = expect::ping(p, &r);
+        if !v.passed {
+            wrong.push(format!("{}: expected {}; got {}", p.from, v.expected, v.actual));
+        }
+    }
+    let n = list.len();
+    Done::judged(Verdict {
+        passed: wrong.is_empty(),
+        expected: format!("{n} pings as each expects"),
+        actual: if wrong.is_empty() {
+            format!("{n} of {n} as expected")
+        } else {
+            format!("{} of {n} not as expected:\n    {}", wrong.len(), wrong.join("\n    "))
+        },
+    })
+}
+
 fn run_ping(
     sb: &Sandbox,
     sc: &Scenario,

@@ -765,6 +765,8 @@ pub enum Change {
 #[derive(Debug, Clone)]
 pub enum Action {
     Ping(Ping),
+    /// Pings sent all at once, each judged on its own; the step fails if any does.
+    Pings(Vec<Ping>),
     Arping(Arping),
     Send(Send),
     Watch(Watch),
@@ -810,6 +812,7 @@ impl Action {
     pub fn kind(&self) -> &'static str {
         match self {
             Action::Ping(_) => "ping",
+            Action::Pings(_) => "pings",
             Action::Arping(_) => "arping",
             Action::Send(_) => "send",
             Action::Watch(_) => "watch",

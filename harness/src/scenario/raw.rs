@@ -177,6 +177,8 @@ pub(crate) struct RawBridgeOptions {
 pub(crate) struct RawStep {
     pub name: Option<String>,
     pub ping: Option<RawPing>,
+    /// Several pings sent at once, each with its own expectation.
+    pub pings: Option<Vec<RawPing>>,
     pub arping: Option<RawArping>,
     pub link: Option<RawLinkStep>,
     pub check: Option<RawCheck>,

@@ -19,6 +19,7 @@ impl Resolver<'_> {
         let mut actions = Vec::new();
         for (set, name) in [
             (raw.ping.is_some(), "ping"),
+            (raw.pings.is_some(), "pings"),
             (raw.arping.is_some(), "arping"),
             (raw.link.is_some(), "link"),
             (raw.check.is_some(), "check"),
@@ -62,13 +63,15 @@ impl Resolver<'_> {
                 self.at(
                     &path,
                     format!("step {} has no action", i + 1),
-                    Some("a step is one of: ping, arping, send, watch, connect, listen, exec, netfilter, link, check, snapshot, sleep, address, route, nexthop, sysctl, neigh, fdb".into()),
+                    Some("a step is one of: ping, pings, arping, send, watch, connect, listen, exec, netfilter, link, check, snapshot, sleep, address, route, nexthop, sysctl, neigh, fdb".into()),
                 );
                 return None;
             }
             [_] => {
                 if let Some(p) = &raw.ping {
                     Action::Ping(self.ping(&format!("{path}.ping"), p, sc)?)
+                } else if let Some(list) = &raw.pings {
+                    self.pings(&format!("{path}.pings"), list, sc)?
                 } else if let Some(a) = &raw.arping {
                     Action::Arping(self.arping(&format!("{path}.arping"), a, sc)?)
                 } else if let Some(l) = &raw.link {
@@ -227,6 +230,30 @@ impl Resolver<'_> {
             Some("broadcast") => Some(Some(Mac([0xff; 6]))),
             Some(m) => Some(Some(self.mac_ref(path, m, sc)?.0)),
         }
+    }
+
+    /// `pings: [...]`: plain pings, sent at once; what a frame crossed is a `ping`'s job.
+    fn pings(&mut self, path: &str, list: &[RawPing], sc: &Scenario) -> Option<Action> {
+        const MAX: usize = 4096;
+        if list.is_empty() || list.len() > MAX {
+            self.at(path, format!("`pings` takes 1 to {MAX} pings, not {}", list.len()), None);
+            return None;
+        }
+        let mut out = Vec::new();
+        for (i, p) in list.iter().enumerate() {
+            let ipath = format!("{path}.{i}");
+            let observes = p.seen.is_some()
+                || p.not_seen.is_some()
+                || p.path.is_some()
+                || p.reply_path.is_some()
+                || p.trace.is_some();
+            if observes {
+                self.at(&ipath, "a ping in `pings` takes no `seen`, `not_seen`, `path`, `reply_path` or `trace`", Some("write it as its own `ping` step".into()));
+                return None;
+            }
+            out.push(self.ping(&ipath, p, sc)?);
+        }
+        Some(Action::Pings(out))
     }
 
     pub(super) fn ping(&mut self, path: &str, p: &RawPing, sc: &Scenario) -> Option<Ping> {
