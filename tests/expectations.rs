@@ -163,7 +163,7 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "br-netfilter",
         "expected: c2:eth0 tcp/80 from c1: connected",
-        "actual:   timeout after 300.",
+        "actual:   timeout after 3",
     ),
     (
         "dnat-peer",
@@ -209,6 +209,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "neigh-flags",
         "expected: h has a neighbour entry for fd00::2 (no flags)",
         "lladdr 02:00:00:00:00:02 permanent router",
+    ),
+    (
+        "pings",
+        "expected: 3 pings as each expects",
+        "a: expected 10.7.0.2 unreachable from a (no reply); got 1/1 replies",
     ),
     (
         "nexthop-group",

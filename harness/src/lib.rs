@@ -40,6 +40,7 @@ mod change;
 mod check;
 mod error;
 mod expect;
+pub mod explore;
 pub mod features;
 pub mod graph;
 mod keep;

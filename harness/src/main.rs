@@ -106,6 +106,24 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
     },
+    /// Random topologies (as root), each run against an independent model of
+    /// reachability; disagreements are shrunk and written out.
+    Explore {
+        /// The first seed; seed N always gives the same topology.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        count: u64,
+        /// Nodes per topology, switches included.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(2..=12))]
+        size: u64,
+        /// Scenarios run at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
+        jobs: u64,
+        /// Where shrunk disagreements are written, one new file per seed.
+        #[arg(long, default_value = "scenarios/explored")]
+        out: PathBuf,
+    },
     /// Print the JSON Schema of the scenario format (the repository keeps it as
     /// scenario.schema.json, for editors).
     Schema,
@@ -147,6 +165,13 @@ fn main() -> ExitCode {
         Command::List { dir, format } => list(&dir, format),
         Command::Test { dir, args } => test(&dir, args),
         Command::Reap => reap(),
+        Command::Explore {
+            seed,
+            count,
+            size,
+            jobs,
+            out,
+        } => explore(seed, count, size as usize, jobs as usize, out),
         Command::Graph { file, format } => graph(&file, format),
         Command::Schema => {
             say::line(netspec::scenario::schema_json().trim_end());
@@ -158,6 +183,66 @@ fn main() -> ExitCode {
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("{}: {msg}", paint("1;31", "error"));
     ExitCode::from(2)
+}
+
+/// `netspec explore`: exit 0 when the kernel did what the model predicted everywhere.
+fn explore(seed: u64, count: u64, size: usize, jobs: usize, out: PathBuf) -> ExitCode {
+    if let Some(why) = netspec::missing_privileges() {
+        eprintln!("error: {why}");
+        return ExitCode::from(2);
+    }
+    let opts = netspec::explore::ExploreOptions {
+        seed,
+        count,
+        size,
+        jobs,
+        out: Some(out),
+        plant: Default::default(),
+    };
+    let sum = netspec::explore::explore(&opts, |s| {
+        if s.scenarios % 100 == 0 {
+            say::line(&format!(
+                "{} scenarios, {} pings, {} disagreements, {:.1} scenarios/s",
+                s.scenarios,
+                s.pings,
+                s.disagreements.len(),
+                s.per_second()
+            ));
+        }
+    });
+    for d in &sum.disagreements {
+        say::line(&format!(
+            "seed {}: {} nodes; {} -> {}: predicted {:?}, the kernel: {}{}",
+            d.seed,
+            d.topo.nodes.len(),
+            d.topo.nodes[d.probe.from].name,
+            d.probe.to,
+            d.probe.answer,
+            d.kernel,
+            d.file
+                .as_ref()
+                .map(|f| format!(" ({})", f.display()))
+                .unwrap_or_default()
+        ));
+    }
+    for e in &sum.errors {
+        eprintln!("error: {e}");
+    }
+    say::line(&format!(
+        "explored {} scenarios of {size} nodes ({} pings) in {:.1} s: {:.1} scenarios/s; slowest reply {:.3} ms; {} disagreements, {} errors",
+        sum.scenarios,
+        sum.pings,
+        sum.elapsed.as_secs_f64(),
+        sum.per_second(),
+        sum.slowest_reply.as_secs_f64() * 1e3,
+        sum.disagreements.len(),
+        sum.errors.len()
+    ));
+    if sum.disagreements.is_empty() && sum.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// `netspec reap`: removes the pins of ended runs, listing each.

@@ -250,19 +250,27 @@ fn run_pings(sb: &Sandbox, step: &Step, list: &[Ping], until: Instant) -> Done {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("a ping thread panicked"))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a ping thread panicked")))
+            })
             .collect()
     });
     let mut wrong = Vec::new();
+    let mut slowest = Duration::ZERO;
     for (p, r) in list.iter().zip(results) {
         let r = match r {
             Ok(r) if r.cut_short => return Done::judged(timed_out(step, r.to_string())),
             Ok(r) => r,
             Err(e) => return Done::broken("every ping to run", e),
         };
+        slowest = r.rtts.iter().copied().fold(slowest, Duration::max);
         let v = expect::ping(p, &r);
         if !v.passed {
-            wrong.push(format!("{}: expected {}; got {}", p.from, v.expected, v.actual));
+            wrong.push(format!(
+                "{}: expected {}; got {}",
+                p.from, v.expected, v.actual
+            ));
         }
     }
     let n = list.len();
@@ -270,9 +278,13 @@ fn run_pings(sb: &Sandbox, step: &Step, list: &[Ping], until: Instant) -> Done {
         passed: wrong.is_empty(),
         expected: format!("{n} pings as each expects"),
         actual: if wrong.is_empty() {
-            format!("{n} of {n} as expected")
+            format!("{n} of {n} as expected; slowest reply {}", fmt_ms(slowest))
         } else {
-            format!("{} of {n} not as expected:\n    {}", wrong.len(), wrong.join("\n    "))
+            format!(
+                "{} of {n} not as expected:\n    {}",
+                wrong.len(),
+                wrong.join("\n    ")
+            )
         },
     })
 }

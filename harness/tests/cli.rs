@@ -287,3 +287,23 @@ fn junit_never_overwrites_a_file_that_is_not_its_own() {
         .contains("<error message="));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn explore_refuses_what_it_cannot_draw() {
+    root();
+    for args in [
+        &["explore", "--count", "0"][..],
+        &["explore", "--size", "1"],
+        &["explore", "--size", "13"],
+        &["explore", "--jobs", "0"],
+        &["explore", "--seed", "-1"],
+    ] {
+        let out = netspec(args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}

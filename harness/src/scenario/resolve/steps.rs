@@ -236,7 +236,11 @@ impl Resolver<'_> {
     fn pings(&mut self, path: &str, list: &[RawPing], sc: &Scenario) -> Option<Action> {
         const MAX: usize = 4096;
         if list.is_empty() || list.len() > MAX {
-            self.at(path, format!("`pings` takes 1 to {MAX} pings, not {}", list.len()), None);
+            self.at(
+                path,
+                format!("`pings` takes 1 to {MAX} pings, not {}", list.len()),
+                None,
+            );
             return None;
         }
         let mut out = Vec::new();
