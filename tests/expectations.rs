@@ -216,6 +216,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "a: expected 10.7.0.2 unreachable from a (no reply); got 1/1 replies",
     ),
     (
+        "route-pref",
+        "expected: route 2001:db8:9::/64 pref low in a",
+        "metric 1024 pref high",
+    ),
+    (
         "nexthop-group",
         "expected: nexthop 10 group 1/2",
         "actual:   nexthop 10 group 1",

@@ -167,6 +167,7 @@ fn has(r: &RouteEntry, a: &RouteAttrs) -> bool {
         && a.mtu.is_none_or(|m| r.mtu == Some(m))
         && a.lock.is_none_or(|l| r.mtu_locked == l)
         && a.nhid.is_none_or(|n| r.nhid == Some(n))
+        && a.pref.as_deref().is_none_or(|p| r.pref == Some(p))
         && a.hops.as_ref().is_none_or(|want| {
             want.len() == r.hops.len()
                 && want.iter().zip(&r.hops).all(|(w, g)| {
@@ -189,6 +190,7 @@ fn attrs_of(r: &RouteEntry) -> String {
         mtu: r.mtu,
         lock: Some(r.mtu_locked).filter(|l| *l),
         nhid: r.nhid,
+        pref: r.pref.map(Into::into),
         hops: Some(r.hops.iter().map(model_hop).collect()).filter(|h: &Vec<_>| !h.is_empty()),
     }
     .to_string()

@@ -235,6 +235,10 @@ fn render_routes(out: &mut String, st: &NodeState) {
             if let Some(n) = r.nhid {
                 let _ = write!(s, " nhid {n}");
             }
+            // Every IPv6 route has one; only a non-default one is news.
+            if let Some(p) = r.pref.filter(|p| *p != "medium") {
+                let _ = write!(s, " pref {p}");
+            }
             for h in &r.hops {
                 s += " nexthop";
                 if let Some(v) = h.via {

@@ -117,6 +117,7 @@ pub(crate) struct RouteEntry {
     pub mtu: Option<u32>,
     pub mtu_locked: bool,
     pub nhid: Option<u32>,
+    pub pref: Option<&'static str>,
     /// The paths of a multipath route, or of a route through a nexthop group.
     pub hops: Vec<Hop>,
 }
@@ -417,6 +418,7 @@ fn route_entry(r: netlink::RouteState, name: &impl Fn(u32) -> String) -> RouteEn
         src: r.pref_src,
         metric: r.metric,
         nhid: r.nhid,
+        pref: r.pref,
         hops: r
             .hops
             .into_iter()

@@ -407,6 +407,7 @@ fn route(dst: &str, via: Option<&str>, dev: &str, table: u32) -> RouteEntry {
         src: None,
         metric: None,
         nhid: None,
+        pref: None,
         hops: Vec::new(),
     }
 }

@@ -65,6 +65,8 @@ pub(crate) struct RouteState {
     pub mtu: Option<u32>,
     pub mtu_locked: bool,
     pub nhid: Option<u32>,
+    /// RTA_PREF of an IPv6 route: `low`, `medium`, `high`.
+    pub pref: Option<&'static str>,
     /// The paths of a multipath route (or of a route through a nexthop group).
     pub hops: Vec<HopState>,
 }
@@ -572,25 +574,12 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
     let mut metric = None;
     let mut pref_src = None;
     let (mut mtu, mut mtu_locked) = (None, false);
-    let (mut nhid, mut hops) = (None, Vec::new());
+    let (mut nhid, mut hops, mut pref) = (None, Vec::new(), None);
     for a in &m.attributes {
         match a {
             RouteAttribute::NhId(n) => nhid = Some(*n),
-            RouteAttribute::MultiPath(list) => {
-                hops = list
-                    .iter()
-                    .map(|h| HopState {
-                        via: h.attributes.iter().find_map(|a| match a {
-                            RouteAttribute::Gateway(g) => route_ip(g),
-                            RouteAttribute::Via(v) => via_ip(v),
-                            _ => None,
-                        }),
-                        oif: h.interface_index,
-                        weight: u16::from(h.hops) + 1,
-                        flags: hop_flags(u32::from(h.flags.bits())),
-                    })
-                    .collect()
-            }
+            RouteAttribute::Preference(p) => pref = pref_name(*p),
+            RouteAttribute::MultiPath(list) => hops = list.iter().map(hop_state).collect(),
             RouteAttribute::Destination(d) => dst = route_ip(d),
             RouteAttribute::Gateway(g) => via = route_ip(g),
             RouteAttribute::Via(v) => via = via_ip(v),
@@ -620,6 +609,7 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
     let flags = hop_flags(h.flags.bits());
     Some(RouteState {
         nhid,
+        pref,
         hops,
         flags,
         mtu,
@@ -637,6 +627,29 @@ fn route_state(m: RouteMessage) -> Option<RouteState> {
         pref_src,
         scope: h.scope,
     })
+}
+
+fn pref_name(p: netlink_packet_route::route::RoutePreference) -> Option<&'static str> {
+    use netlink_packet_route::route::RoutePreference;
+    match p {
+        RoutePreference::Low => Some("low"),
+        RoutePreference::Medium => Some("medium"),
+        RoutePreference::High => Some("high"),
+        _ => None,
+    }
+}
+
+fn hop_state(h: &netlink_packet_route::route::RouteNextHop) -> HopState {
+    HopState {
+        via: h.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Gateway(g) => route_ip(g),
+            RouteAttribute::Via(v) => via_ip(v),
+            _ => None,
+        }),
+        oif: h.interface_index,
+        weight: u16::from(h.hops) + 1,
+        flags: hop_flags(u32::from(h.flags.bits())),
+    }
 }
 
 /// RTNH_F_DEAD, RTNH_F_ONLINK, RTNH_F_LINKDOWN, as iproute2 names them.

@@ -13,7 +13,7 @@ use netlink_packet_route::neighbour::{
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHop, RouteNextHopFlags,
-    RouteProtocol, RouteScope, RouteType as NlRouteType,
+    RoutePreference, RouteProtocol, RouteScope, RouteType as NlRouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::{
@@ -282,6 +282,14 @@ impl Nl {
         }
         if let Some(id) = route.nhid {
             msg.attributes.push(RouteAttribute::NhId(id));
+        }
+        if let Some(p) = &route.pref {
+            msg.attributes
+                .push(RouteAttribute::Preference(match p.as_str() {
+                    "low" => RoutePreference::Low,
+                    "high" => RoutePreference::High,
+                    _ => RoutePreference::Medium,
+                }));
         }
         if !route.hops.is_empty() {
             msg.attributes

@@ -277,6 +277,8 @@ pub struct Route {
     pub nhid: Option<u32>,
     /// `onlink`: the gateway is on the link even if no prefix says so.
     pub onlink: bool,
+    /// `pref low|medium|high`: an IPv6 route's preference (RFC 4191).
+    pub pref: Option<String>,
 }
 
 /// One path of a multipath route.
@@ -627,6 +629,8 @@ pub struct RouteAttrs {
     pub lock: Option<bool>,
     /// The nexthop object the route uses.
     pub nhid: Option<u32>,
+    /// An IPv6 route's preference: `low`, `medium` (what a route has unless told) or `high`.
+    pub pref: Option<String>,
     /// Exactly these paths of a multipath route, in the kernel's order.
     pub hops: Option<Vec<Hop>>,
 }
@@ -660,6 +664,9 @@ impl fmt::Display for RouteAttrs {
         }
         if let Some(n) = &self.nhid {
             write!(f, " nhid {n}")?;
+        }
+        if let Some(p) = &self.pref {
+            write!(f, " pref {p}")?;
         }
         for h in self.hops.iter().flatten() {
             write!(f, " nexthop {h}")?;

@@ -555,6 +555,8 @@ pub(crate) struct RawRouteCheck {
     pub tos: Option<u8>,
     /// The nexthop object the route uses.
     pub nhid: Option<u32>,
+    /// An IPv6 route's preference: `low`, `medium` or `high`.
+    pub pref: Option<String>,
     /// Exactly these paths, in the kernel's order: `via A dev X weight W` each.
     pub nexthops: Option<Vec<String>>,
 }

@@ -244,8 +244,21 @@ impl Resolver<'_> {
             }
             None => None,
         };
+        if let Some(p) = x
+            .pref
+            .as_deref()
+            .filter(|p| !["low", "medium", "high"].contains(p))
+        {
+            self.at(
+                &format!("{p_}.pref", p_ = p),
+                format!("unknown pref `{p}`"),
+                Some("one of: low, medium, high".into()),
+            );
+            return None;
+        }
         Some(RouteAttrs {
             nhid: x.nhid,
+            pref: x.pref.clone(),
             hops,
             proto: x.proto.clone(),
             scope: x.scope.clone(),

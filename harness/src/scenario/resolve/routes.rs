@@ -11,6 +11,7 @@ struct RouteWords {
     table: Option<u32>,
     nhid: Option<u32>,
     onlink: bool,
+    pref: Option<String>,
     hops: Vec<Hop>,
 }
 
@@ -103,9 +104,7 @@ impl Resolver<'_> {
                 _ => format!("route `{text}` mixes `via`/`dev`, `nexthop` and `nhid`: a route has one of them"),
             });
         }
-        if w.nhid == Some(0) {
-            return self.route_error(path, "nhid 0 is not a nexthop id: ids start at 1".into());
-        }
+        self.route_extras(path, text, &w, dst)?;
         if single {
             self.route_path(
                 path,
@@ -145,7 +144,23 @@ impl Resolver<'_> {
             hops: w.hops,
             nhid: w.nhid,
             onlink: w.onlink,
+            pref: w.pref,
         })
+    }
+
+    /// `pref` for IPv6 only, and an `nhid` the kernel could take.
+    fn route_extras(&mut self, path: &str, text: &str, w: &RouteWords, dst: Cidr) -> Option<()> {
+        if w.pref.is_some() && dst.addr.is_ipv4() {
+            return self.route_error::<()>(
+                path,
+                format!("`pref` in route `{text}`: only IPv6 routes have a preference"),
+            );
+        }
+        if w.nhid == Some(0) {
+            return self
+                .route_error::<()>(path, "nhid 0 is not a nexthop id: ids start at 1".into());
+        }
+        Some(())
     }
 
     /// The words after the destination. After `nexthop`, `via`, `dev` and `weight`
@@ -182,6 +197,16 @@ impl Resolver<'_> {
                 ("weight", None) => {
                     return self.route_error(path, "`weight` belongs to a `nexthop`".into())
                 }
+                ("pref", _) if in_hop => {
+                    return self.route_error(path, format!("`pref` after a `nexthop` in route `{text}`: write it before the first `nexthop`"));
+                }
+                ("pref", _) => match v {
+                    "low" | "medium" | "high" => w.pref = Some(v.to_string()),
+                    _ => {
+                        return self
+                            .route_error(path, format!("invalid pref `{v}`: low, medium or high"))
+                    }
+                },
                 ("metric" | "table" | "nhid", _) if in_hop => {
                     return self.route_error(path, format!("`{k}` after a `nexthop` in route `{text}`: write it before the first `nexthop`"));
                 }
