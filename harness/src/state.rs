@@ -164,12 +164,7 @@ impl std::fmt::Display for NexthopRow {
 
 /// The node's nexthop objects, by id.
 pub(crate) async fn nexthops(nl: &Nl, ns: &Netns) -> Result<Vec<NexthopRow>, NlError> {
-    let names: HashMap<u32, String> = nl
-        .links()
-        .await?
-        .into_iter()
-        .map(|l| (l.index, l.name))
-        .collect();
+    let names = link_names(nl).await?;
     let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
     Ok(crate::netlink::nexthop::dump(ns, &nl.node)?
         .into_iter()
@@ -359,14 +354,19 @@ pub(crate) async fn route_lookup(
     let Some(r) = nl.route_lookup(dst, how).await? else {
         return Ok(None);
     };
-    let names: HashMap<u32, String> = nl
+    let names = link_names(nl).await?;
+    let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
+    Ok(Some(route_entry(r, &name)))
+}
+
+/// The node's interface names by index.
+async fn link_names(nl: &Nl) -> Result<HashMap<u32, String>, NlError> {
+    Ok(nl
         .links()
         .await?
         .into_iter()
         .map(|l| (l.index, l.name))
-        .collect();
-    let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
-    Ok(Some(route_entry(r, &name)))
+        .collect())
 }
 
 fn link(l: &netlink::LinkState, name: &impl Fn(u32) -> String) -> Link {
@@ -452,12 +452,7 @@ pub(crate) async fn neigh_get(
     proxy: bool,
 ) -> Result<NodeState, NlError> {
     let mut st = NodeState::gather(nl, Sections::LINKS).await?;
-    let names: HashMap<u32, String> = nl
-        .links()
-        .await?
-        .into_iter()
-        .map(|l| (l.index, l.name))
-        .collect();
+    let names = link_names(nl).await?;
     let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
     st.neigh = nl
         .neigh_get(index, to, proxy)

@@ -372,21 +372,7 @@ impl Nl {
     ) -> Result<Option<NeighEntry>, NlError> {
         use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
         use netlink_packet_route::RouteNetlinkMessage;
-        let mut msg = NeighbourMessage::default();
-        msg.header.family = if to.is_ipv4() {
-            AddressFamily::Inet
-        } else {
-            AddressFamily::Inet6
-        };
-        msg.header.ifindex = index;
-        if proxy {
-            msg.header.flags = NeighbourFlags::Proxy;
-        }
-        msg.attributes
-            .push(NeighbourAttribute::Destination(match to {
-                IpAddr::V4(a) => NeighbourAddress::Inet(a),
-                IpAddr::V6(a) => NeighbourAddress::Inet6(a),
-            }));
+        let msg = super::neigh_message(index, to, proxy);
         let mut req = NetlinkMessage::from(RouteNetlinkMessage::GetNeighbour(msg));
         req.header.flags = NLM_F_REQUEST;
         let mut handle = self.handle.clone();

@@ -77,6 +77,35 @@ pub(crate) fn open_socket() -> io::Result<RawFd> {
     Ok(sock.into_raw_fd())
 }
 
+/// An ARP/ND message about `to` on interface `index` (a proxy entry's with `proxy`),
+/// for `ip neigh del` and `ip neigh get`.
+pub(crate) fn neigh_message(
+    index: u32,
+    to: std::net::IpAddr,
+    proxy: bool,
+) -> netlink_packet_route::neighbour::NeighbourMessage {
+    use netlink_packet_route::neighbour::{
+        NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage,
+    };
+    use netlink_packet_route::AddressFamily;
+    let mut msg = NeighbourMessage::default();
+    msg.header.family = if to.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    msg.header.ifindex = index;
+    if proxy {
+        msg.header.flags = NeighbourFlags::Proxy;
+    }
+    msg.attributes
+        .push(NeighbourAttribute::Destination(match to {
+            std::net::IpAddr::V4(a) => NeighbourAddress::Inet(a),
+            std::net::IpAddr::V6(a) => NeighbourAddress::Inet6(a),
+        }));
+    msg
+}
+
 /// The handle for a socket from `open_socket`; spawns its connection task on the
 /// current tokio runtime, which owns the socket from now on.
 pub(crate) fn connect(fd: RawFd, node: &str) -> Nl {

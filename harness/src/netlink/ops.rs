@@ -535,21 +535,7 @@ impl Nl {
         dev: &str,
         proxy: bool,
     ) -> Result<(), NlError> {
-        let mut msg = NeighbourMessage::default();
-        msg.header.family = if to.is_ipv4() {
-            AddressFamily::Inet
-        } else {
-            AddressFamily::Inet6
-        };
-        msg.header.ifindex = index;
-        if proxy {
-            msg.header.flags = NeighbourFlags::Proxy;
-        }
-        msg.attributes
-            .push(NeighbourAttribute::Destination(match to {
-                IpAddr::V4(a) => NeighbourAddress::Inet(a),
-                IpAddr::V6(a) => NeighbourAddress::Inet6(a),
-            }));
+        let msg = super::neigh_message(index, to, proxy);
         self.handle
             .neighbours()
             .del(msg)

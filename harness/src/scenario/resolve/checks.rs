@@ -114,21 +114,12 @@ impl Resolver<'_> {
             self.at(p, "a proxy entry has no `mac` or `state`", None);
             return None;
         }
-        const FLAGS: [&str; 2] = ["router", "extern_learn"];
-        if let Some(f) = x
-            .flags
-            .iter()
-            .flatten()
-            .find(|f| !FLAGS.contains(&f.as_str()))
-        {
-            let hint = Some(format!("one of: {}", FLAGS.join(", ")));
-            self.at(
-                &format!("{p}.flags"),
-                format!("unknown neighbour flag `{f}`"),
-                hint,
-            );
-            return None;
-        }
+        self.known_flags(
+            p,
+            x.flags.as_deref(),
+            &["router", "extern_learn"],
+            "neighbour",
+        )?;
         if !present && x.flags.is_some() {
             self.at(
                 p,
@@ -172,21 +163,12 @@ impl Resolver<'_> {
             Some(d) => Some(self.ip(&format!("{p}.dst"), d)?),
             None => None,
         };
-        const FLAGS: [&str; 4] = ["sticky", "extern_learn", "offload", "locked"];
-        if let Some(f) = x
-            .flags
-            .iter()
-            .flatten()
-            .find(|f| !FLAGS.contains(&f.as_str()))
-        {
-            let hint = Some(format!("one of: {}", FLAGS.join(", ")));
-            self.at(
-                &format!("{p}.flags"),
-                format!("unknown FDB flag `{f}`"),
-                hint,
-            );
-            return None;
-        }
+        self.known_flags(
+            p,
+            x.flags.as_deref(),
+            &["sticky", "extern_learn", "offload", "locked"],
+            "FDB",
+        )?;
         let present = x.present.unwrap_or(true);
         if !present && x.flags.is_some() {
             self.at(
@@ -209,26 +191,17 @@ impl Resolver<'_> {
     /// proto, scope, src, metric and flags, each checked against what iproute2 prints.
     fn route_attrs(&mut self, p: &str, x: &RawRouteCheck, sc: &Scenario) -> Option<RouteAttrs> {
         const SCOPES: [&str; 4] = ["universe", "site", "link", "host"];
-        const FLAGS: [&str; 3] = ["linkdown", "dead", "onlink"];
         if let Some(s) = x.scope.as_deref().filter(|s| !SCOPES.contains(s)) {
             let hint = Some(format!("one of: {}", SCOPES.join(", ")));
             self.at(&format!("{p}.scope"), format!("unknown scope `{s}`"), hint);
             return None;
         }
-        if let Some(f) = x
-            .flags
-            .iter()
-            .flatten()
-            .find(|f| !FLAGS.contains(&f.as_str()))
-        {
-            let hint = Some(format!("one of: {}", FLAGS.join(", ")));
-            self.at(
-                &format!("{p}.flags"),
-                format!("unknown route flag `{f}`"),
-                hint,
-            );
-            return None;
-        }
+        self.known_flags(
+            p,
+            x.flags.as_deref(),
+            &["linkdown", "dead", "onlink"],
+            "route",
+        )?;
         let src = match &x.src {
             Some(s) => Some(self.ip(&format!("{p}.src"), s)?),
             None => None,
@@ -435,21 +408,12 @@ impl Resolver<'_> {
             }
             None => None,
         };
-        const FLAGS: [&str; 3] = ["linkdown", "dead", "onlink"];
-        if let Some(f) = x
-            .flags
-            .iter()
-            .flatten()
-            .find(|f| !FLAGS.contains(&f.as_str()))
-        {
-            let hint = Some(format!("one of: {}", FLAGS.join(", ")));
-            self.at(
-                &format!("{p}.flags"),
-                format!("unknown nexthop flag `{f}`"),
-                hint,
-            );
-            return None;
-        }
+        self.known_flags(
+            p,
+            x.flags.as_deref(),
+            &["linkdown", "dead", "onlink"],
+            "nexthop",
+        )?;
         if !present && (is.is_some() || x.flags.is_some()) {
             self.at(
                 p,
@@ -465,6 +429,30 @@ impl Resolver<'_> {
             is,
             flags: x.flags.clone(),
         })
+    }
+
+    /// Every flag a check lists is one that `what` entries have.
+    fn known_flags(
+        &mut self,
+        p: &str,
+        flags: Option<&[String]>,
+        known: &[&str],
+        what: &str,
+    ) -> Option<()> {
+        let Some(f) = flags
+            .into_iter()
+            .flatten()
+            .find(|f| !known.contains(&f.as_str()))
+        else {
+            return Some(());
+        };
+        let hint = Some(format!("one of: {}", known.join(", ")));
+        self.at(
+            &format!("{p}.flags"),
+            format!("unknown {what} flag `{f}`"),
+            hint,
+        );
+        None
     }
 
     fn link_check(&mut self, p: &str, x: &RawLinkCheck, sc: &Scenario) -> Option<Check> {
