@@ -65,7 +65,7 @@ pub(crate) async fn observe(
         Check::Route { node, .. } => gather(sb, node, |s| s.routes = true).await?,
         Check::Nexthop { node, .. } => {
             let mut st = NodeState::gather(sb.nl(node), Sections::LINKS).await?;
-            st.nexthops = state::nexthops(sb.nl(node), sb.ns(node)).await?;
+            st.nexthops = state::nexthops(&st, sb.ns(node), node)?;
             Observation::Node(st)
         }
         Check::Link { dev, .. } => {

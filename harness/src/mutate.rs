@@ -3,7 +3,9 @@
 //! passes anyway, the step's expectation could not fail, and asserted nothing.
 //! `tests/mutants.rs` runs every flippable step of the ported selftests this way.
 
-use crate::scenario::{Action, ArpExpect, Check, Connection, Count, Reach, Scenario, Step, Wait};
+use crate::scenario::{
+    Action, ArpExpect, Check, Connection, Count, Ping, Reach, Scenario, Step, Wait,
+};
 
 /// The scenario with step `index` (1-based) flipped and the steps after it dropped, or
 /// None when that step expects nothing that can be turned around (a snapshot, a sleep,
@@ -20,28 +22,8 @@ pub fn flip_step(sc: &Scenario, index: usize) -> Option<Scenario> {
 /// The step expecting the opposite outcome, if it has an expectation to turn around.
 pub fn flip(step: &Step) -> Option<Step> {
     let action = match &step.action {
-        Action::Ping(p) => {
-            let mut p = p.clone();
-            p.expect = match p.expect {
-                Reach::Reachable => Reach::Unreachable,
-                Reach::Unreachable => Reach::Reachable,
-            };
-            p.reason = None;
-            Action::Ping(p)
-        }
-        Action::Pings(list) => Action::Pings(
-            list.iter()
-                .map(|p| {
-                    let mut p = p.clone();
-                    p.expect = match p.expect {
-                        Reach::Reachable => Reach::Unreachable,
-                        Reach::Unreachable => Reach::Reachable,
-                    };
-                    p.reason = None;
-                    p
-                })
-                .collect(),
-        ),
+        Action::Ping(p) => Action::Ping(flip_ping(p)),
+        Action::Pings(list) => Action::Pings(list.iter().map(flip_ping).collect()),
         Action::Arping(a) => {
             let mut a = a.clone();
             a.expect = match a.expect {
@@ -95,6 +77,18 @@ pub fn flip(step: &Step) -> Option<Step> {
         action,
         ..step.clone()
     })
+}
+
+/// Reachable becomes unreachable and back; a reason belongs to the old expectation.
+fn flip_ping(p: &Ping) -> Ping {
+    Ping {
+        expect: match p.expect {
+            Reach::Reachable => Reach::Unreachable,
+            Reach::Unreachable => Reach::Reachable,
+        },
+        reason: None,
+        ..p.clone()
+    }
 }
 
 fn flip_check(c: &Check) -> Option<Check> {

@@ -59,7 +59,7 @@ pub(crate) async fn render(
         }
         let mut st = NodeState::gather(sb.nl(&n.name), sections).await?;
         if want("nexthops") && uses_nexthops(sc, n) {
-            st.nexthops = crate::state::nexthops(sb.nl(&n.name), sb.ns(&n.name)).await?;
+            st.nexthops = crate::state::nexthops(&st, sb.ns(&n.name), &n.name)?;
         }
         render_node(&mut out, sc, n, &st, want("links"), sections);
         if want("netfilter") && crate::netfilter::node_has_rules(sc, &n.name) {

@@ -45,6 +45,8 @@ pub(crate) struct NodeState {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Link {
+    /// The kernel's ifindex: only to name what other dumps give by index.
+    pub index: u32,
     pub name: String,
     /// `veth`, `bridge`, ...; None for loopback.
     pub kind: Option<String>,
@@ -162,11 +164,10 @@ impl std::fmt::Display for NexthopRow {
     }
 }
 
-/// The node's nexthop objects, by id.
-pub(crate) async fn nexthops(nl: &Nl, ns: &Netns) -> Result<Vec<NexthopRow>, NlError> {
-    let names = link_names(nl).await?;
-    let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
-    Ok(crate::netlink::nexthop::dump(ns, &nl.node)?
+/// The node's nexthop objects, by id, their devices named after `st`'s links.
+pub(crate) fn nexthops(st: &NodeState, ns: &Netns, node: &str) -> Result<Vec<NexthopRow>, NlError> {
+    let name = |i: u32| st.name_of(i);
+    Ok(crate::netlink::nexthop::dump(ns, node)?
         .into_iter()
         .map(|n| {
             let mut row = NexthopRow {
@@ -333,6 +334,15 @@ impl NodeState {
         self.links.iter().find(|l| l.name == name)
     }
 
+    /// The name of the link with this ifindex (`if7` for one the dump did not have).
+    pub(crate) fn name_of(&self, index: u32) -> String {
+        self.links
+            .iter()
+            .find(|l| l.index == index)
+            .map(|l| l.name.clone())
+            .unwrap_or_else(|| format!("if{index}"))
+    }
+
     /// The entries of the forwarding tables: a bridge's (`master`) and a vxlan's own
     /// (`self`), without a bridge port's `self` entries for its own addresses.
     pub(crate) fn fdb_entries(&self) -> impl Iterator<Item = &FdbRow> {
@@ -371,6 +381,7 @@ async fn link_names(nl: &Nl) -> Result<HashMap<u32, String>, NlError> {
 
 fn link(l: &netlink::LinkState, name: &impl Fn(u32) -> String) -> Link {
     Link {
+        index: l.index,
         name: l.name.clone(),
         kind: l.kind.clone(),
         mac: l.mac,
@@ -452,13 +463,10 @@ pub(crate) async fn neigh_get(
     proxy: bool,
 ) -> Result<NodeState, NlError> {
     let mut st = NodeState::gather(nl, Sections::LINKS).await?;
-    let names = link_names(nl).await?;
-    let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
-    st.neigh = nl
-        .neigh_get(index, to, proxy)
-        .await?
+    let found = nl.neigh_get(index, to, proxy).await?;
+    st.neigh = found
         .into_iter()
-        .map(|e| neighbour(e, &name))
+        .map(|e| neighbour(e, &|i| st.name_of(i)))
         .collect();
     Ok(st)
 }

@@ -195,6 +195,7 @@ fn change_verdicts() {
 
 fn link(name: &str, oper: OperState, master: Option<&str>) -> Link {
     Link {
+        index: 0,
         name: name.into(),
         kind: Some("veth".into()),
         mac: None,

@@ -12,6 +12,7 @@ pub mod topo;
 
 use std::io::Write as _;
 use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -313,7 +314,7 @@ fn write_case(dir: &Path, d: &Disagreement, plant: Plant) -> Result<PathBuf, Str
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .custom_flags_nofollow()
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     f.write_all(text.as_bytes())
@@ -331,16 +332,5 @@ fn observed_probe(d: &Disagreement) -> Probe {
     Probe {
         answer,
         ..d.probe.clone()
-    }
-}
-
-trait NoFollow {
-    fn custom_flags_nofollow(&mut self) -> &mut Self;
-}
-
-impl NoFollow for std::fs::OpenOptions {
-    fn custom_flags_nofollow(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.custom_flags(libc::O_NOFOLLOW)
     }
 }

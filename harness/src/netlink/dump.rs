@@ -346,20 +346,23 @@ impl Nl {
     /// ARP and ND entries.
     /// ARP and ND entries, then proxy entries (a second dump, with NTF_PROXY).
     pub(crate) async fn neighbours(&self) -> Result<Vec<NeighEntry>, NlError> {
-        let mut all = Vec::new();
-        for proxies in [false, true] {
-            let mut req = self.handle.neighbours().get();
-            if proxies {
-                req = req.proxies();
-            }
-            let msgs: Vec<_> = req
-                .execute()
-                .try_collect()
-                .await
-                .map_err(|e| self.err("dump neighbours", &e))?;
-            all.extend(msgs.iter().filter_map(neigh_entry));
-        }
+        let mut all = self.neighbour_dump(false).await?;
+        all.extend(self.neighbour_dump(true).await?);
         Ok(all)
+    }
+
+    /// One dump: the ARP and ND entries, or (`proxies`) the proxy entries.
+    pub(crate) async fn neighbour_dump(&self, proxies: bool) -> Result<Vec<NeighEntry>, NlError> {
+        let mut req = self.handle.neighbours().get();
+        if proxies {
+            req = req.proxies();
+        }
+        let msgs: Vec<_> = req
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| self.err("dump neighbours", &e))?;
+        Ok(msgs.iter().filter_map(neigh_entry).collect())
     }
 
     /// `ip neigh get [proxy] ADDR dev DEV`: the kernel's answer for one entry, None

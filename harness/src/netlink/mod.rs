@@ -3,6 +3,7 @@
 mod dump;
 pub(crate) mod nexthop;
 mod ops;
+pub(crate) mod wire;
 
 pub(crate) use dump::*;
 pub(crate) use ops::RouteOifs;
@@ -35,22 +36,9 @@ pub(crate) fn describe(e: &rtnetlink::Error) -> String {
 /// With NETLINK_CAP_ACK the error quotes only the request's 16-byte header; with
 /// NETLINK_EXT_ACK, attributes follow it. NLMSGERR_ATTR_MSG (1) is the kernel's text.
 fn extack_message(payload: &[u8]) -> Option<String> {
-    let mut rest = payload.get(16..)?;
-    while rest.len() >= 4 {
-        let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
-        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
-        if len < 4 || len > rest.len() {
-            return None;
-        }
-        if kind == 1 {
-            let text = &rest[4..len];
-            let text = text.split(|b| *b == 0).next().unwrap_or(text);
-            return Some(String::from_utf8_lossy(text).trim().to_string())
-                .filter(|t| !t.is_empty());
-        }
-        rest = rest.get(len.next_multiple_of(4)..).unwrap_or(&[]);
-    }
-    None
+    let (_, text) = wire::attrs(payload.get(16..)?).find(|(kind, _)| *kind == 1)?;
+    let text = text.split(|b| *b == 0).next().unwrap_or(text);
+    Some(String::from_utf8_lossy(text).trim().to_string()).filter(|t| !t.is_empty())
 }
 
 /// Opens a raw NETLINK_ROUTE socket. Call it on a thread inside the target namespace:

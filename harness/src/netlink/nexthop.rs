@@ -132,11 +132,7 @@ fn family_of(a: IpAddr) -> u8 {
 }
 
 fn push_attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
-    let len = 4 + value.len();
-    buf.extend_from_slice(&(len as u16).to_ne_bytes());
-    buf.extend_from_slice(&kind.to_ne_bytes());
-    buf.extend_from_slice(value);
-    buf.resize(buf.len().next_multiple_of(4), 0);
+    buf.extend(super::wire::attr(kind, value));
 }
 
 /// A netlink header, a `struct nhmsg` and the attributes.
@@ -223,14 +219,7 @@ fn exchange(fd: &std::os::fd::OwnedFd, msg: &[u8]) -> io::Result<Result<Vec<Vec<
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
-        let mut rest = &buf[..n as usize];
-        while rest.len() >= 16 {
-            let len = u32::from_ne_bytes(rest[0..4].try_into().unwrap_or_default()) as usize;
-            let kind = u16::from_ne_bytes([rest[4], rest[5]]);
-            if len < 16 || len > rest.len() {
-                return Err(io::Error::other("malformed netlink reply"));
-            }
-            let payload = &rest[16..len];
+        for (kind, _, payload) in super::wire::messages(&buf[..n as usize]) {
             match kind {
                 NLMSG_DONE => return Ok(Ok(out)),
                 NLMSG_ERROR => {
@@ -246,7 +235,6 @@ fn exchange(fd: &std::os::fd::OwnedFd, msg: &[u8]) -> io::Result<Result<Vec<Vec<
                 }
                 _ => out.push(payload.to_vec()),
             }
-            rest = rest.get(len.next_multiple_of(4)..).unwrap_or(&[]);
         }
     }
 }
@@ -255,14 +243,7 @@ fn exchange(fd: &std::os::fd::OwnedFd, msg: &[u8]) -> io::Result<Result<Vec<Vec<
 fn parse(p: &[u8]) -> Option<NexthopState> {
     let flags = u32::from_ne_bytes(p.get(4..8)?.try_into().ok()?);
     let (mut id, mut oif, mut via, mut blackhole, mut group) = (None, None, None, false, None);
-    let mut rest = p.get(8..)?;
-    while rest.len() >= 4 {
-        let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
-        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
-        if len < 4 || len > rest.len() {
-            break;
-        }
-        let v = &rest[4..len];
+    for (kind, v) in super::wire::attrs(p.get(8..)?) {
         match kind {
             NHA_ID => id = Some(u32::from_ne_bytes(v.get(0..4)?.try_into().ok()?)),
             NHA_OIF => oif = Some(u32::from_ne_bytes(v.get(0..4)?.try_into().ok()?)),
@@ -286,7 +267,6 @@ fn parse(p: &[u8]) -> Option<NexthopState> {
             }
             _ => {}
         }
-        rest = rest.get(len.next_multiple_of(4)..).unwrap_or(&[]);
     }
     let body = match (group, blackhole) {
         (Some(g), _) => NexthopBody::Group(g),

@@ -546,9 +546,8 @@ impl Nl {
 
     /// Like `ip neigh flush dev X`: every entry of the link except permanent and noarp ones.
     pub(crate) async fn flush_neigh(&self, index: u32, dev: &str) -> Result<(), NlError> {
-        for e in self.neighbours().await? {
+        for e in self.neighbour_dump(false).await? {
             if e.index == index
-                && !e.proxy
                 && !matches!(e.state, NeighbourState::Permanent | NeighbourState::Noarp)
             {
                 self.del_neigh(index, e.dst, dev, false).await?;

@@ -9,6 +9,7 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, OwnedFd};
 
+use crate::netlink::wire;
 use crate::netns::Netns;
 
 const NETLINK_NETFILTER: i32 = 12;
@@ -40,16 +41,6 @@ pub(crate) struct Logged {
 #[derive(Debug)]
 pub(crate) struct Tap {
     fd: OwnedFd,
-}
-
-fn attr(t: u16, data: &[u8]) -> Vec<u8> {
-    let len = 4 + data.len();
-    let mut a = Vec::with_capacity(len + 3);
-    a.extend_from_slice(&(len as u16).to_ne_bytes());
-    a.extend_from_slice(&t.to_ne_bytes());
-    a.extend_from_slice(data);
-    a.resize(len.div_ceil(4) * 4, 0);
-    a
 }
 
 fn config(seq: u32, group: u16, attrs: &[u8]) -> Vec<u8> {
@@ -94,10 +85,14 @@ pub(crate) fn open(ns: &Netns, group: u16) -> io::Result<Tap> {
     let mut mode = COPY_RANGE.to_be_bytes().to_vec();
     mode.extend_from_slice(&[NFULNL_COPY_PACKET, 0]);
     let msgs = [
-        config(1, group, &attr(NFULA_CFG_CMD, &[NFULNL_CFG_CMD_BIND])),
-        config(2, group, &attr(NFULA_CFG_MODE, &mode)),
+        config(1, group, &wire::attr(NFULA_CFG_CMD, &[NFULNL_CFG_CMD_BIND])),
+        config(2, group, &wire::attr(NFULA_CFG_MODE, &mode)),
         // Deliver each packet at once instead of batching a hundred.
-        config(3, group, &attr(NFULA_CFG_QTHRESH, &1u32.to_be_bytes())),
+        config(
+            3,
+            group,
+            &wire::attr(NFULA_CFG_QTHRESH, &1u32.to_be_bytes()),
+        ),
     ];
     let tap = Tap { fd };
     for (i, m) in msgs.iter().enumerate() {
@@ -120,7 +115,7 @@ impl Tap {
                 return Err(io::Error::other("no answer from nfnetlink_log"));
             }
             let n = self.recv(&mut buf)?;
-            for (ty, mseq, body) in messages(&buf[..n]) {
+            for (ty, mseq, body) in wire::messages(&buf[..n]) {
                 if ty == libc::NLMSG_ERROR as u16 && mseq == seq {
                     let errno = i32::from_ne_bytes(
                         body.get(..4)
@@ -160,30 +155,13 @@ impl Tap {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(out),
                 Err(e) => return Err(e),
             };
-            for (ty, _, body) in messages(&buf[..n]) {
+            for (ty, _, body) in wire::messages(&buf[..n]) {
                 if ty == (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET {
                     out.extend(parse(body));
                 }
             }
         }
     }
-}
-
-/// (type, seq, body after the netlink header) of each message in a datagram.
-fn messages(buf: &[u8]) -> Vec<(u16, u32, &[u8])> {
-    let mut out = Vec::new();
-    let mut off = 0;
-    while off + 16 <= buf.len() {
-        let len = u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap_or_default()) as usize;
-        if len < 16 || off + len > buf.len() {
-            break;
-        }
-        let ty = u16::from_ne_bytes([buf[off + 4], buf[off + 5]]);
-        let seq = u32::from_ne_bytes(buf[off + 8..off + 12].try_into().unwrap_or_default());
-        out.push((ty, seq, &buf[off + 16..off + len]));
-        off += len.div_ceil(4) * 4;
-    }
-    out
 }
 
 /// One NFULNL_MSG_PACKET: nfgenmsg, then attributes.
@@ -199,14 +177,7 @@ fn parse(body: &[u8]) -> Option<Logged> {
         physout: None,
         payload: Vec::new(),
     };
-    let mut off = 4;
-    while off + 4 <= body.len() {
-        let len = u16::from_ne_bytes([body[off], body[off + 1]]) as usize;
-        let ty = u16::from_ne_bytes([body[off + 2], body[off + 3]]) & 0x3fff;
-        if len < 4 || off + len > body.len() {
-            break;
-        }
-        let data = &body[off + 4..off + len];
+    for (ty, data) in wire::attrs(body.get(4..)?) {
         let index = || {
             data.get(..4)
                 .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
@@ -225,7 +196,6 @@ fn parse(body: &[u8]) -> Option<Logged> {
             }
             _ => {}
         }
-        off += len.div_ceil(4) * 4;
     }
     Some(l)
 }
@@ -315,6 +285,7 @@ pub(crate) fn line_matches(line: &str, want: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netlink::wire::attr;
 
     #[test]
     fn describes_a_bridged_echo_request_like_the_log_target() {

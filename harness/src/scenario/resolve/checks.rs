@@ -372,13 +372,13 @@ impl Resolver<'_> {
 
     /// `via A dev X weight W`, one path of a multipath route, as a check names it.
     fn hop(&mut self, p: &str, text: &str, node: &Node) -> Option<Hop> {
-        let line = format!("0.0.0.0/0 nexthop {}", text.trim_start_matches("nexthop "));
+        // Checked as the one path of a default route of its family.
         let dst = if text.contains(':') {
             "::/0"
         } else {
             "0.0.0.0/0"
         };
-        let line = line.replacen("0.0.0.0/0", dst, 1);
+        let line = format!("{dst} nexthop {}", text.trim_start_matches("nexthop "));
         let mut route = self.route(p, &line, node, false)?;
         match route.hops.len() {
             1 => route.hops.pop(),

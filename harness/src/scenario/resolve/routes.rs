@@ -105,33 +105,18 @@ impl Resolver<'_> {
             });
         }
         self.route_extras(path, text, &w, dst)?;
-        if single {
-            self.route_path(
-                path,
-                text,
-                node,
-                dst,
-                w.via,
-                w.dev.as_deref(),
-                check_gateway && !w.onlink,
-            )?;
-        }
-        for h in &w.hops {
-            if h.via.is_none() && h.dev.is_none() {
+        // The route's one path, or each of its `nexthop`s.
+        let one = single.then(|| (w.via, w.dev.clone()));
+        let hops = w.hops.iter().map(|h| (h.via, h.dev.clone()));
+        for (via, dev) in one.into_iter().chain(hops) {
+            if via.is_none() && dev.is_none() {
                 return self.route_error(
                     path,
                     format!("a `nexthop` of route `{text}` needs `via` or `dev`"),
                 );
             }
-            self.route_path(
-                path,
-                text,
-                node,
-                dst,
-                h.via,
-                h.dev.as_deref(),
-                check_gateway && !w.onlink,
-            )?;
+            let check = check_gateway && !w.onlink;
+            self.route_path(path, text, node, dst, via, dev.as_deref(), check)?;
         }
         Some(Route {
             text: text.to_string(),
