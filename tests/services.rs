@@ -109,9 +109,10 @@ fn a_background_command_ends_at_teardown() {
 
 #[test]
 fn a_command_sees_its_node_not_the_host() {
-    // The node's links in /sys and in netlink, its own PID namespace, no /run/netns.
+    // The node's links in /sys and in netlink, its own PID namespace (PID 1 is netspec's
+    // init, the command PID 2), no /run/netns.
     let src = format!(
-        "{PAIR}steps:\n  - exec:\n      node: a\n      sh: ls /sys/class/net; ip -brief link | cut -d@ -f1 | cut -d' ' -f1; echo pid $$; ls -A /run/netns | wc -l\n      expect: {{ stdout: \"eth0\\nlo\\nlo\\neth0\\npid 1\\n0\" }}\n"
+        "{PAIR}steps:\n  - exec:\n      node: a\n      sh: ls /sys/class/net; ip -brief link | cut -d@ -f1 | cut -d' ' -f1; echo pid $$; ls -A /run/netns | wc -l\n      expect: {{ stdout: \"eth0\\nlo\\nlo\\neth0\\npid 2\\n0\" }}\n"
     );
     match outcome("exec-view", &src) {
         Outcome::Passed(_) => {}
@@ -170,4 +171,100 @@ fn a_matrix_gives_one_trial_per_value_and_each_can_fail_alone() {
         verdicts[1]
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs `src` on a thread of its own, so that a hang fails this test instead of hanging it.
+fn outcome_within(name: &'static str, src: String, bound: std::time::Duration) -> Outcome {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(outcome(name, &src));
+    });
+    rx.recv_timeout(bound)
+        .unwrap_or_else(|_| panic!("{name} still ran after {bound:?}: its time bound did not hold"))
+}
+
+#[test]
+fn a_command_has_its_own_hostname_and_ipc_and_cannot_change_the_machines() {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let ipc = std::fs::read_link("/proc/self/ns/ipc").unwrap();
+    let src = format!(
+        "{PAIR}steps:\n  - exec:\n      node: a\n      sh: hostname; hostname changed-by-netspec-test; hostname; readlink /proc/self/ns/ipc\n      expect: {{ stdout: {{ regex: \"^a\\nchanged-by-netspec-test\\nipc:\" }} }}\n"
+    );
+    let out = outcome("exec-uts", &src);
+    assert!(matches!(out, Outcome::Passed(_)), "{out}");
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        host,
+        "the machine's hostname changed"
+    );
+    // The command's IPC namespace was a new one.
+    let src = format!(
+        "{PAIR}steps:\n  - exec: {{ node: a, sh: readlink /proc/self/ns/ipc, expect: {{ stdout: {:?} }} }}\n",
+        ipc.to_string_lossy()
+    );
+    assert!(matches!(outcome("exec-ipc", &src), Outcome::Failed(_)));
+}
+
+#[test]
+fn unmounting_proc_reveals_nothing_of_the_host() {
+    // Under the node's /proc there is no host /proc: a command that unmounts it sees an
+    // empty directory, and cannot name the machine's namespace to move a link into it.
+    let src = format!(
+        "{PAIR}steps:\n  - exec:\n      node: a\n      sh: umount /proc; umount /sys; echo proc $(ls -A /proc | wc -l) sys $(ls -A /sys | wc -l); ip link set eth0 netns /proc/1/ns/net\n      expect: {{ stdout: \"proc 0 sys 0\", exit: 255 }}\n  - check: {{ link: {{ dev: a:eth0, state: up }} }}\n"
+    );
+    let out = outcome("exec-proc", &src);
+    assert!(matches!(out, Outcome::Passed(_)), "{out}");
+}
+
+#[test]
+fn a_stdout_handed_to_a_daemon_does_not_defeat_the_bound() {
+    // The daemon takes the command's stdout over an abstract unix socket (per node) and
+    // keeps it open forever; the step must still end, and say why it is incomplete.
+    let daemon = "import socket,time\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind('\\0netspec-hold')\nm,fds,f,a=socket.recv_fds(s,16,4)\ntime.sleep(1000)\n";
+    let sender = "import socket,time\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\nfor i in range(200):\n  try:\n    s.connect('\\0netspec-hold'); socket.send_fds(s,[b'x'],[1]); break\n  except OSError: time.sleep(0.01)\nprint('handed over')\n";
+    let src = format!(
+        "{PAIR}steps:\n  - exec: {{ node: a, cmd: [python3, -c, {daemon:?}], background: true }}\n  - exec: {{ node: a, cmd: [python3, -c, {sender:?}], expect: {{ stdout: handed over }} }}\n    timeout: 5s\n"
+    );
+    let msg = match outcome_within("exec-held", src, std::time::Duration::from_secs(30)) {
+        Outcome::Failed(f) => f.to_string(),
+        other => panic!("must fail, but: {other}"),
+    };
+    assert!(
+        msg.contains("stdout was still held open by another process after it ended"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn output_is_judged_whole_or_said_to_be_cut() {
+    // Past 64 KiB: still matched.
+    let src = format!(
+        "{PAIR}steps:\n  - exec: {{ node: a, sh: \"head -c 100000 /dev/zero | tr '\\\\\\\\0' a; echo; echo END\", expect: {{ stdout: {{ contains: END }} }} }}\n"
+    );
+    let out = outcome("exec-long", &src);
+    assert!(matches!(out, Outcome::Passed(_)), "{out}");
+    // Past what is kept: never judged on a part, and said so.
+    let src = format!(
+        "{PAIR}steps:\n  - exec: {{ node: a, sh: \"head -c 9000000 /dev/zero | tr '\\\\\\\\0' a\", expect: {{ stdout: {{ regex: \"^a+$\" }} }} }}\n"
+    );
+    let msg = failure("exec-cut", &src);
+    assert!(
+        msg.contains(
+            "its stdout was cut: 9000000 bytes, of which only the first 8388608 were kept"
+        ),
+        "{msg}"
+    );
+}
+
+#[test]
+fn control_bytes_from_a_command_are_escaped() {
+    let src = format!(
+        "{PAIR}steps:\n  - exec: {{ node: a, sh: \"printf 'x\\\\033[2Jy\\\\007'\", expect: {{ stdout: z }} }}\n"
+    );
+    let msg = failure("exec-esc", &src);
+    assert!(msg.contains("x\\u{1b}[2Jy\\u{7}"), "{msg}");
+    assert!(
+        !msg.contains('\u{1b}'),
+        "a raw ESC reached the report:\n{msg}"
+    );
 }

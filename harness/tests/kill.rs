@@ -93,7 +93,7 @@ fn start_sleeping() -> (Child, BTreeSet<u64>) {
     let mut lines = BufReader::new(out).lines();
     loop {
         let line = lines.next().expect("netspec ended early").unwrap();
-        if line.contains("step  2") {
+        if line.contains("step  3") {
             break; // the ping passed: the next step, the 30 s sleep, is running
         }
     }
@@ -143,10 +143,11 @@ fn killed_or_interrupted_runs_leave_nothing() {
     let before = host_state(&ours);
     for (signal, name) in [(libc::SIGKILL, "SIGKILL"), (libc::SIGINT, "SIGINT")] {
         let (mut child, ns) = start_sleeping();
-        let background = ["977", "978"];
-        // The shell starts its two sleeps on its own time: wait for both.
+        // 979 runs as nobody: the kernel cleared its death signal when it changed uid.
+        let background = ["977", "978", "979"];
+        // The shell starts its two sleeps on its own time: wait for all three.
         let deadline = Instant::now() + Duration::from_secs(5);
-        while sleepers(&background).len() < 2 {
+        while sleepers(&background).len() < 3 {
             assert!(
                 Instant::now() < deadline,
                 "{name}: the background command runs"

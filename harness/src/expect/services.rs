@@ -64,16 +64,37 @@ pub(crate) fn exec(e: &Exec, f: &Finished) -> Verdict {
     let want_exit = e.exit.unwrap_or(0);
     let mut expected = format!("`{}` in {}: exit {want_exit}", e.argv.join(" "), e.node);
     let mut passed = f.status == Status::Exited(want_exit);
+    let mut incomplete = Vec::new();
     for (name, want, got) in [
         ("stdout", &e.stdout, &f.stdout),
         ("stderr", &e.stderr, &f.stderr),
     ] {
+        if got.held_open {
+            // The bound held, but what the stream would still have said is unknown.
+            passed = false;
+            incomplete.push(format!(
+                "its {name} was still held open by another process after it ended"
+            ));
+        }
         if let Some(m) = want {
             expected += &format!(", {name} {m}");
-            passed &= m.matches(&got.text());
+            if got.cut() {
+                // A match on a prefix may not hold on the whole (`$`, equality).
+                passed = false;
+                incomplete.push(format!(
+                    "its {name} was cut: {} bytes, of which only the first {} were kept, so it cannot be judged",
+                    got.total,
+                    got.bytes.len()
+                ));
+            } else {
+                passed &= m.matches(&got.text());
+            }
         }
     }
     let mut actual = format!("{} after {}", f.status, fmt_ms(f.elapsed));
+    for note in incomplete {
+        actual += &format!("; {note}");
+    }
     for (name, got) in [("stdout", &f.stdout), ("stderr", &f.stderr)] {
         if got.total > 0 {
             actual += &format!("\n  {name}:\n{}", indent(&got.shown(SHOWN_CHARS)));

@@ -311,7 +311,15 @@ impl Resolver<'_> {
             let ok_key = !k.is_empty()
                 && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                 && !k.starts_with(|c: char| c.is_ascii_digit());
-            if !ok_key || v.0.contains('\0') || k == "PATH" || k == "NETSPEC_NODE" {
+            if v.0.contains('\0') {
+                self.at(
+                    &format!("{path}.env.{k}"),
+                    format!("the value of the environment variable `{k}` contains a NUL byte"),
+                    Some("a C string cannot carry a NUL; remove it from the value".into()),
+                );
+                return None;
+            }
+            if !ok_key || k == "PATH" || k == "NETSPEC_NODE" {
                 self.at_key(
                     &format!("{path}.env.{k}"),
                     format!("cannot set the environment variable `{k}`"),
