@@ -204,6 +204,16 @@ fn model_hop(h: &crate::state::Hop) -> crate::scenario::Hop {
     }
 }
 
+/// A verdict whose observation turned out incomplete: it fails, saying why, whatever
+/// it was going to say.
+pub(crate) fn incomplete(v: Verdict, why: String) -> Verdict {
+    Verdict::new(
+        false,
+        v.expected,
+        format!("{}; incomplete: {why}", v.actual),
+    )
+}
+
 pub(crate) fn check(c: &Check, seen: &Observation, sc: &Scenario) -> Verdict {
     match (c, seen) {
         (Check::Route { lookup: true, .. }, Observation::Lookup(found)) => {
@@ -221,8 +231,16 @@ pub(crate) fn check(c: &Check, seen: &Observation, sc: &Scenario) -> Verdict {
                     actual += &format!("\n    {l}");
                 }
             }
+            let mut passed = count.holds(t.count);
+            if let Some(lost) = &t.lost {
+                // Any count is then a lower bound: "< 5000" could be false.
+                passed = false;
+                actual += &format!(
+                    "; incomplete: the kernel dropped {lost} before the watch read them, so the count is a lower bound"
+                );
+            }
             Verdict::new(
-                count.holds(t.count),
+                passed,
                 format!("{count} frames matching watch {watch} at {at}"),
                 actual,
             )

@@ -1,7 +1,9 @@
 //! A pcapng writer (the IETF draft, as Wireshark and tshark read it): one Section Header
 //! Block, one Interface Description Block per captured interface, named `node:if`, with
-//! nanosecond timestamps, and one Enhanced Packet Block per frame, flagged inbound or
-//! outbound. Pure: bytes in, bytes out.
+//! nanosecond timestamps, one Enhanced Packet Block per frame, flagged inbound or
+//! outbound, and an Interface Statistics Block per interface that lost frames
+//! (`isb_ifdrop` for the kernel's drops, a comment for frames past the bound). Pure:
+//! bytes in, bytes out.
 
 use crate::probe::capture::Frame;
 use crate::scenario::IfRef;
@@ -9,6 +11,8 @@ use crate::scenario::IfRef;
 const SHB: u32 = 0x0A0D_0D0A;
 const IDB: u32 = 0x0000_0001;
 const EPB: u32 = 0x0000_0006;
+const ISB: u32 = 0x0000_0005;
+const ISB_IFDROP: u16 = 5;
 const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 const LINKTYPE_ETHERNET: u16 = 1;
 const OPT_ENDOFOPT: u16 = 0;
@@ -34,9 +38,24 @@ fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
     out.extend_from_slice(&total.to_le_bytes());
 }
 
+/// What one interface's capture lacks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Losses {
+    /// Dropped by the kernel before netspec read them.
+    pub dropped: u64,
+    /// Read, but past the capture's bound.
+    pub not_kept: u64,
+}
+
 /// The whole file: `interfaces` in order (their index is their interface id), then
-/// every frame seen on one of them, in the order given.
-pub(crate) fn write(scenario: &str, interfaces: &[IfRef], frames: &[Frame]) -> Vec<u8> {
+/// every frame seen on one of them, in the order given, then the statistics of each
+/// interface that lost frames (`losses`, in the order of `interfaces`).
+pub(crate) fn write(
+    scenario: &str,
+    interfaces: &[IfRef],
+    frames: &[Frame],
+    losses: &[Losses],
+) -> Vec<u8> {
     let mut out = Vec::new();
     let mut shb = Vec::new();
     shb.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
@@ -79,6 +98,26 @@ pub(crate) fn write(scenario: &str, interfaces: &[IfRef], frames: &[Frame]) -> V
         option(&mut epb, OPT_ENDOFOPT, &[]);
         block(&mut out, EPB, &epb);
     }
+    let last = frames.last().map_or(0, |f| f.when.as_nanos() as u64);
+    for (id, l) in losses.iter().enumerate() {
+        if *l == Losses::default() {
+            continue;
+        }
+        let mut isb = Vec::new();
+        isb.extend_from_slice(&(id as u32).to_le_bytes());
+        isb.extend_from_slice(&((last >> 32) as u32).to_le_bytes());
+        isb.extend_from_slice(&(last as u32).to_le_bytes());
+        option(&mut isb, ISB_IFDROP, &l.dropped.to_le_bytes());
+        if l.not_kept > 0 {
+            let note = format!(
+                "{} frames not kept: the capture reached its bound",
+                l.not_kept
+            );
+            option(&mut isb, OPT_COMMENT, note.as_bytes());
+        }
+        option(&mut isb, OPT_ENDOFOPT, &[]);
+        block(&mut out, ISB, &isb);
+    }
     out
 }
 
@@ -99,7 +138,11 @@ mod tests {
             outgoing: true,
             bytes: vec![0xff; 61],
         };
-        let file = write("t", &[at], &[frame]);
+        let lost = Losses {
+            dropped: 7,
+            not_kept: 2,
+        };
+        let file = write("t", &[at], &[frame], &[lost]);
         let mut off = 0;
         let mut kinds = Vec::new();
         while off < file.len() {
@@ -112,7 +155,16 @@ mod tests {
             off += len;
         }
         assert_eq!(off, file.len());
-        assert_eq!(kinds, [SHB, IDB, EPB]);
+        assert_eq!(kinds, [SHB, IDB, EPB, ISB]);
+        let isb = file.len()
+            - file
+                .windows(4)
+                .rev()
+                .position(|w| w == ISB.to_le_bytes())
+                .unwrap();
+        assert!(file[isb..]
+            .windows(2)
+            .any(|w| w == ISB_IFDROP.to_le_bytes()));
         assert!(
             file.windows(7).any(|w| w == b"h1:eth0"),
             "the interface is named node:if"

@@ -68,6 +68,8 @@ pub struct Report {
     pub namespaces: Vec<u64>,
     /// The scenario's pcapng capture, if it asked for one.
     pub capture: Option<PathBuf>,
+    /// What the capture lacks (frames the kernel dropped, or past its bound), if any.
+    pub capture_incomplete: Option<String>,
 }
 
 /// Where a failing step sits in its file.
@@ -101,6 +103,8 @@ pub struct Failure {
     pub written_to: Option<PathBuf>,
     /// The scenario's pcapng capture, if it asked for one.
     pub capture: Option<PathBuf>,
+    /// What the capture lacks (frames the kernel dropped, or past its bound), if any.
+    pub capture_incomplete: Option<String>,
 }
 
 impl fmt::Display for Failure {
@@ -144,6 +148,9 @@ impl fmt::Display for Failure {
         }
         if let Some(p) = &self.capture {
             write!(f, "\nthe frames, in pcapng: {}", p.display())?;
+        }
+        if let Some(lost) = &self.capture_incomplete {
+            write!(f, "\nthe capture is incomplete: {lost}")?;
         }
         if let Some(p) = &self.written_to {
             write!(f, "\nthis report: {}", p.display())?;

@@ -81,19 +81,25 @@ pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, hook: impl FnMut(&Step)) 
         if let Err(e) = build(&sb, &plan, sc).await {
             return (build_failed(sc, e, inodes), sb.teardown());
         }
-        let mut rec = match Recording::start(&sb, sc) {
+        let rec = match Recording::start(&sb, sc) {
             Ok(r) => r,
             Err(e) => {
                 let f = failure(sc, None, "taps for `capture`".into(), e.to_string());
                 return (Outcome::Failed(Box::new(f)), sb.teardown());
             }
         };
-        let mut outcome = steps(&sb, sc, opts, hook, t0, &mut rec).await;
+        let mut outcome = steps(&sb, sc, opts, hook, t0).await;
         if let Some(rec) = rec {
             let written = rec.finish(opts.report_dir.as_deref(), &sc.name);
             match (&mut outcome, written) {
-                (Outcome::Failed(f), Ok(p)) => f.capture = p,
-                (Outcome::Passed(r), Ok(p)) => r.capture = p,
+                (Outcome::Failed(f), Ok(w)) => {
+                    f.capture = w.path;
+                    f.capture_incomplete = w.incomplete;
+                }
+                (Outcome::Passed(r), Ok(w)) => {
+                    r.capture = w.path;
+                    r.capture_incomplete = w.incomplete;
+                }
                 (Outcome::Failed(f), Err(e)) => f
                     .kept
                     .push(format!("(the capture could not be written: {e})")),
@@ -169,6 +175,7 @@ fn failure(sc: &Scenario, step: Option<&Step>, expected: String, actual: String)
         kept: Vec::new(),
         written_to: None,
         capture: None,
+        capture_incomplete: None,
     }
 }
 
@@ -195,7 +202,6 @@ async fn steps(
     opts: &RunOptions,
     mut hook: impl FnMut(&Step),
     t0: Instant,
-    rec: &mut Option<Recording>,
 ) -> Outcome {
     let setup = t0.elapsed();
     if opts.verbose {
@@ -222,7 +228,6 @@ async fn steps(
             sc,
             opts,
             &mut hook,
-            rec,
             &mut live,
             &mut outcomes,
             &mut snapshots,
@@ -268,18 +273,17 @@ async fn steps(
             snapshots,
             namespaces: sb.inodes(),
             capture: None,
+            capture_incomplete: None,
         }),
     }
 }
 
 /// The steps in order; the first failure, if any.
-#[allow(clippy::too_many_arguments)]
 async fn run_steps(
     sb: &Sandbox,
     sc: &Scenario,
     opts: &RunOptions,
     hook: &mut impl FnMut(&Step),
-    rec: &mut Option<Recording>,
     live: &mut Live,
     outcomes: &mut Vec<StepOutcome>,
     snapshots: &mut Vec<(String, String)>,
@@ -298,10 +302,6 @@ async fn run_steps(
             Ok(done) => done,
             Err(_) => step::Done::judged(timed_out(s, String::new())),
         };
-        if let Some(rec) = rec {
-            // A read that fails now is tried again at the end, which reports it.
-            let _ = rec.collect();
-        }
         let o = StepOutcome {
             index: s.index,
             kind: s.action.kind(),

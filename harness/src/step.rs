@@ -415,9 +415,17 @@ fn judge_observed(
     taps: Vec<capture::Tap>,
     pick: impl FnOnce(&[capture::Frame]) -> Vec<observe::Sighting>,
 ) -> std::io::Result<(Verdict, Vec<observe::Sighting>)> {
-    let frames = capture::drain(taps)?;
-    let sightings = pick(&frames);
-    Ok((with_observed(probe, o, &sightings), sightings))
+    let drained = capture::drain(taps)?;
+    let sightings = pick(&drained.frames);
+    let mut v = with_observed(probe, o, &sightings);
+    if let (true, Some(lost)) = (v.passed, drained.loss()) {
+        // What was dropped might have crossed anywhere: no path or sighting holds.
+        v = expect::incomplete(
+            v,
+            format!("the kernel dropped {lost} before the taps read them, so where the frames went cannot be judged"),
+        );
+    }
+    Ok((v, sightings))
 }
 
 /// The probe's verdict, then, if it passed, where its frames went.

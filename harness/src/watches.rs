@@ -5,21 +5,34 @@ use std::collections::BTreeMap;
 use std::io;
 
 use crate::observe;
-use crate::probe::capture::{self, Frame, Tap};
+use crate::probe::capture::{loss_text, Frame};
 use crate::probe::frame;
+use crate::probe::stream::{Sink, Stream};
 use crate::sandbox::Sandbox;
 use crate::scenario::{ArpOp, Direction, FrameFilter, Scenario, Watch};
 
-/// Room for the frames between two reads.
-const BUFFER: i32 = 4 << 20;
+/// Room for frames that come faster than the watch's thread reads them.
+const BUFFER: i32 = 16 << 20;
 /// How many of the latest matching frames a verdict shows.
 const SHOWN: usize = 5;
 
+/// Counts the frames that match, as its stream reads them.
 struct Counter {
-    tap: Tap,
     filter: FrameFilter,
     count: u64,
-    recent: Vec<String>,
+    recent: std::collections::VecDeque<Frame>,
+}
+
+impl Sink for Counter {
+    fn frame(&mut self, f: Frame) {
+        if matches(&self.filter, &f) {
+            self.count += 1;
+            self.recent.push_back(f);
+            if self.recent.len() > SHOWN {
+                self.recent.pop_front();
+            }
+        }
+    }
 }
 
 /// What a watch has counted so far.
@@ -28,58 +41,56 @@ pub(crate) struct Tally {
     pub count: u64,
     /// The latest matching frames, one line each.
     pub recent: Vec<String>,
+    /// Frames the kernel dropped before the watch could read them, where: the count
+    /// is then a lower bound, and no check may pass on it.
+    pub lost: Option<String>,
 }
 
 #[derive(Default)]
 pub(crate) struct Watches {
-    started: BTreeMap<String, Counter>,
+    started: BTreeMap<String, Stream<Counter>>,
 }
 
 impl Watches {
     pub(crate) fn start(&mut self, sb: &Sandbox, w: &Watch) -> io::Result<()> {
-        let mut taps = observe::open_with_buffer(sb, vec![w.at.clone()], Some(BUFFER))?;
-        let tap = taps.pop().expect("one tap for one interface");
-        self.started.insert(
-            w.name.clone(),
-            Counter {
-                tap,
-                filter: w.filter.clone(),
-                count: 0,
-                recent: Vec::new(),
-            },
-        );
+        let taps = observe::open_with_buffer(sb, vec![w.at.clone()], Some(BUFFER))?;
+        let counter = Counter {
+            filter: w.filter.clone(),
+            count: 0,
+            recent: Default::default(),
+        };
+        self.started
+            .insert(w.name.clone(), Stream::start(taps, counter)?);
         Ok(())
     }
 
-    /// Reads the watch's tap and returns its count so far.
+    /// The watch's count so far: every frame the kernel queued before this call.
     pub(crate) fn tally(&mut self, name: &str, sc: &Scenario) -> io::Result<Tally> {
-        let c = self
+        let stream = self
             .started
-            .get_mut(name)
+            .get(name)
             .ok_or_else(|| io::Error::other(format!("watch {name} was not started")))?;
-        let mut frames = Vec::new();
-        capture::read_now(std::slice::from_ref(&c.tap), &mut frames)?;
         let owner = observe::owner_of(sc);
-        for f in frames.iter().filter(|f| matches(&c.filter, f)) {
-            c.count += 1;
-            if let Some(d) = frame::decode(&f.bytes) {
-                let dir = if f.outgoing { "out" } else { "in " };
-                c.recent
-                    .push(format!("{dir} {}", frame::describe(&d, &owner)));
-                if c.recent.len() > SHOWN {
-                    c.recent.remove(0);
-                }
-            }
-        }
-        Ok(Tally {
+        stream.with(|c, lost| Tally {
             count: c.count,
-            recent: c.recent.clone(),
+            recent: c
+                .recent
+                .iter()
+                .filter_map(|f| {
+                    let d = frame::decode(&f.bytes)?;
+                    let dir = if f.outgoing { "out" } else { "in " };
+                    Some(format!("{dir} {}", frame::describe(&d, &owner)))
+                })
+                .collect(),
+            lost: loss_text(lost),
         })
     }
 
-    /// Closes every tap.
+    /// Stops every watch and closes its tap.
     pub(crate) fn close(self) {
-        capture::close(self.started.into_values().map(|c| c.tap).collect());
+        for (_, s) in self.started {
+            let _ = s.finish(|_, _| ());
+        }
     }
 }
 
@@ -102,7 +113,11 @@ pub(crate) fn matches(filter: &FrameFilter, f: &Frame) -> bool {
     } else {
         Direction::In
     };
-    filter.ethertype.is_none_or(|t| t == ethertype)
+    let outer = u16::from_be_bytes([f.bytes[12], f.bytes[13]]);
+    filter
+        .ethertype
+        .is_none_or(|t| t == ethertype || t == outer)
+        && filter.vlan.is_none_or(|v| d.vlan == Some(v))
         && filter.src.is_none_or(|m| m == d.src)
         && filter.dst.is_none_or(|m| m == d.dst)
         && filter.arp.is_none_or(|op| arp_op == Some(op))

@@ -850,3 +850,35 @@ fn route_attributes_must_all_hold_and_flags_exactly() {
         v.actual
     );
 }
+
+#[test]
+fn a_watch_that_lost_frames_never_passes() {
+    use crate::scenario::Count;
+    use crate::watches::Tally;
+    let c = Check::Frames {
+        watch: "w".into(),
+        at: IfRef {
+            node: "b".into(),
+            ifname: "eth0".into(),
+        },
+        count: Count::AtMost(5000),
+    };
+    let whole = Tally {
+        count: 3641,
+        recent: Vec::new(),
+        lost: None,
+    };
+    assert!(check(&c, &Observation::Frames(whole.clone()), &sc()).passed);
+    let lost = Tally {
+        lost: Some("16359 at b:eth0".into()),
+        ..whole
+    };
+    let v = check(&c, &Observation::Frames(lost), &sc());
+    assert!(!v.passed, "a lower bound cannot pass an upper bound");
+    assert!(
+        v.actual
+            .contains("incomplete: the kernel dropped 16359 at b:eth0"),
+        "{}",
+        v.actual
+    );
+}

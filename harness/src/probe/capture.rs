@@ -38,6 +38,70 @@ pub(crate) struct Tap {
     fd: OwnedFd,
 }
 
+impl Tap {
+    pub(crate) fn at(&self) -> &IfRef {
+        &self.at
+    }
+
+    pub(crate) fn raw_fd(&self) -> libc::c_int {
+        self.fd.as_raw_fd()
+    }
+
+    /// Frames the kernel dropped at this tap (its buffer was full) since the last ask.
+    /// An observation with a loss is incomplete, and no verdict may pass on it.
+    pub(crate) fn lost(&self) -> io::Result<u64> {
+        #[repr(C)]
+        struct TpacketStats {
+            packets: u32,
+            drops: u32,
+        }
+        let mut st = TpacketStats {
+            packets: 0,
+            drops: 0,
+        };
+        let mut len = std::mem::size_of::<TpacketStats>() as libc::socklen_t;
+        // SAFETY: st is a live tpacket_stats of the given size; reading resets it.
+        let r = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_STATISTICS,
+                &mut st as *mut TpacketStats as *mut libc::c_void,
+                &mut len,
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(u64::from(st.drops))
+    }
+}
+
+/// What a set of taps read, and what each of them lost.
+#[derive(Debug, Default)]
+pub(crate) struct Drained {
+    pub frames: Vec<Frame>,
+    /// Interfaces whose tap dropped frames, with how many.
+    pub lost: Vec<(IfRef, u64)>,
+}
+
+impl Drained {
+    /// "N frames at X, M at Y" when anything was lost.
+    pub(crate) fn loss(&self) -> Option<String> {
+        loss_text(&self.lost)
+    }
+}
+
+/// Names the losses, or None when there were none.
+pub(crate) fn loss_text(lost: &[(IfRef, u64)]) -> Option<String> {
+    let parts: Vec<String> = lost
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(at, n)| format!("{n} at {at}"))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 /// Opens taps on `ifaces` of one node, on one thread inside its namespace, with a
 /// receive buffer of `bytes` if given (a whole-run capture is read between steps, so a
 /// step's frames must fit).
@@ -51,6 +115,9 @@ pub(crate) fn open(ns: &Netns, ifaces: Vec<IfRef>, bytes: Option<i32>) -> io::Re
                 let fd = socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK, 0)?;
                 let one: libc::c_int = 1;
                 setsockopt(&fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &one)?;
+                // The kernel takes a received frame's 802.1Q tag into metadata; the
+                // auxdata gives it back, and `read_all` puts it back into the frame.
+                setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_AUXDATA, &one)?;
                 if let Some(b) = bytes {
                     // FORCE lifts the rmem_max cap (we hold CAP_NET_ADMIN in the node).
                     setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &b)
@@ -151,7 +218,7 @@ fn recv_stamp(fd: libc::c_int) -> Option<Duration> {
 
 /// Reads everything the taps hold, then waits for stragglers until the taps have been
 /// quiet for `QUIET` (at most `GRACE`), then closes them.
-pub(crate) fn drain(taps: Vec<Tap>) -> io::Result<Vec<Frame>> {
+pub(crate) fn drain(taps: Vec<Tap>) -> io::Result<Drained> {
     let mut frames = Vec::new();
     for t in &taps {
         read_all(t, &mut frames)?;
@@ -200,19 +267,15 @@ pub(crate) fn drain(taps: Vec<Tap>) -> io::Result<Vec<Frame>> {
             }
         }
     }
+    let mut lost = Vec::new();
+    for t in &taps {
+        lost.push((t.at.clone(), t.lost()?));
+    }
     for t in taps {
         close_later(t.fd);
     }
     frames.sort_by_key(|f| f.when);
-    Ok(frames)
-}
-
-/// Reads what the taps hold now, without waiting and without closing them.
-pub(crate) fn read_now(taps: &[Tap], out: &mut Vec<Frame>) -> io::Result<()> {
-    for t in taps {
-        read_all(t, out)?;
-    }
-    Ok(())
+    Ok(Drained { frames, lost })
 }
 
 /// Closes taps (on threads of their own: see `close_later`).
@@ -222,9 +285,9 @@ pub(crate) fn close(taps: Vec<Tap>) {
     }
 }
 
-fn read_all(t: &Tap, out: &mut Vec<Frame>) -> io::Result<()> {
+pub(crate) fn read_all(t: &Tap, out: &mut Vec<Frame>) -> io::Result<()> {
     let mut buf = vec![0u8; 65536];
-    let mut control = [0u8; 64];
+    let mut control = [0u8; 128];
     loop {
         // SAFETY: plain data; all-zero is valid.
         let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -250,13 +313,48 @@ fn read_all(t: &Tap, out: &mut Vec<Frame>) -> io::Result<()> {
                 _ => Err(e),
             };
         }
+        let n = n as usize;
+        let bytes = match vlan_tag(&msg) {
+            Some(tag) if n >= 12 => [&buf[..12], &tag[..], &buf[12..n]].concat(),
+            _ => buf[..n].to_vec(),
+        };
         out.push(Frame {
             at: t.at.clone(),
             when: timestamp(&msg).unwrap_or_default(),
             outgoing: from.sll_pkttype == PACKET_OUTGOING,
-            bytes: buf[..n as usize].to_vec(),
+            bytes,
         });
     }
+}
+
+/// The 802.1Q tag (TPID and TCI) the kernel took out of a received frame, from its
+/// PACKET_AUXDATA, as the four bytes to put back after the MACs.
+fn vlan_tag(msg: &libc::msghdr) -> Option<[u8; 4]> {
+    const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
+    const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
+    // SAFETY: walking the control messages the kernel wrote into msg's buffer.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_PACKET && (*c).cmsg_type == libc::PACKET_AUXDATA {
+                let aux =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::tpacket_auxdata);
+                if aux.tp_status & TP_STATUS_VLAN_VALID == 0 {
+                    return None;
+                }
+                let tpid = if aux.tp_status & TP_STATUS_VLAN_TPID_VALID != 0 {
+                    aux.tp_vlan_tpid
+                } else {
+                    0x8100
+                };
+                let [a, b] = tpid.to_be_bytes();
+                let [c, d] = aux.tp_vlan_tci.to_be_bytes();
+                return Some([a, b, c, d]);
+            }
+            c = libc::CMSG_NXTHDR(msg, c);
+        }
+    }
+    None
 }
 
 /// The SCM_TIMESTAMPNS of a received message.

@@ -9,6 +9,7 @@ pub(crate) mod frame;
 pub(crate) mod nflog;
 pub(crate) mod ping;
 pub(crate) mod send;
+pub(crate) mod stream;
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};

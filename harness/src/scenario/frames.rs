@@ -102,7 +102,10 @@ pub enum Direction {
 /// Which frames a watch counts; what is left out matches anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FrameFilter {
+    /// The outer ethertype or, behind an 802.1Q tag, the inner one.
     pub ethertype: Option<u16>,
+    /// The VLAN id of the frame's 802.1Q tag.
+    pub vlan: Option<u16>,
     pub src: Option<Mac>,
     pub dst: Option<Mac>,
     pub arp: Option<ArpOp>,

@@ -218,7 +218,12 @@ pub(crate) struct RawWatch {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFilter {
+    /// The frame's ethertype: the outer one (0x8100 for any 802.1Q-tagged frame) or
+    /// the one after the tag.
     pub ethertype: Option<u16>,
+    /// The 802.1Q VLAN id the frame is tagged with (1-4094).
+    #[schemars(range(min = 0, max = 4095))]
+    pub vlan: Option<u16>,
     pub src: Option<String>,
     pub dst: Option<String>,
     pub arp: Option<ArpOp>,

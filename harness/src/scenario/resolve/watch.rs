@@ -60,8 +60,17 @@ impl Resolver<'_> {
                 }
             },
         };
+        if let Some(v) = f.vlan.filter(|v| *v > 4095) {
+            self.at(
+                &format!("{p}.vlan"),
+                format!("VLAN id {v} does not fit 12 bits"),
+                Some("a VLAN id is 0-4095".into()),
+            );
+            return None;
+        }
         Some(FrameFilter {
             ethertype: f.ethertype,
+            vlan: f.vlan,
             src: self.mac_or_broadcast(&format!("{p}.src"), f.src.as_deref(), sc)?,
             dst: self.mac_or_broadcast(&format!("{p}.dst"), f.dst.as_deref(), sc)?,
             arp: f.arp,
