@@ -6,6 +6,7 @@
 //! file), and reap removes only nsfs mounts that follow netspec's naming.
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -87,30 +88,38 @@ fn ensure_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// Creates the mount point (fails if anything exists there, a symlink included) and
-/// bind-mounts the namespace on it.
+/// bind-mounts the namespace on it, through the descriptor of the file just made: no
+/// path is resolved again, so a symlink swapped in meanwhile is never followed.
 fn pin_one(target: &Path, ns_fd: i32) -> io::Result<()> {
-    std::fs::OpenOptions::new()
+    let point = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o444)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(target)?;
-    let source = format!("/proc/self/fd/{ns_fd}");
-    if let Err(e) = mount(
-        Some(source.as_str()),
-        target,
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    ) {
+    if let Err(e) = bind_onto(&point, ns_fd) {
         let _ = std::fs::remove_file(target);
-        return Err(e.into());
+        return Err(e);
     }
     Ok(())
 }
 
+/// Bind-mounts the namespace onto the file `point` is open on, whatever its path now is.
+fn bind_onto(point: &std::fs::File, ns_fd: i32) -> io::Result<()> {
+    let source = format!("/proc/self/fd/{ns_fd}");
+    let onto = format!("/proc/self/fd/{}", point.as_raw_fd());
+    mount(
+        Some(source.as_str()),
+        onto.as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(io::Error::from)
+}
+
 fn unpin(path: &Path) -> io::Result<()> {
-    let _ = umount2(path, MntFlags::MNT_DETACH);
+    let _ = umount2(path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);
     std::fs::remove_file(path)
 }
 
@@ -230,6 +239,35 @@ mod tests {
             .unwrap()
             .file_type()
             .is_symlink());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_symlink_swapped_in_after_the_pin_is_made_is_not_mounted_over() {
+        let d = scratch("swap");
+        let victim = d.join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        let target = d.join("netspec-1x0-a");
+        let point = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .unwrap();
+        // Between creating the pin and mounting it, someone swaps in a symlink.
+        std::fs::remove_file(&target).unwrap();
+        std::os::unix::fs::symlink(&victim, &target).unwrap();
+        let ns = std::fs::File::open("/proc/self/ns/net").unwrap();
+        let mounted = bind_onto(&point, ns.as_raw_fd()).is_ok();
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        if mounted {
+            let onto = format!("/proc/self/fd/{}", point.as_raw_fd());
+            let _ = umount2(onto.as_str(), MntFlags::MNT_DETACH);
+        }
+        assert!(
+            !mounts.contains(victim.to_str().unwrap()),
+            "the symlink's target was mounted over"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
         std::fs::remove_dir_all(&d).unwrap();
     }
 

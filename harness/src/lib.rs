@@ -52,6 +52,7 @@ mod netns;
 mod nftlib;
 mod nsexec;
 mod observe;
+mod ownfs;
 mod pcapng;
 mod plan;
 mod privileges;

@@ -295,9 +295,20 @@ fn each_trial(
     mut show: impl FnMut(netspec::Scenario, &Path),
 ) -> ExitCode {
     let mut failed = false;
+    let mut names = netspec::scenario::UniqueNames::default();
     for (root, file) in files {
         match load_variants(&root, &file) {
-            Ok(all) => all.into_iter().for_each(|sc| show(sc, &file)),
+            Ok(all) => {
+                for sc in all {
+                    match names.claim(&sc.name, &file) {
+                        Ok(()) => show(sc, &file),
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            failed = true;
+                        }
+                    }
+                }
+            }
             Err(e) => {
                 eprintln!("{e}");
                 failed = true;
@@ -379,9 +390,10 @@ fn run(
     let t0 = Instant::now();
     let mut results = Vec::new();
     let mut files_started = 0;
+    let mut names = netspec::scenario::UniqueNames::default();
     'files: for file in files {
         files_started += 1;
-        for r in run_file(file, verbose, human) {
+        for r in run_file(file, verbose, human, &mut names) {
             if human {
                 report(&r);
             } else {
@@ -456,7 +468,12 @@ fn write_report(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Every trial of one file (several for a `matrix:`), each run in turn.
-fn run_file(file: &Path, verbose: bool, human: bool) -> Vec<ScenarioResult> {
+fn run_file(
+    file: &Path,
+    verbose: bool,
+    human: bool,
+    names: &mut netspec::scenario::UniqueNames,
+) -> Vec<ScenarioResult> {
     let t0 = Instant::now();
     let root = scenarios_root(file);
     let all = match load_variants(&root, file) {
@@ -482,7 +499,11 @@ fn run_file(file: &Path, verbose: bool, human: bool) -> Vec<ScenarioResult> {
                 report_dir: Some(netspec::target_dir().join("netspec")),
                 show_paths: verbose,
             };
-            let outcome = run_checked(&sc, &opts);
+            // Two scenarios of one name would share, and clobber, one report folder.
+            let outcome = match names.claim(&sc.name, file) {
+                Err(e) => Outcome::Refused(e),
+                Ok(()) => run_checked(&sc, &opts),
+            };
             ScenarioResult {
                 name: sc.name,
                 file: file.to_path_buf(),

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::Skip;
+use crate::ownfs::Dir;
 use crate::scenario::{Action, Change, Check, LoadError, NodeName, Scenario, Step};
 
 /// One step's result.
@@ -97,8 +98,11 @@ pub struct Failure {
     pub namespaces: Vec<u64>,
     /// The normalized state of the nodes the failed step involves.
     pub state: Option<String>,
-    /// NETSPEC_KEEP=1: how to enter the pinned namespaces (or why pinning failed).
+    /// NETSPEC_KEEP=1: how to enter the pinned namespaces; empty when none were pinned.
     pub kept: Vec<String>,
+    /// What else explains the failure: background commands' output, why namespaces
+    /// could not be kept, a report or capture that could not be written.
+    pub notes: Vec<String>,
     /// Where this report was written, if it was.
     pub written_to: Option<PathBuf>,
     /// The scenario's pcapng capture, if it asked for one.
@@ -136,6 +140,9 @@ impl fmt::Display for Failure {
             for line in state.lines() {
                 write!(f, "\n  | {line}")?;
             }
+        }
+        for note in &self.notes {
+            write!(f, "\n{note}")?;
         }
         if !self.kept.is_empty() {
             write!(
@@ -288,27 +295,11 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
     v
 }
 
-/// The report folder of one scenario. Its parts are created one by one and must be real
-/// directories: netspec never writes through a symlink it did not make.
-pub(crate) fn folder(reports: &Path, scenario: &str) -> io::Result<PathBuf> {
-    let mut dir = reports.to_path_buf();
-    std::fs::create_dir_all(&dir)?;
+/// The report folder of one scenario, each part created or opened through the one
+/// before it (see `ownfs`): netspec never writes through a symlink it did not make.
+pub(crate) fn folder(reports: &Path, scenario: &str) -> io::Result<Dir> {
     // The scenario name was checked at load time: a relative path of plain segments.
-    for seg in scenario.split('/') {
-        dir.push(seg);
-        match std::fs::symlink_metadata(&dir) {
-            Ok(m) if m.file_type().is_dir() => {}
-            Ok(_) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!("{} is not a directory netspec made", dir.display()),
-                ))
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::create_dir(&dir)?,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(dir)
+    Dir::root(reports)?.descend(scenario, true)
 }
 
 /// Writes `failure.txt` into the scenario's report folder.
@@ -329,29 +320,15 @@ pub(crate) fn write_file(
     name: &str,
     bytes: &[u8],
 ) -> io::Result<PathBuf> {
-    let dir = folder(reports, scenario)?;
-    let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-    }
-    std::fs::rename(&tmp, &path)?;
-    Ok(path)
+    folder(reports, scenario)?.write(name, bytes)
 }
 
-/// After a passed run: a `failure.txt` from an earlier run would now mislead.
+/// After a passed run: a `failure.txt` from an earlier run would now mislead. Only a
+/// regular file in a folder netspec made is removed.
 pub(crate) fn clear_failure(reports: &Path, scenario: &str) {
-    let path = reports.join(scenario).join("failure.txt");
-    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
-        let _ = std::fs::remove_file(path);
+    let dir = Dir::root(reports).and_then(|r| r.descend(scenario, false));
+    if let Ok(dir) = dir {
+        let _ = dir.remove_file("failure.txt");
     }
 }
 
@@ -405,7 +382,7 @@ steps:
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(d.join("elsewhere")).unwrap();
         std::os::unix::fs::symlink(d.join("elsewhere"), d.join("seed")).unwrap();
-        let e = folder(&d, "seed/bridge").expect_err("must refuse");
+        let e = folder(&d, "seed/bridge").err().expect("must refuse");
         assert!(
             e.to_string().contains("not a directory netspec made"),
             "{e}"

@@ -101,7 +101,7 @@ pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, hook: impl FnMut(&Step)) 
                     r.capture_incomplete = w.incomplete;
                 }
                 (Outcome::Failed(f), Err(e)) => f
-                    .kept
+                    .notes
                     .push(format!("(the capture could not be written: {e})")),
                 (o, Err(e)) => {
                     let f = failure(sc, None, "the capture to be written".into(), e.to_string());
@@ -147,7 +147,7 @@ fn file_report(opts: &RunOptions, sc: &Scenario, outcome: &mut Outcome) {
         Outcome::Failed(f) => match report::write_failure(dir, f) {
             Ok(p) => f.written_to = Some(p),
             Err(e) => f
-                .kept
+                .notes
                 .push(format!("(the report could not be written: {e})")),
         },
         Outcome::Passed(_) => report::clear_failure(dir, &sc.name),
@@ -173,6 +173,7 @@ fn failure(sc: &Scenario, step: Option<&Step>, expected: String, actual: String)
         namespaces: Vec::new(),
         state: None,
         kept: Vec::new(),
+        notes: Vec::new(),
         written_to: None,
         capture: None,
         capture_incomplete: None,
@@ -255,7 +256,7 @@ async fn steps(
     if let Some(Outcome::Failed(f)) = &mut outcome {
         // What the daemons said can explain the failure.
         for (what, done) in background {
-            f.kept.push(format!(
+            f.notes.push(format!(
                 "background {what}: {}; stdout: {}; stderr: {}",
                 done.status,
                 done.stdout.shown(1000).trim_end(),
@@ -324,7 +325,12 @@ async fn run_steps(
             let involved = report::involved_nodes(sc, s, &done.answered_by);
             f.state = snapshot::render(sb, sc, Some(&involved), None).await.ok();
             if crate::keep::wanted() {
-                f.kept = crate::keep::pin(sb).unwrap_or_else(|e| vec![format!("not kept: {e}")]);
+                match crate::keep::pin(sb) {
+                    Ok(lines) => f.kept = lines,
+                    Err(e) => f.notes.push(format!(
+                        "NETSPEC_KEEP=1, but the namespaces are not kept: {e}"
+                    )),
+                }
             }
             return Some(Outcome::Failed(Box::new(f)));
         }

@@ -55,6 +55,7 @@ impl Harness {
             show_paths: false,
         };
         let mut trials = Vec::new();
+        let mut names = crate::scenario::UniqueNames::default();
         for file in self.discover() {
             let base = scenario_name(&self.root, &file);
             match load_variants(&self.root, &file) {
@@ -62,6 +63,9 @@ impl Harness {
                     // Trials are named by path (plus a matrix's `[key=value]`), whatever
                     // `name:` says, so `--exact <path>` finds them.
                     let path_name = format!("{base}{}", sc.variant);
+                    if let Err(e) = names.claim(&sc.name, &file) {
+                        return Trial::test(path_name, move || Err(Failed::from(e)));
+                    }
                     // Known when the trials are listed, so that nextest shows SKIP and
                     // cargo test `ignored`, never a pass; the reason goes in the name,
                     // the one place both show.
@@ -134,9 +138,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     };
     for e in entries.flatten() {
         let p = e.path();
-        if p.is_dir() {
+        // A symlink to a folder is not followed: one to `.` or a parent would loop.
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
             walk(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+        } else if (ft.is_file() || ft.is_symlink() && p.is_file())
+            && p.extension().is_some_and(|x| x == "yaml" || x == "yml")
+        {
             out.push(p);
         }
     }

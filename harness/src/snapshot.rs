@@ -356,6 +356,33 @@ fn quiet_panics_of_assertions() {
     });
 }
 
+/// insta writes `<name>.snap.new` (and `.snap`, with INSTA_UPDATE=always) by path, so a
+/// symlink there would have its target overwritten: refuse one before insta runs, and
+/// a snapshot folder that is itself a symlink.
+fn refuse_symlinks(dir: &std::path::Path, name: &str) -> Result<(), String> {
+    let is_link = |p: &std::path::Path| {
+        std::fs::symlink_metadata(p)
+            .is_ok_and(|m| !m.file_type().is_file() && !m.file_type().is_dir())
+    };
+    if is_link(dir) {
+        return Err(format!(
+            "the snapshot folder {} is a symlink; netspec writes snapshots only into a real folder",
+            dir.display()
+        ));
+    }
+    for ext in ["snap", "snap.new", "pending-snap"] {
+        let p = dir.join(format!("{name}.{ext}"));
+        let m = std::fs::symlink_metadata(&p);
+        if is_link(&p) || m.is_ok_and(|m| m.file_type().is_dir()) {
+            return Err(format!(
+                "{} is not a regular file (a symlink?); netspec never writes through it: remove it",
+                p.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Asserts `text` against `<dir>/<name>.snap` with insta, whose diff is the message.
 /// `dir` must exist: without it insta would write beside the harness's own sources.
 /// The snapshot's `source:` is the scenario file, as `cargo insta review` shows it.
@@ -373,6 +400,7 @@ pub(crate) fn assert(
             dir.display()
         ));
     }
+    refuse_symlinks(&dir, name)?;
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(&dir);
     settings.set_input_file(&sc.file);

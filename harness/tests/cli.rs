@@ -307,3 +307,49 @@ fn explore_refuses_what_it_cannot_draw() {
         );
     }
 }
+
+/// A scratch folder of scenarios: two files that share one `name:`, and symlinks to
+/// `.` and to the parent, which once made `list` and `test` loop.
+fn crowded_folder() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("netspec-crowded-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("scenarios/sub")).unwrap();
+    let one = "name: same\nnodes:\n  a: {}\n";
+    std::fs::write(d.join("scenarios/one.yaml"), one).unwrap();
+    std::fs::write(d.join("scenarios/sub/two.yaml"), one).unwrap();
+    std::os::unix::fs::symlink(".", d.join("scenarios/sub/again")).unwrap();
+    std::os::unix::fs::symlink("..", d.join("scenarios/sub/up")).unwrap();
+    d
+}
+
+#[test]
+fn two_scenarios_of_one_name_are_refused_and_folder_links_are_not_followed() {
+    let d = crowded_folder();
+    let dir = d.join("scenarios");
+    let list = Command::new(env!("CARGO_BIN_EXE_netspec"))
+        .args(["list"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (out, err) = (text(&list.stdout), text(&list.stderr));
+    assert_eq!(
+        out.matches("same").count(),
+        1,
+        "each file once:\n{out}{err}"
+    );
+    assert!(
+        err.contains("scenario name `same` of")
+            && err.contains("their reports and snapshots would overwrite each other"),
+        "{err}"
+    );
+    assert!(!list.status.success());
+    let check = Command::new(env!("CARGO_BIN_EXE_netspec"))
+        .arg("check")
+        .arg(dir.join("one.yaml"))
+        .arg(dir.join("sub/two.yaml"))
+        .output()
+        .unwrap();
+    assert!(!check.status.success(), "{}", text(&check.stdout));
+    assert!(text(&check.stderr).contains("is already the name of"));
+    let _ = std::fs::remove_dir_all(&d);
+}

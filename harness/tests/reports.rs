@@ -139,3 +139,45 @@ fn a_new_snapshot_names_its_scenario_as_its_source() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_pass_never_removes_a_file_through_a_symlinked_report_folder() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let root = Path::new(ROOT);
+    // Someone else's failure.txt, reached through target/netspec or target/netspec/report.
+    for linked in ["netspec", "netspec/report"] {
+        let target = scratch("target-link");
+        let theirs = target.join("theirs");
+        std::fs::create_dir_all(theirs.join("report/stale")).unwrap();
+        std::fs::write(theirs.join("report/stale/failure.txt"), "theirs").unwrap();
+        std::fs::create_dir_all(theirs.join("stale")).unwrap();
+        std::fs::write(theirs.join("stale/failure.txt"), "theirs").unwrap();
+        let link = target.join(linked);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        let to = if linked == "netspec" {
+            theirs.clone()
+        } else {
+            theirs.join("report")
+        };
+        std::os::unix::fs::symlink(&to, &link).unwrap();
+        let passed = netspec(&["run", "tests/report/passes.yaml"], root, Some(&target));
+        assert!(passed.status.success(), "{}", text(&passed));
+        for f in ["report/stale/failure.txt", "stale/failure.txt"] {
+            assert_eq!(
+                std::fs::read_to_string(theirs.join(f)).unwrap(),
+                "theirs",
+                "{linked}: a pass removed {f} through a symlink"
+            );
+        }
+        // A failing run refuses to write there, and says so.
+        let failed = netspec(&["run", "tests/report/fails.yaml"], root, Some(&target));
+        assert!(
+            text(&failed).contains("is not a directory netspec made"),
+            "{}",
+            text(&failed)
+        );
+        std::fs::remove_dir_all(&target).unwrap();
+    }
+}

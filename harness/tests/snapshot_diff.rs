@@ -77,3 +77,45 @@ fn a_wrong_snapshot_fails_with_a_diff() {
         "with CI=true nothing is written: {written:?}"
     );
 }
+
+#[test]
+fn a_symlink_where_insta_would_write_is_refused() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let dir = std::env::temp_dir().join(format!("netspec-snaplink-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("scenarios/seed")).unwrap();
+    std::fs::create_dir_all(dir.join("snapshots")).unwrap();
+    std::fs::copy(
+        root.join("scenarios/seed/bridge.yaml"),
+        dir.join("scenarios/seed/bridge.yaml"),
+    )
+    .unwrap();
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "not netspec's").unwrap();
+    // No committed snapshot: insta would write the new one as .snap.new, and with
+    // INSTA_UPDATE=always as .snap; each is a symlink to someone else's file.
+    for (ext, update) in [("snap.new", "new"), ("snap", "always")] {
+        let link = dir.join(format!("snapshots/seed__bridge@after-ping.{ext}"));
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_netspec"))
+            .args(["test", "scenarios", "--exact", "seed/bridge"])
+            .current_dir(&dir)
+            .env_remove("CI")
+            .env("INSTA_UPDATE", update)
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{all}");
+        assert!(all.contains("never writes through it"), "{all}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not netspec's");
+        std::fs::remove_file(&link).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

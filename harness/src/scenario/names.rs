@@ -136,3 +136,42 @@ pub(crate) fn valid_sysctl_key(k: &str) -> bool {
         && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
 }
+
+/// The scenario names of one run: a name is its report folder and its snapshots'
+/// prefix, so two scenarios of one name would overwrite each other's files.
+#[derive(Debug, Default)]
+pub struct UniqueNames {
+    seen: std::collections::BTreeMap<String, std::path::PathBuf>,
+}
+
+impl UniqueNames {
+    /// Takes `name` for `file`, or says which file has it already.
+    pub fn claim(&mut self, name: &str, file: &std::path::Path) -> Result<(), String> {
+        match self.seen.get(name) {
+            Some(first) => Err(format!(
+                "scenario name `{name}` of {} is already the name of {} in this run; their reports and snapshots would overwrite each other (give one a different `name:`)",
+                file.display(),
+                first.display()
+            )),
+            None => {
+                self.seen.insert(name.to_string(), file.to_path_buf());
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod unique_tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn a_name_is_claimed_once() {
+        let mut n = UniqueNames::default();
+        assert!(n.claim("a/b", Path::new("a/b.yaml")).is_ok());
+        assert!(n.claim("a/c", Path::new("a/c.yaml")).is_ok());
+        let e = n.claim("a/b", Path::new("x.yaml")).unwrap_err();
+        assert!(e.contains("x.yaml is already the name of a/b.yaml"), "{e}");
+    }
+}
