@@ -86,22 +86,36 @@ pub(crate) const HOST_WIDE_SYSCTLS: &[(&str, &str)] = &[(
     "it switches on a kernel-wide static key that can never be turned off again",
 )];
 
+/// A sysctl key's parts: split at `/` when it has one (as `sysctl` reads
+/// `net/ipv4/conf/eth0.1/rp_filter`), else at `.`.
+fn sysctl_segments(k: &str) -> Vec<&str> {
+    if k.contains('/') {
+        k.split('/').collect()
+    } else {
+        k.split('.').collect()
+    }
+}
+
 /// Why a sysctl key may not be set in a node, if it may not. Keys are written with
 /// dots (`net.ipv4.ip_forward`) or, as `sysctl` also accepts, with slashes
-/// (`net/ipv4/conf/eth0.1/rp_filter`), which an interface name with a dot needs.
-pub(crate) fn sysctl_refusal(k: &str, ifnames: &[&str]) -> Option<(String, String)> {
-    if !valid_sysctl_key(k) {
+/// (`net/ipv4/conf/eth0.1/rp_filter`), which an interface name with a dot needs. Every
+/// check is made on the key's segments, so `net/netfilter/./x` cannot pass as another
+/// key: an empty, `.` or `..` segment is refused first. With `declared`, a per-interface
+/// key must name an interface the node declares (or `all`, `default`, `lo`).
+pub(crate) fn sysctl_refusal(
+    k: &str,
+    ifnames: &[&str],
+    declared: bool,
+) -> Option<(String, String)> {
+    let segments = sysctl_segments(k);
+    if !valid_sysctl_key(k) || segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
         return Some((
             format!("invalid sysctl `{}`", k.escape_debug()),
-            "write it as `sysctl -w` does, e.g. net.ipv4.ip_forward".into(),
+            "write it as `sysctl -w` does, e.g. net.ipv4.ip_forward, with no empty, `.` or `..` part".into(),
         ));
     }
-    let dotted = if k.contains('/') {
-        k.replace('/', ".")
-    } else {
-        k.to_string()
-    };
-    if !(k.starts_with("net.") || k.starts_with("net/")) {
+    let dotted = segments.join(".");
+    if segments[0] != "net" {
         return Some((
             format!("sysctl `{k}` is not per network namespace"),
             "only net.* sysctls can be set in a node; others would change the host".into(),
@@ -124,10 +138,26 @@ pub(crate) fn sysctl_refusal(k: &str, ifnames: &[&str]) -> Option<(String, Strin
             ));
         }
     }
+    if declared {
+        if let [_, "ipv4" | "ipv6", "conf" | "neigh", ifname, _, ..] = segments.as_slice() {
+            let known = ["all", "default", "lo"].contains(ifname) || ifnames.contains(ifname);
+            if !known {
+                let hint = match super::diag::did_you_mean(ifname, ifnames.iter().copied()) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => format!("the node's interfaces: {}", ifnames.join(", ")),
+                };
+                return Some((
+                    format!("sysctl `{k}` names interface `{ifname}`, which the node does not have"),
+                    hint,
+                ));
+            }
+        }
+    }
     None
 }
 
 pub(crate) fn valid_sysctl_key(k: &str) -> bool {
+    // Segment checks (`.`, `..`, empty) are in `sysctl_refusal`.
     !k.is_empty()
         && !k.contains("..")
         && !k.contains("//")
@@ -173,5 +203,33 @@ mod unique_tests {
         assert!(n.claim("a/c", Path::new("a/c.yaml")).is_ok());
         let e = n.claim("a/b", Path::new("x.yaml")).unwrap_err();
         assert!(e.contains("x.yaml is already the name of a/b.yaml"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod sysctl_tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_judged_on_their_segments() {
+        let ifs = ["eth0", "br0"];
+        for bad in [
+            "net/netfilter/./nf_hooks_lwtunnel",
+            "net/./netfilter/nf_hooks_lwtunnel",
+            "net.netfilter.nf_hooks_lwtunnel",
+            "net/netfilter/nf_hooks_lwtunnel",
+            "net/ipv4/../../kernel/hostname",
+            "kernel.hostname",
+            "net//ipv4/ip_forward",
+        ] {
+            assert!(sysctl_refusal(bad, &ifs, true).is_some(), "{bad} passed");
+        }
+        for good in ["net.ipv4.ip_forward", "net/ipv4/conf/eth0/rp_filter", "net.ipv4.conf.all.forwarding"] {
+            assert_eq!(sysctl_refusal(good, &ifs, true), None, "{good}");
+        }
+        let (msg, hint) = sysctl_refusal("net.ipv4.conf.eth1.forwarding", &ifs, true).unwrap();
+        assert!(msg.contains("names interface `eth1`, which the node does not have"), "{msg}");
+        assert!(hint.contains("eth0"), "{hint}");
+        assert_eq!(sysctl_refusal("net.ipv4.conf.eth1.forwarding", &ifs, false), None);
     }
 }

@@ -123,7 +123,7 @@ impl Resolver<'_> {
             .node(&node)
             .map(|n| n.interfaces.iter().map(|i| i.name.as_str()).collect())
             .unwrap_or_default();
-        if let Some((msg, hint)) = sysctl_refusal(&x.key, &ifnames) {
+        if let Some((msg, hint)) = sysctl_refusal(&x.key, &ifnames, false) {
             self.at(&format!("{path}.key"), msg, Some(hint));
             return None;
         }

@@ -20,7 +20,7 @@ impl Resolver<'_> {
             .unwrap_or_default();
         for (k, v) in &raw_node.sysctl {
             let kpath = format!("{path}.sysctl.{k}");
-            if let Some((msg, hint)) = sysctl_refusal(k, &ifnames) {
+            if let Some((msg, hint)) = sysctl_refusal(k, &ifnames, true) {
                 self.at_key(&kpath, msg, Some(hint));
             }
             sysctls.push((k.clone(), v.0.clone()));
