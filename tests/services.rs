@@ -268,3 +268,34 @@ fn control_bytes_from_a_command_are_escaped() {
         "a raw ESC reached the report:\n{msg}"
     );
 }
+
+#[test]
+fn a_listener_serves_a_bounded_number_of_connections() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    // 300 clients connect and stay: the listener must not start a thread for each.
+    let client = "import socket,time\nc=[]\nfor i in range(300):\n  s=socket.socket(); s.connect(('10.1.0.2',80)); c.append(s)\nprint('connected', flush=True)\ntime.sleep(1000)\n";
+    let src = format!(
+        "{PAIR}listen:\n  - {{ node: b, port: 80 }}\nsteps:\n  - exec: {{ node: a, cmd: [python3, -c, {client:?}], background: true }}\n  - sleep: 1s\n  - sleep: 10ms\n"
+    );
+    let sc = netspec::load_str(Path::new("t.yaml"), "listener-cap", &src).unwrap();
+    let mut echo_threads = None;
+    let out = netspec::run_with_hook(&sc, &RunOptions::default(), |step| {
+        if step.index == 3 {
+            let n = std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .flatten()
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.trim() == "netspec-echo")
+                })
+                .count();
+            echo_threads = Some(n);
+        }
+    });
+    assert!(matches!(out, Outcome::Passed(_)), "{out}");
+    let n = echo_threads.expect("the hook ran");
+    assert!(n > 0, "the clients were served");
+    assert!(n <= 64, "{n} connection threads for one listener");
+}

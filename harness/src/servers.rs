@@ -227,6 +227,9 @@ fn record(seen: &Seen, data: &[u8], from: SocketAddr) {
     }
 }
 
+/// The most connections one TCP listener serves at once; more are closed as they come.
+pub(crate) const MAX_CONNECTIONS: usize = 64;
+
 fn accept_loop(sock: OwnedFd, stop: OwnedFd, seen: Seen, threads: Arc<Mutex<Vec<JoinHandle<()>>>>) {
     while wait(&sock, nix::poll::PollFlags::POLLIN, &stop) {
         let Ok(conn) = socket::accept4(&sock, SockFlag::SOCK_CLOEXEC) else {
@@ -238,12 +241,22 @@ fn accept_loop(sock: OwnedFd, stop: OwnedFd, seen: Seen, threads: Arc<Mutex<Vec<
         let (Ok(stop), Some(peer)) = (stop.try_clone(), peer) else {
             continue;
         };
+        let mut live = threads.lock().unwrap_or_else(|e| e.into_inner());
+        // Finished connections give their place back (and their handle is dropped).
+        live.retain(|t| !t.is_finished());
+        if live.len() > MAX_CONNECTIONS {
+            // One thread a connection: a flood of clients must not flood the machine.
+            // Closing it at once tells the client (a reset or EOF), never a hang.
+            drop(conn);
+            continue;
+        }
         let seen = seen.clone();
         let t = std::thread::Builder::new()
             .name("netspec-echo".into())
+            .stack_size(128 * 1024)
             .spawn(move || echo_stream(conn, stop, seen, peer));
         if let Ok(t) = t {
-            threads.lock().unwrap_or_else(|e| e.into_inner()).push(t);
+            live.push(t);
         }
     }
 }

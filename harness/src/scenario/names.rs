@@ -108,7 +108,11 @@ pub(crate) fn sysctl_refusal(
     declared: bool,
 ) -> Option<(String, String)> {
     let segments = sysctl_segments(k);
-    if !valid_sysctl_key(k) || segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+    if !valid_sysctl_key(k)
+        || segments
+            .iter()
+            .any(|s| s.is_empty() || *s == "." || *s == "..")
+    {
         return Some((
             format!("invalid sysctl `{}`", k.escape_debug()),
             "write it as `sysctl -w` does, e.g. net.ipv4.ip_forward, with no empty, `.` or `..` part".into(),
@@ -147,7 +151,9 @@ pub(crate) fn sysctl_refusal(
                     None => format!("the node's interfaces: {}", ifnames.join(", ")),
                 };
                 return Some((
-                    format!("sysctl `{k}` names interface `{ifname}`, which the node does not have"),
+                    format!(
+                        "sysctl `{k}` names interface `{ifname}`, which the node does not have"
+                    ),
                     hint,
                 ));
             }
@@ -224,12 +230,22 @@ mod sysctl_tests {
         ] {
             assert!(sysctl_refusal(bad, &ifs, true).is_some(), "{bad} passed");
         }
-        for good in ["net.ipv4.ip_forward", "net/ipv4/conf/eth0/rp_filter", "net.ipv4.conf.all.forwarding"] {
+        for good in [
+            "net.ipv4.ip_forward",
+            "net/ipv4/conf/eth0/rp_filter",
+            "net.ipv4.conf.all.forwarding",
+        ] {
             assert_eq!(sysctl_refusal(good, &ifs, true), None, "{good}");
         }
         let (msg, hint) = sysctl_refusal("net.ipv4.conf.eth1.forwarding", &ifs, true).unwrap();
-        assert!(msg.contains("names interface `eth1`, which the node does not have"), "{msg}");
+        assert!(
+            msg.contains("names interface `eth1`, which the node does not have"),
+            "{msg}"
+        );
         assert!(hint.contains("eth0"), "{hint}");
-        assert_eq!(sysctl_refusal("net.ipv4.conf.eth1.forwarding", &ifs, false), None);
+        assert_eq!(
+            sysctl_refusal("net.ipv4.conf.eth1.forwarding", &ifs, false),
+            None
+        );
     }
 }

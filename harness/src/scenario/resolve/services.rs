@@ -371,6 +371,18 @@ impl Resolver<'_> {
             self.at(path, "a ruleset cannot contain a NUL byte", None);
             return None;
         }
+        if tool == RuleTool::Nft && nft_include(text) {
+            // libnftables reads an included file inside netspec, where no time bound
+            // reaches it: `include "/dev/stdin"` would hang the run forever.
+            self.at(
+                path,
+                "an nft ruleset cannot `include` a file",
+                Some(
+                    "write the rules inline; a scenario's rules come only from the scenario".into(),
+                ),
+            );
+            return None;
+        }
         // A block scalar (`|`) starts on the line after its indicator.
         let line = self
             .src
@@ -477,5 +489,39 @@ impl Resolver<'_> {
             packets,
             bytes,
         })
+    }
+}
+
+/// Whether an nft ruleset has an `include` statement: the word `include` starting a
+/// statement (at a line's start, or after `;`, `{` or `}`), outside a comment.
+pub(super) fn nft_include(text: &str) -> bool {
+    text.lines().any(|line| {
+        let code = line.split('#').next().unwrap_or_default();
+        code.split([';', '{', '}'])
+            .any(|stmt| stmt.split_whitespace().next() == Some("include"))
+    })
+}
+
+#[cfg(test)]
+mod include_tests {
+    use super::nft_include;
+
+    #[test]
+    fn an_include_is_found_wherever_a_statement_starts() {
+        for yes in [
+            "include \"/dev/zero\"",
+            "  include \"x\"",
+            "table t { chain c { }; include \"/dev/stdin\" }",
+            "table t {\n}\ninclude \"/etc/nftables.conf\"",
+        ] {
+            assert!(nft_include(yes), "{yes}");
+        }
+        for no in [
+            "# include \"x\"",
+            "table t { chain c { comment \"includes\"; } }",
+            "table inet filter { chain input { type filter hook input priority 0; } }",
+        ] {
+            assert!(!nft_include(no), "{no}");
+        }
     }
 }
