@@ -42,6 +42,49 @@ fn sleeps(bytes: usize) -> String {
     s
 }
 
+/// Flow collections nested `depth` deep, repeated up to `bytes`.
+fn nested(depth: usize, bytes: usize) -> String {
+    let mut s = String::from("nodes: {}\nsteps:\n");
+    let one = format!("  - sleep: 1ms\n    name: \"{}\"\n", "x".repeat(8));
+    let deep = format!("description: {}{}\n", "[".repeat(depth), "]".repeat(depth));
+    s.push_str(&deep);
+    while s.len() + one.len() < bytes {
+        s.push_str(&one);
+    }
+    s
+}
+
+/// The biggest matrix file netspec expands: 64 trials of 64 KiB.
+fn matrix_at_the_bound() -> String {
+    let mut s = String::from(
+        "matrix:\n  a: [0, 1, 2, 3, 4, 5, 6, 7]\n  b: [0, 1, 2, 3, 4, 5, 6, 7]\nnodes:\n  n${a}x${b}: {}\nsteps:\n",
+    );
+    while s.len() + 16 < (64 << 10) - 64 {
+        s += "  - sleep: 1ms\n";
+    }
+    s
+}
+
+/// The median time of `runs` loads of `src`, from a file (a matrix expands from there).
+fn median_of_file(runs: usize, src: &str, ok: bool) -> Duration {
+    let dir = std::env::temp_dir().join(format!("netspec-bench-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("big.yaml");
+    std::fs::write(&file, src).unwrap();
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t0 = Instant::now();
+            let r = netspec::load_variants(&dir, &file);
+            let t = t0.elapsed();
+            assert_eq!(r.is_ok(), ok, "{:?}", r.err().map(|e| e.to_string()));
+            t
+        })
+        .collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+    times.sort();
+    times[runs / 2]
+}
+
 fn median_of(runs: usize, src: &str) -> Duration {
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
@@ -69,6 +112,42 @@ fn main() {
         ),
     ] {
         let t = median_of(5, &src);
+        println!(
+            "| {what} | {} | {:.1} |",
+            src.len(),
+            t.as_secs_f64() * 1000.0
+        );
+    }
+    // The worst cases of each kind: what loads at the bounds, and what is refused.
+    for (what, src, ok) in [
+        (
+            "4 MB, flow nesting 64 deep (the depth limit; parsed, then refused: no key takes it)",
+            nested(64, (4 << 20) - 64),
+            false,
+        ),
+        (
+            "4 MB, flow nesting 80,000 deep (refused)",
+            nested(80_000, (4 << 20) - 64),
+            false,
+        ),
+        (
+            "matrix: 64 trials of 64 KB (the expansion limit, 4 MB in all)",
+            matrix_at_the_bound(),
+            true,
+        ),
+        (
+            "matrix: 64 trials of 4 MB (refused)",
+            {
+                let mut m = matrix_at_the_bound();
+                while m.len() + 16 < (4 << 20) - 64 {
+                    m += "  - sleep: 1ms\n";
+                }
+                m
+            },
+            false,
+        ),
+    ] {
+        let t = median_of_file(3, &src, ok);
         println!(
             "| {what} | {} | {:.1} |",
             src.len(),

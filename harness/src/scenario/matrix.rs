@@ -15,6 +15,9 @@ use super::spans::{Pos, SpanIndex};
 /// The most values one key may take, and the most trials one file may give.
 pub(super) const MAX_VALUES: usize = 32;
 pub(super) const MAX_VARIANTS: usize = 64;
+/// The most text a matrix expands to, all its trials together.
+/// As much as one file may hold: a matrix costs no more to load than the biggest file.
+pub(super) const MAX_EXPANDED_BYTES: usize = super::resolve::MAX_FILE_BYTES;
 
 /// Only the `matrix` key, read before the rest.
 #[derive(Deserialize)]
@@ -109,6 +112,23 @@ fn check(file: &Path, src: &str, matrix: &BTreeMap<String, Vec<Scalar>>) -> Resu
         .try_fold(1usize, |n, v| n.checked_mul(v.len()));
     if total.is_none_or(|n| n > MAX_VARIANTS) {
         let msg = format!("the matrix gives more than {MAX_VARIANTS} trials");
+        return Err(err(
+            file,
+            src,
+            spans.value("matrix"),
+            msg,
+            "split the file, or give fewer values",
+        ));
+    }
+    // Each trial is its own copy of the text, parsed on its own: the copies together
+    // are bounded, so that loading stays linear in what the user wrote.
+    let total = total.unwrap_or(0);
+    if total.saturating_mul(src.len()) > MAX_EXPANDED_BYTES {
+        let msg = format!(
+            "the matrix gives {total} trials of {} bytes each, {} bytes in all; netspec expands at most {MAX_EXPANDED_BYTES}",
+            src.len(),
+            total.saturating_mul(src.len())
+        );
         return Err(err(
             file,
             src,
@@ -230,6 +250,13 @@ mod tests {
 
     #[test]
     fn refuses_what_would_not_make_a_name_or_would_explode() {
+        // 64 trials of a 300 KB file: 19 MB to parse, past the 4 MiB bound.
+        let heavy = format!(
+            "matrix:\n  a: [{}]\n  b: [{}]\ndescription: x\n{}",
+            (0..8).map(|i| i.to_string()).collect::<Vec<_>>().join(","),
+            (0..8).map(|i| i.to_string()).collect::<Vec<_>>().join(","),
+            "# padding\n".repeat(30_000)
+        );
         let big = format!(
             "matrix:\n  a: [{}]\n  b: [{}]\n",
             (0..9).map(|i| i.to_string()).collect::<Vec<_>>().join(","),
@@ -243,6 +270,7 @@ mod tests {
             ),
             ("matrix: {\"a b\": [1]}\n", "invalid matrix key"),
             (big.as_str(), "more than 64 trials"),
+            (heavy.as_str(), "netspec expands at most 4194304"),
             (
                 "matrix: {family: [v4]}\nx: ${familly}\n",
                 "`${familly}` is not a matrix key",

@@ -81,6 +81,7 @@ fn load_variant(file: &Path, name: &str, suffix: &str, src: &str) -> Result<Scen
     }
     // Editors on some systems start UTF-8 files with a byte-order mark; YAML allows it.
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+    check_depth(file, src)?;
     let raw: RawScenario = serde_norway::from_str(src).map_err(|e| LoadError {
         diagnostics: vec![serde_diagnostic(file, src, &e)],
     })?;
@@ -130,6 +131,59 @@ fn load_variant(file: &Path, name: &str, suffix: &str, src: &str) -> Result<Scen
     }
 }
 
+/// The deepest nesting of flow collections (`[`, `{`) a scenario may have. Parsing
+/// deeper nesting grows faster than the text; no scenario needs more than a few.
+const MAX_DEPTH: usize = 64;
+
+/// Refuses flow nesting past MAX_DEPTH, before any YAML parser sees the text.
+fn check_depth(file: &Path, src: &str) -> Result<(), LoadError> {
+    match too_deep(src) {
+        None => Ok(()),
+        Some(at) => Err(LoadError {
+            diagnostics: vec![Diagnostic::new(
+                file,
+                "",
+                at,
+                format!("the YAML nests more than {MAX_DEPTH} levels deep here"),
+            )
+            .hint(Some(
+                "no scenario needs that; is this the right file?".into(),
+            ))],
+        }),
+    }
+}
+
+/// Where flow nesting first goes past MAX_DEPTH, if it does: `[` and `{` counted outside
+/// quoted strings and comments, in one pass over the text.
+fn too_deep(src: &str) -> Option<Pos> {
+    let mut depth = 0usize;
+    for (i, line) in src.lines().enumerate() {
+        let mut quote = None;
+        let mut prev = ' ';
+        for (j, c) in line.chars().enumerate() {
+            match (quote, c) {
+                (Some(q), c) if c == q && prev != '\\' => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') if prev.is_whitespace() => break,
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Some(Pos {
+                            line: i + 1,
+                            col: j + 1,
+                        });
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            prev = c;
+        }
+    }
+    None
+}
+
 /// Reads and resolves a scenario file; `root` is the `scenarios/` directory it is named
 /// under. A file with a `matrix:` has several trials: see `load_variants`.
 pub fn load_file(root: &Path, file: &Path) -> Result<Scenario, LoadError> {
@@ -153,6 +207,7 @@ pub fn load_variants(root: &Path, file: &Path) -> Result<Vec<Scenario>, LoadErro
     let name = scenario_name(root, file);
     let src = read_scenario(file)?;
     let src = src.strip_prefix('\u{feff}').unwrap_or(&src);
+    check_depth(file, src)?;
     super::matrix::expand(file, src)?
         .into_iter()
         .map(|v| load_variant(file, &name, &v.suffix, &v.src))
