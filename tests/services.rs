@@ -299,3 +299,33 @@ fn a_listener_serves_a_bounded_number_of_connections() {
     assert!(n > 0, "the clients were served");
     assert!(n <= 64, "{n} connection threads for one listener");
 }
+
+const TRACED: &str = "
+nodes:
+  a:
+    interfaces:
+      eth0: { peer: b:eth0, addresses: [10.1.0.1/24] }
+  b:
+    interfaces:
+      eth0: { addresses: [10.1.0.2/24] }
+    iptables: |
+      *raw
+      -A PREROUTING -j NFLOG --nflog-group 7
+      COMMIT
+listen:
+  - { node: b, port: 80 }
+";
+
+#[test]
+fn a_trace_keeps_up_with_200_pings_and_names_tcp_flags() {
+    // 200 requests once overflowed the NFLOG socket (ENOBUFS) and failed the step.
+    let src = format!(
+        "{TRACED}steps:\n  - ping: {{ from: a, to: b:eth0, count: 200, trace: {{ node: b, group: 7, expect: [TYPE=8 CODE=0] }} }}\n  - connect: {{ from: a, to: b:eth0, port: 80, trace: {{ node: b, group: 7, expect: [PROTO=TCP DPT=80 SYN, PROTO=TCP DPT=80 ACK] }} }}\n"
+    );
+    let out = outcome("trace-200", &src);
+    assert!(matches!(out, Outcome::Passed(_)), "{out}");
+    // A SYN is not an ACK: the same trace asking for a RST fails.
+    let wrong = src.replace("DPT=80 ACK]", "DPT=80 RST]");
+    let msg = failure("trace-rst", &wrong);
+    assert!(msg.contains("SYN"), "{msg}");
+}

@@ -23,6 +23,9 @@ const NFULNL_CFG_CMD_BIND: u8 = 1;
 const NFULNL_COPY_PACKET: u8 = 2;
 /// Enough of each packet for its IP and transport headers.
 const COPY_RANGE: u32 = 128;
+/// Room for the messages of a step: a trace is read after its probe, and a ping of
+/// 200 requests logs 400 packets or more.
+const BUFFER: i32 = 8 << 20;
 
 /// One logged packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +38,14 @@ pub(crate) struct Logged {
     pub physin: Option<u32>,
     pub physout: Option<u32>,
     pub payload: Vec<u8>,
+}
+
+/// What a trace read: the logged packets, and whether the kernel dropped some.
+#[derive(Debug, Default)]
+pub(crate) struct Drained {
+    pub logged: Vec<Logged>,
+    /// The socket's buffer overflowed (ENOBUFS): some logged packets are missing.
+    pub overflowed: bool,
 }
 
 /// A socket bound to one NFLOG group of a node.
@@ -68,6 +79,9 @@ pub(crate) fn open(ns: &Netns, group: u16) -> io::Result<Tap> {
             NETLINK_NETFILTER,
         )
     })?;
+    // FORCE lifts the rmem_max cap (we hold CAP_NET_ADMIN in the node).
+    super::setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &BUFFER)
+        .or_else(|_| super::setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &BUFFER))?;
     // SAFETY: sockaddr_nl is plain data; zero means "the kernel picks our port id".
     let mut sa: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
     sa.nl_family = libc::AF_NETLINK as u16;
@@ -146,18 +160,24 @@ impl Tap {
 
     /// Every packet logged so far. Logging happens while the kernel handles a packet,
     /// so once a probe has its answer (or its timeout), its log lines are all queued.
-    pub(crate) fn drain(self) -> io::Result<Vec<Logged>> {
-        let mut out = Vec::new();
+    /// If the socket overflowed (ENOBUFS), what is left is read all the same and the
+    /// trace is marked incomplete: no verdict may pass on it.
+    pub(crate) fn drain(self) -> io::Result<Drained> {
+        let mut out = Drained::default();
         let mut buf = vec![0u8; 65536];
         loop {
             let n = match self.recv(&mut buf) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(out),
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    out.overflowed = true;
+                    continue;
+                }
                 Err(e) => return Err(e),
             };
             for (ty, _, body) in wire::messages(&buf[..n]) {
                 if ty == (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET {
-                    out.extend(parse(body));
+                    out.logged.extend(parse(body));
                 }
             }
         }
@@ -261,13 +281,42 @@ fn packet(p: &[u8]) -> String {
         _ => return String::new(),
     };
     let tail = match (proto, l4) {
-        (1 | 58, [t, ..]) => format!(
+        (1 | 58, [t, c, ..]) => format!(
+            " PROTO={} TYPE={t} CODE={c}",
+            if proto == 1 { "ICMP" } else { "ICMPv6" }
+        ),
+        (1 | 58, [t]) => format!(
             " PROTO={} TYPE={t}",
             if proto == 1 { "ICMP" } else { "ICMPv6" }
         ),
-        (6 | 17, [a, b, c, d, ..]) => format!(
-            " PROTO={} SPT={} DPT={}",
-            if proto == 6 { "TCP" } else { "UDP" },
+        (6, [a, b, c, d, rest @ ..]) => {
+            let mut s = format!(
+                " PROTO=TCP SPT={} DPT={}",
+                u16::from_be_bytes([*a, *b]),
+                u16::from_be_bytes([*c, *d])
+            );
+            // The flags byte is the 14th of the header, named as the LOG target does.
+            if let Some(flags) = rest.get(9) {
+                for (bit, name) in [
+                    (0x80, "CWR"),
+                    (0x40, "ECE"),
+                    (0x20, "URG"),
+                    (0x10, "ACK"),
+                    (0x08, "PSH"),
+                    (0x04, "RST"),
+                    (0x02, "SYN"),
+                    (0x01, "FIN"),
+                ] {
+                    if flags & bit != 0 {
+                        s += " ";
+                        s += name;
+                    }
+                }
+            }
+            s
+        }
+        (17, [a, b, c, d, ..]) => format!(
+            " PROTO=UDP SPT={} DPT={}",
             u16::from_be_bytes([*a, *b]),
             u16::from_be_bytes([*c, *d])
         ),
@@ -305,12 +354,36 @@ mod tests {
         let line = describe(&l, &names);
         assert_eq!(
             line,
-            "seed: HOOK=PREROUTING IN=docker0 OUT= PHYSIN=veth1 SRC=10.17.0.2 DST=10.17.0.3 PROTO=ICMP TYPE=8"
+            "seed: HOOK=PREROUTING IN=docker0 OUT= PHYSIN=veth1 SRC=10.17.0.2 DST=10.17.0.3 PROTO=ICMP TYPE=8 CODE=0"
         );
         assert!(line_matches(&line, "seed: PHYSIN=veth1 TYPE=8"));
         assert!(line_matches(&line, "OUT="));
         assert!(!line_matches(&line, "PHYSIN=veth2"));
         assert!(!line_matches(&line, "PHYSOUT="));
+    }
+
+    #[test]
+    fn tcp_flags_and_icmp_codes_are_named_as_the_log_target_does() {
+        let ip = |proto: u8, l4: &[u8]| {
+            let mut p = vec![0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, proto, 0, 0];
+            p.extend([10, 0, 0, 1, 10, 0, 0, 2]);
+            p.extend_from_slice(l4);
+            p
+        };
+        let mut syn = vec![0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02];
+        syn.extend([0; 6]);
+        let mut ack = syn.clone();
+        ack[13] = 0x10;
+        let mut rst_ack = syn.clone();
+        rst_ack[13] = 0x14;
+        assert!(packet(&ip(6, &syn)).ends_with("PROTO=TCP SPT=40000 DPT=80 SYN"));
+        assert!(packet(&ip(6, &ack)).ends_with("DPT=80 ACK"));
+        assert!(packet(&ip(6, &rst_ack)).ends_with("DPT=80 ACK RST"));
+        // Port unreachable (3/3) and host unreachable (3/1) differ.
+        assert!(packet(&ip(1, &[3, 3, 0, 0])).ends_with("PROTO=ICMP TYPE=3 CODE=3"));
+        assert!(packet(&ip(1, &[3, 1, 0, 0])).ends_with("PROTO=ICMP TYPE=3 CODE=1"));
+        assert!(line_matches("x PROTO=TCP SYN", "SYN"));
+        assert!(!line_matches("x PROTO=TCP SYN ACK", "RST"));
     }
 
     #[test]

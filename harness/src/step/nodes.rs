@@ -99,16 +99,26 @@ pub(super) async fn traced(sb: &Sandbox, t: Option<&Trace>, probe: impl FnOnce()
     if !done.verdict.passed {
         return done;
     }
-    let logged = match tap.drain() {
+    let drained = match tap.drain() {
         Ok(l) => l,
         Err(e) => return Done::broken(&format!("the NFLOG lines of {}", t.node), e),
     };
+    let logged = drained.logged;
     let names = match sb.nl(&t.node).links().await {
         Ok(links) => links.into_iter().map(|l| (l.index, l.name)).collect(),
         Err(e) => return Done::broken("a link dump", e),
     };
     let lines: Vec<String> = logged.iter().map(|l| nflog::describe(l, &names)).collect();
-    let v = expect::trace(t, &lines);
+    let mut v = expect::trace(t, &lines);
+    if v.passed && drained.overflowed {
+        v = expect::incomplete(
+            v,
+            format!(
+                "the NFLOG socket of {} overflowed (ENOBUFS), so some logged packets are missing",
+                t.node
+            ),
+        );
+    }
     if !v.passed {
         return Done::judged(v);
     }
