@@ -235,6 +235,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "expected: NFLOG group 5 in host logs\n    PHYSIN=veth2 TYPE=8",
         "raw-pre HOOK=PREROUTING IN=docker0 OUT= PHYSIN=veth1 SRC=10.17.0.2 DST=10.17.0.3 PROTO=ICMP TYPE=8",
     ),
+    (
+        "path-twice",
+        "expected: the request crossing h1:eth0 -> sw:p1 -> sw:pr -> r:r1 -> sw:pr -> sw:p2",
+        "the request crossed h1:eth0 -> sw:p1 -> sw:pr -> r:r1 -> r:r1 -> sw:pr -> sw:p2 -> h2:eth0",
+    ),
 ];
 
 #[test]

@@ -644,14 +644,13 @@ fn link(c: &Check, st: &NodeState) -> Verdict {
 }
 
 /// The interfaces the first request (or its reply) crossed, in order.
+/// Every crossing of the first request (or its reply), in order: a frame received on
+/// an interface and sent out of it again (a router on a stick) crosses it twice.
 fn walk(seen: &[Sighting], reply: bool) -> Vec<IfRef> {
-    let mut v: Vec<IfRef> = Vec::new();
-    for s in seen.iter().filter(|s| s.reply == reply && s.seq == 1) {
-        if v.last() != Some(&s.at) {
-            v.push(s.at.clone());
-        }
-    }
-    v
+    seen.iter()
+        .filter(|s| s.reply == reply && s.seq == 1)
+        .map(|s| s.at.clone())
+        .collect()
 }
 
 fn arrows(v: &[IfRef]) -> String {

@@ -414,7 +414,10 @@ impl Resolver<'_> {
             for (j, s) in list.iter().enumerate() {
                 let p = format!("{path}.{key}.{j}");
                 let r = self.sc_ifref(&p, s, sc)?;
-                if v.contains(&r) {
+                // A path may cross an interface twice (router on a stick, hairpin), and
+                // in and out of one interface are two crossings; a set may not repeat.
+                let is_path = key.ends_with("path");
+                if !is_path && v.contains(&r) {
                     self.at(&p, format!("{r} is listed twice in `{key}`"), None);
                     return None;
                 }
