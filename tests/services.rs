@@ -329,3 +329,20 @@ fn a_trace_keeps_up_with_200_pings_and_names_tcp_flags() {
     let msg = failure("trace-rst", &wrong);
     assert!(msg.contains("SYN"), "{msg}");
 }
+
+#[test]
+fn connect_takes_any_errno_name_the_platform_knows() {
+    // An ICMP protocol unreachable ends a UDP exchange in ENOPROTOOPT, once refused as
+    // an unknown outcome.
+    let src = format!(
+        "{PAIR}    nftables: |\n      table ip f {{\n        chain input {{\n          type filter hook input priority 0;\n          udp dport 9 reject with icmp type prot-unreachable\n        }}\n      }}\nsteps:\n  - connect: {{ from: a, to: b:eth0, port: 9, proto: udp, timeout: 1s, expect: ENOPROTOOPT }}\n"
+    );
+    let out = outcome("connect-enoprotoopt", &src);
+    assert!(matches!(out, Outcome::Passed(_)), "{out}");
+    // And a wrong name still fails, naming what happened.
+    let msg = failure(
+        "connect-wrong-errno",
+        &src.replace("expect: ENOPROTOOPT", "expect: EHOSTUNREACH"),
+    );
+    assert!(msg.contains("ENOPROTOOPT"), "{msg}");
+}

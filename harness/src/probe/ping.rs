@@ -135,16 +135,8 @@ pub(crate) fn ping(ns: &Netns, p: &Ping, until: Instant) -> io::Result<PingResul
 }
 
 fn errno_text(e: &io::Error) -> String {
-    let name = match e.raw_os_error() {
-        Some(libc::ENETUNREACH) => "ENETUNREACH",
-        Some(libc::EHOSTUNREACH) => "EHOSTUNREACH",
-        Some(libc::EMSGSIZE) => "EMSGSIZE",
-        Some(libc::EACCES) => "EACCES",
-        Some(libc::EPERM) => "EPERM",
-        Some(libc::ENOBUFS) => "ENOBUFS",
-        Some(libc::EADDRNOTAVAIL) => "EADDRNOTAVAIL",
-        Some(libc::EINVAL) => "EINVAL",
-        _ => return e.to_string(),
+    let Some(name) = e.raw_os_error().and_then(crate::scenario::errno_name) else {
+        return e.to_string();
     };
     let text = e.to_string();
     let text = text.split(" (os error").next().unwrap_or(&text);

@@ -493,6 +493,19 @@ impl<'a> Resolver<'a> {
 
     /// Resolves `node:ifname` against pass one's names.
     fn ifref(&mut self, path: &str, s: &str, names: &Names) -> Option<IfRef> {
+        if let Some((addr, zone)) = s.split_once('%') {
+            // `fe80::1%eth0` would otherwise read as node `fe80`.
+            if addr.parse::<std::net::Ipv6Addr>().is_ok() {
+                self.at(
+                    path,
+                    format!("`{s}` is a scoped IPv6 address; netspec does not take a `%zone`"),
+                    Some(format!(
+                        "a link-local address needs its interface: write `{addr}` and send from node:{zone} (the probe binds to that interface), or name the interface as node:{zone}"
+                    )),
+                );
+                return None;
+            }
+        }
         let Some((n, i)) = s.split_once(':') else {
             let hint = names
                 .nodes

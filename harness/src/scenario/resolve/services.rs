@@ -177,7 +177,9 @@ impl Resolver<'_> {
             .chain(ERRNO_NAMES.iter().map(|(n, _)| *n));
         let hint = did_you_mean(e, words.clone())
             .map(|m| format!("did you mean `{m}`?"))
-            .unwrap_or_else(|| format!("one of: {}", words.collect::<Vec<_>>().join(", ")));
+            .unwrap_or_else(|| {
+                "connected, refused, timeout, or any errno name Linux defines (EHOSTUNREACH, ENOPROTOOPT, ...)".into()
+            });
         self.at(
             path,
             format!("unknown connection outcome `{e}`"),
