@@ -236,6 +236,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "raw-pre HOOK=PREROUTING IN=docker0 OUT= PHYSIN=veth1 SRC=10.17.0.2 DST=10.17.0.3 PROTO=ICMP TYPE=8",
     ),
     (
+        "route-lookup-blackhole",
+        "expected: a routes 10.9.1.1 dev eth0",
+        "actual:   a routes 10.9.1.1 (blackhole)",
+    ),
+    (
         "path-twice",
         "expected: the request crossing h1:eth0 -> sw:p1 -> sw:pr -> r:r1 -> sw:pr -> sw:p2",
         "the request crossed h1:eth0 -> sw:p1 -> sw:pr -> r:r1 -> r:r1 -> sw:pr -> sw:p2 -> h2:eth0",

@@ -339,6 +339,24 @@ impl Nl {
             {
                 Ok(None)
             }
+            // An IPv4 output lookup that meets a blackhole route fails with EINVAL
+            // (`ip route get` says "Invalid argument"): that is the kernel's answer, a
+            // blackhole, not a broken request.
+            Err(rtnetlink::Error::NetlinkError(e))
+                if dst.is_ipv4()
+                    && how.iif.is_none()
+                    && e.code.is_some_and(|c| -c.get() == libc::EINVAL) =>
+            {
+                Ok(Some(blackhole_answer(dst)))
+            }
+            Err(rtnetlink::Error::NetlinkError(e))
+                if e.code.is_some_and(|c| -c.get() == libc::EACCES) =>
+            {
+                Err(self.err(
+                    format!("look up the route to {dst} (EACCES: the kernel's answer for a prohibit route)"),
+                    &rtnetlink::Error::NetlinkError(e),
+                ))
+            }
             Err(e) => Err(self.err(format!("look up the route to {dst}"), &e)),
         }
     }
@@ -674,5 +692,31 @@ pub(crate) fn kind_name(k: &InfoKind) -> String {
         InfoKind::MacVlan => "macvlan".into(),
         InfoKind::Vxlan => "vxlan".into(),
         other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+/// What an IPv4 lookup that met a blackhole route stands for: the kernel names no more
+/// than that (no device, no table).
+fn blackhole_answer(dst: IpAddr) -> RouteState {
+    use netlink_packet_route::route::{RouteProtocol, RouteScope, RouteType};
+    RouteState {
+        dst: Cidr {
+            addr: dst,
+            prefix: 32,
+        },
+        table: 0,
+        via: None,
+        oif: None,
+        kind: RouteType::BlackHole,
+        protocol: RouteProtocol::Unspec,
+        metric: None,
+        pref_src: None,
+        scope: RouteScope::Universe,
+        flags: Vec::new(),
+        mtu: None,
+        mtu_locked: false,
+        nhid: None,
+        pref: None,
+        hops: Vec::new(),
     }
 }

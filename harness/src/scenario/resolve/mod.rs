@@ -37,6 +37,9 @@ const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 pub(crate) const MAX_PING_COUNT: u32 = 10_000;
 /// Snapshot labels become file names (`<scenario>@<label>.snap`), which are at most 255 bytes.
 const MAX_LABEL: usize = 64;
+/// The longest a scenario's name, flattened (`/` as `__`) with its matrix suffix, may be:
+/// NAME_MAX (255) less `@`, the longest label and `.pending-snap`.
+const MAX_FLAT_NAME: usize = 255 - 1 - MAX_LABEL - ".pending-snap".len();
 const SNAPSHOT_SECTIONS: [&str; 7] = [
     "links",
     "addresses",
@@ -118,6 +121,23 @@ fn load_variant(file: &Path, name: &str, suffix: &str, src: &str) -> Result<Scen
             } else {
                 r.err(Pos { line: 1, col: 1 }, msg, Some(hint.into()));
             }
+        }
+    }
+    // The name with its matrix suffix becomes a report folder and, flattened, the start
+    // of each snapshot's file name (`<name>@<label>.pending-snap`): it must fit NAME_MAX
+    // (255 bytes) with the longest label.
+    let flat = scenario.name.replace('/', "__").len() + suffix.len();
+    if r.errors.is_empty() && flat > MAX_FLAT_NAME {
+        let msg = format!(
+            "the trial's name `{}{suffix}` makes file names of {} bytes; at most {MAX_FLAT_NAME} fit beside a snapshot label",
+            scenario.name,
+            flat
+        );
+        let hint = Some("shorten the matrix keys or values, or the scenario's name".into());
+        if suffix.is_empty() {
+            r.err(Pos { line: 1, col: 1 }, msg, hint);
+        } else {
+            r.at("matrix", msg, hint);
         }
     }
     if r.errors.is_empty() {
