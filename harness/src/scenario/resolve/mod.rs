@@ -110,35 +110,7 @@ fn load_variant(file: &Path, name: &str, suffix: &str, src: &str) -> Result<Scen
     let name_given = raw.name.is_some();
     let mut scenario = r.scenario(name, raw);
     if r.errors.is_empty() {
-        if let Err(why) = check_scenario_name(&scenario.name) {
-            let hint = "a name is a relative path of letters, digits, `-`, `_` and `.`, e.g. `bridge/flooding`; it names the report folder";
-            let msg = format!(
-                "invalid scenario name `{}`: {why}",
-                scenario.name.escape_debug()
-            );
-            if name_given {
-                r.at("name", msg, Some(hint.into()));
-            } else {
-                r.err(Pos { line: 1, col: 1 }, msg, Some(hint.into()));
-            }
-        }
-    }
-    // The name with its matrix suffix becomes a report folder and, flattened, the start
-    // of each snapshot's file name (`<name>@<label>.pending-snap`): it must fit NAME_MAX
-    // (255 bytes) with the longest label.
-    let flat = scenario.name.replace('/', "__").len() + suffix.len();
-    if r.errors.is_empty() && flat > MAX_FLAT_NAME {
-        let msg = format!(
-            "the trial's name `{}{suffix}` makes file names of {} bytes; at most {MAX_FLAT_NAME} fit beside a snapshot label",
-            scenario.name,
-            flat
-        );
-        let hint = Some("shorten the matrix keys or values, or the scenario's name".into());
-        if suffix.is_empty() {
-            r.err(Pos { line: 1, col: 1 }, msg, hint);
-        } else {
-            r.at("matrix", msg, hint);
-        }
+        r.check_name(&scenario.name, name_given, suffix);
     }
     if r.errors.is_empty() {
         scenario.name.push_str(suffix);
@@ -148,6 +120,36 @@ fn load_variant(file: &Path, name: &str, suffix: &str, src: &str) -> Result<Scen
         Err(LoadError {
             diagnostics: r.errors,
         })
+    }
+}
+
+impl Resolver<'_> {
+    /// A scenario's name becomes a report folder and, flattened (`/` as `__`) with its
+    /// matrix suffix, the start of each snapshot's file name
+    /// (`<name>@<label>.pending-snap`), which must fit NAME_MAX (255 bytes).
+    fn check_name(&mut self, name: &str, name_given: bool, suffix: &str) {
+        if let Err(why) = check_scenario_name(name) {
+            let hint = "a name is a relative path of letters, digits, `-`, `_` and `.`, e.g. `bridge/flooding`; it names the report folder";
+            let msg = format!("invalid scenario name `{}`: {why}", name.escape_debug());
+            if name_given {
+                self.at("name", msg, Some(hint.into()));
+            } else {
+                self.err(Pos { line: 1, col: 1 }, msg, Some(hint.into()));
+            }
+            return;
+        }
+        let flat = name.replace('/', "__").len() + suffix.len();
+        if flat > MAX_FLAT_NAME {
+            let msg = format!(
+                "the trial's name `{name}{suffix}` makes file names of {flat} bytes; at most {MAX_FLAT_NAME} fit beside a snapshot label"
+            );
+            let hint = Some("shorten the matrix keys or values, or the scenario's name".into());
+            if suffix.is_empty() {
+                self.err(Pos { line: 1, col: 1 }, msg, hint);
+            } else {
+                self.at("matrix", msg, hint);
+            }
+        }
     }
 }
 
