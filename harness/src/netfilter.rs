@@ -20,6 +20,14 @@ pub(crate) fn missing_tools(sc: &Scenario) -> Option<Skip> {
         .iter()
         .flat_map(|n| n.netfilter.iter().map(|r| r.tool))
         .collect();
+    // A snapshot of a node with rules lists them with nft, whichever tool loaded them.
+    let snapshots = sc
+        .steps
+        .iter()
+        .any(|s| matches!(s.action, Action::Snapshot(_)));
+    if snapshots && !tools.is_empty() {
+        tools.push(RuleTool::Nft);
+    }
     for s in &sc.steps {
         match &s.action {
             Action::Rules { rules, .. } => tools.push(rules.tool),
@@ -32,7 +40,10 @@ pub(crate) fn missing_tools(sc: &Scenario) -> Option<Skip> {
     }
     tools.into_iter().find_map(|t| {
         let prog = t.argv(false)[0];
-        nsexec::find_program(prog).is_none().then(|| Skip {
+        // nft's own library does nft's work where it loads (see `nft`).
+        let have = nsexec::find_program(prog).is_some()
+            || (t == RuleTool::Nft && crate::nftlib::available());
+        (!have).then(|| Skip {
             reason: format!(
                 "the scenario needs `{prog}`, which is not installed (Debian package {})",
                 t.package()
@@ -286,18 +297,18 @@ fn iptables_counters(text: &str) -> Vec<Counter> {
     out
 }
 
-/// A node's ruleset for snapshots: `nft list ruleset`, without the tools' notes.
+/// A node's ruleset for snapshots: `nft list ruleset` (through libnftables where it
+/// loads, as rules are loaded), without the tools' notes.
 pub(crate) fn ruleset(sb: &Sandbox, node: &str) -> Result<String, String> {
-    let f = run_tool(sb, node, &["nft", "list", "ruleset"], None)?;
-    if f.status != Status::Exited(0) {
+    let f = nft(sb, node, "list ruleset")?;
+    if !f.ok {
         return Err(format!(
             "nft list ruleset: {}: {}",
             f.status,
-            f.stderr.text().trim()
+            f.stderr.trim()
         ));
     }
     Ok(f.stdout
-        .text()
         .lines()
         .filter(|l| !l.trim_start().starts_with("# Warning:"))
         .map(|l| l.replace('\t', "  "))

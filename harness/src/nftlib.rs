@@ -71,6 +71,11 @@ fn lib() -> Option<&'static Lib> {
     .as_ref()
 }
 
+/// Whether libnftables loads on this machine.
+pub(crate) fn available() -> bool {
+    lib().is_some()
+}
+
 /// What one run of commands gave: success, standard output and the error text.
 #[derive(Debug)]
 pub(crate) struct Answer {

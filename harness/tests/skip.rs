@@ -90,3 +90,50 @@ fn nextest_lists_a_declared_missing_feature_as_ignored() {
         "only the skipped ones: {stdout}"
     );
 }
+
+/// Runs `netspec run FILE` in a mount namespace of its own where each of `hidden` is
+/// covered by /dev/null (so it is no longer an executable file or a loadable library).
+fn run_without(hidden: &[&str], file: &str) -> (Option<i32>, String) {
+    let covers: Vec<String> = hidden
+        .iter()
+        .map(|h| format!("mount --bind /dev/null {h} && "))
+        .collect();
+    let script = format!("{}exec \"$0\" run {file}", covers.concat());
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_netspec"))
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[test]
+fn rules_snapshot_without_the_nft_program_or_skip_with_the_reason() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let nft = "/usr/sbin/nft";
+    let lib = "/usr/lib/x86_64-linux-gnu/libnftables.so.1";
+    for needed in [nft, lib, "/usr/sbin/iptables-restore"] {
+        if !std::path::Path::new(needed).exists() {
+            panic!("{needed} is missing: .ci/run installs nftables and iptables");
+        }
+    }
+    // iptables and nft rules, and a snapshot that lists them: libnftables does it.
+    let file = "scenarios/netfilter/drop-reject.yaml";
+    let (code, text) = run_without(&[nft], file);
+    assert_eq!(code, Some(0), "{text}");
+    // Without the library too, the scenario cannot list its rules: a skip that says why.
+    let (code, text) = run_without(&[nft, lib], file);
+    assert_eq!(code, Some(77), "{text}");
+    assert!(
+        text.contains("needs `nft`, which is not installed (Debian package nftables)"),
+        "{text}"
+    );
+}
