@@ -353,3 +353,18 @@ fn two_scenarios_of_one_name_are_refused_and_folder_links_are_not_followed() {
     assert!(text(&check.stderr).contains("is already the name of"));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn the_readme_names_every_feature_requires_takes() {
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let at = readme
+        .find("`requires: [")
+        .expect("the README documents requires");
+    let para = &readme[at..at + 600];
+    for name in netspec::features::KNOWN {
+        assert!(
+            para.contains(&format!("`{name}`")),
+            "README's requires list lacks {name}"
+        );
+    }
+}
