@@ -2,27 +2,10 @@
 //! delivered however many came between two reads, a tagged frame keeps its 802.1Q tag
 //! on receive, and a check on an incomplete count fails. Needs root.
 
-use std::path::Path;
+mod common;
 
-use netspec::{load_str, run, Outcome, RunOptions};
-
-const PAIR: &str = "
-nodes:
-  a:
-    interfaces:
-      eth0: { peer: b:eth0, addresses: [10.1.0.1/24] }
-  b:
-    interfaces:
-      eth0: { addresses: [10.1.0.2/24] }
-";
-
-fn outcome(name: &str, src: &str) -> Outcome {
-    if let Some(why) = netspec::missing_privileges() {
-        panic!("{why}");
-    }
-    let sc = load_str(Path::new("t.yaml"), name, src).unwrap_or_else(|e| panic!("{e}"));
-    run(&sc, &RunOptions::default())
-}
+use common::{outcome, PAIR};
+use netspec::Outcome;
 
 #[test]
 fn a_watch_counts_every_frame_between_two_reads() {

@@ -3,34 +3,12 @@
 //! a background command ends at teardown; commands never run in the machine's own
 //! namespace. Needs root.
 
+mod common;
+
 use std::path::Path;
 
-use netspec::{load_str, run, Outcome, RunOptions};
-
-const PAIR: &str = "
-nodes:
-  a:
-    interfaces:
-      eth0: { peer: b:eth0, addresses: [10.1.0.1/24] }
-  b:
-    interfaces:
-      eth0: { addresses: [10.1.0.2/24] }
-";
-
-fn outcome(name: &str, src: &str) -> Outcome {
-    if let Some(why) = netspec::missing_privileges() {
-        panic!("{why}");
-    }
-    let sc = load_str(Path::new("t.yaml"), name, src).unwrap_or_else(|e| panic!("{e}"));
-    run(&sc, &RunOptions::default())
-}
-
-fn failure(name: &str, src: &str) -> String {
-    match outcome(name, src) {
-        Outcome::Failed(f) => f.to_string(),
-        other => panic!("{name} must fail, but: {other}"),
-    }
-}
+use common::{failure, outcome, PAIR};
+use netspec::{run, Outcome, RunOptions};
 
 /// Processes whose command line is exactly `argv`.
 fn processes(argv: &[&str]) -> usize {
@@ -60,6 +38,14 @@ fn a_refused_nft_rule_names_the_node_and_the_yaml_line() {
     ] {
         assert!(msg.contains(&want), "lacks {want:?}:\n{msg}");
     }
+    // A block that starts with a blank line: once one line off.
+    let src = src.replace("nftables: |\n", "nftables: |\n\n");
+    let msg = failure("nft-refused-blank", &src);
+    let line = src.lines().position(|l| l.contains("bogus")).unwrap() + 1;
+    assert!(
+        msg.contains(&format!("t.yaml:{line}: node b refused the rules")),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -385,18 +385,10 @@ impl Resolver<'_> {
             );
             return None;
         }
-        // A block scalar (`|`) starts on the line after its indicator.
-        let line = self
-            .src
-            .lines()
-            .nth(pos.line.saturating_sub(1))
-            .unwrap_or_default();
-        let rest = line.get(pos.col.saturating_sub(1)..).unwrap_or_default();
-        let block = rest.starts_with('|') || rest.starts_with('>');
         Some(Rules {
             tool,
             text: text.to_string(),
-            first_line: pos.line + usize::from(block),
+            first_line: first_text_line(self.src, pos, text),
             pos,
         })
     }
@@ -494,6 +486,35 @@ impl Resolver<'_> {
     }
 }
 
+/// The YAML line that holds the first line of a scalar's text, so that a tool's "line N"
+/// maps onto the file. A block scalar (`|`) starts on the line after its indicator,
+/// blank lines included; the parser's span is at the indicator, or, when the text starts
+/// with blank lines, at its first non-blank line, so the indicator is looked for above.
+fn first_text_line(src: &str, pos: Pos, text: &str) -> usize {
+    let lines: Vec<&str> = src.lines().collect();
+    let at = |l: usize| lines.get(l.saturating_sub(1)).copied().unwrap_or_default();
+    let rest = at(pos.line)
+        .get(pos.col.saturating_sub(1)..)
+        .unwrap_or_default();
+    if rest.starts_with('|') || rest.starts_with('>') {
+        return pos.line + 1;
+    }
+    let blank = text.lines().take_while(|l| l.trim().is_empty()).count();
+    if blank == 0 {
+        return pos.line;
+    }
+    let is_indicator = |l: &str| {
+        let code = l.split(" #").next().unwrap_or_default().trim_end();
+        let tail = code.trim_end_matches(|c: char| c.is_ascii_digit() || c == '+' || c == '-');
+        tail.ends_with('|') || tail.ends_with('>')
+    };
+    (1..pos.line)
+        .rev()
+        .take(blank + 1)
+        .find(|l| is_indicator(at(*l)))
+        .map_or(pos.line.saturating_sub(blank), |l| l + 1)
+}
+
 /// Whether an nft ruleset has an `include` statement: the word `include` starting a
 /// statement (at a line's start, or after `;`, `{` or `}`), outside a comment.
 pub(super) fn nft_include(text: &str) -> bool {
@@ -506,7 +527,21 @@ pub(super) fn nft_include(text: &str) -> bool {
 
 #[cfg(test)]
 mod include_tests {
-    use super::nft_include;
+    use super::{first_text_line, nft_include, Pos};
+
+    #[test]
+    fn a_ruleset_line_maps_onto_the_yaml_line_blank_lines_included() {
+        let src = "nodes:\n  a:\n    nftables: |\n\n      table inet f {\n        bogus\n      }\n";
+        let text = "\ntable inet f {\n  bogus\n}\n";
+        // At the indicator, or at the first non-blank line: line 1 of the text is 4.
+        assert_eq!(first_text_line(src, Pos { line: 3, col: 15 }, text), 4);
+        assert_eq!(first_text_line(src, Pos { line: 5, col: 7 }, text), 4);
+        let one = "nodes:\n  b:\n    nftables: \"table inet f { bogus }\"\n";
+        assert_eq!(
+            first_text_line(one, Pos { line: 3, col: 15 }, "table inet f { bogus }"),
+            3
+        );
+    }
 
     #[test]
     fn an_include_is_found_wherever_a_statement_starts() {
