@@ -203,6 +203,9 @@ struct ChildPlan {
     /// stdin, stdout, stderr, the error pipe, the status pipe (the init writes the
     /// command's wait status there).
     fds: [RawFd; 5],
+    /// The stack the init starts the command on (the init may not allocate); empty for
+    /// netspec's own tools, which need no init.
+    stack: Vec<u8>,
 }
 
 /// The argv and the environment as C strings: PATH and NETSPEC_NODE, then the user's.
@@ -267,6 +270,11 @@ pub(crate) fn start(ns: &Netns, node: &str, p: &Program) -> io::Result<Running> 
             fail_w.as_raw_fd(),
             status_w.as_raw_fd(),
         ],
+        stack: if p.net_only {
+            Vec::new()
+        } else {
+            vec![0u8; 64 * 1024]
+        },
     };
     let pid = clone_child(&plan)?;
     let started = Instant::now();
@@ -483,15 +491,25 @@ unsafe fn init(plan: &ChildPlan, argv: &[*const libc::c_char], envp: &[*const li
     if libc::sethostname(name.as_ptr().cast(), name.len()) != 0 {
         give_up(ERR_FD, 6);
     }
-    let flags = libc::SIGCHLD as libc::c_ulong;
-    let cmd = libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize);
-    if cmd == 0 {
-        libc::execve(plan.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
-        give_up(ERR_FD, 5);
-    }
+    // The command borrows the init's memory until it calls execve (CLONE_VM |
+    // CLONE_VFORK, on a stack of its own that the parent allocated before the fork): a
+    // second copy of netspec's page tables would double the cost of every command.
+    let exec = Exec {
+        path: plan.path.as_ptr(),
+        argv: argv.as_ptr(),
+        envp: envp.as_ptr(),
+    };
+    let stack = plan.stack.as_ptr().add(plan.stack.len()) as *mut libc::c_void;
+    let cmd = libc::clone(
+        exec_command,
+        stack,
+        libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+        &exec as *const Exec as *mut libc::c_void,
+    );
     if cmd < 0 {
         give_up(ERR_FD, 8);
     }
+    let cmd = libc::c_long::from(cmd);
     // The init keeps nothing of the command's: its output ends when the command's does.
     for fd in [0, 1, 2, ERR_FD] {
         libc::close(fd);
@@ -507,6 +525,24 @@ unsafe fn init(plan: &ChildPlan, argv: &[*const libc::c_char], envp: &[*const li
         if r < 0 && *libc::__errno_location() != libc::EINTR {
             libc::_exit(0);
         }
+    }
+}
+
+/// What the command's child needs to call execve.
+struct Exec {
+    path: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+}
+
+/// The command's child, on its own stack in the init's memory: execve, or say why not.
+extern "C" fn exec_command(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the init's `Exec`, alive while the init waits (CLONE_VFORK); the
+    // pointers are to NUL-terminated data prepared before the fork.
+    unsafe {
+        let e = &*(arg as *const Exec);
+        libc::execve(e.path, e.argv, e.envp);
+        give_up(ERR_FD, 5)
     }
 }
 
