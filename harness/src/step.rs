@@ -133,20 +133,7 @@ pub(crate) async fn run(
             Ok(()) => Done::ok(format!("counting at {}", w.at)),
             Err(e) => Done::broken(&format!("a tap on {}", w.at), e),
         },
-        Action::Link { dev, up } => {
-            let what = if *up { "up" } else { "down" };
-            if let Err(e) = apply::exec(sb, &change::lower_link(dev, *up)).await {
-                return Done::broken(&format!("{dev} set {what}"), e);
-            }
-            if !*up {
-                return Done::ok(format!("{dev} is down"));
-            }
-            let wait = plan::after_link_up(sc, dev);
-            match ready::wait(sb, &wait, READY_DEADLINE.min(left(until))).await {
-                Ok(()) => Done::ok(format!("{dev} is up")),
-                Err(e) => Done::broken(&format!("{dev} up and carrying"), e),
-            }
-        }
+        Action::Link { dev, up } => link(sb, sc, dev, *up, until).await,
         Action::Check { check, wait } => {
             run_check(sb, sc, check, *wait, step, until, watches).await
         }
@@ -196,6 +183,39 @@ pub(crate) async fn run(
     }
 }
 
+/// Sets a link down or up. Down: waits until a veth's peer has lost its carrier (it
+/// learns through linkwatch, which can lag by up to a second under load), so that the
+/// next step sees the link down from both ends, every time. Up: waits until it carries.
+async fn link(
+    sb: &Sandbox,
+    sc: &Scenario,
+    dev: &crate::scenario::IfRef,
+    up: bool,
+    until: Instant,
+) -> Done {
+    let what = if up { "up" } else { "down" };
+    if let Err(e) = apply::exec(sb, &change::lower_link(dev, up)).await {
+        return Done::broken(&format!("{dev} set {what}"), e);
+    }
+    if !up {
+        let peer = sc.interface(dev).and_then(|i| match &i.kind {
+            crate::scenario::IfKind::Veth { peer, .. } => Some(peer.clone()),
+            _ => None,
+        });
+        if let Some(peer) = peer {
+            if let Err(done) = wait_no_carrier(sb, &peer, until).await {
+                return done;
+            }
+        }
+        return Done::ok(format!("{dev} is down"));
+    }
+    let wait = plan::after_link_up(sc, dev);
+    match ready::wait(sb, &wait, READY_DEADLINE.min(left(until))).await {
+        Ok(()) => Done::ok(format!("{dev} is up")),
+        Err(e) => Done::broken(&format!("{dev} up and carrying"), e),
+    }
+}
+
 /// Sets the veth's peer down (or up), then waits until the veth reports the carrier
 /// change, so that the next step sees it.
 async fn carrier(
@@ -217,19 +237,34 @@ async fn carrier(
             Err(e) => Done::broken(&format!("{dev} carrier {what}"), e),
         };
     }
+    match wait_no_carrier(sb, dev, until).await {
+        Ok(()) => Done::ok(format!("{dev} has no carrier ({peer} is down)")),
+        Err(done) => done,
+    }
+}
+
+/// Waits until `dev` reports an oper state other than up (its veth peer went down).
+async fn wait_no_carrier(
+    sb: &Sandbox,
+    dev: &crate::scenario::IfRef,
+    until: Instant,
+) -> Result<(), Done> {
     let deadline = Instant::now() + READY_DEADLINE.min(left(until));
     let mut pause = Duration::from_micros(50);
     loop {
         let links = match sb.nl(&dev.node).links().await {
             Ok(l) => l,
-            Err(e) => return Done::broken("a link dump", e),
+            Err(e) => return Err(Done::broken("a link dump", e)),
         };
         let state = links.iter().find(|l| l.name == dev.ifname).map(|l| l.oper);
-        if state.is_some_and(|s| s != crate::scenario::OperState::Up) {
-            return Done::ok(format!("{dev} has no carrier ({peer} is down)"));
+        if state.is_none_or(|s| s != crate::scenario::OperState::Up) {
+            return Ok(());
         }
         if Instant::now() >= deadline {
-            return Done::broken(&format!("{dev} to lose its carrier"), "it still reports up");
+            return Err(Done::broken(
+                &format!("{dev} to lose its carrier"),
+                "it still reports up",
+            ));
         }
         // tokio's timer has a 1 ms grain; linkwatch usually answers within that.
         std::thread::sleep(pause);
