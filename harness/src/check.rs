@@ -1,8 +1,8 @@
 //! State checks (`check:` steps): what to look at for a check. The verdict is
 //! `expect::check`, a pure function of what this module observes.
 
-use crate::expect::Observation;
 use crate::netlink::NlError;
+use crate::observation::Observation;
 use crate::sandbox::Sandbox;
 use crate::scenario::{Check, Scenario};
 use crate::state::{self, NodeState, Sections};

@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+pub(crate) use crate::observation::Observation;
 use crate::observe::Sighting;
 use crate::probe::arping::ArpResult;
 use crate::probe::ping::PingResult;
@@ -11,7 +12,6 @@ use crate::scenario::{
     ArpExpect, Arping, Check, IfRef, Mac, Observe, Ping, Reach, RouteAttrs, Scenario,
 };
 use crate::state::{NodeState, NudState, RouteEntry, RouteKind};
-use crate::watches::Tally;
 
 mod services;
 pub(crate) use services::{connect, counter, exec, trace};
@@ -32,19 +32,6 @@ impl Verdict {
             actual,
         }
     }
-}
-
-/// What a check looked at.
-#[derive(Debug, Clone)]
-pub(crate) enum Observation {
-    /// A node's state (for neigh, fdb, link and route-entry checks).
-    Node(NodeState),
-    /// The kernel's answer to a route lookup (`ip route get`).
-    Lookup(Option<RouteEntry>),
-    /// What a watch counted.
-    Frames(Tally),
-    /// A node's named netfilter counters.
-    Counters(Vec<crate::netfilter::Counter>),
 }
 
 /// `02:.. (node:if)` when the scenario knows the MAC's owner.

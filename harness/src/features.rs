@@ -11,28 +11,9 @@ use rtnetlink::{LinkBridge, LinkMessageBuilder, LinkUnspec};
 use crate::netlink;
 use crate::netns::Netns;
 
-/// Link kinds that can be probed by creating one; plus `vlan_filtering` on a bridge and
-/// `br_netfilter` (bridged packets through iptables), probed by its sysctl.
-pub const KNOWN: &[&str] = &[
-    "bond",
-    "bridge",
-    "br_netfilter",
-    "dummy",
-    "geneve",
-    "gre",
-    "gretap",
-    "ifb",
-    "ip6gre",
-    "ipvlan",
-    "macvlan",
-    "macvtap",
-    "veth",
-    "vlan",
-    "vlan_filtering",
-    "vrf",
-    "vxlan",
-    "wireguard",
-];
+/// The names `requires:` takes (the scenario format owns the list; this module probes
+/// them).
+pub const KNOWN: &[&str] = crate::scenario::FEATURES;
 
 static PROBED: Mutex<Option<HashMap<String, Option<String>>>> = Mutex::new(None);
 

@@ -51,6 +51,7 @@ mod netlink;
 mod netns;
 mod nftlib;
 mod nsexec;
+mod observation;
 mod observe;
 mod ownfs;
 mod pcapng;

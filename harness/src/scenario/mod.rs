@@ -16,7 +16,7 @@ mod values;
 pub use diag::{Diagnostic, LoadError};
 pub use matrix::variant_sources;
 pub use model::*;
-pub use names::UniqueNames;
+pub use names::{UniqueNames, FEATURES};
 pub use resolve::{load_file, load_str, load_variants, parse_duration, scenario_name, IFNAME_MAX};
 pub use schema::schema_json;
 pub use spans::Pos;

@@ -16,7 +16,7 @@ pub struct Scenario {
     pub name: String,
     pub file: PathBuf,
     pub description: Option<String>,
-    /// Kernel features it needs (`crate::features::KNOWN`).
+    /// Kernel features it needs (`FEATURES`).
     pub requires: Vec<String>,
     pub nodes: Vec<Node>,
     pub steps: Vec<Step>,

@@ -3,6 +3,29 @@
 
 use super::resolve::IFNAME_MAX;
 
+/// Link kinds that can be probed by creating one; plus `vlan_filtering` on a bridge and
+/// `br_netfilter` (bridged packets through iptables), probed by its sysctl.
+pub const FEATURES: &[&str] = &[
+    "bond",
+    "bridge",
+    "br_netfilter",
+    "dummy",
+    "geneve",
+    "gre",
+    "gretap",
+    "ifb",
+    "ip6gre",
+    "ipvlan",
+    "macvlan",
+    "macvtap",
+    "veth",
+    "vlan",
+    "vlan_filtering",
+    "vrf",
+    "vxlan",
+    "wireguard",
+];
+
 pub(crate) fn check_ifname(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("it is empty".into());

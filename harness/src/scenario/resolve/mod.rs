@@ -598,15 +598,10 @@ impl<'a> Resolver<'a> {
     /// Every feature in `requires:` must be one netspec knows how to probe.
     fn requires(&mut self, requires: &[String]) {
         for (i, f) in requires.iter().enumerate() {
-            if !crate::features::KNOWN.contains(&f.as_str()) {
-                let hint = did_you_mean(f, crate::features::KNOWN.iter().copied())
-                    .map(|m| {
-                        format!(
-                            "did you mean `{m}`? known: {}",
-                            crate::features::KNOWN.join(", ")
-                        )
-                    })
-                    .unwrap_or_else(|| format!("known: {}", crate::features::KNOWN.join(", ")));
+            if !super::FEATURES.contains(&f.as_str()) {
+                let hint = did_you_mean(f, super::FEATURES.iter().copied())
+                    .map(|m| format!("did you mean `{m}`? known: {}", super::FEATURES.join(", ")))
+                    .unwrap_or_else(|| format!("known: {}", super::FEATURES.join(", ")));
                 self.at(
                     &format!("requires.{i}"),
                     format!("unknown kernel feature `{f}`"),
