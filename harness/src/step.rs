@@ -217,7 +217,7 @@ async fn link(
 }
 
 /// Sets the veth's peer down (or up), then waits until the veth reports the carrier
-/// change, so that the next step sees it.
+/// change, so that the next step sees it: `link` on the peer, which waits for just that.
 async fn carrier(
     sb: &Sandbox,
     sc: &Scenario,
@@ -226,20 +226,14 @@ async fn carrier(
     on: bool,
     until: Instant,
 ) -> Done {
-    let what = if on { "on" } else { "off" };
-    if let Err(e) = apply::exec(sb, &change::lower_link(peer, on)).await {
-        return Done::broken(&format!("{peer} set {}", if on { "up" } else { "down" }), e);
+    let done = link(sb, sc, peer, on, until).await;
+    if !done.verdict.passed {
+        return done;
     }
     if on {
-        let wait = plan::after_link_up(sc, peer);
-        return match ready::wait(sb, &wait, READY_DEADLINE.min(left(until))).await {
-            Ok(()) => Done::ok(format!("{dev} has carrier ({peer} is up)")),
-            Err(e) => Done::broken(&format!("{dev} carrier {what}"), e),
-        };
-    }
-    match wait_no_carrier(sb, dev, until).await {
-        Ok(()) => Done::ok(format!("{dev} has no carrier ({peer} is down)")),
-        Err(done) => done,
+        Done::ok(format!("{dev} has carrier ({peer} is up)"))
+    } else {
+        Done::ok(format!("{dev} has no carrier ({peer} is down)"))
     }
 }
 
