@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-pub(crate) use crate::observation::Observation;
+use crate::observation::Observation;
 use crate::observe::Sighting;
 use crate::probe::arping::ArpResult;
 use crate::probe::ping::PingResult;
