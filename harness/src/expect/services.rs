@@ -29,7 +29,12 @@ pub(crate) fn connect(c: &Connect, a: &Attempt, seen: Option<SocketAddr>) -> Ver
             expected += &format!(" ({addr})");
         }
     }
-    let mut actual = format!("{} after {}", a.outcome, fmt_ms(a.elapsed));
+    // A timeout is the bound running out: say the bound, which does not vary with load.
+    let took = match a.outcome {
+        Connection::Timeout => c.timeout,
+        _ => a.elapsed,
+    };
+    let mut actual = format!("{} after {}", a.outcome, fmt_ms(took));
     if let Some(l) = a.local.filter(|l| l.port() != 0) {
         actual += &format!(" (from {l})");
     }
@@ -284,5 +289,17 @@ mod tests {
         let refused = client(Connection::Refused, None);
         assert!(connect(&refused, &attempt(Connection::Refused), None).passed);
         assert!(!connect(&refused, &attempt(Connection::Timeout), None).passed);
+    }
+
+    #[test]
+    fn a_timeout_is_reported_as_its_bound_however_late_it_was_seen() {
+        let mut late = attempt(Connection::Timeout);
+        late.elapsed = Duration::from_millis(1234);
+        let v = connect(&client(Connection::Refused, None), &late, None);
+        assert!(
+            v.actual.starts_with("timeout after 1000.000 ms"),
+            "{}",
+            v.actual
+        );
     }
 }
