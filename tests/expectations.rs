@@ -45,6 +45,16 @@ const CASES: &[(&str, &str, &str)] = &[
         "no reply within 300ms",
     ),
     (
+        "neigh-left-incomplete",
+        "no reply within 300ms",
+        "note: net1's neighbour entry for 10.100.0.20 on eth0 was left INCOMPLETE by an earlier step",
+    ),
+    (
+        "neigh-left-incomplete-back",
+        "no reply within 300ms",
+        "note: net2's neighbour entry for 10.100.0.10 on eth0 was left INCOMPLETE by an earlier step",
+    ),
+    (
         "link-state",
         "expected: host:veth2 state up",
         "(still, after 100ms)",

@@ -214,16 +214,7 @@ impl fmt::Display for Outcome {
 /// The nodes a step touches, for the failure report: its own, and those that own the
 /// addresses it names or that answered it.
 pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String]) -> Vec<NodeName> {
-    let owner = |ip: &std::net::IpAddr| {
-        sc.nodes
-            .iter()
-            .find(|n| {
-                n.interfaces
-                    .iter()
-                    .any(|i| i.addresses.iter().any(|c| c.addr == *ip))
-            })
-            .map(|n| n.name.clone())
-    };
+    let owner = |ip: &std::net::IpAddr| sc.address_owner(*ip).cloned();
     let peer = |r: &crate::scenario::IfRef| match sc.interface(r).map(|i| &i.kind) {
         Some(crate::scenario::IfKind::Veth { peer, .. }) => Some(peer.node.clone()),
         _ => None,

@@ -140,6 +140,17 @@ impl Sandbox {
         Ok(())
     }
 
+    /// A sysctl's value as the node sees it, trimmed; None if it cannot be read.
+    /// `key` is netspec's own, never a scenario's.
+    pub(crate) fn read_sysctl(&self, node: &str, key: &str) -> Option<String> {
+        let path = sysctl_path(key);
+        let read = self
+            .node(node)
+            .ns
+            .run_in(move || std::fs::read_to_string(path));
+        read.ok().map(|v| v.trim().to_string())
+    }
+
     pub(crate) fn write_sysctls(
         &self,
         node: &str,

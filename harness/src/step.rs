@@ -15,13 +15,14 @@ use crate::probe::{arping, capture, fmt_duration, fmt_ms, ping, send};
 use crate::ready::{self, READY_DEADLINE};
 use crate::sandbox::Sandbox;
 use crate::scenario::{
-    Action, ArpOp, Arping, Check, FrameBody, FrameSpec, Interface, Observe, Ping, Scenario, Send,
-    Step, Wait, L4,
+    Action, ArpOp, Arping, Check, Connection, FrameBody, FrameSpec, Interface, Observe, Ping,
+    Reach, Scenario, Send, Step, Wait, L4,
 };
 use crate::servers::Servers;
 use crate::snapshot;
 use crate::watches::Watches;
 
+mod neighbour;
 mod nodes;
 
 /// What lives from one step to the next: watches, listeners, background commands.
@@ -123,8 +124,13 @@ pub(crate) async fn run(
     let watches = &mut live.watches;
     match &step.action {
         Action::Ping(p) => {
+            let started = Instant::now();
             let probe = || run_ping(sb, sc, step, p, until, show_paths);
-            nodes::traced(sb, p.trace.as_ref(), probe).await
+            let mut done = nodes::traced(sb, p.trace.as_ref(), probe).await;
+            if !done.verdict.passed && p.expect == Reach::Reachable {
+                explain_silence(sb, sc, &p.from, p.to, started, &mut done).await;
+            }
+            done
         }
         Action::Pings(list) => run_pings(sb, step, list, until),
         Action::Arping(a) => run_arping(sb, sc, step, a, until),
@@ -174,9 +180,14 @@ pub(crate) async fn run(
         Action::Carrier { dev, peer, on } => carrier(sb, sc, dev, peer, *on, until).await,
         Action::Listen { listen, stop } => nodes::listen(sb, &mut live.servers, listen, *stop),
         Action::Connect(c) => {
+            let started = Instant::now();
             let servers = &live.servers;
             let probe = || nodes::connect(sb, servers, step, c, until);
-            nodes::traced(sb, c.trace.as_ref(), probe).await
+            let mut done = nodes::traced(sb, c.trace.as_ref(), probe).await;
+            if !done.verdict.passed && c.expect == Connection::Connected {
+                explain_silence(sb, sc, &c.from, c.to, started, &mut done).await;
+            }
+            done
         }
         Action::Exec(e) => nodes::exec(sb, &mut live.servers, e, until),
         Action::Rules { node, rules, error } => nodes::rules(sb, sc, node, rules, error.as_deref()),
@@ -263,6 +274,21 @@ async fn wait_no_carrier(
         // tokio's timer has a 1 ms grain; linkwatch usually answers within that.
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(2));
+    }
+}
+
+/// Adds to a failed probe's verdict why an answer may have come too late: a
+/// neighbour entry an earlier step left INCOMPLETE (see `neighbour`).
+async fn explain_silence(
+    sb: &Sandbox,
+    sc: &Scenario,
+    from: &str,
+    to: std::net::IpAddr,
+    started: Instant,
+    done: &mut Done,
+) {
+    for note in neighbour::left_over(sb, sc, from, to, started).await {
+        done.verdict.actual += &format!("\n  note: {note}");
     }
 }
 

@@ -1,6 +1,7 @@
 //! State dumps, reduced to what netspec checks and renders.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use futures::TryStreamExt;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags};
@@ -99,6 +100,8 @@ pub(crate) struct NeighEntry {
     pub proxy: bool,
     /// `router`, `extern_learn`, as iproute2 prints them.
     pub flags: Vec<&'static str>,
+    /// How long ago the entry last changed state (NDA_CACHEINFO, 10 ms grain).
+    pub updated_ago: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,8 +125,13 @@ fn neigh_entry(m: &NeighbourMessage) -> Option<NeighEntry> {
     }
     let mut dst = None;
     let mut mac = None;
+    let mut updated_ago = None;
     for a in &m.attributes {
         match a {
+            // The kernel gives ages in USER_HZ ticks, which are 10 ms on Linux.
+            NeighbourAttribute::CacheInfo(c) => {
+                updated_ago = Some(Duration::from_millis(u64::from(c.updated) * 10))
+            }
             NeighbourAttribute::Destination(NeighbourAddress::Inet(x)) => {
                 dst = Some(IpAddr::V4(*x))
             }
@@ -149,6 +157,7 @@ fn neigh_entry(m: &NeighbourMessage) -> Option<NeighEntry> {
         .filter(|(x, _)| f.contains(*x))
         .map(|(_, n)| n)
         .collect(),
+        updated_ago,
     })
 }
 

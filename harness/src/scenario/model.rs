@@ -56,6 +56,18 @@ impl Scenario {
             })
         })
     }
+
+    /// The node that declares an address.
+    pub fn address_owner(&self, ip: IpAddr) -> Option<&NodeName> {
+        self.nodes
+            .iter()
+            .find(|n| {
+                n.interfaces
+                    .iter()
+                    .any(|i| i.addresses.iter().any(|c| c.addr == ip))
+            })
+            .map(|n| &n.name)
+    }
 }
 
 #[derive(Debug, Clone)]
