@@ -9,11 +9,11 @@ use futures::future::try_join_all;
 
 use crate::error::ApplyError;
 use crate::netlink::nexthop::{self, NexthopBody};
-use crate::netlink::{NlError, RouteOifs};
-use crate::plan::{Op, Plan};
+use crate::netlink::{NewLink, NlError, PeerEnd, RouteOifs};
+use crate::plan::{Create, EntryOp, LinkOp, Op, Plan};
 use crate::ready::READY_DEADLINE;
 use crate::sandbox::Sandbox;
-use crate::scenario::{IfKind, Nexthop, NexthopKind, Route};
+use crate::scenario::{Nexthop, NexthopKind, Route};
 
 /// Builds the topology and waits until it is ready.
 pub(crate) async fn apply(sb: &Sandbox, plan: &Plan) -> Result<(), ApplyError> {
@@ -77,25 +77,26 @@ pub(crate) async fn exec(sb: &Sandbox, op: &Op) -> Result<(), ApplyError> {
         Op::Sysctl { node, key, value } => {
             sb.write_sysctls(node, vec![(key.clone(), value.clone())])
         }
-        _ => Ok(exec_netlink(sb, op).await?),
+        Op::Create(c) => Ok(create(sb, c).await?),
+        Op::Link(l) => Ok(change_link(sb, l).await?),
+        Op::Entry(e) => Ok(entry(sb, e).await?),
     }
 }
 
-// One arm per op, each a lookup of indexes and one request: a table, best read whole.
-#[allow(clippy::too_many_lines)]
-async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
-    match op {
-        Op::CreateBridge {
+/// A link of the plan, born in its node with the index the plan fixed.
+async fn create(sb: &Sandbox, c: &Create) -> Result<(), NlError> {
+    match c {
+        Create::Bridge {
             node,
             name,
             mac,
             mtu,
             opts,
         } => {
-            let i = sb.index(node, name).await?;
-            sb.nl(node).add_bridge(i, name, *mac, *mtu, opts).await
+            let link = NewLink::new(sb.index(node, name).await?, name, *mac, *mtu);
+            sb.nl(node).add_bridge(&link, opts).await
         }
-        Op::CreateVeth {
+        Create::Veth {
             end,
             mac,
             mtu,
@@ -103,25 +104,17 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
             peer_mac,
             peer_mtu,
         } => {
-            let peer_fd = sb.ns(&peer.node).raw_fd();
-            let i = sb.index(&end.node, &end.ifname).await?;
-            let pi = sb.index(&peer.node, &peer.ifname).await?;
-            sb.nl(&end.node)
-                .add_veth(
-                    i,
-                    &end.ifname,
-                    *mac,
-                    *mtu,
-                    peer_fd,
-                    &peer.node,
-                    &peer.ifname,
-                    pi,
-                    *peer_mac,
-                    *peer_mtu,
-                )
-                .await
+            let me = sb.index(&end.node, &end.ifname).await?;
+            let other = sb.index(&peer.node, &peer.ifname).await?;
+            let peer_end = PeerEnd {
+                link: NewLink::new(other, &peer.ifname, *peer_mac, *peer_mtu),
+                node: &peer.node,
+                netns: sb.ns(&peer.node).raw_fd(),
+            };
+            let link = NewLink::new(me, &end.ifname, *mac, *mtu);
+            sb.nl(&end.node).add_veth(&link, &peer_end).await
         }
-        Op::CreateMacvlan {
+        Create::Macvlan {
             node,
             name,
             mac,
@@ -131,44 +124,38 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
         } => {
             // Asked of the parent's node; born in its own (the same, or another).
             let p = sb.index(&parent.node, &parent.ifname).await?;
-            let i = sb.index(node, name).await?;
+            let link = NewLink::new(sb.index(node, name).await?, name, *mac, *mtu);
             let target = (parent.node != *node).then(|| sb.ns(node).raw_fd());
             sb.nl(&parent.node)
-                .add_macvlan(i, name, *mac, *mtu, p, *mode, target)
+                .add_macvlan(&link, p, *mode, target)
                 .await
         }
-        Op::CreateVxlan {
+        Create::Vxlan {
             node,
             name,
             mac,
             mtu,
-            kind:
-                IfKind::Vxlan {
-                    vni,
-                    local,
-                    remote,
-                    dev,
-                    dstport,
-                },
+            vxlan,
         } => {
-            let d = match dev {
+            let dev = match &vxlan.dev {
                 Some(d) => Some(sb.index(node, d).await?),
                 None => None,
             };
-            let i = sb.index(node, name).await?;
-            sb.nl(node)
-                .add_vxlan(i, name, *mac, *mtu, *vni, *local, *remote, d, *dstport)
-                .await
+            let link = NewLink::new(sb.index(node, name).await?, name, *mac, *mtu);
+            sb.nl(node).add_vxlan(&link, vxlan, dev).await
         }
-        Op::CreateVxlan { .. } => {
-            unreachable!("plan builds CreateVxlan from vxlan interfaces only")
-        }
-        Op::SetMaster { node, name, master } => {
+    }
+}
+
+/// A change to a link that exists: one request on its index.
+async fn change_link(sb: &Sandbox, l: &LinkOp) -> Result<(), NlError> {
+    match l {
+        LinkOp::SetMaster { node, name, master } => {
             let i = sb.index(node, name).await?;
             let m = sb.index(node, master).await?;
             sb.nl(node).set_master(i, name, m, master).await
         }
-        Op::AddAddress {
+        LinkOp::AddAddress {
             node,
             name,
             cidr,
@@ -177,19 +164,16 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
             let i = sb.index(node, name).await?;
             sb.nl(node).add_address(i, name, *cidr, *dad).await
         }
-        Op::SetUp { node, name } => {
+        LinkOp::SetUp { node, name } | LinkOp::SetDown { node, name } => {
+            let up = matches!(l, LinkOp::SetUp { .. });
             let i = sb.index(node, name).await?;
-            sb.nl(node).set_up(i, name, true).await
+            sb.nl(node).set_up(i, name, up).await
         }
-        Op::SetDown { node, name } => {
-            let i = sb.index(node, name).await?;
-            sb.nl(node).set_up(i, name, false).await
-        }
-        Op::SetVxlanRemote { node, name, remote } => {
+        LinkOp::SetVxlanRemote { node, name, remote } => {
             let i = sb.index(node, name).await?;
             sb.nl(node).set_vxlan_remote(i, name, *remote).await
         }
-        Op::SetLink {
+        LinkOp::SetLink {
             node,
             name,
             mtu,
@@ -198,23 +182,37 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
             let i = sb.index(node, name).await?;
             sb.nl(node).set_link(i, name, *mtu, *mac).await
         }
-        Op::SetNomaster { node, name } => {
+        LinkOp::SetNomaster { node, name } => {
             let i = sb.index(node, name).await?;
             sb.nl(node).set_nomaster(i, name).await
         }
-        Op::DelLink { node, name } => {
+        LinkOp::DelLink { node, name } => {
             let i = sb.index(node, name).await?;
             sb.nl(node).del_link(i, name).await
         }
-        Op::DelAddress { node, name, cidr } => {
+        LinkOp::DelAddress { node, name, cidr } => {
             let i = sb.index(node, name).await?;
             sb.nl(node).del_address(i, name, *cidr).await
         }
-        Op::DelRoute { node, route } => {
+        LinkOp::SetPort { node, name, opts } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).set_port(i, name, opts).await
+        }
+    }
+}
+
+/// A table entry to add or remove.
+async fn entry(sb: &Sandbox, e: &EntryOp) -> Result<(), NlError> {
+    match e {
+        EntryOp::AddRoute { node, route } => {
+            let oifs = route_oifs(sb, node, route).await?;
+            sb.nl(node).add_route(route, &oifs).await
+        }
+        EntryOp::DelRoute { node, route } => {
             let oifs = route_oifs(sb, node, route).await?;
             sb.nl(node).del_route(route, &oifs).await
         }
-        Op::AddNexthops {
+        EntryOp::AddNexthops {
             node,
             nexthops,
             replace,
@@ -224,8 +222,12 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
             }
             Ok(())
         }
-        Op::DelNexthop { node, id } => nexthop::del(sb.ns(node), node, *id),
-        Op::DelNeigh {
+        EntryOp::DelNexthop { node, id } => nexthop::del(sb.ns(node), node, *id),
+        EntryOp::AddNeigh { node, entry } => {
+            let i = sb.index(node, &entry.dev).await?;
+            sb.nl(node).add_neigh(i, entry).await
+        }
+        EntryOp::DelNeigh {
             node,
             dev,
             to,
@@ -234,11 +236,15 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
             let i = sb.index(node, dev).await?;
             sb.nl(node).del_neigh(i, *to, dev, *proxy).await
         }
-        Op::FlushNeigh { node, dev } => {
+        EntryOp::FlushNeigh { node, dev } => {
             let i = sb.index(node, dev).await?;
             sb.nl(node).flush_neigh(i, dev).await
         }
-        Op::DelFdb {
+        EntryOp::AddFdb { node, entry } => {
+            let i = sb.index(node, &entry.port).await?;
+            sb.nl(node).add_fdb(i, entry).await
+        }
+        EntryOp::DelFdb {
             node,
             port,
             mac,
@@ -248,26 +254,9 @@ async fn exec_netlink(sb: &Sandbox, op: &Op) -> Result<(), NlError> {
             let i = sb.index(node, port).await?;
             sb.nl(node).del_fdb(i, *mac, port, *dst, *on_self).await
         }
-        Op::FlushFdb { node, port } => {
+        EntryOp::FlushFdb { node, port } => {
             let i = sb.index(node, port).await?;
             sb.nl(node).flush_port_fdb(i, port).await
-        }
-        Op::Sysctl { .. } => unreachable!("exec writes sysctls itself"),
-        Op::SetPort { node, name, opts } => {
-            let i = sb.index(node, name).await?;
-            sb.nl(node).set_port(i, name, opts).await
-        }
-        Op::AddNeigh { node, entry } => {
-            let i = sb.index(node, &entry.dev).await?;
-            sb.nl(node).add_neigh(i, entry).await
-        }
-        Op::AddFdb { node, entry } => {
-            let i = sb.index(node, &entry.port).await?;
-            sb.nl(node).add_fdb(i, entry).await
-        }
-        Op::AddRoute { node, route } => {
-            let oifs = route_oifs(sb, node, route).await?;
-            sb.nl(node).add_route(route, &oifs).await
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Runtime change steps (`link: {set}`, `address`, `route`, `sysctl`, `neigh`, `fdb`,
 //! link up and down): what they are in words, and the plan ops they lower to.
 
-use crate::plan::Op;
-use crate::scenario::{Change, FdbOp, IfRef, LinkSet, NeighOp};
+use crate::plan::{EntryOp, LinkOp, Op};
+use crate::scenario::{Change, FdbOp, IfRef, LinkSet, NeighOp, NodeName};
 
 /// The change in a few words, for step titles.
 pub(crate) fn describe(c: &Change) -> String {
@@ -80,60 +80,13 @@ pub(crate) fn describe(c: &Change) -> String {
 
 /// The operations a change lowers to: the same ops a plan is made of, run by the
 /// same interpreter (`apply::exec`). Pure, so the lowering is tested without root.
-// One arm per kind of change, each a field-for-field copy into an op: a table.
-#[allow(clippy::too_many_lines)]
 pub(crate) fn lower(c: &Change) -> Vec<Op> {
     match c {
-        Change::LinkSet { dev, set } => {
-            let (node, name) = (dev.node.clone(), dev.ifname.clone());
-            let LinkSet {
-                mtu,
-                mac,
-                master,
-                port,
-                remote,
-            } = set;
-            let mut ops = Vec::new();
-            if let Some(r) = remote {
-                ops.push(Op::SetVxlanRemote {
-                    node: node.clone(),
-                    name: name.clone(),
-                    remote: *r,
-                });
-            }
-            if mtu.is_some() || mac.is_some() {
-                ops.push(Op::SetLink {
-                    node: node.clone(),
-                    name: name.clone(),
-                    mtu: *mtu,
-                    mac: *mac,
-                });
-            }
-            match master {
-                Some(Some(m)) => ops.push(Op::SetMaster {
-                    node: node.clone(),
-                    name: name.clone(),
-                    master: m.clone(),
-                }),
-                Some(None) => ops.push(Op::SetNomaster {
-                    node: node.clone(),
-                    name: name.clone(),
-                }),
-                None => {}
-            }
-            if !port.is_empty() {
-                ops.push(Op::SetPort {
-                    node,
-                    name,
-                    opts: port.clone(),
-                });
-            }
-            ops
-        }
-        Change::LinkDelete { dev } => vec![Op::DelLink {
+        Change::LinkSet { dev, set } => lower_link_set(dev, set),
+        Change::LinkDelete { dev } => vec![Op::Link(LinkOp::DelLink {
             node: dev.node.clone(),
             name: dev.ifname.clone(),
-        }],
+        })],
         Change::Address { dev, cidr, add } => {
             let (node, name, cidr) = (dev.node.clone(), dev.ifname.clone(), *cidr);
             vec![if *add {
@@ -141,22 +94,22 @@ pub(crate) fn lower(c: &Change) -> Vec<Op> {
                 // IPv6 nodes unless an interface asks for DAD. The address is then valid at
                 // once, and the kernel announces it (an unsolicited NA) when ndisc_notify
                 // asks it to, as on a real host; with NODAD it never would.
-                Op::AddAddress {
+                Op::Link(LinkOp::AddAddress {
                     node,
                     name,
                     cidr,
                     dad: true,
-                }
+                })
             } else {
-                Op::DelAddress { node, name, cidr }
+                Op::Link(LinkOp::DelAddress { node, name, cidr })
             }]
         }
         Change::Route { node, route, add } => {
             let (node, route) = (node.clone(), route.clone());
             vec![if *add {
-                Op::AddRoute { node, route }
+                Op::Entry(EntryOp::AddRoute { node, route })
             } else {
-                Op::DelRoute { node, route }
+                Op::Entry(EntryOp::DelRoute { node, route })
             }]
         }
         Change::Nexthop {
@@ -167,14 +120,18 @@ pub(crate) fn lower(c: &Change) -> Vec<Op> {
         } => {
             let node = node.clone();
             add.iter()
-                .map(|nh| Op::AddNexthops {
-                    node: node.clone(),
-                    nexthops: vec![nh.clone()],
-                    replace: *replace,
+                .map(|nh| {
+                    Op::Entry(EntryOp::AddNexthops {
+                        node: node.clone(),
+                        nexthops: vec![nh.clone()],
+                        replace: *replace,
+                    })
                 })
-                .chain(del.iter().map(|id| Op::DelNexthop {
-                    node: node.clone(),
-                    id: *id,
+                .chain(del.iter().map(|id| {
+                    Op::Entry(EntryOp::DelNexthop {
+                        node: node.clone(),
+                        id: *id,
+                    })
                 }))
                 .collect()
         }
@@ -183,44 +140,100 @@ pub(crate) fn lower(c: &Change) -> Vec<Op> {
             key: key.clone(),
             value: value.clone(),
         }],
-        Change::Neigh { node, op } => vec![match op {
-            NeighOp::Add(n) => Op::AddNeigh {
-                node: node.clone(),
-                entry: n.clone(),
-            },
-            NeighOp::Del { to, dev, proxy } => Op::DelNeigh {
-                node: node.clone(),
-                dev: dev.clone(),
-                to: *to,
-                proxy: *proxy,
-            },
-            NeighOp::Flush { dev } => Op::FlushNeigh {
-                node: node.clone(),
-                dev: dev.clone(),
-            },
-        }],
-        Change::Fdb { node, op } => vec![match op {
-            FdbOp::Add(f) => Op::AddFdb {
-                node: node.clone(),
-                entry: f.clone(),
-            },
-            FdbOp::Del {
-                mac,
-                port,
-                dst,
-                on_self,
-            } => Op::DelFdb {
-                node: node.clone(),
-                port: port.clone(),
-                mac: *mac,
-                dst: *dst,
-                on_self: *on_self,
-            },
-            FdbOp::Flush { port } => Op::FlushFdb {
-                node: node.clone(),
-                port: port.clone(),
-            },
-        }],
+        Change::Neigh { node, op } => vec![lower_neigh(node, op)],
+        Change::Fdb { node, op } => vec![lower_fdb(node, op)],
+    }
+}
+
+/// `link: {set}`: one op per thing it changes, the vxlan remote first.
+fn lower_link_set(dev: &IfRef, set: &LinkSet) -> Vec<Op> {
+    let (node, name) = (dev.node.clone(), dev.ifname.clone());
+    let LinkSet {
+        mtu,
+        mac,
+        master,
+        port,
+        remote,
+    } = set;
+    let mut ops = Vec::new();
+    if let Some(r) = remote {
+        ops.push(Op::Link(LinkOp::SetVxlanRemote {
+            node: node.clone(),
+            name: name.clone(),
+            remote: *r,
+        }));
+    }
+    if mtu.is_some() || mac.is_some() {
+        ops.push(Op::Link(LinkOp::SetLink {
+            node: node.clone(),
+            name: name.clone(),
+            mtu: *mtu,
+            mac: *mac,
+        }));
+    }
+    match master {
+        Some(Some(m)) => ops.push(Op::Link(LinkOp::SetMaster {
+            node: node.clone(),
+            name: name.clone(),
+            master: m.clone(),
+        })),
+        Some(None) => ops.push(Op::Link(LinkOp::SetNomaster {
+            node: node.clone(),
+            name: name.clone(),
+        })),
+        None => {}
+    }
+    if !port.is_empty() {
+        ops.push(Op::Link(LinkOp::SetPort {
+            node,
+            name,
+            opts: port.clone(),
+        }));
+    }
+    ops
+}
+
+fn lower_neigh(node: &NodeName, op: &NeighOp) -> Op {
+    match op {
+        NeighOp::Add(n) => Op::Entry(EntryOp::AddNeigh {
+            node: node.clone(),
+            entry: n.clone(),
+        }),
+        NeighOp::Del { to, dev, proxy } => Op::Entry(EntryOp::DelNeigh {
+            node: node.clone(),
+            dev: dev.clone(),
+            to: *to,
+            proxy: *proxy,
+        }),
+        NeighOp::Flush { dev } => Op::Entry(EntryOp::FlushNeigh {
+            node: node.clone(),
+            dev: dev.clone(),
+        }),
+    }
+}
+
+fn lower_fdb(node: &NodeName, op: &FdbOp) -> Op {
+    match op {
+        FdbOp::Add(f) => Op::Entry(EntryOp::AddFdb {
+            node: node.clone(),
+            entry: f.clone(),
+        }),
+        FdbOp::Del {
+            mac,
+            port,
+            dst,
+            on_self,
+        } => Op::Entry(EntryOp::DelFdb {
+            node: node.clone(),
+            port: port.clone(),
+            mac: *mac,
+            dst: *dst,
+            on_self: *on_self,
+        }),
+        FdbOp::Flush { port } => Op::Entry(EntryOp::FlushFdb {
+            node: node.clone(),
+            port: port.clone(),
+        }),
     }
 }
 
@@ -228,9 +241,9 @@ pub(crate) fn lower(c: &Change) -> Vec<Op> {
 pub(crate) fn lower_link(dev: &IfRef, up: bool) -> Op {
     let (node, name) = (dev.node.clone(), dev.ifname.clone());
     if up {
-        Op::SetUp { node, name }
+        Op::Link(LinkOp::SetUp { node, name })
     } else {
-        Op::SetDown { node, name }
+        Op::Link(LinkOp::SetDown { node, name })
     }
 }
 
@@ -259,12 +272,12 @@ mod tests {
             matches!(
                 &ops[..],
                 [
-                    Op::SetLink {
+                    Op::Link(LinkOp::SetLink {
                         mtu: Some(1400),
                         mac: Some(_),
                         ..
-                    },
-                    Op::SetNomaster { .. }
+                    }),
+                    Op::Link(LinkOp::SetNomaster { .. })
                 ]
             ),
             "{ops:?}"
@@ -274,6 +287,9 @@ mod tests {
             cidr: Cidr::parse("10.0.0.1/24").unwrap(),
             add: false,
         });
-        assert!(matches!(&del[..], [Op::DelAddress { .. }]), "{del:?}");
+        assert!(
+            matches!(&del[..], [Op::Link(LinkOp::DelAddress { .. })]),
+            "{del:?}"
+        );
     }
 }

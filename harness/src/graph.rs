@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use crate::scenario::{IfKind, IfRef, Interface, Scenario};
+use crate::scenario::{IfKind, IfRef, Interface, Scenario, Vxlan};
 
 /// Which picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,9 +47,9 @@ fn edges(sc: &Scenario) -> Vec<Edge> {
                     label: format!("macvlan {}", format!("{mode:?}").to_lowercase()),
                     solid: false,
                 }),
-                IfKind::Vxlan {
+                IfKind::Vxlan(Vxlan {
                     vni, dev: Some(d), ..
-                } => out.push(Edge {
+                }) => out.push(Edge {
                     from: me.clone(),
                     to: IfRef {
                         node: n.name.clone(),
@@ -80,7 +80,7 @@ fn edges(sc: &Scenario) -> Vec<Edge> {
 fn label_lines(i: &Interface) -> Vec<String> {
     let mut lines = vec![match &i.kind {
         IfKind::Veth { .. } => i.name.to_string(),
-        IfKind::Vxlan { vni, remote, .. } => match remote {
+        IfKind::Vxlan(Vxlan { vni, remote, .. }) => match remote {
             Some(r) => format!("{} (vxlan {vni} to {r})", i.name),
             None => format!("{} (vxlan {vni})", i.name),
         },

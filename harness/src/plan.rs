@@ -9,19 +9,34 @@ use std::net::IpAddr;
 
 use crate::scenario::{
     BridgeOptions, Cidr, IfKind, IfName, IfRef, Interface, Mac, MacvlanMode, Nexthop, Node,
-    NodeName, PortOptions, Route, Scenario, StaticFdb, StaticNeigh,
+    NodeName, PortOptions, Route, Scenario, StaticFdb, StaticNeigh, Vxlan,
 };
 
+/// One operation of a plan, or of a runtime change (`change::lower`): `apply::exec`
+/// runs each as one netlink request or one sysctl write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Op {
-    CreateBridge {
+    Create(Create),
+    Link(LinkOp),
+    Entry(EntryOp),
+    Sysctl {
+        node: NodeName,
+        key: String,
+        value: String,
+    },
+}
+
+/// A link to create, born in its node with its fixed index, MAC and MTU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Create {
+    Bridge {
         node: NodeName,
         name: IfName,
         mac: Mac,
         mtu: Option<u32>,
         opts: BridgeOptions,
     },
-    CreateVeth {
+    Veth {
         end: IfRef,
         mac: Mac,
         mtu: Option<u32>,
@@ -29,7 +44,7 @@ pub(crate) enum Op {
         peer_mac: Mac,
         peer_mtu: Option<u32>,
     },
-    CreateMacvlan {
+    Macvlan {
         node: NodeName,
         name: IfName,
         mac: Mac,
@@ -37,18 +52,18 @@ pub(crate) enum Op {
         parent: IfRef,
         mode: MacvlanMode,
     },
-    CreateVxlan {
+    Vxlan {
         node: NodeName,
         name: IfName,
         mac: Mac,
         mtu: Option<u32>,
-        kind: IfKind,
+        vxlan: Vxlan,
     },
-    Sysctl {
-        node: NodeName,
-        key: String,
-        value: String,
-    },
+}
+
+/// A change to an existing link: its state, master, addresses or port options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LinkOp {
     SetMaster {
         node: NodeName,
         name: IfName,
@@ -64,39 +79,21 @@ pub(crate) enum Op {
         node: NodeName,
         name: IfName,
     },
-    AddRoute {
-        node: NodeName,
-        route: Route,
-    },
-    SetPort {
-        node: NodeName,
-        name: IfName,
-        opts: PortOptions,
-    },
-    AddNeigh {
-        node: NodeName,
-        entry: StaticNeigh,
-    },
-    AddFdb {
-        node: NodeName,
-        entry: StaticFdb,
-    },
-    // Runtime changes lower to these too (`change::lower`).
     SetDown {
         node: NodeName,
         name: IfName,
-    },
-    SetLink {
-        node: NodeName,
-        name: IfName,
-        mtu: Option<u32>,
-        mac: Option<Mac>,
     },
     /// `ip link set dev X type vxlan remote IP`.
     SetVxlanRemote {
         node: NodeName,
         name: IfName,
         remote: IpAddr,
+    },
+    SetLink {
+        node: NodeName,
+        name: IfName,
+        mtu: Option<u32>,
+        mac: Option<Mac>,
     },
     SetNomaster {
         node: NodeName,
@@ -111,6 +108,24 @@ pub(crate) enum Op {
         name: IfName,
         cidr: Cidr,
     },
+    SetPort {
+        node: NodeName,
+        name: IfName,
+        opts: PortOptions,
+    },
+}
+
+/// A table entry to add or remove: routes, nexthops, neighbours, fdb entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EntryOp {
+    AddRoute {
+        node: NodeName,
+        route: Route,
+    },
+    DelRoute {
+        node: NodeName,
+        route: Route,
+    },
     /// In order: a group's members must exist before it.
     AddNexthops {
         node: NodeName,
@@ -122,9 +137,9 @@ pub(crate) enum Op {
         node: NodeName,
         id: u32,
     },
-    DelRoute {
+    AddNeigh {
         node: NodeName,
-        route: Route,
+        entry: StaticNeigh,
     },
     DelNeigh {
         node: NodeName,
@@ -135,6 +150,10 @@ pub(crate) enum Op {
     FlushNeigh {
         node: NodeName,
         dev: IfName,
+    },
+    AddFdb {
+        node: NodeName,
+        entry: StaticFdb,
     },
     DelFdb {
         node: NodeName,
@@ -202,38 +221,38 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
             },
             1,
         );
-        ph.ups.push(Op::SetUp {
+        ph.ups.push(Op::Link(LinkOp::SetUp {
             node: n.name.clone(),
             name: "lo".into(),
-        });
+        }));
         plan_sysctls(n, early, &mut ph);
         for i in &n.interfaces {
             plan_interface(sc, n, i, &mut ph, &mut ready);
         }
         for e in &n.neigh {
-            ph.entries.push(Op::AddNeigh {
+            ph.entries.push(Op::Entry(EntryOp::AddNeigh {
                 node: n.name.clone(),
                 entry: e.clone(),
-            });
+            }));
         }
         for e in &n.fdb {
-            ph.entries.push(Op::AddFdb {
+            ph.entries.push(Op::Entry(EntryOp::AddFdb {
                 node: n.name.clone(),
                 entry: e.clone(),
-            });
+            }));
         }
         if !n.nexthops.is_empty() {
-            ph.nexthops.push(Op::AddNexthops {
+            ph.nexthops.push(Op::Entry(EntryOp::AddNexthops {
                 node: n.name.clone(),
                 nexthops: n.nexthops.clone(),
                 replace: false,
-            });
+            }));
         }
         for r in &n.routes {
-            ph.routes.push(Op::AddRoute {
+            ph.routes.push(Op::Entry(EntryOp::AddRoute {
                 node: n.name.clone(),
                 route: r.clone(),
-            });
+            }));
         }
     }
     Plan {
@@ -312,75 +331,75 @@ fn plan_interface(sc: &Scenario, n: &Node, i: &Interface, ph: &mut Phases, ready
         ifname: i.name.clone(),
     };
     match &i.kind {
-        IfKind::Bridge(opts) => ph.base.push(Op::CreateBridge {
+        IfKind::Bridge(opts) => ph.base.push(Op::Create(Create::Bridge {
             node: n.name.clone(),
             name: i.name.clone(),
             mac: i.mac,
             mtu: i.mtu,
             opts: opts.clone(),
-        }),
+        })),
         IfKind::Veth {
             peer,
             creates: true,
         } => {
             let other = sc.interface(peer).expect("resolve checked the peer");
-            ph.base.push(Op::CreateVeth {
+            ph.base.push(Op::Create(Create::Veth {
                 end: me.clone(),
                 mac: i.mac,
                 mtu: i.mtu,
                 peer: peer.clone(),
                 peer_mac: other.mac,
                 peer_mtu: other.mtu,
-            });
+            }));
         }
         IfKind::Veth { creates: false, .. } => {}
-        IfKind::Macvlan { parent, mode } => ph.stacked.push(Op::CreateMacvlan {
+        IfKind::Macvlan { parent, mode } => ph.stacked.push(Op::Create(Create::Macvlan {
             node: n.name.clone(),
             name: i.name.clone(),
             mac: i.mac,
             mtu: i.mtu,
             parent: parent.clone(),
             mode: *mode,
-        }),
-        IfKind::Vxlan { .. } => ph.stacked.push(Op::CreateVxlan {
+        })),
+        IfKind::Vxlan(v) => ph.stacked.push(Op::Create(Create::Vxlan {
             node: n.name.clone(),
             name: i.name.clone(),
             mac: i.mac,
             mtu: i.mtu,
-            kind: i.kind.clone(),
-        }),
+            vxlan: v.clone(),
+        })),
     }
     if let Some(m) = &i.master {
-        ph.masters.push(Op::SetMaster {
+        ph.masters.push(Op::Link(LinkOp::SetMaster {
             node: n.name.clone(),
             name: i.name.clone(),
             master: m.clone(),
-        });
+        }));
     }
     // Port options need the port attached: they go with the links coming up, after it.
     if !i.port.is_empty() {
-        ph.ups.push(Op::SetPort {
+        ph.ups.push(Op::Link(LinkOp::SetPort {
             node: n.name.clone(),
             name: i.name.clone(),
             opts: i.port.clone(),
-        });
+        }));
     }
     for c in &i.addresses {
-        ph.addresses.push(Op::AddAddress {
+        ph.addresses.push(Op::Link(LinkOp::AddAddress {
             node: n.name.clone(),
             name: i.name.clone(),
             cidr: *c,
             dad: i.dad,
-        });
+        }));
         if c.addr.is_ipv6() && c.prefix < 128 && i.up && !i.dad {
             ready.v6_prefix_routes.push((me.clone(), c.network()));
         }
     }
     if i.up {
-        ph.ups.push(Op::SetUp {
+        ph.ups.push(Op::Link(LinkOp::SetUp {
             node: n.name.clone(),
             name: i.name.clone(),
-        });
+        }));
         if will_carry(sc, &me) {
             ready.links_up.push(me.clone());
             if ipv6_on(n) && !i.dad && !link_local_configured(n) {
@@ -504,7 +523,7 @@ fn carries(sc: &Scenario, r: &IfRef, depth: usize) -> bool {
                 })
         }
         IfKind::Macvlan { parent, .. } => carries(sc, parent, depth + 1),
-        IfKind::Vxlan { .. } => false,
+        IfKind::Vxlan(_) => false,
     }
 }
 
@@ -536,7 +555,7 @@ mod tests {
         );
         let create = &p.phases[0].1;
         assert_eq!(create.len(), 3, "one bridge and two veth pairs: {create:?}");
-        assert!(create.iter().any(|o| matches!(o, Op::CreateVeth { end, peer, .. } if end.to_string() == "host:veth1" && peer.to_string() == "net1:vethpeer1")));
+        assert!(create.iter().any(|o| matches!(o, Op::Create(Create::Veth { end, peer, .. }) if end.to_string() == "host:veth1" && peer.to_string() == "net1:vethpeer1")));
         assert!(
             p.phases[2].1.is_empty(),
             "ip_forward names no interface: written at creation"

@@ -117,7 +117,7 @@ pub(crate) fn render_node(
     let has_bridge = n
         .interfaces
         .iter()
-        .any(|i| matches!(i.kind, IfKind::Bridge(_) | IfKind::Vxlan { .. }));
+        .any(|i| matches!(i.kind, IfKind::Bridge(_) | IfKind::Vxlan(_)));
     if want.fdb && has_bridge {
         render_fdb(out, sc, st);
     }

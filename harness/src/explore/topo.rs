@@ -50,7 +50,7 @@ pub struct Member {
     pub port: Port,
 }
 
-/// One L2 segment and its subnet: 10.<id>.0.0/24 and fd00:<id>::/64.
+/// One L2 segment and its subnet: `10.<id>.0.0/24` and `fd00:<id>::/64`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seg {
     pub id: u8,

@@ -6,7 +6,7 @@ mod ops;
 pub(crate) mod wire;
 
 pub(crate) use dump::*;
-pub(crate) use ops::RouteOifs;
+pub(crate) use ops::{NewLink, PeerEnd, RouteOifs};
 
 use std::io;
 use std::os::fd::{FromRawFd, IntoRawFd, RawFd};

@@ -24,22 +24,53 @@ use rtnetlink::{
 use super::{Nl, NlError};
 use crate::scenario::{
     BridgeOptions, Cidr, FdbState, Mac, MacvlanMode, PortOptions, Route, RouteType, StaticFdb,
-    StaticNeigh,
+    StaticNeigh, Vxlan,
 };
+
+/// A link to create, with what the plan fixed for it: index, name, MAC and MTU.
+pub(crate) struct NewLink<'a> {
+    pub index: u32,
+    pub name: &'a str,
+    pub mac: Mac,
+    pub mtu: Option<u32>,
+}
+
+impl<'a> NewLink<'a> {
+    pub(crate) fn new(index: u32, name: &'a str, mac: Mac, mtu: Option<u32>) -> NewLink<'a> {
+        NewLink {
+            index,
+            name,
+            mac,
+            mtu,
+        }
+    }
+
+    /// The builder with the index, MAC and MTU set.
+    fn fixed<T>(&self, b: LinkMessageBuilder<T>) -> LinkMessageBuilder<T> {
+        let b = b.index(self.index).address(self.mac.0.to_vec());
+        match self.mtu {
+            Some(m) => b.mtu(m),
+            None => b,
+        }
+    }
+}
+
+/// A veth's peer: the link, and the namespace it is born in.
+pub(crate) struct PeerEnd<'a> {
+    pub link: NewLink<'a>,
+    /// The peer's node, for messages.
+    pub node: &'a str,
+    pub netns: RawFd,
+}
 
 impl Nl {
     pub(crate) async fn add_bridge(
         &self,
-        index: u32,
-        name: &str,
-        mac: Mac,
-        mtu: Option<u32>,
+        link: &NewLink<'_>,
         opts: &BridgeOptions,
     ) -> Result<(), NlError> {
-        let mut b = LinkBridge::new(name).index(index).address(mac.0.to_vec());
-        if let Some(m) = mtu {
-            b = b.mtu(m);
-        }
+        let name = link.name;
+        let mut b = link.fixed(LinkBridge::new(name));
         if let Some(stp) = opts.stp {
             b = b.stp_state(if stp {
                 BridgeStpState::KernelStp
@@ -73,36 +104,22 @@ impl Nl {
             .map_err(|e| self.err(format!("create bridge {name}"), &e))
     }
 
-    /// Creates a veth pair whose peer is born directly in `peer_ns`: moving it
+    /// Creates a veth pair whose peer is born directly in its node: moving it
     /// afterwards would cost 15-35 ms.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn add_veth(
         &self,
-        index: u32,
-        name: &str,
-        mac: Mac,
-        mtu: Option<u32>,
-        peer_ns: RawFd,
-        peer_node: &str,
-        peer_name: &str,
-        peer_index: u32,
-        peer_mac: Mac,
-        peer_mtu: Option<u32>,
+        link: &NewLink<'_>,
+        peer: &PeerEnd<'_>,
     ) -> Result<(), NlError> {
-        let mut peer = LinkUnspec::new_with_name(peer_name)
-            .index(peer_index)
-            .address(peer_mac.0.to_vec())
-            .setns_by_fd(peer_ns);
-        if let Some(m) = peer_mtu {
-            peer = peer.mtu(m);
-        }
-        let mut b = LinkMessageBuilder::<LinkVeth>::new(name, peer_name)
-            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())))
-            .index(index)
-            .address(mac.0.to_vec());
-        if let Some(m) = mtu {
-            b = b.mtu(m);
-        }
+        let (name, peer_name, peer_node) = (link.name, peer.link.name, peer.node);
+        let other = peer
+            .link
+            .fixed(LinkUnspec::new_with_name(peer_name))
+            .setns_by_fd(peer.netns);
+        let b = link.fixed(
+            LinkMessageBuilder::<LinkVeth>::new(name, peer_name)
+                .set_info_data(InfoData::Veth(InfoVeth::Peer(other.build()))),
+        );
         self.handle
             .link()
             .add(b.build())
@@ -116,31 +133,24 @@ impl Nl {
             })
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// A macvlan on `parent_index`, born in `netns` when given (another node's).
     pub(crate) async fn add_macvlan(
         &self,
-        index: u32,
-        name: &str,
-        mac: Mac,
-        mtu: Option<u32>,
+        link: &NewLink<'_>,
         parent_index: u32,
         mode: MacvlanMode,
         netns: Option<RawFd>,
     ) -> Result<(), NlError> {
+        let name = link.name;
         let mode = match mode {
             MacvlanMode::Private => MacVlanMode::Private,
             MacvlanMode::Vepa => MacVlanMode::Vepa,
             MacvlanMode::Bridge => MacVlanMode::Bridge,
             MacvlanMode::Passthru => MacVlanMode::Passthrough,
         };
-        let mut b = LinkMacVlan::new(name, parent_index, mode)
-            .index(index)
-            .address(mac.0.to_vec());
+        let mut b = link.fixed(LinkMacVlan::new(name, parent_index, mode));
         if let Some(fd) = netns {
             b = b.setns_by_fd(fd);
-        }
-        if let Some(m) = mtu {
-            b = b.mtu(m);
         }
         self.handle
             .link()
@@ -150,35 +160,24 @@ impl Nl {
             .map_err(|e| self.err(format!("create macvlan {name}"), &e))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// A vxlan device; `dev_index` is its underlay's index, when it names one.
     pub(crate) async fn add_vxlan(
         &self,
-        index: u32,
-        name: &str,
-        mac: Mac,
-        mtu: Option<u32>,
-        vni: u32,
-        local: Option<IpAddr>,
-        remote: Option<IpAddr>,
+        link: &NewLink<'_>,
+        v: &Vxlan,
         dev_index: Option<u32>,
-        dstport: u16,
     ) -> Result<(), NlError> {
-        let mut b = LinkVxlan::new(name, vni)
-            .index(index)
-            .port(dstport)
-            .address(mac.0.to_vec());
-        if let Some(m) = mtu {
-            b = b.mtu(m);
-        }
+        let name = link.name;
+        let mut b = link.fixed(LinkVxlan::new(name, v.vni).port(v.dstport));
         if let Some(d) = dev_index {
             b = b.dev(d);
         }
-        match local {
+        match v.local {
             Some(IpAddr::V4(a)) => b = b.local(a),
             Some(IpAddr::V6(a)) => b = b.local6(a),
             None => {}
         }
-        match remote {
+        match v.remote {
             Some(IpAddr::V4(a)) => b = b.remote(a),
             Some(IpAddr::V6(a)) => b = b.remote6(a),
             None => {}

@@ -245,13 +245,19 @@ pub enum IfKind {
         parent: IfRef,
         mode: MacvlanMode,
     },
-    Vxlan {
-        vni: u32,
-        local: Option<IpAddr>,
-        remote: Option<IpAddr>,
-        dev: Option<IfName>,
-        dstport: u16,
-    },
+    Vxlan(Vxlan),
+}
+
+/// A vxlan device: `ip link add NAME type vxlan id VNI [local] [remote] [dev] dstport`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vxlan {
+    pub vni: u32,
+    pub local: Option<IpAddr>,
+    /// The default remote VTEP; without one, only fdb entries say where frames go.
+    pub remote: Option<IpAddr>,
+    /// The underlay interface, in the same node.
+    pub dev: Option<IfName>,
+    pub dstport: u16,
 }
 
 impl IfKind {
@@ -260,7 +266,7 @@ impl IfKind {
             IfKind::Veth { .. } => "veth",
             IfKind::Bridge(_) => "bridge",
             IfKind::Macvlan { .. } => "macvlan",
-            IfKind::Vxlan { .. } => "vxlan",
+            IfKind::Vxlan(_) => "vxlan",
         }
     }
 }

@@ -202,7 +202,7 @@ impl Resolver<'_> {
                     None => None,
                 };
                 let port = sc.node(&node)?.interface(&d.port)?;
-                let vxlan = matches!(port.kind, IfKind::Vxlan { .. });
+                let vxlan = matches!(port.kind, IfKind::Vxlan(_));
                 FdbOp::Del {
                     mac,
                     port: d.port.as_str().into(),
@@ -306,7 +306,7 @@ impl Resolver<'_> {
         let (mac, _) = self.mac_ref(&format!("{path}.mac"), &f.mac, sc)?;
         self.node_if(&format!("{path}.port"), node, &f.port, sc)?;
         let port = sc.node(node)?.interface(&f.port)?;
-        let vxlan = matches!(port.kind, IfKind::Vxlan { .. });
+        let vxlan = matches!(port.kind, IfKind::Vxlan(_));
         let dst = match &f.dst {
             Some(d) if !vxlan => {
                 self.at(

@@ -147,7 +147,7 @@ impl Resolver<'_> {
         if !nd
             .interfaces
             .iter()
-            .any(|i| matches!(i.kind, IfKind::Bridge(_) | IfKind::Vxlan { .. }))
+            .any(|i| matches!(i.kind, IfKind::Bridge(_) | IfKind::Vxlan(_)))
         {
             self.at(
                 &format!("{p}.node"),

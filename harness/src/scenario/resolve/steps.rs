@@ -580,7 +580,7 @@ impl Resolver<'_> {
             });
         }
         if let Some(r) = &l.remote {
-            if !matches!(sc.interface(&dev)?.kind, IfKind::Vxlan { .. }) {
+            if !matches!(sc.interface(&dev)?.kind, IfKind::Vxlan(_)) {
                 self.at(
                     &format!("{path}.remote"),
                     format!("`remote` on {dev}, which is not a vxlan"),

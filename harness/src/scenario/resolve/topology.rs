@@ -318,13 +318,13 @@ impl Resolver<'_> {
                 if let Some(d) = &ri.dev {
                     self.local_if(&format!("{ipath}.dev"), node, d, local_ifs);
                 }
-                Some(IfKind::Vxlan {
+                Some(IfKind::Vxlan(Vxlan {
                     vni,
                     local,
                     remote,
                     dev: ri.dev.as_deref().map(Into::into),
                     dstport: ri.dstport.unwrap_or(4789),
-                })
+                }))
             }
             _ => self.veth(node, ifname, ipath, ri, raw, names),
         }
@@ -479,7 +479,7 @@ impl Resolver<'_> {
                 let out = edges.entry(me).or_default();
                 match &i.kind {
                     IfKind::Macvlan { parent, .. } => out.push((parent.clone(), "parent")),
-                    IfKind::Vxlan { dev: Some(d), .. } => out.push((local(d), "dev")),
+                    IfKind::Vxlan(Vxlan { dev: Some(d), .. }) => out.push((local(d), "dev")),
                     _ => {}
                 }
             }
