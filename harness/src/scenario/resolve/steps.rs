@@ -3,9 +3,7 @@
 use super::*;
 
 impl Resolver<'_> {
-    /// Which action a step has (exactly one), then that action's resolver: a dispatch
-    /// table, one line per kind of step.
-    #[allow(clippy::too_many_lines)]
+    /// Which action a step has (exactly one), then that action's resolver.
     pub(super) fn step(
         &mut self,
         i: usize,
@@ -16,49 +14,10 @@ impl Resolver<'_> {
     ) -> Option<Step> {
         let path = format!("steps.{i}");
         let pos = self.spans.value(&path);
-        let mut actions = Vec::new();
-        for (set, name) in [
-            (raw.ping.is_some(), "ping"),
-            (raw.pings.is_some(), "pings"),
-            (raw.arping.is_some(), "arping"),
-            (raw.link.is_some(), "link"),
-            (raw.check.is_some(), "check"),
-            (raw.snapshot.is_some(), "snapshot"),
-            (raw.sleep.is_some(), "sleep"),
-            (raw.address.is_some(), "address"),
-            (raw.route.is_some(), "route"),
-            (raw.sysctl.is_some(), "sysctl"),
-            (raw.neigh.is_some(), "neigh"),
-            (raw.fdb.is_some(), "fdb"),
-            (raw.nexthop.is_some(), "nexthop"),
-            (raw.send.is_some(), "send"),
-            (raw.watch.is_some(), "watch"),
-            (raw.listen.is_some(), "listen"),
-            (raw.connect.is_some(), "connect"),
-            (raw.exec.is_some(), "exec"),
-            (raw.netfilter.is_some(), "netfilter"),
-        ] {
-            if set {
-                actions.push(name)
-            }
-        }
-        if raw.hold.is_some() && raw.check.is_none() {
-            self.at(
-                &format!("{path}.for"),
-                "`for` applies to a `check` step only",
-                Some("`for: 2s` asserts that a check keeps holding for that long".into()),
-            );
+        if !self.waits_belong_to_a_check(&path, raw) {
             return None;
         }
-        if raw.within.is_some() && raw.check.is_none() {
-            self.at(
-                &format!("{path}.within"),
-                "`within` applies to a `check` step only",
-                Some("to wait for a probe, give it a `timeout`".into()),
-            );
-            return None;
-        }
-        let action = match actions.as_slice() {
+        let action = match actions_of(raw).as_slice() {
             [] => {
                 self.at(
                     &path,
@@ -67,50 +26,7 @@ impl Resolver<'_> {
                 );
                 return None;
             }
-            [_] => {
-                if let Some(p) = &raw.ping {
-                    Action::Ping(self.ping(&format!("{path}.ping"), p, sc)?)
-                } else if let Some(list) = &raw.pings {
-                    self.pings(&format!("{path}.pings"), list, sc)?
-                } else if let Some(a) = &raw.arping {
-                    Action::Arping(self.arping(&format!("{path}.arping"), a, sc)?)
-                } else if let Some(l) = &raw.link {
-                    self.link_step(&format!("{path}.link"), l, sc)?
-                } else if let Some(c) = &raw.check {
-                    self.check(&format!("{path}.check"), c, raw, sc)?
-                } else if let Some(s) = &raw.snapshot {
-                    Action::Snapshot(self.snapshot(&format!("{path}.snapshot"), s, sc, labels)?)
-                } else if let Some(a) = &raw.address {
-                    self.address_step(&format!("{path}.address"), a, sc)?
-                } else if let Some(r) = &raw.route {
-                    self.route_step(&format!("{path}.route"), r, sc)?
-                } else if let Some(x) = &raw.sysctl {
-                    self.sysctl_step(&format!("{path}.sysctl"), x, sc)?
-                } else if let Some(n) = &raw.neigh {
-                    self.neigh_step(&format!("{path}.neigh"), n, sc)?
-                } else if let Some(f) = &raw.fdb {
-                    self.fdb_step(&format!("{path}.fdb"), f, sc)?
-                } else if let Some(n) = &raw.nexthop {
-                    self.nexthop_step(&format!("{path}.nexthop"), n, sc)?
-                } else if let Some(x) = &raw.send {
-                    Action::Send(self.send(&format!("{path}.send"), x, sc)?)
-                } else if let Some(w) = &raw.watch {
-                    Action::Watch(self.watch(&format!("{path}.watch"), w, sc)?)
-                } else if let Some(l) = &raw.listen {
-                    Action::Listen {
-                        listen: self.listen(&format!("{path}.listen"), l, sc)?,
-                        stop: l.stop.unwrap_or(false),
-                    }
-                } else if let Some(c) = &raw.connect {
-                    Action::Connect(self.connect(&format!("{path}.connect"), c, sc)?)
-                } else if let Some(x) = &raw.exec {
-                    Action::Exec(self.exec(&format!("{path}.exec"), x, sc)?)
-                } else if let Some(r) = &raw.netfilter {
-                    self.rules_step(&format!("{path}.netfilter"), r, sc)?
-                } else {
-                    Action::Sleep(self.duration(&format!("{path}.sleep"), raw.sleep.as_deref()?)?)
-                }
-            }
+            [_] => self.action(&path, raw, sc, labels)?,
             many => {
                 self.at(
                     &path,
@@ -130,6 +46,79 @@ impl Resolver<'_> {
             pos,
             action,
             timeout,
+        })
+    }
+
+    /// `for` and `within` only shape a check.
+    fn waits_belong_to_a_check(&mut self, path: &str, raw: &RawStep) -> bool {
+        if raw.hold.is_some() && raw.check.is_none() {
+            self.at(
+                &format!("{path}.for"),
+                "`for` applies to a `check` step only",
+                Some("`for: 2s` asserts that a check keeps holding for that long".into()),
+            );
+            return false;
+        }
+        if raw.within.is_some() && raw.check.is_none() {
+            self.at(
+                &format!("{path}.within"),
+                "`within` applies to a `check` step only",
+                Some("to wait for a probe, give it a `timeout`".into()),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// The step's one action, by its resolver: a dispatch table, one line per kind.
+    fn action(
+        &mut self,
+        path: &str,
+        raw: &RawStep,
+        sc: &Scenario,
+        labels: &mut BTreeSet<String>,
+    ) -> Option<Action> {
+        Some(if let Some(p) = &raw.ping {
+            Action::Ping(self.ping(&format!("{path}.ping"), p, sc)?)
+        } else if let Some(list) = &raw.pings {
+            self.pings(&format!("{path}.pings"), list, sc)?
+        } else if let Some(a) = &raw.arping {
+            Action::Arping(self.arping(&format!("{path}.arping"), a, sc)?)
+        } else if let Some(l) = &raw.link {
+            self.link_step(&format!("{path}.link"), l, sc)?
+        } else if let Some(c) = &raw.check {
+            self.check(&format!("{path}.check"), c, raw, sc)?
+        } else if let Some(s) = &raw.snapshot {
+            Action::Snapshot(self.snapshot(&format!("{path}.snapshot"), s, sc, labels)?)
+        } else if let Some(a) = &raw.address {
+            self.address_step(&format!("{path}.address"), a, sc)?
+        } else if let Some(r) = &raw.route {
+            self.route_step(&format!("{path}.route"), r, sc)?
+        } else if let Some(x) = &raw.sysctl {
+            self.sysctl_step(&format!("{path}.sysctl"), x, sc)?
+        } else if let Some(n) = &raw.neigh {
+            self.neigh_step(&format!("{path}.neigh"), n, sc)?
+        } else if let Some(f) = &raw.fdb {
+            self.fdb_step(&format!("{path}.fdb"), f, sc)?
+        } else if let Some(n) = &raw.nexthop {
+            self.nexthop_step(&format!("{path}.nexthop"), n, sc)?
+        } else if let Some(x) = &raw.send {
+            Action::Send(self.send(&format!("{path}.send"), x, sc)?)
+        } else if let Some(w) = &raw.watch {
+            Action::Watch(self.watch(&format!("{path}.watch"), w, sc)?)
+        } else if let Some(l) = &raw.listen {
+            Action::Listen {
+                listen: self.listen(&format!("{path}.listen"), l, sc)?,
+                stop: l.stop.unwrap_or(false),
+            }
+        } else if let Some(c) = &raw.connect {
+            Action::Connect(self.connect(&format!("{path}.connect"), c, sc)?)
+        } else if let Some(x) = &raw.exec {
+            Action::Exec(self.exec(&format!("{path}.exec"), x, sc)?)
+        } else if let Some(r) = &raw.netfilter {
+            self.rules_step(&format!("{path}.netfilter"), r, sc)?
+        } else {
+            Action::Sleep(self.duration(&format!("{path}.sleep"), raw.sleep.as_deref()?)?)
         })
     }
 
@@ -595,4 +584,32 @@ impl Resolver<'_> {
             error: l.error.clone(),
         })
     }
+}
+
+/// The actions a raw step names: exactly one is valid.
+fn actions_of(raw: &RawStep) -> Vec<&'static str> {
+    [
+        (raw.ping.is_some(), "ping"),
+        (raw.pings.is_some(), "pings"),
+        (raw.arping.is_some(), "arping"),
+        (raw.link.is_some(), "link"),
+        (raw.check.is_some(), "check"),
+        (raw.snapshot.is_some(), "snapshot"),
+        (raw.sleep.is_some(), "sleep"),
+        (raw.address.is_some(), "address"),
+        (raw.route.is_some(), "route"),
+        (raw.sysctl.is_some(), "sysctl"),
+        (raw.neigh.is_some(), "neigh"),
+        (raw.fdb.is_some(), "fdb"),
+        (raw.nexthop.is_some(), "nexthop"),
+        (raw.send.is_some(), "send"),
+        (raw.watch.is_some(), "watch"),
+        (raw.listen.is_some(), "listen"),
+        (raw.connect.is_some(), "connect"),
+        (raw.exec.is_some(), "exec"),
+        (raw.netfilter.is_some(), "netfilter"),
+    ]
+    .into_iter()
+    .filter_map(|(set, name)| set.then_some(name))
+    .collect()
 }

@@ -332,7 +332,6 @@ impl Resolver<'_> {
 
     /// Both ends of a pair, who names whom, and which end creates it: the cases are
     /// few but each needs its own message.
-    #[allow(clippy::too_many_lines)]
     pub(super) fn veth(
         &mut self,
         node: &str,
@@ -342,96 +341,121 @@ impl Resolver<'_> {
         raw: &RawScenario,
         names: &Names,
     ) -> Option<IfKind> {
-        // Who names this interface as their peer?
-        let me = format!("{node}:{ifname}");
-        let claimants: &[(String, String)] = names
-            .claimed_by
-            .get(&me)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
         match &ri.peer {
-            Some(p) => {
-                let ppath = format!("{ipath}.peer");
-                let peer = self.ifref(&ppath, p, names)?;
-                if peer.node == node && peer.ifname == ifname {
-                    self.at(&ppath, format!("{me} cannot be its own peer"), None);
-                    return None;
-                }
-                let peer_kind = names.nodes[peer.node.as_str()][peer.ifname.as_str()];
-                if peer_kind != "veth" {
-                    self.at(
-                        &ppath,
-                        format!("peer {p} is a {peer_kind}, not a veth"),
-                        None,
-                    );
-                    return None;
-                }
-                // If the other end names a peer too, it must name us.
-                let other = raw
-                    .nodes
-                    .get(peer.node.as_str())
-                    .and_then(|n| n.interfaces.get(peer.ifname.as_str()));
-                if let Some(op) = other.and_then(|o| o.peer.as_ref()) {
-                    if op != &me {
-                        self.at(
-                            &ppath,
-                            format!("{p} is already the peer of {op}"),
-                            Some("a veth pair has exactly two ends".into()),
-                        );
-                        return None;
-                    }
-                }
-                if claimants.len() > 1
-                    || claimants
-                        .iter()
-                        .any(|c| c.0 != peer.node || c.1 != peer.ifname)
-                {
-                    let others: Vec<String> =
-                        claimants.iter().map(|(n, i)| format!("{n}:{i}")).collect();
-                    self.at(
-                        &ppath,
-                        format!("{me} is named as a peer by {}", others.join(" and ")),
-                        Some("a veth pair has exactly two ends".into()),
-                    );
-                    return None;
-                }
-                // When both ends name each other, the end that sorts first creates the pair.
-                let creates = claimants.is_empty()
-                    || (node, ifname) < (peer.node.as_str(), peer.ifname.as_str());
-                Some(IfKind::Veth { peer, creates })
+            Some(p) => self.veth_naming(node, ifname, ipath, p, raw, names),
+            None => self.veth_named(node, ifname, ipath, names),
+        }
+    }
+
+    /// Who names `node:ifname` as their peer.
+    fn claimants<'n>(names: &'n Names, me: &str) -> &'n [(String, String)] {
+        names
+            .claimed_by
+            .get(me)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// A veth end that names its peer `p`.
+    fn veth_naming(
+        &mut self,
+        node: &str,
+        ifname: &str,
+        ipath: &str,
+        p: &str,
+        raw: &RawScenario,
+        names: &Names,
+    ) -> Option<IfKind> {
+        let me = format!("{node}:{ifname}");
+        let claimants = Self::claimants(names, &me);
+        let ppath = format!("{ipath}.peer");
+        let peer = self.ifref(&ppath, p, names)?;
+        if peer.node == node && peer.ifname == ifname {
+            self.at(&ppath, format!("{me} cannot be its own peer"), None);
+            return None;
+        }
+        let peer_kind = names.nodes[peer.node.as_str()][peer.ifname.as_str()];
+        if peer_kind != "veth" {
+            self.at(
+                &ppath,
+                format!("peer {p} is a {peer_kind}, not a veth"),
+                None,
+            );
+            return None;
+        }
+        // If the other end names a peer too, it must name us.
+        let other = raw
+            .nodes
+            .get(peer.node.as_str())
+            .and_then(|n| n.interfaces.get(peer.ifname.as_str()));
+        if let Some(op) = other.and_then(|o| o.peer.as_ref()) {
+            if op != &me {
+                self.at(
+                    &ppath,
+                    format!("{p} is already the peer of {op}"),
+                    Some("a veth pair has exactly two ends".into()),
+                );
+                return None;
             }
-            None => match claimants {
-                [(n, i)] => Some(IfKind::Veth {
-                    peer: IfRef {
-                        node: n.into(),
-                        ifname: i.into(),
-                    },
-                    creates: false,
-                }),
-                // A peer that names an unknown node was meant for this interface, most
-                // likely: its error is the cause, and this one would only follow from it.
-                [] if names
-                    .dangling_peers
-                    .iter()
-                    .any(|(n, i)| i == ifname || did_you_mean(n, [node]).is_some()) =>
-                {
-                    None
-                }
-                [] => {
-                    self.at_key(ipath, format!("interface {me} has no kind"), Some("give `peer: node:ifname` for a veth pair, or `kind: bridge`, `macvlan` or `vxlan`".into()));
-                    None
-                }
-                many => {
-                    let others: Vec<String> =
-                        many.iter().map(|(n, i)| format!("{n}:{i}")).collect();
-                    self.at_key(
-                        ipath,
-                        format!("{me} is named as a peer by {}", others.join(" and ")),
-                        Some("a veth pair has exactly two ends".into()),
-                    );
-                    None
-                }
-            },
+        }
+        if claimants.len() > 1
+            || claimants
+                .iter()
+                .any(|c| c.0 != peer.node || c.1 != peer.ifname)
+        {
+            let others: Vec<String> = claimants.iter().map(|(n, i)| format!("{n}:{i}")).collect();
+            self.at(
+                &ppath,
+                format!("{me} is named as a peer by {}", others.join(" and ")),
+                Some("a veth pair has exactly two ends".into()),
+            );
+            return None;
+        }
+        // When both ends name each other, the end that sorts first creates the pair.
+        let creates =
+            claimants.is_empty() || (node, ifname) < (peer.node.as_str(), peer.ifname.as_str());
+        Some(IfKind::Veth { peer, creates })
+    }
+
+    /// A veth end that names no peer: exactly one other end must name it.
+    fn veth_named(
+        &mut self,
+        node: &str,
+        ifname: &str,
+        ipath: &str,
+        names: &Names,
+    ) -> Option<IfKind> {
+        let me = format!("{node}:{ifname}");
+        match Self::claimants(names, &me) {
+            [(n, i)] => Some(IfKind::Veth {
+                peer: IfRef {
+                    node: n.into(),
+                    ifname: i.into(),
+                },
+                creates: false,
+            }),
+            // A peer that names an unknown node was meant for this interface, most
+            // likely: its error is the cause, and this one would only follow from it.
+            [] if names
+                .dangling_peers
+                .iter()
+                .any(|(n, i)| i == ifname || did_you_mean(n, [node]).is_some()) =>
+            {
+                None
+            }
+            [] => {
+                self.at_key(ipath, format!("interface {me} has no kind"), Some("give `peer: node:ifname` for a veth pair, or `kind: bridge`, `macvlan` or `vxlan`".into()));
+                None
+            }
+            many => {
+                let others: Vec<String> = many.iter().map(|(n, i)| format!("{n}:{i}")).collect();
+                self.at_key(
+                    ipath,
+                    format!("{me} is named as a peer by {}", others.join(" and ")),
+                    Some("a veth pair has exactly two ends".into()),
+                );
+                None
+            }
         }
     }
 
