@@ -1,5 +1,6 @@
 //! Scenario files: load (serde), resolve (checks and diagnostics), and the typed model.
 
+mod checks;
 mod diag;
 mod frames;
 mod matrix;
@@ -11,6 +12,7 @@ mod resolve;
 mod schema;
 mod services;
 mod spans;
+mod steps;
 mod values;
 
 pub use diag::{Diagnostic, LoadError};
