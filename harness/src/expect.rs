@@ -2,18 +2,16 @@
 //! dumps produce typed observations; nothing here touches the kernel, so every rule
 //! that decides a pass or a fail is unit-tested without root.
 
-use std::net::IpAddr;
-
 use crate::observation::Observation;
 use crate::observe::Sighting;
 use crate::probe::arping::ArpResult;
 use crate::probe::ping::PingResult;
-use crate::scenario::{
-    ArpExpect, Arping, Check, IfRef, Mac, Observe, Ping, Reach, RouteAttrs, Scenario,
-};
-use crate::state::{NodeState, NudState, RouteEntry, RouteKind};
+use crate::scenario::{ArpExpect, Arping, Check, IfRef, Mac, Observe, Ping, Reach, Scenario};
+use crate::state::{NodeState, NudState};
 
+mod routes;
 mod services;
+use routes::{nexthop, route_entry, route_lookup};
 pub(crate) use services::{connect, counter, exec, trace};
 
 /// What was expected, what was seen, and whether they agree.
@@ -123,74 +121,6 @@ pub(crate) fn change(error: Option<&str>, refusal: Option<&str>) -> Verdict {
     }
 }
 
-/// ` via A dev X`, for whichever is given.
-fn via_dev(via: Option<IpAddr>, dev: Option<&str>) -> String {
-    let mut s = String::new();
-    if let Some(v) = via {
-        s += &format!(" via {v}");
-    }
-    if let Some(d) = dev {
-        s += &format!(" dev {d}");
-    }
-    s
-}
-
-/// Whether a route goes via `via` and out of `dev`, for whichever is given.
-fn goes(r: &RouteEntry, via: Option<IpAddr>, dev: Option<&str>) -> bool {
-    via.is_none_or(|v| r.via == Some(v)) && dev.is_none_or(|d| r.dev.as_deref() == Some(d))
-}
-
-/// Whether a route has every attribute the check names (`boot` and `universe` are what
-/// iproute2 leaves unprinted).
-fn has(r: &RouteEntry, a: &RouteAttrs) -> bool {
-    a.proto
-        .as_deref()
-        .is_none_or(|p| r.proto.as_deref().unwrap_or("boot") == p)
-        && a.scope
-            .as_deref()
-            .is_none_or(|s| r.scope.unwrap_or("universe") == s)
-        && a.src.is_none_or(|s| r.src == Some(s))
-        && a.metric.is_none_or(|m| r.metric.unwrap_or(0) == m)
-        && a.mtu.is_none_or(|m| r.mtu == Some(m))
-        && a.lock.is_none_or(|l| r.mtu_locked == l)
-        && a.nhid.is_none_or(|n| r.nhid == Some(n))
-        && a.pref.as_deref().is_none_or(|p| r.pref == Some(p))
-        && a.hops.as_ref().is_none_or(|want| {
-            want.len() == r.hops.len()
-                && want.iter().zip(&r.hops).all(|(w, g)| {
-                    w.via == g.via
-                        && w.dev.as_deref().is_none_or(|d| g.dev.as_deref() == Some(d))
-                        && w.weight == g.weight
-                })
-        })
-        && same_flags(a.flags.as_ref(), &r.flags)
-}
-
-/// A route's attributes as iproute2 prints them, for `actual`.
-fn attrs_of(r: &RouteEntry) -> String {
-    RouteAttrs {
-        proto: Some(r.proto.clone().unwrap_or_else(|| "boot".into())),
-        scope: Some(r.scope.unwrap_or("universe").into()),
-        src: r.src,
-        metric: r.metric,
-        flags: Some(r.flags.iter().map(|f| f.to_string()).collect()),
-        mtu: r.mtu,
-        lock: Some(r.mtu_locked).filter(|l| *l),
-        nhid: r.nhid,
-        pref: r.pref.map(Into::into),
-        hops: Some(r.hops.iter().map(model_hop).collect()).filter(|h: &Vec<_>| !h.is_empty()),
-    }
-    .to_string()
-}
-
-fn model_hop(h: &crate::state::Hop) -> crate::scenario::Hop {
-    crate::scenario::Hop {
-        via: h.via,
-        dev: h.dev.as_deref().map(Into::into),
-        weight: h.weight,
-    }
-}
-
 /// A verdict whose observation turned out incomplete: it fails, saying why, whatever
 /// it was going to say.
 pub(crate) fn incomplete(v: Verdict, why: String) -> Verdict {
@@ -245,65 +175,8 @@ pub(crate) fn check(c: &Check, seen: &Observation, sc: &Scenario) -> Verdict {
     }
 }
 
-fn nexthop(c: &Check, st: &NodeState) -> Verdict {
-    let Check::Nexthop {
-        id,
-        present,
-        is,
-        flags,
-        ..
-    } = c
-    else {
-        return mismatched(c);
-    };
-    let found = st.nexthops.iter().find(|n| n.id == *id);
-    let mut want = format!("nexthop {id}");
-    if !present {
-        want += " absent";
-    }
-    if let Some(k) = is {
-        want += &format!(" {k}");
-    }
-    want += &flags_text(flags.as_ref());
-    let actual = match found {
-        Some(n) => format!("nexthop {id} {n}"),
-        None => format!(
-            "no nexthop {id}; the node has {}",
-            match st.nexthops.len() {
-                0 => "none".to_string(),
-                _ => st
-                    .nexthops
-                    .iter()
-                    .map(|n| n.id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-        ),
-    };
-    let ok = match found {
-        None => !present,
-        Some(n) => {
-            *present
-                && is.as_ref().is_none_or(|k| nexthop_is(n, k))
-                && same_flags(flags.as_ref(), &n.flags)
-        }
-    };
-    Verdict::new(ok, want, actual)
-}
-
-fn nexthop_is(n: &crate::state::NexthopRow, k: &crate::scenario::NexthopKind) -> bool {
-    use crate::scenario::NexthopKind;
-    match k {
-        NexthopKind::Path { via, dev, .. } => {
-            n.group.is_none() && !n.blackhole && n.via == *via && n.dev.as_deref() == dev.as_deref()
-        }
-        NexthopKind::Blackhole { .. } => n.blackhole,
-        NexthopKind::Group(m) => n.group.as_ref() == Some(m),
-    }
-}
-
 /// ` router extern_learn`, ` (no flags)`, or nothing when the check names none.
-fn flags_text(want: Option<&Vec<String>>) -> String {
+pub(super) fn flags_text(want: Option<&Vec<String>>) -> String {
     match want {
         Some(f) if f.is_empty() => " (no flags)".into(),
         Some(f) => format!(" {}", f.join(" ")),
@@ -312,7 +185,7 @@ fn flags_text(want: Option<&Vec<String>>) -> String {
 }
 
 /// Whether an entry has exactly the flags a check lists, in any order (no list: any).
-fn same_flags(want: Option<&Vec<String>>, got: &[&str]) -> bool {
+pub(super) fn same_flags(want: Option<&Vec<String>>, got: &[&str]) -> bool {
     want.is_none_or(|w| {
         let mut w: Vec<&str> = w.iter().map(String::as_str).collect();
         let mut g = got.to_vec();
@@ -323,7 +196,7 @@ fn same_flags(want: Option<&Vec<String>>, got: &[&str]) -> bool {
 }
 
 /// A check judged on an observation of another kind: a bug in netspec, never a pass.
-fn mismatched(c: &Check) -> Verdict {
+pub(super) fn mismatched(c: &Check) -> Verdict {
     Verdict::new(
         false,
         crate::check::describe(c),
@@ -450,120 +323,6 @@ fn fdb(c: &Check, st: &NodeState) -> Verdict {
         entries
             .iter()
             .map(|e| crate::snapshot::fdb_line(e))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    Verdict::new(passed, expected, actual)
-}
-
-fn route_lookup(c: &Check, found: Option<&RouteEntry>) -> Verdict {
-    let Check::Route {
-        node,
-        to,
-        via,
-        dev,
-        present,
-        attrs,
-        how,
-        ..
-    } = c
-    else {
-        unreachable!("called for route checks")
-    };
-    let expected = if *present {
-        format!(
-            "{node} routes {}{how}{}{attrs}",
-            to.addr,
-            via_dev(*via, dev.as_deref())
-        )
-    } else {
-        format!("{node} has no route to {}", to.addr)
-    };
-    let actual = match found {
-        None => format!("{node} has no route to {}", to.addr),
-        Some(r) => {
-            let kind = match r.kind {
-                RouteKind::Local | RouteKind::Blackhole | RouteKind::Unreachable => {
-                    format!(" ({})", r.kind.prefix().unwrap_or_default())
-                }
-                _ => String::new(),
-            };
-            let extra = if attrs.is_empty() {
-                String::new()
-            } else {
-                attrs_of(r)
-            };
-            format!(
-                "{node} routes {}{}{kind}{extra}",
-                to.addr,
-                via_dev(r.via, r.dev.as_deref())
-            )
-        }
-    };
-    let passed = match found {
-        None => !*present,
-        Some(r) => *present && goes(r, *via, dev.as_deref()) && has(r, attrs),
-    };
-    Verdict::new(passed, expected, actual)
-}
-
-fn route_entry(c: &Check, st: &NodeState) -> Verdict {
-    let Check::Route {
-        node,
-        to,
-        via,
-        dev,
-        table,
-        present,
-        attrs,
-        ..
-    } = c
-    else {
-        unreachable!("called for route checks")
-    };
-    let want_table = table.unwrap_or(254);
-    let routes: Vec<_> = st
-        .routes
-        .iter()
-        .filter(|r| r.dst == *to && r.table == want_table)
-        .collect();
-    let dst = if to.prefix == 0 {
-        "default".to_string()
-    } else {
-        to.to_string()
-    };
-    let tbl = if want_table == 254 {
-        String::new()
-    } else {
-        format!(" table {want_table}")
-    };
-    let render =
-        |via: Option<IpAddr>, dev: Option<&str>| format!("{dst}{}{tbl}", via_dev(via, dev));
-    let expected = if *present {
-        format!("route {}{attrs} in {node}", render(*via, dev.as_deref()))
-    } else {
-        format!("no route {dst}{tbl} in {node}")
-    };
-    let passed = if *present {
-        routes
-            .iter()
-            .any(|r| goes(r, *via, dev.as_deref()) && has(r, attrs))
-    } else {
-        routes.is_empty()
-    };
-    let actual = if routes.is_empty() {
-        format!("no route {dst}{tbl} in {node}")
-    } else {
-        routes
-            .iter()
-            .map(|r| {
-                let extra = if attrs.is_empty() {
-                    String::new()
-                } else {
-                    attrs_of(r)
-                };
-                format!("{}{extra}", render(r.via, r.dev.as_deref()))
-            })
             .collect::<Vec<_>>()
             .join("; ")
     };

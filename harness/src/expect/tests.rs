@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::*;
 use crate::observe::Sighting;
 use crate::probe::ping::Refusal;
-use crate::scenario::{Cidr, IfName, IfRef, NeighState, OperState};
-use crate::state::{FdbKind, FdbRow, Link, Neighbour};
+use crate::scenario::{Cidr, IfName, IfRef, NeighState, OperState, RouteAttrs};
+use crate::state::{FdbKind, FdbRow, Link, Neighbour, RouteEntry, RouteKind};
 
 const SRC: &str = "nodes:
   a:

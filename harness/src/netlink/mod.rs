@@ -1,12 +1,17 @@
-//! One rtnetlink handle per namespace: changes (`ops`) and state dumps (`dump`).
+//! One rtnetlink handle per namespace: changes (`ops`) and state dumps (`dump` for
+//! links and addresses, `routes`, `neighbours` for ARP/ND and fdb entries).
 
 mod dump;
+mod neighbours;
 pub(crate) mod nexthop;
 mod ops;
+mod routes;
 pub(crate) mod wire;
 
 pub(crate) use dump::*;
+pub(crate) use neighbours::*;
 pub(crate) use ops::{NewLink, PeerEnd, RouteOifs};
+pub(crate) use routes::*;
 
 use std::io;
 use std::os::fd::{FromRawFd, IntoRawFd, RawFd};

@@ -326,4 +326,3 @@ unsafe fn give_up(err_fd: RawFd, stage: u8) -> ! {
     libc::write(err_fd, msg.as_ptr().cast(), msg.len());
     libc::_exit(127)
 }
-

@@ -83,4 +83,3 @@ fn read_stream(fd: OwnedFd, stop: &OwnedFd) -> Captured {
     }
     out
 }
-

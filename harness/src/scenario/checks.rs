@@ -264,4 +264,3 @@ impl fmt::Display for RouteAttrs {
         }
     }
 }
-
