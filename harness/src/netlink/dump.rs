@@ -3,10 +3,10 @@
 use std::net::IpAddr;
 
 use futures::TryStreamExt;
-use netlink_packet_route::address::{AddressAttribute, AddressFlags};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
     BridgeStpState, InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoMacVlan, InfoPortData,
-    InfoVxlan, LinkAttribute, LinkInfo, State,
+    InfoVxlan, LinkAttribute, LinkInfo, LinkMessage, State,
 };
 
 use super::{Nl, NlError};
@@ -64,61 +64,7 @@ impl Nl {
             .try_collect()
             .await
             .map_err(|e| self.err("dump links", &e))?;
-        Ok(msgs
-            .into_iter()
-            .map(|m| {
-                let mut l = LinkState {
-                    index: m.header.index,
-                    name: String::new(),
-                    kind: None,
-                    mac: None,
-                    mtu: 0,
-                    oper: OperState::Unknown,
-                    master: None,
-                    port_state: None,
-                    port_flags: Vec::new(),
-                    bridge: None,
-                    vxlan: None,
-                    macvlan_mode: None,
-                };
-                for a in m.attributes {
-                    match a {
-                        LinkAttribute::IfName(n) => l.name = n,
-                        LinkAttribute::Address(b) => l.mac = mac_of(&b),
-                        LinkAttribute::Mtu(v) => l.mtu = v,
-                        LinkAttribute::OperState(s) => l.oper = oper(&s),
-                        LinkAttribute::Controller(c) => l.master = Some(c),
-                        LinkAttribute::LinkInfo(infos) => {
-                            for i in infos {
-                                match i {
-                                    LinkInfo::Kind(k) => l.kind = Some(kind_name(&k)),
-                                    LinkInfo::PortData(InfoPortData::BridgePort(attrs)) => {
-                                        (l.port_state, l.port_flags) = port_info(&attrs);
-                                    }
-                                    LinkInfo::Data(InfoData::Bridge(attrs)) => {
-                                        l.bridge = Some(bridge_info(&attrs))
-                                    }
-                                    LinkInfo::Data(InfoData::Vxlan(attrs)) => {
-                                        l.vxlan = Some(vxlan_info(&attrs))
-                                    }
-                                    LinkInfo::Data(InfoData::MacVlan(attrs)) => {
-                                        l.macvlan_mode = attrs.iter().find_map(|a| match a {
-                                            InfoMacVlan::Mode(m) => {
-                                                Some(format!("{m:?}").to_lowercase())
-                                            }
-                                            _ => None,
-                                        })
-                                    }
-                                    _ => {}
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                l
-            })
-            .collect())
+        Ok(msgs.into_iter().map(link_state).collect())
     }
 
     pub(crate) async fn addresses(&self) -> Result<Vec<AddrState>, NlError> {
@@ -130,38 +76,90 @@ impl Nl {
             .try_collect()
             .await
             .map_err(|e| self.err("dump addresses", &e))?;
-        Ok(msgs
-            .into_iter()
-            .filter_map(|m| {
-                let mut addr = None;
-                let mut local = None;
-                let mut flags = AddressFlags::empty();
-                for a in &m.attributes {
-                    match a {
-                        AddressAttribute::Address(x) => addr = Some(*x),
-                        AddressAttribute::Local(x) => local = Some(*x),
-                        AddressAttribute::Flags(f) => flags = *f,
-                        _ => {}
-                    }
-                }
-                // For IPv4, IFA_LOCAL is the interface's own address.
-                let ip = local.or(addr)?;
-                Some(AddrState {
-                    index: m.header.index,
-                    cidr: Cidr {
-                        addr: ip,
-                        prefix: m.header.prefix_len,
-                    },
-                    tentative: flags.contains(AddressFlags::Tentative),
-                    dadfailed: flags.contains(AddressFlags::Dadfailed),
-                })
-            })
-            .collect())
+        Ok(msgs.into_iter().filter_map(addr_state).collect())
     }
 }
 
+/// One RTM_NEWLINK row as netspec's link state.
+pub(super) fn link_state(m: LinkMessage) -> LinkState {
+    let mut l = LinkState {
+        index: m.header.index,
+        name: String::new(),
+        kind: None,
+        mac: None,
+        mtu: 0,
+        oper: OperState::Unknown,
+        master: None,
+        port_state: None,
+        port_flags: Vec::new(),
+        bridge: None,
+        vxlan: None,
+        macvlan_mode: None,
+    };
+    for a in m.attributes {
+        match a {
+            LinkAttribute::IfName(n) => l.name = n,
+            LinkAttribute::Address(b) => l.mac = mac_of(&b),
+            LinkAttribute::Mtu(v) => l.mtu = v,
+            LinkAttribute::OperState(s) => l.oper = oper(&s),
+            LinkAttribute::Controller(c) => l.master = Some(c),
+            LinkAttribute::LinkInfo(infos) => {
+                for i in infos {
+                    match i {
+                        LinkInfo::Kind(k) => l.kind = Some(kind_name(&k)),
+                        LinkInfo::PortData(InfoPortData::BridgePort(attrs)) => {
+                            (l.port_state, l.port_flags) = port_info(&attrs);
+                        }
+                        LinkInfo::Data(InfoData::Bridge(attrs)) => {
+                            l.bridge = Some(bridge_info(&attrs))
+                        }
+                        LinkInfo::Data(InfoData::Vxlan(attrs)) => {
+                            l.vxlan = Some(vxlan_info(&attrs))
+                        }
+                        LinkInfo::Data(InfoData::MacVlan(attrs)) => {
+                            l.macvlan_mode = attrs.iter().find_map(|a| match a {
+                                InfoMacVlan::Mode(m) => Some(format!("{m:?}").to_lowercase()),
+                                _ => None,
+                            })
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    l
+}
+
+/// One RTM_NEWADDR row; None for a row without an address.
+pub(super) fn addr_state(m: AddressMessage) -> Option<AddrState> {
+    let mut addr = None;
+    let mut local = None;
+    let mut flags = AddressFlags::empty();
+    for a in &m.attributes {
+        match a {
+            AddressAttribute::Address(x) => addr = Some(*x),
+            AddressAttribute::Local(x) => local = Some(*x),
+            AddressAttribute::Flags(f) => flags = *f,
+            _ => {}
+        }
+    }
+    // For IPv4, IFA_LOCAL is the interface's own address.
+    let ip = local.or(addr)?;
+    Some(AddrState {
+        index: m.header.index,
+        cidr: Cidr {
+            addr: ip,
+            prefix: m.header.prefix_len,
+        },
+        tentative: flags.contains(AddressFlags::Tentative),
+        dadfailed: flags.contains(AddressFlags::Dadfailed),
+    })
+}
+
 /// The port state, and the flags that differ from a new port's defaults.
-fn port_info(attrs: &[InfoBridgePort]) -> (Option<String>, Vec<String>) {
+pub(super) fn port_info(attrs: &[InfoBridgePort]) -> (Option<String>, Vec<String>) {
     let mut state = None;
     let mut flags = Vec::new();
     let mut flag = |name: &str, on: bool, default: bool| {
@@ -192,7 +190,7 @@ fn port_info(attrs: &[InfoBridgePort]) -> (Option<String>, Vec<String>) {
 }
 
 /// A vxlan's tunnel settings, and its `dev`.
-fn vxlan_info(attrs: &[InfoVxlan]) -> (String, Option<u32>) {
+pub(super) fn vxlan_info(attrs: &[InfoVxlan]) -> (String, Option<u32>) {
     let (mut vni, mut remote, mut local, mut port, mut dev) = (None, None, None, None, None);
     for a in attrs {
         match a {
@@ -220,7 +218,7 @@ fn vxlan_info(attrs: &[InfoVxlan]) -> (String, Option<u32>) {
 }
 
 /// A bridge's settings, in a fixed order.
-fn bridge_info(attrs: &[InfoBridge]) -> String {
+pub(super) fn bridge_info(attrs: &[InfoBridge]) -> String {
     let time = |cs: u32| {
         if cs.is_multiple_of(100) {
             format!("{}s", cs / 100)

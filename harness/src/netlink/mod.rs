@@ -8,6 +8,9 @@ mod ops;
 mod routes;
 pub(crate) mod wire;
 
+#[cfg(test)]
+mod tests;
+
 pub(crate) use dump::*;
 pub(crate) use neighbours::*;
 pub(crate) use ops::{NewLink, PeerEnd, RouteOifs};

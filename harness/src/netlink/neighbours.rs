@@ -41,7 +41,7 @@ pub(crate) struct FdbEntry {
     pub locked: bool,
 }
 
-fn neigh_entry(m: &NeighbourMessage) -> Option<NeighEntry> {
+pub(super) fn neigh_entry(m: &NeighbourMessage) -> Option<NeighEntry> {
     if !matches!(m.header.family, AddressFamily::Inet | AddressFamily::Inet6) {
         return None;
     }

@@ -146,7 +146,7 @@ impl Nl {
     }
 }
 
-fn route_state(m: RouteMessage) -> Option<RouteState> {
+pub(super) fn route_state(m: RouteMessage) -> Option<RouteState> {
     let h = &m.header;
     let mut table = u32::from(h.table);
     let mut dst = None;
@@ -234,7 +234,7 @@ fn hop_state(h: &netlink_packet_route::route::RouteNextHop) -> HopState {
 }
 
 /// RTNH_F_DEAD, RTNH_F_ONLINK, RTNH_F_LINKDOWN, as iproute2 names them.
-fn hop_flags(bits: u32) -> Vec<&'static str> {
+pub(super) fn hop_flags(bits: u32) -> Vec<&'static str> {
     [(1, "dead"), (4, "onlink"), (16, "linkdown")]
         .into_iter()
         .filter(|(f, _)| bits & f != 0)
@@ -261,7 +261,7 @@ fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
 
 /// What an IPv4 lookup that met a blackhole route stands for: the kernel names no more
 /// than that (no device, no table).
-fn blackhole_answer(dst: IpAddr) -> RouteState {
+pub(super) fn blackhole_answer(dst: IpAddr) -> RouteState {
     use netlink_packet_route::route::{RouteProtocol, RouteScope, RouteType};
     RouteState {
         dst: Cidr {
