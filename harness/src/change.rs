@@ -250,7 +250,7 @@ pub(crate) fn lower_link(dev: &IfRef, up: bool) -> Op {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{Cidr, Mac};
+    use crate::scenario::{Cidr, Mac, PortOptions};
 
     #[test]
     fn a_link_set_lowers_to_one_op_per_kind_of_change() {
@@ -291,5 +291,108 @@ mod tests {
             matches!(&del[..], [Op::Link(LinkOp::DelAddress { .. })]),
             "{del:?}"
         );
+    }
+
+    fn swp1() -> IfRef {
+        IfRef {
+            node: "sw".into(),
+            ifname: "swp1".into(),
+        }
+    }
+
+    #[test]
+    fn a_vxlan_remote_goes_first_and_a_master_last_but_port_flags() {
+        let set = LinkSet {
+            remote: Some("10.0.0.9".parse().unwrap()),
+            master: Some(Some("br0".into())),
+            port: PortOptions {
+                learning: Some(false),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let ops = lower(&Change::LinkSet { dev: swp1(), set });
+        assert!(
+            matches!(
+                &ops[..],
+                [
+                    Op::Link(LinkOp::SetVxlanRemote { .. }),
+                    Op::Link(LinkOp::SetMaster { .. }),
+                    Op::Link(LinkOp::SetPort { .. })
+                ]
+            ),
+            "{ops:?}"
+        );
+        let none = lower(&Change::LinkSet {
+            dev: swp1(),
+            set: LinkSet::default(),
+        });
+        assert!(none.is_empty(), "a set that changes nothing asks nothing");
+    }
+
+    #[test]
+    fn neighbour_and_fdb_changes_lower_to_one_entry_op_each() {
+        let flush = lower(&Change::Neigh {
+            node: "h1".into(),
+            op: NeighOp::Flush { dev: "eth0".into() },
+        });
+        assert!(
+            matches!(&flush[..], [Op::Entry(EntryOp::FlushNeigh { node, dev })] if node == "h1" && dev == "eth0"),
+            "{flush:?}"
+        );
+        let del = lower(&Change::Fdb {
+            node: "sw".into(),
+            op: FdbOp::Del {
+                mac: Mac([2, 0, 0, 0, 0, 2]),
+                port: "vx0".into(),
+                dst: None,
+                on_self: true,
+            },
+        });
+        assert!(
+            matches!(&del[..], [Op::Entry(EntryOp::DelFdb { on_self: true, .. })]),
+            "{del:?}"
+        );
+    }
+
+    #[test]
+    fn an_address_added_at_runtime_goes_through_dad_and_link_up_down_are_ops() {
+        let add = lower(&Change::Address {
+            dev: swp1(),
+            cidr: Cidr::parse("fd00::1/64").unwrap(),
+            add: true,
+        });
+        assert!(
+            matches!(&add[..], [Op::Link(LinkOp::AddAddress { dad: true, .. })]),
+            "{add:?}"
+        );
+        assert!(matches!(
+            lower_link(&swp1(), true),
+            Op::Link(LinkOp::SetUp { .. })
+        ));
+        assert!(matches!(
+            lower_link(&swp1(), false),
+            Op::Link(LinkOp::SetDown { .. })
+        ));
+    }
+
+    #[test]
+    fn a_nexthop_delete_and_a_sysctl_lower_to_one_op_each() {
+        let ops = lower(&Change::Nexthop {
+            node: "r".into(),
+            add: None,
+            replace: false,
+            del: Some(7),
+        });
+        assert!(
+            matches!(&ops[..], [Op::Entry(EntryOp::DelNexthop { id: 7, .. })]),
+            "{ops:?}"
+        );
+        let sysctl = lower(&Change::Sysctl {
+            node: "r".into(),
+            key: "net.ipv4.ip_forward".into(),
+            value: "1".into(),
+        });
+        assert!(matches!(&sysctl[..], [Op::Sysctl { value, .. }] if value == "1"));
     }
 }

@@ -71,6 +71,8 @@ mod servers;
 mod snapshot;
 mod state;
 mod step;
+#[cfg(test)]
+mod testing;
 mod watches;
 
 pub use error::{NlError, Skip};

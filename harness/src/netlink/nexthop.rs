@@ -316,4 +316,11 @@ mod tests {
         push_attr(&mut payload, NHA_OIF, &1u32.to_ne_bytes());
         assert_eq!(parse(&payload), None);
     }
+
+    #[test]
+    fn no_bytes_make_the_nexthop_reader_panic() {
+        for b in crate::testing::random_bytes(32, 5000, 96) {
+            let _ = parse(&b);
+        }
+    }
 }

@@ -18,28 +18,16 @@ use netlink_packet_route::route::{
     RouteNextHopFlags, RoutePreference, RouteType,
 };
 use netlink_packet_route::AddressFamily;
-use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 use super::dump::{addr_state, bridge_info, kind_name, link_state, port_info, vxlan_info};
 use super::neighbours::neigh_entry;
 use super::routes::{blackhole_answer, hop_flags, route_state};
 use super::{extack_message, neigh_message, wire};
 use crate::scenario::{Mac, OperState};
+use crate::testing::random_bytes;
 
 fn v4(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
-}
-
-/// Random byte strings of every length up to `max`, from a fixed seed.
-fn random_bytes(seed: u64, count: usize, max: usize) -> Vec<Vec<u8>> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..count)
-        .map(|_| {
-            let mut b = vec![0u8; (rng.next_u32() as usize) % (max + 1)];
-            rng.fill_bytes(&mut b);
-            b
-        })
-        .collect()
 }
 
 fn route(family: AddressFamily, attrs: Vec<RouteAttribute>) -> RouteMessage {

@@ -432,3 +432,105 @@ pub(crate) fn run(ns: &Netns, node: &str, p: &Program, timeout: Duration) -> io:
     let until = Instant::now() + timeout;
     Ok(start(ns, node, p)?.wait(until))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn captured(bytes: &[u8], total: u64) -> Captured {
+        Captured {
+            bytes: bytes.to_vec(),
+            total,
+            held_open: false,
+        }
+    }
+
+    #[test]
+    fn shown_output_escapes_control_bytes_and_counts_what_it_leaves_out() {
+        let c = captured(b"ok\x1b[2J\tdone\n", 12);
+        assert_eq!(c.shown(100), "ok\\u{1b}[2J\tdone\n");
+        let long = captured(b"abcdef", 6);
+        assert_eq!(long.shown(3), "abc… (3 more bytes)");
+        let mut held = captured(b"x", 1);
+        held.held_open = true;
+        assert!(held
+            .shown(10)
+            .ends_with("[still held open by another process]"));
+    }
+
+    #[test]
+    fn a_stream_is_cut_only_when_bytes_were_read_but_not_kept() {
+        assert!(!captured(b"abc", 3).cut());
+        assert!(captured(b"abc", 4).cut());
+        assert!(!captured(b"", 0).cut());
+    }
+
+    #[test]
+    fn the_hostname_is_the_node_name_without_nul_and_at_most_64_bytes() {
+        assert_eq!(hostname("web").to_bytes(), b"web");
+        assert_eq!(hostname("a\0b").to_bytes(), b"ab");
+        assert_eq!(hostname(&"n".repeat(100)).to_bytes().len(), 64);
+        assert_eq!(hostname("\0").to_bytes(), b"netspec");
+    }
+
+    #[test]
+    fn the_environment_is_path_and_node_first_and_a_nul_is_refused() {
+        let mut p = Program::new(&["sh", "-c", "true"]);
+        p.env = vec![("A".into(), "1".into())];
+        let (argv, env) = c_strings(&p, "n1").unwrap();
+        assert_eq!(argv.len(), 3);
+        let env: Vec<_> = env
+            .iter()
+            .map(|e| e.to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            env,
+            vec![
+                format!("PATH={PATH}"),
+                "NETSPEC_NODE=n1".into(),
+                "A=1".into()
+            ]
+        );
+        p.env = vec![("B".into(), "x\0y".into())];
+        let e = c_strings(&p, "n1").unwrap_err();
+        assert!(e.to_string().contains("environment variable B"), "{e}");
+    }
+
+    #[test]
+    fn the_childs_report_names_the_stage_and_the_errno() {
+        let mut report = vec![5u8];
+        report.extend_from_slice(&libc::ENOENT.to_ne_bytes());
+        let e = child_failure(&report, "nosuch").unwrap();
+        assert!(
+            e.to_string()
+                .starts_with("could not execute the program for `nosuch`"),
+            "{e}"
+        );
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(
+            child_failure(&[1, 2], "x").is_none(),
+            "a short report is no report"
+        );
+        let mut odd = vec![200u8];
+        odd.extend_from_slice(&libc::EPERM.to_ne_bytes());
+        assert!(child_failure(&odd, "x")
+            .unwrap()
+            .to_string()
+            .starts_with("could not start"));
+    }
+
+    #[test]
+    fn a_wait_status_is_an_exit_code_or_a_signal() {
+        assert_eq!(decode(3 << 8), Status::Exited(3));
+        assert_eq!(decode(libc::SIGKILL), Status::Signaled(libc::SIGKILL));
+        assert_eq!(Status::Exited(0).to_string(), "exit 0");
+        assert_eq!(Status::Signaled(9).to_string(), "killed by signal 9");
+    }
+
+    #[test]
+    fn a_program_is_found_on_path_or_taken_as_a_path() {
+        assert!(find_program("sh").is_some());
+        assert_eq!(find_program("/bin/sh"), Some(PathBuf::from("/bin/sh")));
+        assert!(find_program("no-such-program-netspec").is_none());
+    }
+}

@@ -159,4 +159,15 @@ mod tests {
             "a request is not an answer"
         );
     }
+
+    #[test]
+    fn no_bytes_make_the_reply_reader_panic() {
+        let target = Ipv4Addr::new(10, 0, 0, 2);
+        for b in crate::testing::random_bytes(31, 5000, 64) {
+            if let Some(mac) = parse_reply(&b, target) {
+                assert_eq!(&b[6..8], &[0, 2], "only a reply is an answer");
+                assert_eq!(mac.0, b[8..14]);
+            }
+        }
+    }
 }

@@ -189,3 +189,42 @@ pub(crate) fn send_packet(
     }
     Ok(())
 }
+
+/// The 16-bit one's-complement sum of `data` as big-endian words (an odd last byte
+/// padded with zero), not yet folded: a pseudo-header's sum seeds `checksum`.
+pub(crate) fn ones_sum(data: &[u8]) -> u32 {
+    data.chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum()
+}
+
+/// The Internet checksum (RFC 1071) of `data`, starting from `seed`.
+pub(crate) fn checksum(data: &[u8], seed: u32) -> u16 {
+    let mut s = seed + ones_sum(data);
+    while s >> 16 != 0 {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checksum_is_rfc_1071s_worked_example() {
+        // RFC 1071, 3: the words 0001 f203 f4f5 f6f7 sum to ddf2 after the carries.
+        let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(checksum(&data, 0), !0xddf2);
+        // An odd byte counts as the high half of a last word.
+        assert_eq!(checksum(&[0xab], 0), !0xab00);
+        assert_eq!(checksum(&[], 0), 0xffff);
+    }
+
+    #[test]
+    fn durations_are_written_in_milliseconds_or_their_unit() {
+        assert_eq!(fmt_ms(Duration::from_micros(1500)), "1.500 ms");
+        assert_eq!(fmt_duration(Duration::from_millis(300)), "300ms");
+        assert_eq!(fmt_duration(Duration::from_secs(2)), "2s");
+    }
+}

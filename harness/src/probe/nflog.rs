@@ -396,4 +396,16 @@ mod tests {
         let l = parse(&body).unwrap();
         assert_eq!((l.hook, l.indev, l.prefix.as_str()), (2, Some(7), "fwd"));
     }
+
+    /// A log message is kernel input a rule's payload decides: any bytes are read
+    /// without a panic, and a packet's text is built for whatever was parsed.
+    #[test]
+    fn no_bytes_make_the_log_reader_panic() {
+        for b in crate::testing::random_bytes(30, 5000, 128) {
+            if let Some(l) = parse(&b) {
+                let _ = packet(&l.payload);
+            }
+            let _ = packet(&b);
+        }
+    }
 }

@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{fmt_duration, fmt_ms, setsockopt, socket, wait_readable};
+use super::{checksum, fmt_duration, fmt_ms, setsockopt, socket, wait_readable};
 use crate::netns::Netns;
 use crate::scenario::Ping;
 
@@ -165,22 +165,6 @@ fn open(v6: bool, bind_if: Option<&str>, df: bool) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for chunk in data.chunks(2) {
-        let word = if chunk.len() == 2 {
-            u16::from_be_bytes([chunk[0], chunk[1]])
-        } else {
-            u16::from(chunk[0]) << 8
-        };
-        sum += u32::from(word);
-    }
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 fn echo_request(v6: bool, id: u16, seq: u16, size: usize) -> Vec<u8> {
     let mut pkt = vec![0u8; 8 + size];
     pkt[0] = if v6 { 128 } else { 8 };
@@ -191,7 +175,7 @@ fn echo_request(v6: bool, id: u16, seq: u16, size: usize) -> Vec<u8> {
     }
     if !v6 {
         // The kernel fills in the ICMPv6 checksum itself, but not the ICMPv4 one.
-        let c = checksum(&pkt);
+        let c = checksum(&pkt, 0);
         pkt[2..4].copy_from_slice(&c.to_be_bytes());
     }
     pkt
@@ -335,7 +319,11 @@ mod tests {
     #[test]
     fn checksum_of_an_echo_request_verifies() {
         let pkt = echo_request(false, 0x1234, 1, 56);
-        assert_eq!(checksum(&pkt), 0, "a packet with its checksum sums to zero");
+        assert_eq!(
+            checksum(&pkt, 0),
+            0,
+            "a packet with its checksum sums to zero"
+        );
     }
 
     #[test]

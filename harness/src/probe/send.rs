@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{close_later, fmt_ms, hardware_address, send_packet, socket};
+use super::{checksum, close_later, fmt_ms, hardware_address, ones_sum, send_packet, socket};
 use crate::netns::Netns;
 use crate::scenario::{ArpOp, FrameBody, FrameSpec, Mac, Send, L4};
 
@@ -266,22 +266,7 @@ fn pseudo_sum(src: IpAddr, dst: IpAddr, proto: u8, len: usize) -> u32 {
         }
         _ => {}
     }
-    sum(&bytes)
-}
-
-fn sum(data: &[u8]) -> u32 {
-    data.chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum()
-}
-
-/// The Internet checksum of `data`, starting from `seed`.
-fn checksum(data: &[u8], seed: u32) -> u16 {
-    let mut s = seed + sum(data);
-    while s >> 16 != 0 {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
+    ones_sum(&bytes)
 }
 
 #[cfg(test)]
