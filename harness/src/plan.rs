@@ -611,4 +611,61 @@ mod tests {
         idx.dedup();
         assert_eq!(idx, [2, 3, 4, 5, 6], "every interface has its own ifindex");
     }
+
+    fn seed() -> Scenario {
+        crate::scenario::load_str(Path::new("seed/bridge.yaml"), "seed/bridge", SEED).unwrap()
+    }
+
+    fn at(node: &str, ifname: &str) -> IfRef {
+        IfRef {
+            node: node.into(),
+            ifname: ifname.into(),
+        }
+    }
+
+    #[test]
+    fn a_bridge_port_set_up_waits_for_itself_its_peer_and_its_bridge() {
+        let sc = seed();
+        let r = after_link_up(&sc, &at("host", "veth2"));
+        let up: Vec<String> = r.links_up.iter().map(|r| r.to_string()).collect();
+        assert_eq!(up, ["host:veth2", "net2:vethpeer2", "host:br00"]);
+        let from_peer = after_link_up(&sc, &at("net2", "vethpeer2"));
+        let up: Vec<String> = from_peer.links_up.iter().map(|r| r.to_string()).collect();
+        assert_eq!(up, ["net2:vethpeer2", "host:veth2", "host:br00"]);
+        assert!(
+            r.v6_link_local.is_empty(),
+            "IPv6 is off in an IPv4-only scenario"
+        );
+    }
+
+    #[test]
+    fn only_a_link_that_will_carry_is_waited_for() {
+        let src = SEED.replace(
+            "veth2: { peer: net2:vethpeer2, master: br00 }",
+            "veth2: { peer: net2:vethpeer2, master: br00, up: false }",
+        );
+        let sc =
+            crate::scenario::load_str(Path::new("seed/bridge.yaml"), "seed/bridge", &src).unwrap();
+        assert!(will_carry(&sc, &at("host", "veth1")));
+        assert!(!will_carry(&sc, &at("host", "veth2")), "it stays down");
+        assert!(
+            !will_carry(&sc, &at("net2", "vethpeer2")),
+            "a veth carries only when its peer is up"
+        );
+        assert!(!will_carry(&sc, &at("net9", "eth0")), "no such link");
+        let p = plan(&sc);
+        assert!(!p.ready.links_up.contains(&at("host", "veth2")));
+    }
+
+    #[test]
+    fn an_ipv4_only_node_has_ipv6_disabled_for_all_and_default() {
+        let off = ipv6_sysctls(&seed().nodes[0]);
+        assert_eq!(
+            off,
+            [
+                ("net.ipv6.conf.all.disable_ipv6".to_string(), "1"),
+                ("net.ipv6.conf.default.disable_ipv6".to_string(), "1")
+            ]
+        );
+    }
 }

@@ -437,3 +437,84 @@ pub(crate) fn assert(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_have_their_iproute2_names_and_others_their_number() {
+        assert_eq!(table_name(254), "main");
+        assert_eq!(table_name(255), "local");
+        assert_eq!(table_name(253), "default");
+        assert_eq!(table_name(100), "100");
+    }
+
+    #[test]
+    fn neighbour_states_that_move_with_time_are_one_state() {
+        for s in [
+            NudState::Reachable,
+            NudState::Stale,
+            NudState::Delay,
+            NudState::Probe,
+        ] {
+            assert_eq!(stable_state(s), "reachable");
+        }
+        assert_eq!(stable_state(NudState::Incomplete), "incomplete");
+        assert_eq!(stable_state(NudState::Failed), "failed");
+    }
+
+    #[test]
+    fn an_fdb_line_reads_as_bridge_fdb_show_prints_it() {
+        let mut e = FdbRow {
+            mac: Mac([2, 0, 0, 0, 0, 1]),
+            port: "vx0".into(),
+            master: None,
+            kind: FdbKind::Permanent,
+            dst: Some("10.0.0.2".parse().unwrap()),
+            flags: vec![],
+        };
+        assert_eq!(
+            fdb_line(&e),
+            "02:00:00:00:00:01 dev vx0 dst 10.0.0.2 self permanent"
+        );
+        e.master = Some("br0".into());
+        e.dst = None;
+        e.kind = FdbKind::Dynamic;
+        e.flags = vec!["sticky"];
+        assert_eq!(fdb_line(&e), "02:00:00:00:00:01 dev vx0 master br0 sticky");
+    }
+
+    #[test]
+    fn a_snapshot_name_keeps_the_scenario_path_without_slashes() {
+        assert_eq!(
+            snapshot_name("seed/bridge", "after-ping"),
+            "seed__bridge@after-ping"
+        );
+    }
+
+    #[test]
+    fn a_symlink_where_a_snapshot_would_go_is_refused() {
+        let dir = std::env::temp_dir().join(format!("netspec-snap-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        assert_eq!(refuse_symlinks(&dir, "a@x"), Ok(()));
+        std::fs::write(dir.join("a@x.snap"), "").unwrap();
+        assert_eq!(
+            refuse_symlinks(&dir, "a@x"),
+            Ok(()),
+            "a regular file is ours to compare"
+        );
+        std::os::unix::fs::symlink("/etc/hostname", dir.join("b@x.snap.new")).unwrap();
+        let e = refuse_symlinks(&dir, "b@x").unwrap_err();
+        assert!(e.contains("b@x.snap.new is not a regular file"), "{e}");
+        let link = dir.with_extension("link");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        assert!(refuse_symlinks(&link, "a@x")
+            .unwrap_err()
+            .contains("is a symlink"));
+        std::fs::remove_file(&link).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -484,3 +484,91 @@ fn nud(s: NeighbourState) -> NudState {
         _ => NudState::None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(i: u32) -> String {
+        format!("if{i}")
+    }
+
+    fn row() -> netlink::RouteState {
+        netlink::RouteState {
+            dst: Cidr::parse("10.1.0.0/24").unwrap(),
+            table: 254,
+            via: None,
+            oif: Some(3),
+            kind: RouteType::Unicast,
+            protocol: RouteProtocol::Boot,
+            metric: None,
+            pref_src: None,
+            scope: RouteScope::Link,
+            flags: vec![],
+            mtu: None,
+            mtu_locked: false,
+            nhid: None,
+            pref: None,
+            hops: vec![],
+        }
+    }
+
+    #[test]
+    fn a_route_row_is_named_as_iproute2_prints_it() {
+        let r = route_entry(row(), &names);
+        assert_eq!(r.dev.as_deref(), Some("if3"));
+        assert_eq!(r.proto, None, "boot is what iproute2 leaves out");
+        assert_eq!(r.scope, Some("link"));
+        assert_eq!(r.kind, RouteKind::Unicast);
+        let mut other = row();
+        other.protocol = RouteProtocol::Static;
+        other.kind = RouteType::BlackHole;
+        other.scope = RouteScope::Universe;
+        let r = route_entry(other, &names);
+        assert_eq!(
+            (r.proto.as_deref(), r.scope, r.kind),
+            (Some("static"), None, RouteKind::Blackhole)
+        );
+    }
+
+    #[test]
+    fn a_multipath_hop_without_a_device_names_none() {
+        let mut r = row();
+        r.hops = vec![
+            netlink::HopState {
+                via: Some("10.0.0.1".parse().unwrap()),
+                oif: 0,
+                weight: 1,
+                flags: vec![],
+            },
+            netlink::HopState {
+                via: None,
+                oif: 4,
+                weight: 2,
+                flags: vec!["onlink"],
+            },
+        ];
+        let e = route_entry(r, &names);
+        assert_eq!(e.hops[0].dev, None);
+        assert_eq!(e.hops[1].dev.as_deref(), Some("if4"));
+        assert_eq!(e.hops[1].weight, 2);
+    }
+
+    #[test]
+    fn every_kernel_neighbour_state_has_its_name() {
+        let pairs = [
+            (NeighbourState::Incomplete, NudState::Incomplete),
+            (NeighbourState::Reachable, NudState::Reachable),
+            (NeighbourState::Stale, NudState::Stale),
+            (NeighbourState::Delay, NudState::Delay),
+            (NeighbourState::Probe, NudState::Probe),
+            (NeighbourState::Failed, NudState::Failed),
+            (NeighbourState::Noarp, NudState::Noarp),
+            (NeighbourState::Permanent, NudState::Permanent),
+            (NeighbourState::None, NudState::None),
+        ];
+        for (k, n) in pairs {
+            assert_eq!(nud(k), n, "{k:?}");
+        }
+    }
+}

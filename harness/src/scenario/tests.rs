@@ -371,3 +371,25 @@ fn a_default_name_outside_the_root_is_the_file_name() {
     );
     assert_eq!(name, "y");
 }
+
+#[test]
+fn an_address_and_a_mac_name_the_node_and_interface_that_declare_them() {
+    let sc = load(SEED).unwrap();
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    assert_eq!(
+        sc.address_owner(ip("10.100.0.20")).map(|n| n.as_str()),
+        Some("net2")
+    );
+    assert_eq!(
+        sc.address_owner(ip("10.100.0.1")).map(|n| n.as_str()),
+        Some("host")
+    );
+    assert_eq!(sc.address_owner(ip("10.100.0.99")), None);
+    let at = IfRef {
+        node: "net1".into(),
+        ifname: "vethpeer1".into(),
+    };
+    let mac = sc.interface(&at).unwrap().mac;
+    assert_eq!(sc.mac_owner(mac).unwrap().to_string(), "net1:vethpeer1");
+    assert_eq!(sc.mac_owner(Mac([2, 0, 0, 0, 0, 0xfe])), None);
+}
