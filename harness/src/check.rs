@@ -4,7 +4,10 @@
 use crate::netlink::NlError;
 use crate::observation::Observation;
 use crate::sandbox::Sandbox;
-use crate::scenario::{Check, Scenario};
+use crate::scenario::{
+    Check, CounterCheck, FdbCheck, FramesCheck, LinkCheck, NeighCheck, NexthopCheck, RouteCheck,
+    Scenario,
+};
 use crate::state::{self, NodeState, Sections};
 use crate::watches::Watches;
 
@@ -16,7 +19,7 @@ pub(crate) async fn observe(
     watches: &mut Watches,
 ) -> Result<Observation, NlError> {
     Ok(match check {
-        Check::Frames { watch, at, .. } => {
+        Check::Frames(FramesCheck { watch, at, .. }) => {
             Observation::Frames(watches.tally(watch, sc).map_err(|e| NlError {
                 op: format!("read the frames of watch {watch}"),
                 node: at.node.to_string(),
@@ -24,13 +27,13 @@ pub(crate) async fn observe(
                 errno: e.raw_os_error(),
             })?)
         }
-        Check::Route {
+        Check::Route(RouteCheck {
             node,
             to,
             lookup: true,
             how,
             ..
-        } => {
+        }) => {
             // Interfaces by index, as the kernel takes them.
             let index = |i: &Option<crate::scenario::IfName>| {
                 let name = i.as_ref().map(|n| n.to_string());
@@ -50,28 +53,28 @@ pub(crate) async fn observe(
             };
             Observation::Lookup(state::route_lookup(sb.nl(node), to.addr, &lookup).await?)
         }
-        Check::Neigh {
+        Check::Neigh(NeighCheck {
             node,
             to,
             dev: Some(dev),
             proxy,
             ..
-        } => {
+        }) => {
             let i = sb.index(node, dev).await?;
             Observation::Node(state::neigh_get(sb.nl(node), i, *to, *proxy).await?)
         }
-        Check::Neigh { node, .. } => gather(sb, node, |s| s.neigh = true).await?,
-        Check::Fdb { node, .. } => gather(sb, node, |s| s.fdb = true).await?,
-        Check::Route { node, .. } => gather(sb, node, |s| s.routes = true).await?,
-        Check::Nexthop { node, .. } => {
+        Check::Neigh(NeighCheck { node, .. }) => gather(sb, node, |s| s.neigh = true).await?,
+        Check::Fdb(FdbCheck { node, .. }) => gather(sb, node, |s| s.fdb = true).await?,
+        Check::Route(RouteCheck { node, .. }) => gather(sb, node, |s| s.routes = true).await?,
+        Check::Nexthop(NexthopCheck { node, .. }) => {
             let mut st = NodeState::gather(sb.nl(node), Sections::LINKS).await?;
             st.nexthops = state::nexthops(&st, sb.ns(node), node)?;
             Observation::Node(st)
         }
-        Check::Link { dev, .. } => {
+        Check::Link(LinkCheck { dev, .. }) => {
             Observation::Node(NodeState::gather(sb.nl(&dev.node), Sections::LINKS).await?)
         }
-        Check::Counter { node, what, .. } => Observation::Counters(
+        Check::Counter(CounterCheck { node, what, .. }) => Observation::Counters(
             crate::netfilter::counters(sb, node, what).map_err(|detail| NlError {
                 op: "read the netfilter counters".into(),
                 node: node.to_string(),
@@ -98,19 +101,19 @@ async fn gather(
 /// For messages: the check in a few words.
 pub(crate) fn describe(check: &Check) -> String {
     match check {
-        Check::Neigh { node, to, .. } => format!("check neigh {node} {to}"),
-        Check::Fdb {
+        Check::Neigh(NeighCheck { node, to, .. }) => format!("check neigh {node} {to}"),
+        Check::Fdb(FdbCheck {
             node,
             mac: (_, label),
             ..
-        } => format!("check fdb {node} {label}"),
-        Check::Route {
+        }) => format!("check fdb {node} {label}"),
+        Check::Route(RouteCheck {
             node,
             to,
             lookup: true,
             ..
-        } => format!("check route get {node} {}", to.addr),
-        Check::Route { node, to, .. } => format!(
+        }) => format!("check route get {node} {}", to.addr),
+        Check::Route(RouteCheck { node, to, .. }) => format!(
             "check route {node} {}",
             if to.prefix == 0 {
                 "default".into()
@@ -118,9 +121,9 @@ pub(crate) fn describe(check: &Check) -> String {
                 to.to_string()
             }
         ),
-        Check::Link { dev, .. } => format!("check link {dev}"),
-        Check::Nexthop { node, id, .. } => format!("check nexthop {node} id {id}"),
-        Check::Frames { watch, at, .. } => format!("check frames {watch} at {at}"),
-        Check::Counter { node, what, .. } => format!("check counter {node} {what}"),
+        Check::Link(LinkCheck { dev, .. }) => format!("check link {dev}"),
+        Check::Nexthop(NexthopCheck { node, id, .. }) => format!("check nexthop {node} id {id}"),
+        Check::Frames(FramesCheck { watch, at, .. }) => format!("check frames {watch} at {at}"),
+        Check::Counter(CounterCheck { node, what, .. }) => format!("check counter {node} {what}"),
     }
 }

@@ -6,8 +6,12 @@ use crate::observation::Observation;
 use crate::observe::Sighting;
 use crate::probe::arping::ArpResult;
 use crate::probe::ping::PingResult;
-use crate::scenario::{ArpExpect, Arping, Check, IfRef, Mac, Observe, Ping, Reach, Scenario};
+use crate::scenario::{
+    ArpExpect, Arping, Check, FdbCheck, FramesCheck, IfRef, LinkCheck, Mac, NeighCheck, Observe,
+    Ping, Reach, Scenario,
+};
 use crate::state::{NodeState, NudState};
+use crate::watches::Tally;
 
 mod routes;
 mod services;
@@ -133,46 +137,48 @@ pub(crate) fn incomplete(v: Verdict, why: String) -> Verdict {
 
 pub(crate) fn check(c: &Check, seen: &Observation, sc: &Scenario) -> Verdict {
     match (c, seen) {
-        (Check::Route { lookup: true, .. }, Observation::Lookup(found)) => {
-            route_lookup(c, found.as_ref())
+        (Check::Route(r), Observation::Lookup(found)) if r.lookup => {
+            route_lookup(r, found.as_ref())
         }
-        (Check::Frames { watch, at, count }, Observation::Frames(t)) => {
-            let mut actual = format!(
-                "{} frame{} at {at}",
-                t.count,
-                if t.count == 1 { "" } else { "s" }
-            );
-            if !count.holds(t.count) && !t.recent.is_empty() {
-                actual += ", the latest:";
-                for l in &t.recent {
-                    actual += &format!("\n    {l}");
-                }
-            }
-            let mut passed = count.holds(t.count);
-            if let Some(lost) = &t.lost {
-                // Any count is then a lower bound: "< 5000" could be false.
-                passed = false;
-                actual += &format!(
-                    "; incomplete: the kernel dropped {lost} before the watch read them, so the count is a lower bound"
-                );
-            }
-            Verdict::new(
-                passed,
-                format!("{count} frames matching watch {watch} at {at}"),
-                actual,
-            )
-        }
-        (Check::Counter { .. }, Observation::Counters(found)) => counter(c, found),
-        (_, Observation::Node(st)) => match c {
-            Check::Neigh { .. } => neigh(c, st, sc),
-            Check::Fdb { .. } => fdb(c, st),
-            Check::Route { .. } => route_entry(c, st),
-            Check::Link { .. } => link(c, st),
-            Check::Nexthop { .. } => nexthop(c, st),
-            Check::Frames { .. } | Check::Counter { .. } => mismatched(c),
-        },
+        (Check::Frames(f), Observation::Frames(t)) => frames(f, t),
+        (Check::Counter(k), Observation::Counters(found)) => counter(k, found),
+        (Check::Neigh(n), Observation::Node(st)) => neigh(n, st, sc),
+        (Check::Fdb(f), Observation::Node(st)) => fdb(f, st),
+        (Check::Route(r), Observation::Node(st)) if !r.lookup => route_entry(r, st),
+        (Check::Link(l), Observation::Node(st)) => link(l, st),
+        (Check::Nexthop(n), Observation::Node(st)) => nexthop(n, st),
         (_, _) => mismatched(c),
     }
+}
+
+/// The frames a watch counted; a count the kernel made incomplete is only a lower
+/// bound, so it never passes.
+fn frames(c: &FramesCheck, t: &Tally) -> Verdict {
+    let FramesCheck { watch, at, count } = c;
+    let mut actual = format!(
+        "{} frame{} at {at}",
+        t.count,
+        if t.count == 1 { "" } else { "s" }
+    );
+    if !count.holds(t.count) && !t.recent.is_empty() {
+        actual += ", the latest:";
+        for l in &t.recent {
+            actual += &format!("\n    {l}");
+        }
+    }
+    let mut passed = count.holds(t.count);
+    if let Some(lost) = &t.lost {
+        // Any count is then a lower bound: "< 5000" could be false.
+        passed = false;
+        actual += &format!(
+            "; incomplete: the kernel dropped {lost} before the watch read them, so the count is a lower bound"
+        );
+    }
+    Verdict::new(
+        passed,
+        format!("{count} frames matching watch {watch} at {at}"),
+        actual,
+    )
 }
 
 /// ` router extern_learn`, ` (no flags)`, or nothing when the check names none.
@@ -204,8 +210,8 @@ pub(super) fn mismatched(c: &Check) -> Verdict {
     )
 }
 
-fn neigh(c: &Check, st: &NodeState, sc: &Scenario) -> Verdict {
-    let Check::Neigh {
+fn neigh(c: &NeighCheck, st: &NodeState, sc: &Scenario) -> Verdict {
+    let NeighCheck {
         node,
         to,
         mac,
@@ -214,10 +220,7 @@ fn neigh(c: &Check, st: &NodeState, sc: &Scenario) -> Verdict {
         dev,
         proxy,
         flags,
-    } = c
-    else {
-        unreachable!("called for neigh checks")
-    };
+    } = c;
     let entries: Vec<_> = st
         .neigh
         .iter()
@@ -277,18 +280,15 @@ fn neigh(c: &Check, st: &NodeState, sc: &Scenario) -> Verdict {
     Verdict::new(passed, expected, actual)
 }
 
-fn fdb(c: &Check, st: &NodeState) -> Verdict {
-    let Check::Fdb {
+fn fdb(c: &FdbCheck, st: &NodeState) -> Verdict {
+    let FdbCheck {
         node,
         mac: (mac, label),
         port,
         present,
         dst,
         flags,
-    } = c
-    else {
-        unreachable!("called for fdb checks")
-    };
+    } = c;
     let entries: Vec<_> = st.fdb_entries().filter(|e| e.mac == *mac).collect();
     // A MAC written as `node:if` is named both ways; one written as a MAC, once.
     let who = if *label == mac.to_string() {
@@ -329,18 +329,15 @@ fn fdb(c: &Check, st: &NodeState) -> Verdict {
     Verdict::new(passed, expected, actual)
 }
 
-fn link(c: &Check, st: &NodeState) -> Verdict {
-    let Check::Link {
+fn link(c: &LinkCheck, st: &NodeState) -> Verdict {
+    let LinkCheck {
         dev,
         present,
         state,
         port,
         mtu,
         master,
-    } = c
-    else {
-        unreachable!("called for link checks")
-    };
+    } = c;
     let found = st.link(&dev.ifname);
     if !present {
         let exists = if found.is_some() {

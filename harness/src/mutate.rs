@@ -4,7 +4,8 @@
 //! `tests/mutants.rs` runs every flippable step of the ported selftests this way.
 
 use crate::scenario::{
-    Action, ArpExpect, Check, Connection, Count, Ping, Reach, Scenario, Step, Wait,
+    Action, ArpExpect, Check, Connection, Count, CounterCheck, FdbCheck, FramesCheck, LinkCheck,
+    NeighCheck, NexthopCheck, Ping, Reach, RouteCheck, Scenario, Step, Wait,
 };
 
 /// The scenario with step `index` (1-based) flipped and the steps after it dropped, or
@@ -94,13 +95,13 @@ fn flip_ping(p: &Ping) -> Ping {
 fn flip_check(c: &Check) -> Option<Check> {
     let mut c = c.clone();
     match &mut c {
-        Check::Neigh { present, .. }
-        | Check::Fdb { present, .. }
-        | Check::Route { present, .. }
-        | Check::Nexthop { present, .. }
-        | Check::Link { present, .. } => *present = !*present,
-        Check::Frames { count, .. } => *count = negate(*count)?,
-        Check::Counter { packets, bytes, .. } => {
+        Check::Neigh(NeighCheck { present, .. })
+        | Check::Fdb(FdbCheck { present, .. })
+        | Check::Route(RouteCheck { present, .. })
+        | Check::Nexthop(NexthopCheck { present, .. })
+        | Check::Link(LinkCheck { present, .. }) => *present = !*present,
+        Check::Frames(FramesCheck { count, .. }) => *count = negate(*count)?,
+        Check::Counter(CounterCheck { packets, bytes, .. }) => {
             if let Some(p) = packets {
                 *p = negate(*p)?;
             } else if let Some(b) = bytes {
@@ -162,7 +163,7 @@ steps:
         assert!(matches!(
             &m.steps[2].action,
             Action::Check {
-                check: Check::Route { present: false, .. },
+                check: Check::Route(RouteCheck { present: false, .. }),
                 ..
             }
         ));

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::error::{ApplyError, Skip};
 use crate::nsexec::{self, Finished, Program, Status};
 use crate::sandbox::Sandbox;
-use crate::scenario::{Action, CounterRef, RuleTool, Rules, Scenario};
+use crate::scenario::{Action, CounterCheck, CounterRef, RuleTool, Rules, Scenario};
 
 /// How long a tool may take; they answer in milliseconds.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,7 +32,7 @@ pub(crate) fn missing_tools(sc: &Scenario) -> Option<Skip> {
         match &s.action {
             Action::Rules { rules, .. } => tools.push(rules.tool),
             Action::Check {
-                check: crate::scenario::Check::Counter { .. },
+                check: crate::scenario::Check::Counter(CounterCheck { .. }),
                 ..
             } => tools.push(RuleTool::Nft),
             _ => {}

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use crate::error::Skip;
 use crate::ownfs::Dir;
-use crate::scenario::{Action, Change, Check, LoadError, NodeName, Scenario, Step};
+use crate::scenario::{
+    Action, Change, Check, CounterCheck, FdbCheck, FramesCheck, LinkCheck, LoadError, NeighCheck,
+    NexthopCheck, NodeName, RouteCheck, Scenario, Step,
+};
 
 /// One step's result.
 #[derive(Debug, Clone)]
@@ -243,13 +246,13 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             .flatten()
             .collect(),
         Action::Check { check, .. } => vec![match check {
-            Check::Neigh { node, .. }
-            | Check::Fdb { node, .. }
-            | Check::Route { node, .. }
-            | Check::Nexthop { node, .. }
-            | Check::Counter { node, .. } => node.clone(),
-            Check::Link { dev, .. } => dev.node.clone(),
-            Check::Frames { at, .. } => at.node.clone(),
+            Check::Neigh(NeighCheck { node, .. })
+            | Check::Fdb(FdbCheck { node, .. })
+            | Check::Route(RouteCheck { node, .. })
+            | Check::Nexthop(NexthopCheck { node, .. })
+            | Check::Counter(CounterCheck { node, .. }) => node.clone(),
+            Check::Link(LinkCheck { dev, .. }) => dev.node.clone(),
+            Check::Frames(FramesCheck { at, .. }) => at.node.clone(),
         }],
         Action::Change { change, .. } => vec![match change {
             Change::LinkDelete { dev }

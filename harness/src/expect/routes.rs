@@ -2,8 +2,8 @@
 
 use std::net::IpAddr;
 
-use super::{flags_text, mismatched, same_flags, Verdict};
-use crate::scenario::{Check, RouteAttrs};
+use super::{flags_text, same_flags, Verdict};
+use crate::scenario::{NexthopCheck, RouteAttrs, RouteCheck};
 use crate::state::{NodeState, RouteEntry, RouteKind};
 
 /// ` via A dev X`, for whichever is given.
@@ -74,17 +74,14 @@ fn model_hop(h: &crate::state::Hop) -> crate::scenario::Hop {
     }
 }
 
-pub(super) fn nexthop(c: &Check, st: &NodeState) -> Verdict {
-    let Check::Nexthop {
+pub(super) fn nexthop(c: &NexthopCheck, st: &NodeState) -> Verdict {
+    let NexthopCheck {
         id,
         present,
         is,
         flags,
         ..
-    } = c
-    else {
-        return mismatched(c);
-    };
+    } = c;
     let found = st.nexthops.iter().find(|n| n.id == *id);
     let mut want = format!("nexthop {id}");
     if !present {
@@ -131,8 +128,8 @@ fn nexthop_is(n: &crate::state::NexthopRow, k: &crate::scenario::NexthopKind) ->
     }
 }
 
-pub(super) fn route_lookup(c: &Check, found: Option<&RouteEntry>) -> Verdict {
-    let Check::Route {
+pub(super) fn route_lookup(c: &RouteCheck, found: Option<&RouteEntry>) -> Verdict {
+    let RouteCheck {
         node,
         to,
         via,
@@ -141,10 +138,7 @@ pub(super) fn route_lookup(c: &Check, found: Option<&RouteEntry>) -> Verdict {
         attrs,
         how,
         ..
-    } = c
-    else {
-        unreachable!("called for route checks")
-    };
+    } = c;
     let expected = if *present {
         format!(
             "{node} routes {}{how}{}{attrs}",
@@ -182,8 +176,8 @@ pub(super) fn route_lookup(c: &Check, found: Option<&RouteEntry>) -> Verdict {
     Verdict::new(passed, expected, actual)
 }
 
-pub(super) fn route_entry(c: &Check, st: &NodeState) -> Verdict {
-    let Check::Route {
+pub(super) fn route_entry(c: &RouteCheck, st: &NodeState) -> Verdict {
+    let RouteCheck {
         node,
         to,
         via,
@@ -192,10 +186,7 @@ pub(super) fn route_entry(c: &Check, st: &NodeState) -> Verdict {
         present,
         attrs,
         ..
-    } = c
-    else {
-        unreachable!("called for route checks")
-    };
+    } = c;
     let want_table = table.unwrap_or(254);
     let routes: Vec<_> = st
         .routes

@@ -7,7 +7,7 @@ use crate::netfilter::Counter;
 use crate::nsexec::{Finished, Status};
 use crate::probe::connect::Attempt;
 use crate::probe::fmt_ms;
-use crate::scenario::{Check, Connect, Connection, Exec, Trace};
+use crate::scenario::{Connect, Connection, CounterCheck, Exec, Trace};
 
 /// How much of a command's output a verdict shows.
 const SHOWN_CHARS: usize = 2000;
@@ -116,16 +116,13 @@ fn indent(text: &str) -> String {
 }
 
 /// Every counter the check names must hold; a counter that is not there fails.
-pub(crate) fn counter(c: &Check, counters: &[Counter]) -> Verdict {
-    let Check::Counter {
+pub(crate) fn counter(c: &CounterCheck, counters: &[Counter]) -> Verdict {
+    let CounterCheck {
         node,
         what,
         packets,
         bytes,
-    } = c
-    else {
-        unreachable!("called for counter checks")
-    };
+    } = c;
     let mut expected = format!("{what} in {node} counts");
     if let Some(p) = packets {
         expected += &format!(" {p} packets");
@@ -226,7 +223,7 @@ mod tests {
 
     #[test]
     fn a_counter_must_exist_once_and_hold() {
-        let c = Check::Counter {
+        let c = CounterCheck {
             node: "r".into(),
             what: CounterRef::Rule("masq".into()),
             packets: Some(Count::Exactly(1)),

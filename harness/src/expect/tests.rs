@@ -7,7 +7,10 @@ use std::time::Duration;
 use super::*;
 use crate::observe::Sighting;
 use crate::probe::ping::Refusal;
-use crate::scenario::{Cidr, IfName, IfRef, NeighState, OperState, RouteAttrs};
+use crate::scenario::{
+    Cidr, FdbCheck, FramesCheck, IfName, IfRef, LinkCheck, NeighCheck, NeighState, NexthopCheck,
+    OperState, RouteAttrs, RouteCheck,
+};
 use crate::state::{FdbKind, FdbRow, Link, Neighbour, RouteEntry, RouteKind};
 
 const SRC: &str = "nodes:
@@ -239,15 +242,17 @@ fn proxy_entries_and_neighbour_flags() {
         ],
         ..NodeState::default()
     };
-    let check = |proxy, dev: Option<&str>, flags: Option<Vec<String>>, present| Check::Neigh {
-        node: "a".into(),
-        to,
-        mac: None,
-        state: None,
-        present,
-        dev: dev.map(IfName::from),
-        proxy,
-        flags,
+    let check = |proxy, dev: Option<&str>, flags: Option<Vec<String>>, present| {
+        Check::Neigh(NeighCheck {
+            node: "a".into(),
+            to,
+            mac: None,
+            state: None,
+            present,
+            dev: dev.map(IfName::from),
+            proxy,
+            flags,
+        })
     };
     assert!(check_passes(
         &check(true, Some("eth0"), None, true),
@@ -293,15 +298,17 @@ fn neigh_checks() {
         }],
         ..NodeState::default()
     };
-    let check = |mac: Option<Mac>, state: Option<NeighState>, present: bool| Check::Neigh {
-        node: "a".into(),
-        to,
-        mac: mac.map(|m| (m, m.to_string())),
-        state,
-        present,
-        dev: None,
-        proxy: false,
-        flags: None,
+    let check = |mac: Option<Mac>, state: Option<NeighState>, present: bool| {
+        Check::Neigh(NeighCheck {
+            node: "a".into(),
+            to,
+            mac: mac.map(|m| (m, m.to_string())),
+            state,
+            present,
+            dev: None,
+            proxy: false,
+            flags: None,
+        })
     };
     assert!(check_passes(
         &check(Some(mac), None, true),
@@ -369,13 +376,15 @@ fn fdb_checks() {
         ],
         ..NodeState::default()
     };
-    let c = |m: Mac, port: Option<&str>, present: bool| Check::Fdb {
-        node: "sw".into(),
-        mac: (m, "x".into()),
-        port: port.map(IfName::from),
-        present,
-        dst: None,
-        flags: None,
+    let c = |m: Mac, port: Option<&str>, present: bool| {
+        Check::Fdb(FdbCheck {
+            node: "sw".into(),
+            mac: (m, "x".into()),
+            port: port.map(IfName::from),
+            present,
+            dst: None,
+            flags: None,
+        })
     };
     assert!(check_passes(&c(mac, Some("veth1"), true), st.clone(), &sc));
     let wrong_port = check(&c(mac, Some("veth2"), true), &node(st.clone()), &sc);
@@ -457,20 +466,22 @@ fn multipath_route_checks() {
         dev: Some("eth0".into()),
         weight: w,
     };
-    let route_check = |nhid, hops| Check::Route {
-        node: "a".into(),
-        to: Cidr::parse("10.9.0.0/24").unwrap(),
-        lookup: false,
-        via: None,
-        dev: None,
-        table: None,
-        present: true,
-        attrs: Box::new(RouteAttrs {
-            nhid,
-            hops: Some(hops),
-            ..RouteAttrs::default()
-        }),
-        how: Default::default(),
+    let route_check = |nhid, hops| {
+        Check::Route(RouteCheck {
+            node: "a".into(),
+            to: Cidr::parse("10.9.0.0/24").unwrap(),
+            lookup: false,
+            via: None,
+            dev: None,
+            table: None,
+            present: true,
+            attrs: Box::new(RouteAttrs {
+                nhid,
+                hops: Some(hops),
+                ..RouteAttrs::default()
+            }),
+            how: Default::default(),
+        })
     };
     let good = vec![hop(Some("10.0.0.1"), 1), hop(None, 3)];
     assert!(check_passes(
@@ -505,12 +516,14 @@ fn nexthop_checks() {
     use crate::scenario::NexthopKind;
     let sc = sc();
     let st = multipath_state();
-    let nh = |is, present| Check::Nexthop {
-        node: "a".into(),
-        id: 7,
-        present,
-        is,
-        flags: None,
+    let nh = |is, present| {
+        Check::Nexthop(NexthopCheck {
+            node: "a".into(),
+            id: 7,
+            present,
+            is,
+            flags: None,
+        })
     };
     assert!(check_passes(
         &nh(Some(NexthopKind::Group(vec![(1, 1), (2, 3)])), true),
@@ -546,16 +559,18 @@ fn route_entry_checks() {
         ],
         ..NodeState::default()
     };
-    let c = |to: &str, via: Option<&str>, table: Option<u32>, present: bool| Check::Route {
-        attrs: Default::default(),
-        how: Default::default(),
-        node: "a".into(),
-        to: Cidr::parse(to).unwrap(),
-        lookup: false,
-        via: via.map(|v| v.parse().unwrap()),
-        dev: None,
-        table,
-        present,
+    let c = |to: &str, via: Option<&str>, table: Option<u32>, present: bool| {
+        Check::Route(RouteCheck {
+            attrs: Default::default(),
+            how: Default::default(),
+            node: "a".into(),
+            to: Cidr::parse(to).unwrap(),
+            lookup: false,
+            via: via.map(|v| v.parse().unwrap()),
+            dev: None,
+            table,
+            present,
+        })
     };
     assert!(check_passes(
         &c("0.0.0.0/0", Some("10.0.0.1"), None, true),
@@ -587,16 +602,18 @@ fn route_entry_checks() {
 #[test]
 fn route_lookup_checks() {
     let sc = sc();
-    let c = |via: Option<&str>, present: bool| Check::Route {
-        attrs: Default::default(),
-        how: Default::default(),
-        node: "a".into(),
-        to: Cidr::parse("10.9.1.1/32").unwrap(),
-        lookup: true,
-        via: via.map(|v| v.parse().unwrap()),
-        dev: Some("eth0".into()),
-        table: None,
-        present,
+    let c = |via: Option<&str>, present: bool| {
+        Check::Route(RouteCheck {
+            attrs: Default::default(),
+            how: Default::default(),
+            node: "a".into(),
+            to: Cidr::parse("10.9.1.1/32").unwrap(),
+            lookup: true,
+            via: via.map(|v| v.parse().unwrap()),
+            dev: Some("eth0".into()),
+            table: None,
+            present,
+        })
     };
     let found = Observation::Lookup(Some(route("10.9.0.0/16", Some("10.0.0.3"), "eth0", 254)));
     assert!(check(&c(Some("10.0.0.3"), true), &found, &sc).passed);
@@ -604,7 +621,7 @@ fn route_lookup_checks() {
     assert!(!check(&c(None, false), &found, &sc).passed);
     let none = Observation::Lookup(None);
     assert!(!check(&c(None, true), &none, &sc).passed);
-    let absent = Check::Route {
+    let absent = Check::Route(RouteCheck {
         attrs: Default::default(),
         how: Default::default(),
         node: "a".into(),
@@ -614,7 +631,7 @@ fn route_lookup_checks() {
         dev: None,
         table: None,
         present: false,
-    };
+    });
     assert!(check(&absent, &none, &sc).passed);
     let mut blackhole = route("10.9.0.0/16", None, "lo", 254);
     blackhole.kind = RouteKind::Blackhole;
@@ -633,13 +650,15 @@ fn link_checks() {
         node: "sw".into(),
         ifname: "veth1".into(),
     };
-    let c = |state: Option<OperState>, master: Option<Option<&str>>, present: bool| Check::Link {
-        dev: dev.clone(),
-        present,
-        state,
-        port: None,
-        mtu: None,
-        master: master.map(|m| m.map(IfName::from)),
+    let c = |state: Option<OperState>, master: Option<Option<&str>>, present: bool| {
+        Check::Link(LinkCheck {
+            dev: dev.clone(),
+            present,
+            state,
+            port: None,
+            mtu: None,
+            master: master.map(|m| m.map(IfName::from)),
+        })
     };
     assert!(check_passes(
         &c(Some(OperState::Up), None, true),
@@ -671,14 +690,14 @@ fn link_checks() {
         NodeState::default(),
         &sc
     ));
-    let mtu = Check::Link {
+    let mtu = Check::Link(LinkCheck {
         dev: dev.clone(),
         present: true,
         state: None,
         port: Some(crate::scenario::PortState::Blocking),
         mtu: Some(1400),
         master: None,
-    };
+    });
     let v = check(&mtu, &node(st), &sc);
     assert!(!v.passed);
     assert!(
@@ -691,7 +710,7 @@ fn link_checks() {
 #[test]
 fn a_check_judged_on_the_wrong_observation_fails() {
     let sc = sc();
-    let c = Check::Link {
+    let c = Check::Link(LinkCheck {
         dev: IfRef {
             node: "a".into(),
             ifname: "eth0".into(),
@@ -701,7 +720,7 @@ fn a_check_judged_on_the_wrong_observation_fails() {
         port: None,
         mtu: None,
         master: None,
-    };
+    });
     assert!(!check(&c, &Observation::Lookup(None), &sc).passed);
 }
 
@@ -800,7 +819,7 @@ fn route_attributes_must_all_hold_and_flags_exactly() {
         routes: vec![r],
         ..Default::default()
     };
-    let check = |attrs: RouteAttrs| Check::Route {
+    let check = |attrs: RouteAttrs| RouteCheck {
         node: "a".into(),
         to: Cidr::parse("10.7.0.0/24").unwrap(),
         lookup: false,
@@ -855,14 +874,14 @@ fn route_attributes_must_all_hold_and_flags_exactly() {
 fn a_watch_that_lost_frames_never_passes() {
     use crate::scenario::Count;
     use crate::watches::Tally;
-    let c = Check::Frames {
+    let c = Check::Frames(FramesCheck {
         watch: "w".into(),
         at: IfRef {
             node: "b".into(),
             ifname: "eth0".into(),
         },
         count: Count::AtMost(5000),
-    };
+    });
     let whole = Tally {
         count: 3641,
         recent: Vec::new(),

@@ -90,77 +90,102 @@ pub enum Wait {
 
 #[derive(Debug, Clone)]
 pub enum Check {
-    /// The frames a watch counted since it started.
-    Frames {
-        watch: String,
-        at: IfRef,
-        count: Count,
-    },
-    Neigh {
-        node: NodeName,
-        to: IpAddr,
-        mac: Option<(Mac, String)>,
-        state: Option<NeighState>,
-        present: bool,
-        /// With a device the check asks the kernel for that one entry, as
-        /// `ip neigh get ADDR dev DEV` does, instead of reading the whole table.
-        dev: Option<IfName>,
-        /// A proxy entry (`ip neigh get proxy ...`).
-        proxy: bool,
-        /// Exactly these flags (`router`, `extern_learn`); `[]` is none.
-        flags: Option<Vec<String>>,
-    },
-    Fdb {
-        node: NodeName,
-        mac: (Mac, String),
-        port: Option<IfName>,
-        present: bool,
-        /// The remote VTEP of a vxlan entry.
-        dst: Option<IpAddr>,
-        /// Exactly these flags (`sticky`, `extern_learn`, `offload`, `locked`); `[]` none.
-        flags: Option<Vec<String>>,
-    },
-    Route {
-        node: NodeName,
-        to: Cidr,
-        /// true: `to` is an address to look up (`ip route get`), not a table entry.
-        lookup: bool,
-        via: Option<IpAddr>,
-        dev: Option<IfName>,
-        table: Option<u32>,
-        present: bool,
-        /// Attributes the route must also have.
-        attrs: Box<RouteAttrs>,
-        /// For a lookup: what `ip route get` takes besides the destination.
-        how: LookupOpts,
-    },
-    Link {
-        dev: IfRef,
-        /// false: the link must not exist.
-        present: bool,
-        state: Option<OperState>,
-        /// The bridge port state.
-        port: Option<PortState>,
-        mtu: Option<u32>,
-        master: Option<Option<IfName>>,
-    },
-    /// A nexthop object: whether it exists, and what it is.
-    Nexthop {
-        node: NodeName,
-        id: u32,
-        present: bool,
-        /// `via A dev X`, `dev X`, `blackhole` or `group 1/2,3`, as `ip nexthop` prints it.
-        is: Option<NexthopKind>,
-        /// Exactly these flags (`dead`, `linkdown`, `onlink`); `[]` is none.
-        flags: Option<Vec<String>>,
-    },
-    /// Packets and bytes a netfilter rule (or an iptables chain policy) counted.
-    Counter {
-        node: NodeName,
-        what: CounterRef,
-        packets: Option<Count>,
-        bytes: Option<Count>,
-    },
+    Frames(FramesCheck),
+    Neigh(NeighCheck),
+    Fdb(FdbCheck),
+    Route(RouteCheck),
+    Link(LinkCheck),
+    Nexthop(NexthopCheck),
+    Counter(CounterCheck),
+}
+
+/// The frames a watch counted since it started.
+#[derive(Debug, Clone)]
+pub struct FramesCheck {
+    pub watch: String,
+    pub at: IfRef,
+    pub count: Count,
+}
+
+/// A `neigh` check.
+#[derive(Debug, Clone)]
+pub struct NeighCheck {
+    pub node: NodeName,
+    pub to: IpAddr,
+    pub mac: Option<(Mac, String)>,
+    pub state: Option<NeighState>,
+    pub present: bool,
+    /// With a device the check asks the kernel for that one entry, as
+    /// `ip neigh get ADDR dev DEV` does, instead of reading the whole table.
+    pub dev: Option<IfName>,
+    /// A proxy entry (`ip neigh get proxy ...`).
+    pub proxy: bool,
+    /// Exactly these flags (`router`, `extern_learn`); `[]` is none.
+    pub flags: Option<Vec<String>>,
+}
+
+/// A `fdb` check.
+#[derive(Debug, Clone)]
+pub struct FdbCheck {
+    pub node: NodeName,
+    pub mac: (Mac, String),
+    pub port: Option<IfName>,
+    pub present: bool,
+    /// The remote VTEP of a vxlan entry.
+    pub dst: Option<IpAddr>,
+    /// Exactly these flags (`sticky`, `extern_learn`, `offload`, `locked`); `[]` none.
+    pub flags: Option<Vec<String>>,
+}
+
+/// A `route` check.
+#[derive(Debug, Clone)]
+pub struct RouteCheck {
+    pub node: NodeName,
+    pub to: Cidr,
+    /// true: `to` is an address to look up (`ip route get`), not a table entry.
+    pub lookup: bool,
+    pub via: Option<IpAddr>,
+    pub dev: Option<IfName>,
+    pub table: Option<u32>,
+    pub present: bool,
+    /// Attributes the route must also have.
+    pub attrs: Box<RouteAttrs>,
+    /// For a lookup: what `ip route get` takes besides the destination.
+    pub how: LookupOpts,
+}
+
+/// A `link` check.
+#[derive(Debug, Clone)]
+pub struct LinkCheck {
+    pub dev: IfRef,
+    /// false: the link must not exist.
+    pub present: bool,
+    pub state: Option<OperState>,
+    /// The bridge port state.
+    pub port: Option<PortState>,
+    pub mtu: Option<u32>,
+    pub master: Option<Option<IfName>>,
+}
+
+/// A nexthop object: whether it exists, and what it is.
+#[derive(Debug, Clone)]
+pub struct NexthopCheck {
+    pub node: NodeName,
+    pub id: u32,
+    pub present: bool,
+    /// `via A dev X`, `dev X`, `blackhole` or `group 1/2,3`, as `ip nexthop` prints it.
+    pub is: Option<NexthopKind>,
+    /// Exactly these flags (`dead`, `linkdown`, `onlink`); `[]` is none.
+    pub flags: Option<Vec<String>>,
+}
+
+/// Packets and bytes a netfilter rule (or an iptables chain policy) counted.
+#[derive(Debug, Clone)]
+pub struct CounterCheck {
+    pub node: NodeName,
+    pub what: CounterRef,
+    pub packets: Option<Count>,
+    pub bytes: Option<Count>,
 }
 
 /// `ip route get DST from A oif X iif Y mark M tos T`.

@@ -128,7 +128,7 @@ impl Resolver<'_> {
             );
             return None;
         }
-        Some(Check::Neigh {
+        Some(Check::Neigh(NeighCheck {
             node,
             to,
             mac,
@@ -137,7 +137,7 @@ impl Resolver<'_> {
             dev,
             proxy,
             flags: x.flags.clone(),
-        })
+        }))
     }
 
     fn fdb_check(&mut self, p: &str, x: &RawFdbCheck, sc: &Scenario) -> Option<Check> {
@@ -178,14 +178,14 @@ impl Resolver<'_> {
             );
             return None;
         }
-        Some(Check::Fdb {
+        Some(Check::Fdb(FdbCheck {
             node,
             mac,
             port: x.port.as_deref().map(Into::into),
             present,
             dst,
             flags: x.flags.clone(),
-        })
+        }))
     }
 
     /// proto, scope, src, metric and flags, each checked against what iproute2 prints.
@@ -357,7 +357,7 @@ impl Resolver<'_> {
             );
             return None;
         }
-        Some(Check::Route {
+        Some(Check::Route(RouteCheck {
             node,
             to,
             lookup,
@@ -367,7 +367,7 @@ impl Resolver<'_> {
             present,
             attrs: Box::new(attrs),
             how,
-        })
+        }))
     }
 
     /// `via A dev X weight W`, one path of a multipath route, as a check names it.
@@ -422,13 +422,13 @@ impl Resolver<'_> {
             );
             return None;
         }
-        Some(Check::Nexthop {
+        Some(Check::Nexthop(NexthopCheck {
             node,
             id: x.id,
             present,
             is,
             flags: x.flags.clone(),
-        })
+        }))
     }
 
     /// Every flag a check lists is one that `what` entries have.
@@ -485,14 +485,14 @@ impl Resolver<'_> {
                 Some(m.as_str().into())
             }
         });
-        Some(Check::Link {
+        Some(Check::Link(LinkCheck {
             dev,
             present,
             state,
             port: x.port,
             mtu: x.mtu,
             master,
-        })
+        }))
     }
 
     pub(super) fn snapshot(

@@ -477,12 +477,12 @@ impl Resolver<'_> {
             self.at(p, "a counter check needs `packets` or `bytes`", None);
             return None;
         }
-        Some(Check::Counter {
+        Some(Check::Counter(CounterCheck {
             node,
             what,
             packets,
             bytes,
-        })
+        }))
     }
 }
 

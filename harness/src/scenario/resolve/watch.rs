@@ -96,11 +96,11 @@ impl Resolver<'_> {
             return None;
         };
         let count = self.count(&format!("{p}.count"), &x.count)?;
-        Some(Check::Frames {
+        Some(Check::Frames(FramesCheck {
             watch: x.watch.clone(),
             at,
             count,
-        })
+        }))
     }
 }
 
