@@ -77,7 +77,7 @@ pub(crate) async fn exec(sb: &Sandbox, op: &Op) -> Result<(), ApplyError> {
         Op::Sysctl { node, key, value } => {
             sb.write_sysctls(node, vec![(key.clone(), value.clone())])
         }
-        Op::Create(c) => Ok(create(sb, c).await?),
+        Op::Create(c) => create(sb, c).await.map_err(ApplyError::CreateLink),
         Op::Link(l) => Ok(change_link(sb, l).await?),
         Op::Entry(e) => Ok(entry(sb, e).await?),
     }

@@ -1,7 +1,7 @@
 //! State checks (`check:` steps): what to look at for a check. The verdict is
 //! `expect::check`, a pure function of what this module observes.
 
-use crate::netlink::NlError;
+use crate::error::ObserveError;
 use crate::observation::Observation;
 use crate::sandbox::Sandbox;
 use crate::scenario::{
@@ -17,16 +17,17 @@ pub(crate) async fn observe(
     sc: &Scenario,
     check: &Check,
     watches: &mut Watches,
-) -> Result<Observation, NlError> {
+) -> Result<Observation, ObserveError> {
     Ok(match check {
-        Check::Frames(FramesCheck { watch, at, .. }) => {
-            Observation::Frames(watches.tally(watch, sc).map_err(|e| NlError {
-                op: format!("read the frames of watch {watch}"),
-                node: at.node.to_string(),
-                detail: e.to_string(),
-                errno: e.raw_os_error(),
-            })?)
-        }
+        Check::Frames(FramesCheck { watch, at, .. }) => Observation::Frames(
+            watches
+                .tally(watch, sc)
+                .map_err(|source| ObserveError::Watch {
+                    watch: watch.clone(),
+                    node: at.node.to_string(),
+                    source,
+                })?,
+        ),
         Check::Route(RouteCheck {
             node,
             to,
@@ -75,11 +76,12 @@ pub(crate) async fn observe(
             Observation::Node(NodeState::gather(sb.nl(&dev.node), Sections::LINKS).await?)
         }
         Check::Counter(CounterCheck { node, what, .. }) => Observation::Counters(
-            crate::netfilter::counters(sb, node, what).map_err(|detail| NlError {
-                op: "read the netfilter counters".into(),
-                node: node.to_string(),
-                detail,
-                errno: None,
+            crate::netfilter::counters(sb, node, what).map_err(|detail| {
+                ObserveError::Netfilter {
+                    what: "read the netfilter counters",
+                    node: node.to_string(),
+                    detail,
+                }
             })?,
         ),
     })
@@ -90,7 +92,7 @@ async fn gather(
     sb: &Sandbox,
     node: &str,
     want: impl FnOnce(&mut Sections),
-) -> Result<Observation, NlError> {
+) -> Result<Observation, ObserveError> {
     let mut sections = Sections::LINKS;
     want(&mut sections);
     Ok(Observation::Node(

@@ -28,6 +28,27 @@ impl fmt::Display for NlError {
 
 impl std::error::Error for NlError {}
 
+/// A look at a node's state that could not be made: the netlink dump, a watch's tap,
+/// or the netfilter tool. Each keeps its own cause.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ObserveError {
+    #[error(transparent)]
+    Netlink(#[from] NlError),
+    #[error("failed to read the frames of watch {watch} in node {node}: {source}")]
+    Watch {
+        watch: String,
+        node: String,
+        source: io::Error,
+    },
+    #[error("failed to {what} in node {node}: {detail}")]
+    Netfilter {
+        /// `read the netfilter counters`, `list the netfilter ruleset`.
+        what: &'static str,
+        node: String,
+        detail: String,
+    },
+}
+
 /// Building or changing the topology failed.
 #[derive(Debug)]
 pub(crate) enum ApplyError {
@@ -36,6 +57,8 @@ pub(crate) enum ApplyError {
         source: io::Error,
     },
     Netlink(NlError),
+    /// The kernel refused to create a link: EOPNOTSUPP here means it lacks the kind.
+    CreateLink(NlError),
     Sysctl {
         node: String,
         key: String,
@@ -61,7 +84,7 @@ impl fmt::Display for ApplyError {
             ApplyError::Namespace { node, source } => {
                 write!(f, "failed to create the namespace of node {node}: {source}")
             }
-            ApplyError::Netlink(e) => e.fmt(f),
+            ApplyError::Netlink(e) | ApplyError::CreateLink(e) => e.fmt(f),
             ApplyError::Sysctl {
                 node,
                 key,
@@ -89,7 +112,7 @@ impl std::error::Error for ApplyError {
             ApplyError::Namespace { source, .. } | ApplyError::Sysctl { source, .. } => {
                 Some(source)
             }
-            ApplyError::Netlink(e) => Some(e),
+            ApplyError::Netlink(e) | ApplyError::CreateLink(e) => Some(e),
             ApplyError::NotReady { .. } | ApplyError::Rules { .. } => None,
         }
     }
@@ -103,19 +126,16 @@ impl From<NlError> for ApplyError {
 
 impl ApplyError {
     /// The kernel refused to create a link of a kind it does not have (EOPNOTSUPP):
-    /// the scenario needs a missing feature, so it is skipped, not failed.
+    /// the scenario needs a missing feature, so it is skipped, not failed. Decided by
+    /// the operation's kind and the errno, never by the message.
     pub(crate) fn missing_feature(&self) -> Option<Skip> {
         match self {
-            ApplyError::Netlink(e)
-                if e.op.starts_with("create") && e.errno == Some(libc::EOPNOTSUPP) =>
-            {
-                Some(Skip {
-                    reason: format!(
-                        "the kernel refused to {} in node {}: {}",
-                        e.op, e.node, e.detail
-                    ),
-                })
-            }
+            ApplyError::CreateLink(e) if e.errno == Some(libc::EOPNOTSUPP) => Some(Skip {
+                reason: format!(
+                    "the kernel refused to {} in node {}: {}",
+                    e.op, e.node, e.detail
+                ),
+            }),
             _ => None,
         }
     }
@@ -131,5 +151,43 @@ pub struct Skip {
 impl fmt::Display for Skip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "skipped: {}", self.reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(op: &str, errno: i32) -> NlError {
+        NlError {
+            op: op.into(),
+            node: "n".into(),
+            detail: "Operation not supported".into(),
+            errno: Some(errno),
+        }
+    }
+
+    #[test]
+    fn only_a_link_the_kernel_cannot_create_is_a_missing_feature() {
+        let skip = ApplyError::CreateLink(refused("create vlan v", libc::EOPNOTSUPP))
+            .missing_feature()
+            .unwrap();
+        assert!(
+            skip.reason.contains("create vlan v in node n"),
+            "{}",
+            skip.reason
+        );
+        assert!(
+            ApplyError::CreateLink(refused("create veth a/b", libc::EEXIST))
+                .missing_feature()
+                .is_none(),
+            "another refusal is a failure"
+        );
+        assert!(
+            ApplyError::Netlink(refused("create-ish change", libc::EOPNOTSUPP))
+                .missing_feature()
+                .is_none(),
+            "the words of an operation decide nothing"
+        );
     }
 }

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::netlink::NlError;
+use crate::error::ObserveError;
 use crate::sandbox::Sandbox;
 use crate::scenario::{Action, Change, IfKind, Mac, Node, NodeName, Scenario};
 use crate::state::{FdbKind, FdbRow, NodeState, NudState, RouteKind, Sections};
@@ -44,7 +44,7 @@ pub(crate) async fn render(
     sc: &Scenario,
     nodes: Option<&[NodeName]>,
     only: Option<&[String]>,
-) -> Result<String, NlError> {
+) -> Result<String, ObserveError> {
     let want = |s: &str| only.is_none_or(|o| o.iter().any(|x| x == s));
     let sections = Sections {
         addresses: want("addresses"),
@@ -63,11 +63,12 @@ pub(crate) async fn render(
         }
         render_node(&mut out, sc, n, &st, want("links"), sections);
         if want("netfilter") && crate::netfilter::node_has_rules(sc, &n.name) {
-            let rules = crate::netfilter::ruleset(sb, &n.name).map_err(|detail| NlError {
-                op: "list the netfilter ruleset".into(),
-                node: n.name.to_string(),
-                detail,
-                errno: None,
+            let rules = crate::netfilter::ruleset(sb, &n.name).map_err(|detail| {
+                ObserveError::Netfilter {
+                    what: "list the netfilter ruleset",
+                    node: n.name.to_string(),
+                    detail,
+                }
             })?;
             out.push_str("netfilter\n");
             for l in rules.lines().filter(|l| !l.trim().is_empty()) {
