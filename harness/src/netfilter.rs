@@ -83,7 +83,12 @@ impl From<Finished> for ToolRun {
 
 /// nft commands through libnftables when it loads, else through the `nft` program.
 fn nft(sb: &Sandbox, node: &str, commands: &str) -> Result<ToolRun, String> {
-    match crate::nftlib::run(sb.ns(node), commands) {
+    nft_as(sb, node, commands, false)
+}
+
+/// `nft` with JSON output (`nft -j`), for what netspec reads rather than shows.
+fn nft_as(sb: &Sandbox, node: &str, commands: &str, json: bool) -> Result<ToolRun, String> {
+    match crate::nftlib::run(sb.ns(node), commands, json) {
         Some(Ok(a)) => Ok(ToolRun {
             ok: a.ok,
             status: if a.ok { "ok" } else { "refused" }.into(),
@@ -91,7 +96,14 @@ fn nft(sb: &Sandbox, node: &str, commands: &str) -> Result<ToolRun, String> {
             stderr: a.error,
         }),
         Some(Err(e)) => Err(e.to_string()),
-        None => run_tool(sb, node, &["nft", "-f", "-"], Some(commands)).map(ToolRun::from),
+        None => {
+            let argv: &[&str] = if json {
+                &["nft", "-j", "-f", "-"]
+            } else {
+                &["nft", "-f", "-"]
+            };
+            run_tool(sb, node, argv, Some(commands)).map(ToolRun::from)
+        }
     }
 }
 
@@ -218,7 +230,15 @@ pub(crate) fn counters(
 ) -> Result<Vec<Counter>, String> {
     let mut out = Vec::new();
     if matches!(want, CounterRef::Rule(_)) {
-        out.extend(nft_counters(&nft(sb, node, "list ruleset")?.stdout));
+        let listed = nft_as(sb, node, "list ruleset", true)?;
+        if !listed.ok {
+            return Err(format!(
+                "nft list ruleset: {}: {}",
+                listed.status,
+                listed.stderr.trim()
+            ));
+        }
+        out.extend(nft_counters(&listed.stdout)?);
         if out.iter().any(|c| c.what == *want) {
             return Ok(out);
         }
@@ -233,20 +253,48 @@ pub(crate) fn counters(
     Ok(out)
 }
 
-/// `... counter packets 3 bytes 252 ... comment "name"`.
-fn nft_counters(text: &str) -> Vec<Counter> {
-    text.lines()
-        .filter_map(|l| {
-            let comment = l.split_once("comment \"")?.1.split('"').next()?;
-            let words: Vec<&str> = l.split_whitespace().collect();
-            let at = words.windows(2).position(|w| w == ["counter", "packets"])?;
+/// The counters of named rules, from `nft -j list ruleset`: each rule with a comment
+/// and a `counter` statement. Read from JSON, so a comment's text is never taken for a
+/// counter (`comment "counter packets 5 bytes 9"` on a rule without one).
+fn nft_counters(json: &str) -> Result<Vec<Counter>, String> {
+    #[derive(serde::Deserialize)]
+    struct Listing {
+        nftables: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        rule: Option<Rule>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Rule {
+        comment: Option<String>,
+        #[serde(default)]
+        expr: Vec<Statement>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Statement {
+        counter: Option<Counted>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Counted {
+        packets: u64,
+        bytes: u64,
+    }
+    let listing: Listing = serde_json::from_str(json)
+        .map_err(|e| format!("nft's JSON listing could not be read: {e}"))?;
+    Ok(listing
+        .nftables
+        .into_iter()
+        .filter_map(|i| i.rule)
+        .filter_map(|r| {
+            let c = r.expr.into_iter().find_map(|s| s.counter)?;
             Some(Counter {
-                what: CounterRef::Rule(comment.to_string()),
-                packets: words.get(at + 2)?.parse().ok()?,
-                bytes: words.get(at + 4)?.parse().ok()?,
+                what: CounterRef::Rule(r.comment?),
+                packets: c.packets,
+                bytes: c.bytes,
             })
         })
-        .collect()
+        .collect())
 }
 
 /// `*nat`, `:FORWARD DROP [1:84]`, `[3:252] -A INPUT ... --comment web ...`.
@@ -321,16 +369,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_nft_counters_by_comment() {
-        let text = "table inet t {\n\tchain c {\n\t\ttcp dport 80 counter packets 3 bytes 180 drop comment \"web\"\n\t\tcounter packets 1 bytes 2\n\t}\n}\n";
+    fn reads_nft_counters_by_comment_from_json() {
+        let json = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}},
+            {"table": {"family": "inet", "name": "t", "handle": 1}},
+            {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 2,
+              "comment": "web", "expr": [{"match": {"op": "==", "left": {"payload":
+              {"protocol": "tcp", "field": "dport"}}, "right": 80}},
+              {"counter": {"packets": 3, "bytes": 180}}, {"drop": null}]}},
+            {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 3,
+              "expr": [{"counter": {"packets": 1, "bytes": 2}}]}},
+            {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 4,
+              "comment": "counter packets 5 bytes 9", "expr": [{"drop": null}]}}]}"#;
         assert_eq!(
-            nft_counters(text),
+            nft_counters(json).unwrap(),
             vec![Counter {
                 what: CounterRef::Rule("web".into()),
                 packets: 3,
                 bytes: 180
-            }]
+            }],
+            "no counter without a comment, and no counter read from a comment's words"
         );
+        assert!(nft_counters("table inet t {").is_err());
     }
 
     #[test]

@@ -17,6 +17,10 @@ type CtxFree = unsafe extern "C" fn(*mut c_void);
 type Buffer = unsafe extern "C" fn(*mut c_void) -> c_int;
 type GetBuffer = unsafe extern "C" fn(*mut c_void) -> *const c_char;
 type RunCmd = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
+type SetFlags = unsafe extern "C" fn(*mut c_void, u32);
+
+/// NFT_CTX_OUTPUT_JSON, as `nft -j` sets it.
+const OUTPUT_JSON: u32 = 1 << 4;
 
 struct Lib {
     ctx_new: CtxNew,
@@ -26,6 +30,7 @@ struct Lib {
     output: GetBuffer,
     error: GetBuffer,
     run_file: RunCmd,
+    output_set_flags: SetFlags,
 }
 
 static LIB: OnceLock<Option<Lib>> = OnceLock::new();
@@ -65,6 +70,9 @@ fn lib() -> Option<&'static Lib> {
                 run_file: std::mem::transmute::<*mut c_void, RunCmd>(sym(
                     c"nft_run_cmd_from_filename",
                 )?),
+                output_set_flags: std::mem::transmute::<*mut c_void, SetFlags>(sym(
+                    c"nft_ctx_output_set_flags",
+                )?),
             })
         }
     })
@@ -84,14 +92,15 @@ pub(crate) struct Answer {
     pub error: String,
 }
 
-/// Runs nft commands (a ruleset, or `list ruleset`) in the node; None when
-/// libnftables cannot be loaded. A ruleset is read from a memfd, as `nft -f` reads a
-/// file, because only then do its errors name the line (`/proc/self/fd/N:4:11-14:`).
-pub(crate) fn run(ns: &Netns, commands: &str) -> Option<io::Result<Answer>> {
+/// Runs nft commands (a ruleset, or `list ruleset`) in the node, with JSON output
+/// when `json` is set (`nft -j`); None when libnftables cannot be loaded. A ruleset is
+/// read from a memfd, as `nft -f` reads a file, because only then do its errors name
+/// the line (`/proc/self/fd/N:4:11-14:`).
+pub(crate) fn run(ns: &Netns, commands: &str, json: bool) -> Option<io::Result<Answer>> {
     let lib = lib()?;
     Some(ruleset_file(commands).and_then(|(file, path)| {
         ns.run_in(move || {
-            let answer = in_context(lib, &path);
+            let answer = in_context(lib, &path, json);
             drop(file);
             answer
         })
@@ -116,7 +125,7 @@ fn ruleset_file(commands: &str) -> io::Result<(std::fs::File, CString)> {
 }
 
 /// One libnftables context, created, used and freed on the calling thread.
-fn in_context(lib: &Lib, path: &CStr) -> io::Result<Answer> {
+fn in_context(lib: &Lib, path: &CStr, json: bool) -> io::Result<Answer> {
     // The context opens its netlink socket in the namespace of the thread that runs it.
     {
         let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -126,6 +135,9 @@ fn in_context(lib: &Lib, path: &CStr) -> io::Result<Answer> {
             let ctx = (lib.ctx_new)(0);
             if ctx.is_null() {
                 return Err(io::Error::other("nft_ctx_new failed"));
+            }
+            if json {
+                (lib.output_set_flags)(ctx, OUTPUT_JSON);
             }
             (lib.buffer_output)(ctx);
             (lib.buffer_error)(ctx);
