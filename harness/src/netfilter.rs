@@ -280,6 +280,10 @@ fn nft_counters(json: &str) -> Result<Vec<Counter>, String> {
         packets: u64,
         bytes: u64,
     }
+    if json.trim().is_empty() {
+        // `nft -j` lists an empty ruleset as nothing at all.
+        return Ok(Vec::new());
+    }
     let listing: Listing = serde_json::from_str(json)
         .map_err(|e| format!("nft's JSON listing could not be read: {e}"))?;
     Ok(listing
@@ -390,6 +394,7 @@ mod tests {
             "no counter without a comment, and no counter read from a comment's words"
         );
         assert!(nft_counters("table inet t {").is_err());
+        assert_eq!(nft_counters(" \n").unwrap(), vec![]);
     }
 
     #[test]
