@@ -8,7 +8,9 @@ use std::fmt::Write;
 
 use crate::error::ObserveError;
 use crate::sandbox::Sandbox;
-use crate::scenario::{Action, Change, IfKind, Mac, Node, NodeName, Scenario};
+use crate::scenario::{
+    Action, Change, IfKind, Mac, Node, NodeName, RoutePref, RouteProto, Scenario, Scope,
+};
 use crate::state::{FdbKind, FdbRow, NodeState, NudState, RouteKind, Sections};
 
 fn owner_note(sc: &Scenario, mac: Mac) -> String {
@@ -218,11 +220,12 @@ fn render_routes(out: &mut String, st: &NodeState) {
             if let Some(d) = &r.dev {
                 let _ = write!(s, " dev {d}");
             }
-            if let Some(p) = &r.proto {
-                let _ = write!(s, " proto {p}");
+            // iproute2 leaves out what a route has unless told: boot, universe.
+            if r.proto != RouteProto::BOOT {
+                let _ = write!(s, " proto {}", r.proto);
             }
-            if let Some(sc) = r.scope {
-                let _ = write!(s, " scope {sc}");
+            if r.scope != Scope::Universe {
+                let _ = write!(s, " scope {}", r.scope);
             }
             if let Some(src) = r.src {
                 let _ = write!(s, " src {src}");
@@ -237,7 +240,7 @@ fn render_routes(out: &mut String, st: &NodeState) {
                 let _ = write!(s, " nhid {n}");
             }
             // Every IPv6 route has one; only a non-default one is news.
-            if let Some(p) = r.pref.filter(|p| *p != "medium") {
+            if let Some(p) = r.pref.filter(|p| *p != RoutePref::Medium) {
                 let _ = write!(s, " pref {p}");
             }
             for h in &r.hops {

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use netlink_packet_route::neighbour::{NeighbourFlags, NeighbourState};
-use netlink_packet_route::route::{RouteProtocol, RouteScope, RouteType};
+use netlink_packet_route::route::RouteType;
 
 use crate::netlink::nexthop::NexthopBody;
 use crate::netlink::{self, Nl, NlError};
 use crate::netns::Netns;
-use crate::scenario::{Cidr, Mac, OperState};
+use crate::scenario::{Cidr, Mac, OperState, RoutePref, RouteProto, Scope};
 
 /// Which parts of a node's state to gather (each costs one dump).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,10 +107,9 @@ pub(crate) struct RouteEntry {
     pub table: u32,
     pub via: Option<IpAddr>,
     pub dev: Option<String>,
-    /// `kernel`, `static`, ...; None for `boot`, which iproute2 does not print.
-    pub proto: Option<String>,
+    pub proto: RouteProto,
     /// `link` or `host`; None for universe.
-    pub scope: Option<&'static str>,
+    pub scope: Scope,
     pub src: Option<IpAddr>,
     pub metric: Option<u32>,
     /// `dead`, `onlink`, `linkdown`, as iproute2 prints them.
@@ -119,7 +118,7 @@ pub(crate) struct RouteEntry {
     pub mtu: Option<u32>,
     pub mtu_locked: bool,
     pub nhid: Option<u32>,
-    pub pref: Option<&'static str>,
+    pub pref: Option<RoutePref>,
     /// The paths of a multipath route, or of a route through a nexthop group.
     pub hops: Vec<Hop>,
 }
@@ -415,17 +414,8 @@ fn route_entry(r: netlink::RouteState, name: &impl Fn(u32) -> String) -> RouteEn
         table: r.table,
         via: r.via,
         dev: r.oif.map(name),
-        proto: match r.protocol {
-            RouteProtocol::Kernel => Some("kernel".into()),
-            RouteProtocol::Static => Some("static".into()),
-            RouteProtocol::Boot => None,
-            other => Some(format!("{other:?}").to_lowercase()),
-        },
-        scope: match r.scope {
-            RouteScope::Link => Some("link"),
-            RouteScope::Host => Some("host"),
-            _ => None,
-        },
+        proto: RouteProto(r.protocol.into()),
+        scope: Scope::from_kernel(r.scope.into()),
         src: r.pref_src,
         metric: r.metric,
         nhid: r.nhid,
@@ -488,6 +478,7 @@ fn nud(s: NeighbourState) -> NudState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netlink_packet_route::route::{RouteProtocol, RouteScope};
 
     fn names(i: u32) -> String {
         format!("if{i}")
@@ -517,8 +508,8 @@ mod tests {
     fn a_route_row_is_named_as_iproute2_prints_it() {
         let r = route_entry(row(), &names);
         assert_eq!(r.dev.as_deref(), Some("if3"));
-        assert_eq!(r.proto, None, "boot is what iproute2 leaves out");
-        assert_eq!(r.scope, Some("link"));
+        assert_eq!(r.proto, RouteProto::BOOT);
+        assert_eq!(r.scope, Scope::Link);
         assert_eq!(r.kind, RouteKind::Unicast);
         let mut other = row();
         other.protocol = RouteProtocol::Static;
@@ -526,8 +517,8 @@ mod tests {
         other.scope = RouteScope::Universe;
         let r = route_entry(other, &names);
         assert_eq!(
-            (r.proto.as_deref(), r.scope, r.kind),
-            (Some("static"), None, RouteKind::Blackhole)
+            (r.proto.to_string().as_str(), r.scope, r.kind),
+            ("static", Scope::Universe, RouteKind::Blackhole)
         );
     }
 

@@ -23,21 +23,16 @@ fn goes(r: &RouteEntry, via: Option<IpAddr>, dev: Option<&str>) -> bool {
     via.is_none_or(|v| r.via == Some(v)) && dev.is_none_or(|d| r.dev.as_deref() == Some(d))
 }
 
-/// Whether a route has every attribute the check names (`boot` and `universe` are what
-/// iproute2 leaves unprinted).
+/// Whether a route has every attribute the check names.
 fn has(r: &RouteEntry, a: &RouteAttrs) -> bool {
-    a.proto
-        .as_deref()
-        .is_none_or(|p| r.proto.as_deref().unwrap_or("boot") == p)
-        && a.scope
-            .as_deref()
-            .is_none_or(|s| r.scope.unwrap_or("universe") == s)
+    a.proto.is_none_or(|p| r.proto == p)
+        && a.scope.is_none_or(|s| r.scope == s)
         && a.src.is_none_or(|s| r.src == Some(s))
         && a.metric.is_none_or(|m| r.metric.unwrap_or(0) == m)
         && a.mtu.is_none_or(|m| r.mtu == Some(m))
         && a.lock.is_none_or(|l| r.mtu_locked == l)
         && a.nhid.is_none_or(|n| r.nhid == Some(n))
-        && a.pref.as_deref().is_none_or(|p| r.pref == Some(p))
+        && a.pref.is_none_or(|p| r.pref == Some(p))
         && a.hops.as_ref().is_none_or(|want| {
             want.len() == r.hops.len()
                 && want.iter().zip(&r.hops).all(|(w, g)| {
@@ -52,15 +47,15 @@ fn has(r: &RouteEntry, a: &RouteAttrs) -> bool {
 /// A route's attributes as iproute2 prints them, for `actual`.
 fn attrs_of(r: &RouteEntry) -> String {
     RouteAttrs {
-        proto: Some(r.proto.clone().unwrap_or_else(|| "boot".into())),
-        scope: Some(r.scope.unwrap_or("universe").into()),
+        proto: Some(r.proto),
+        scope: Some(r.scope),
         src: r.src,
         metric: r.metric,
         flags: Some(r.flags.iter().map(|f| f.to_string()).collect()),
         mtu: r.mtu,
         lock: Some(r.mtu_locked).filter(|l| *l),
         nhid: r.nhid,
-        pref: r.pref.map(Into::into),
+        pref: r.pref,
         hops: Some(r.hops.iter().map(model_hop).collect()).filter(|h: &Vec<_>| !h.is_empty()),
     }
     .to_string()

@@ -9,7 +9,7 @@ use crate::observe::Sighting;
 use crate::probe::ping::Refusal;
 use crate::scenario::{
     Cidr, FdbCheck, FramesCheck, IfName, IfRef, LinkCheck, NeighCheck, NeighState, NexthopCheck,
-    OperState, RouteAttrs, RouteCheck,
+    OperState, RouteAttrs, RouteCheck, RouteProto, Scope,
 };
 use crate::state::{FdbKind, FdbRow, Link, Neighbour, RouteEntry, RouteKind};
 
@@ -412,8 +412,8 @@ fn route(dst: &str, via: Option<&str>, dev: &str, table: u32) -> RouteEntry {
         table,
         via: via.map(|v| v.parse().unwrap()),
         dev: Some(dev.into()),
-        proto: Some("static".into()),
-        scope: None,
+        proto: RouteProto(4),
+        scope: Scope::Universe,
         src: None,
         metric: None,
         nhid: None,
@@ -812,8 +812,8 @@ fn paths_follow_the_first_request_and_its_reply() {
 #[test]
 fn route_attributes_must_all_hold_and_flags_exactly() {
     let mut r = route("10.7.0.0/24", None, "eth0", 254);
-    r.proto = Some("kernel".into());
-    r.scope = Some("link");
+    r.proto = RouteProto::parse("kernel").unwrap();
+    r.scope = Scope::Link;
     r.flags = vec!["linkdown"];
     let st = NodeState {
         routes: vec![r],
@@ -844,14 +844,21 @@ fn route_attributes_must_all_hold_and_flags_exactly() {
         "[] means none"
     );
     assert!(holds(RouteAttrs {
-        proto: Some("kernel".into()),
-        scope: Some("link".into()),
+        proto: RouteProto::parse("kernel"),
+        scope: Some(Scope::Link),
         ..Default::default()
     }));
     assert!(!holds(RouteAttrs {
-        proto: Some("static".into()),
+        proto: RouteProto::parse("static"),
         ..Default::default()
     }));
+    assert!(
+        !holds(RouteAttrs {
+            proto: RouteProto::parse("200"),
+            ..Default::default()
+        }),
+        "a number is a protocol too"
+    );
     assert!(!holds(RouteAttrs {
         metric: Some(5),
         ..Default::default()

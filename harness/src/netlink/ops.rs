@@ -23,8 +23,8 @@ use rtnetlink::{
 
 use super::{Nl, NlError};
 use crate::scenario::{
-    BridgeOptions, Cidr, FdbState, Mac, MacvlanMode, PortOptions, Route, RouteType, StaticFdb,
-    StaticNeigh, Vxlan,
+    BridgeOptions, Cidr, FdbState, Mac, MacvlanMode, PortOptions, Route, RoutePref, RouteType,
+    StaticFdb, StaticNeigh, Vxlan,
 };
 
 /// A link to create, with what the plan fixed for it: index, name, MAC and MTU.
@@ -282,13 +282,12 @@ impl Nl {
         if let Some(id) = route.nhid {
             msg.attributes.push(RouteAttribute::NhId(id));
         }
-        if let Some(p) = &route.pref {
-            msg.attributes
-                .push(RouteAttribute::Preference(match p.as_str() {
-                    "low" => RoutePreference::Low,
-                    "high" => RoutePreference::High,
-                    _ => RoutePreference::Medium,
-                }));
+        if let Some(p) = route.pref {
+            msg.attributes.push(RouteAttribute::Preference(match p {
+                RoutePref::Low => RoutePreference::Low,
+                RoutePref::Medium => RoutePreference::Medium,
+                RoutePref::High => RoutePreference::High,
+            }));
         }
         if !route.hops.is_empty() {
             msg.attributes

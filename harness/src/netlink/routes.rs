@@ -8,7 +8,7 @@ use netlink_packet_route::AddressFamily;
 use rtnetlink::RouteMessageBuilder;
 
 use super::{Nl, NlError};
-use crate::scenario::Cidr;
+use crate::scenario::{Cidr, RoutePref};
 
 #[derive(Debug, Clone)]
 pub(crate) struct RouteState {
@@ -29,7 +29,7 @@ pub(crate) struct RouteState {
     pub mtu_locked: bool,
     pub nhid: Option<u32>,
     /// RTA_PREF of an IPv6 route: `low`, `medium`, `high`.
-    pub pref: Option<&'static str>,
+    pub pref: Option<RoutePref>,
     /// The paths of a multipath route (or of a route through a nexthop group).
     pub hops: Vec<HopState>,
 }
@@ -210,12 +210,12 @@ pub(super) fn route_state(m: RouteMessage) -> Option<RouteState> {
     })
 }
 
-fn pref_name(p: netlink_packet_route::route::RoutePreference) -> Option<&'static str> {
+fn pref_name(p: netlink_packet_route::route::RoutePreference) -> Option<RoutePref> {
     use netlink_packet_route::route::RoutePreference;
     match p {
-        RoutePreference::Low => Some("low"),
-        RoutePreference::Medium => Some("medium"),
-        RoutePreference::High => Some("high"),
+        RoutePreference::Low => Some(RoutePref::Low),
+        RoutePreference::Medium => Some(RoutePref::Medium),
+        RoutePreference::High => Some(RoutePref::High),
         _ => None,
     }
 }

@@ -23,7 +23,7 @@ use super::dump::{addr_state, bridge_info, kind_name, link_state, port_info, vxl
 use super::neighbours::neigh_entry;
 use super::routes::{blackhole_answer, hop_flags, route_state};
 use super::{extack_message, neigh_message, wire};
-use crate::scenario::{Mac, OperState};
+use crate::scenario::{Mac, OperState, RoutePref};
 use crate::testing::random_bytes;
 
 fn v4(s: &str) -> Ipv4Addr {
@@ -100,7 +100,7 @@ fn a_preference_and_route_flags_are_named_as_iproute2_names_them() {
     );
     m.header.flags = RouteFlags::from_bits_retain(1 | 16);
     let r = route_state(m).unwrap();
-    assert_eq!(r.pref, Some("high"));
+    assert_eq!(r.pref, Some(RoutePref::High));
     assert_eq!(r.flags, vec!["dead", "linkdown"]);
     assert_eq!(hop_flags(4), vec!["onlink"]);
     assert!(hop_flags(2 | 8).is_empty());

@@ -228,8 +228,8 @@ impl fmt::Display for LookupOpts {
 /// What a route check asks of a route besides where it goes, as iproute2 prints it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteAttrs {
-    pub proto: Option<String>,
-    pub scope: Option<String>,
+    pub proto: Option<RouteProto>,
+    pub scope: Option<Scope>,
     pub src: Option<IpAddr>,
     pub metric: Option<u32>,
     /// Exactly these next-hop flags (`linkdown`, `dead`, `onlink`); `[]` is none.
@@ -241,7 +241,7 @@ pub struct RouteAttrs {
     /// The nexthop object the route uses.
     pub nhid: Option<u32>,
     /// An IPv6 route's preference: `low`, `medium` (what a route has unless told) or `high`.
-    pub pref: Option<String>,
+    pub pref: Option<RoutePref>,
     /// Exactly these paths of a multipath route, in the kernel's order.
     pub hops: Option<Vec<Hop>>,
 }

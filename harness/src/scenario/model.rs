@@ -296,7 +296,7 @@ pub struct Route {
     /// `onlink`: the gateway is on the link even if no prefix says so.
     pub onlink: bool,
     /// `pref low|medium|high`: an IPv6 route's preference (RFC 4191).
-    pub pref: Option<String>,
+    pub pref: Option<RoutePref>,
 }
 
 /// One path of a multipath route.

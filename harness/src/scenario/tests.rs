@@ -393,3 +393,24 @@ fn an_address_and_a_mac_name_the_node_and_interface_that_declare_them() {
     assert_eq!(sc.mac_owner(mac).unwrap().to_string(), "net1:vethpeer1");
     assert_eq!(sc.mac_owner(Mac([2, 0, 0, 0, 0, 0xfe])), None);
 }
+
+#[test]
+fn route_protocols_scopes_and_preferences_read_as_iproute2_writes_them() {
+    assert_eq!(RouteProto::parse("kernel"), Some(RouteProto(2)));
+    assert_eq!(RouteProto::parse("bird"), Some(RouteProto(12)));
+    assert_eq!(RouteProto::parse("200"), Some(RouteProto(200)));
+    assert_eq!(RouteProto::parse("256"), None);
+    assert_eq!(RouteProto::parse("Kernel"), None);
+    assert_eq!(RouteProto(16).to_string(), "dhcp");
+    assert_eq!(RouteProto(77).to_string(), "77");
+    assert_eq!(RouteProto::BOOT.to_string(), "boot");
+    for name in Scope::NAMES {
+        assert_eq!(Scope::parse(name).unwrap().to_string(), name);
+    }
+    assert_eq!(Scope::from_kernel(253), Scope::Link);
+    assert_eq!(Scope::from_kernel(7).to_string(), "7");
+    assert_eq!(Scope::parse("global"), None);
+    assert_eq!(RoutePref::parse("high"), Some(RoutePref::High));
+    assert_eq!(RoutePref::Medium.to_string(), "medium");
+    assert_eq!(RoutePref::parse("highest"), None);
+}

@@ -234,3 +234,137 @@ impl fmt::Display for IfRef {
         write!(f, "{}:{}", self.node, self.ifname)
     }
 }
+
+/// A route's protocol (`proto`), the number the kernel keeps, named as iproute2's
+/// `rt_protos` names it; any other number is written as the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteProto(pub u8);
+
+const PROTO_NAMES: [(u8, &str); 23] = [
+    (0, "unspec"),
+    (1, "redirect"),
+    (2, "kernel"),
+    (3, "boot"),
+    (4, "static"),
+    (8, "gated"),
+    (9, "ra"),
+    (10, "mrt"),
+    (11, "zebra"),
+    (12, "bird"),
+    (13, "dnrouted"),
+    (14, "xorp"),
+    (15, "ntk"),
+    (16, "dhcp"),
+    (17, "mrouted"),
+    (18, "keepalived"),
+    (42, "babel"),
+    (99, "openr"),
+    (186, "bgp"),
+    (187, "isis"),
+    (188, "ospf"),
+    (189, "rip"),
+    (192, "eigrp"),
+];
+
+impl RouteProto {
+    /// What a route added without `proto` has, and what iproute2 leaves unprinted.
+    pub const BOOT: RouteProto = RouteProto(3);
+
+    /// A name iproute2 knows, or a number from 0 to 255.
+    pub fn parse(s: &str) -> Option<RouteProto> {
+        PROTO_NAMES
+            .iter()
+            .find(|(_, n)| *n == s)
+            .map(|(v, _)| RouteProto(*v))
+            .or_else(|| s.parse().ok().map(RouteProto))
+    }
+}
+
+impl fmt::Display for RouteProto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match PROTO_NAMES.iter().find(|(v, _)| *v == self.0) {
+            Some((_, n)) => f.write_str(n),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+/// A route's scope: how far its destination is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Universe,
+    Site,
+    Link,
+    Host,
+    Nowhere,
+    Other(u8),
+}
+
+impl Scope {
+    /// The names a check may ask for.
+    pub const NAMES: [&'static str; 4] = ["universe", "site", "link", "host"];
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Some(match s {
+            "universe" => Scope::Universe,
+            "site" => Scope::Site,
+            "link" => Scope::Link,
+            "host" => Scope::Host,
+            _ => return None,
+        })
+    }
+
+    /// From the kernel's number (RT_SCOPE_*).
+    pub fn from_kernel(v: u8) -> Scope {
+        match v {
+            0 => Scope::Universe,
+            200 => Scope::Site,
+            253 => Scope::Link,
+            254 => Scope::Host,
+            255 => Scope::Nowhere,
+            v => Scope::Other(v),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Universe => f.write_str("universe"),
+            Scope::Site => f.write_str("site"),
+            Scope::Link => f.write_str("link"),
+            Scope::Host => f.write_str("host"),
+            Scope::Nowhere => f.write_str("nowhere"),
+            Scope::Other(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// An IPv6 route's preference (RFC 4191).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutePref {
+    Low,
+    Medium,
+    High,
+}
+
+impl RoutePref {
+    pub fn parse(s: &str) -> Option<RoutePref> {
+        Some(match s {
+            "low" => RoutePref::Low,
+            "medium" => RoutePref::Medium,
+            "high" => RoutePref::High,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for RoutePref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RoutePref::Low => "low",
+            RoutePref::Medium => "medium",
+            RoutePref::High => "high",
+        })
+    }
+}

@@ -190,12 +190,30 @@ impl Resolver<'_> {
 
     /// proto, scope, src, metric and flags, each checked against what iproute2 prints.
     fn route_attrs(&mut self, p: &str, x: &RawRouteCheck, sc: &Scenario) -> Option<RouteAttrs> {
-        const SCOPES: [&str; 4] = ["universe", "site", "link", "host"];
-        if let Some(s) = x.scope.as_deref().filter(|s| !SCOPES.contains(s)) {
-            let hint = Some(format!("one of: {}", SCOPES.join(", ")));
-            self.at(&format!("{p}.scope"), format!("unknown scope `{s}`"), hint);
-            return None;
-        }
+        let scope = match x.scope.as_deref() {
+            Some(s) => match Scope::parse(s) {
+                Some(s) => Some(s),
+                None => {
+                    let hint = Some(format!("one of: {}", Scope::NAMES.join(", ")));
+                    self.at(&format!("{p}.scope"), format!("unknown scope `{s}`"), hint);
+                    return None;
+                }
+            },
+            None => None,
+        };
+        let proto = match x.proto.as_deref() {
+            Some(s) => match RouteProto::parse(s) {
+                Some(v) => Some(v),
+                None => {
+                    let hint = Some(
+                        "a name iproute2 knows (kernel, boot, static, dhcp, ra, bird, ...) or a number from 0 to 255".into(),
+                    );
+                    self.at(&format!("{p}.proto"), format!("unknown proto `{s}`"), hint);
+                    return None;
+                }
+            },
+            None => None,
+        };
         self.known_flags(
             p,
             x.flags.as_deref(),
@@ -217,24 +235,26 @@ impl Resolver<'_> {
             }
             None => None,
         };
-        if let Some(p) = x
-            .pref
-            .as_deref()
-            .filter(|p| !["low", "medium", "high"].contains(p))
-        {
-            self.at(
-                &format!("{p_}.pref", p_ = p),
-                format!("unknown pref `{p}`"),
-                Some("one of: low, medium, high".into()),
-            );
-            return None;
-        }
+        let pref = match x.pref.as_deref() {
+            Some(v) => match RoutePref::parse(v) {
+                Some(v) => Some(v),
+                None => {
+                    self.at(
+                        &format!("{p}.pref"),
+                        format!("unknown pref `{v}`"),
+                        Some("one of: low, medium, high".into()),
+                    );
+                    return None;
+                }
+            },
+            None => None,
+        };
         Some(RouteAttrs {
             nhid: x.nhid,
-            pref: x.pref.clone(),
+            pref,
             hops,
-            proto: x.proto.clone(),
-            scope: x.scope.clone(),
+            proto,
+            scope,
             src,
             metric: x.metric,
             flags: x.flags.clone(),

@@ -11,7 +11,7 @@ struct RouteWords {
     table: Option<u32>,
     nhid: Option<u32>,
     onlink: bool,
-    pref: Option<String>,
+    pref: Option<RoutePref>,
     hops: Vec<Hop>,
 }
 
@@ -185,9 +185,9 @@ impl Resolver<'_> {
                 ("pref", _) if in_hop => {
                     return self.route_error(path, format!("`pref` after a `nexthop` in route `{text}`: write it before the first `nexthop`"));
                 }
-                ("pref", _) => match v {
-                    "low" | "medium" | "high" => w.pref = Some(v.to_string()),
-                    _ => {
+                ("pref", _) => match RoutePref::parse(v) {
+                    Some(p) => w.pref = Some(p),
+                    None => {
                         return self
                             .route_error(path, format!("invalid pref `{v}`: low, medium or high"))
                     }
