@@ -80,6 +80,13 @@ pub(crate) async fn exec(sb: &Sandbox, op: &Op) -> Result<(), ApplyError> {
         Op::Create(c) => create(sb, c).await.map_err(ApplyError::CreateLink),
         Op::Link(l) => Ok(change_link(sb, l).await?),
         Op::Entry(e) => Ok(entry(sb, e).await?),
+        // A tool run, synchronous: a phase's rulesets load one after another, in order.
+        Op::Rules {
+            node,
+            rules,
+            add,
+            file,
+        } => crate::netfilter::apply(sb, node, rules, *add, file),
     }
 }
 

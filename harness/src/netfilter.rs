@@ -119,25 +119,16 @@ fn run_tool(
     nsexec::run(sb.ns(node), node, &p, TOOL_TIMEOUT).map_err(|e| e.to_string())
 }
 
-/// Loads every node's rulesets, in order, before the steps.
-pub(crate) fn load(sb: &Sandbox, sc: &Scenario) -> Result<(), ApplyError> {
-    for n in &sc.nodes {
-        for r in &n.netfilter {
-            apply(sb, &n.name, r, false, sc)?;
-        }
-    }
-    Ok(())
-}
-
-/// Loads one ruleset (`add`: keep what is loaded already).
+/// Loads one ruleset (`add`: keep what is loaded already); `file` is the scenario's.
+/// Run only by `apply::exec`, for a plan's rules and for a `netfilter` step alike.
 pub(crate) fn apply(
     sb: &Sandbox,
     node: &str,
     r: &Rules,
     add: bool,
-    sc: &Scenario,
+    file: &std::path::Path,
 ) -> Result<(), ApplyError> {
-    let file = sc.file.display();
+    let file = file.display();
     let refused = |line: Option<usize>, message: String| ApplyError::Rules {
         node: node.to_string(),
         at: format!("{file}:{}", line.map_or(r.pos.line, |l| r.yaml_line(l))),

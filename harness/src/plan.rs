@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use crate::scenario::{
     BridgeOptions, Cidr, IfKind, IfName, IfRef, Interface, Mac, MacvlanMode, Nexthop, Node,
-    NodeName, PortOptions, Route, Scenario, StaticFdb, StaticNeigh, Vxlan,
+    NodeName, PortOptions, Route, Rules, Scenario, StaticFdb, StaticNeigh, Vxlan,
 };
 
 /// One operation of a plan, or of a runtime change (`change::lower`): `apply::exec`
@@ -23,6 +23,14 @@ pub(crate) enum Op {
         node: NodeName,
         key: String,
         value: String,
+    },
+    /// A ruleset for the node's netfilter tool; `add` keeps what is loaded already.
+    /// `file` is the scenario's, to point at a refused rule.
+    Rules {
+        node: NodeName,
+        rules: Rules,
+        add: bool,
+        file: std::path::PathBuf,
     },
 }
 
@@ -254,6 +262,14 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
                 route: r.clone(),
             }));
         }
+        for r in &n.netfilter {
+            ph.rules.push(Op::Rules {
+                node: n.name.clone(),
+                rules: r.clone(),
+                add: false,
+                file: sc.file.clone(),
+            });
+        }
     }
     Plan {
         phases: vec![
@@ -272,6 +288,8 @@ pub(crate) fn plan(sc: &Scenario) -> Plan {
             ("add routes", ph.routes),
             // After links are up: taking a link down and up removes even permanent entries.
             ("add static entries", ph.entries),
+            // Last: rules may name any interface. One node's rulesets load in order.
+            ("load netfilter rules", ph.rules),
         ],
         ready,
         indexes,
@@ -291,6 +309,7 @@ struct Phases {
     nexthops: Vec<Op>,
     routes: Vec<Op>,
     entries: Vec<Op>,
+    rules: Vec<Op>,
 }
 
 /// A node's own sysctls: written at birth, or after its links exist when they name one.
@@ -550,7 +569,8 @@ mod tests {
                 "set links up",
                 "add nexthops",
                 "add routes",
-                "add static entries"
+                "add static entries",
+                "load netfilter rules"
             ]
         );
         let create = &p.phases[0].1;

@@ -78,7 +78,7 @@ pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, hook: impl FnMut(&Step)) 
             Err(e) => return (build_failed(sc, e, Vec::new()), Vec::new()),
         };
         let inodes = sb.inodes();
-        if let Err(e) = build(&sb, &plan, sc).await {
+        if let Err(e) = build(&sb, &plan).await {
             return (build_failed(sc, e, inodes), sb.teardown());
         }
         let rec = match Recording::start(&sb, sc) {
@@ -180,10 +180,9 @@ fn failure(sc: &Scenario, step: Option<&Step>, expected: String, actual: String)
     }
 }
 
-/// The topology, then the netfilter rules that may name its interfaces.
-async fn build(sb: &Sandbox, plan: &plan::Plan, sc: &Scenario) -> Result<(), ApplyError> {
-    apply::apply(sb, plan).await?;
-    crate::netfilter::load(sb, sc)
+/// The topology, its netfilter rules last (they may name any interface).
+async fn build(sb: &Sandbox, plan: &plan::Plan) -> Result<(), ApplyError> {
+    apply::apply(sb, plan).await
 }
 
 /// Building failed: a skip when the kernel lacks the feature, else a failure.

@@ -190,7 +190,9 @@ pub(crate) async fn run(
             done
         }
         Action::Exec(e) => nodes::exec(sb, &mut live.servers, e, until),
-        Action::Rules { node, rules, error } => nodes::rules(sb, sc, node, rules, error.as_deref()),
+        Action::Rules { node, rules, error } => {
+            nodes::rules(sb, sc, node, rules, error.as_deref()).await
+        }
     }
 }
 

@@ -325,7 +325,7 @@ impl RuleTool {
 }
 
 /// A ruleset as written in the scenario.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rules {
     pub tool: RuleTool,
     pub text: String,

@@ -3,9 +3,10 @@
 use std::time::Instant;
 
 use super::{timed_out, Done};
+use crate::apply;
 use crate::expect;
-use crate::netfilter;
 use crate::nsexec::{self, Program};
+use crate::plan::Op;
 use crate::probe::{connect, nflog};
 use crate::sandbox::Sandbox;
 use crate::scenario::{Connect, Exec, Listen, Rules, Scenario, Step, Trace};
@@ -72,16 +73,20 @@ pub(super) fn exec(sb: &Sandbox, servers: &mut Servers, e: &Exec, until: Instant
     Done::ok(format!("{what} runs in the background"))
 }
 
-pub(super) fn rules(
+pub(super) async fn rules(
     sb: &Sandbox,
     sc: &Scenario,
     node: &str,
     r: &Rules,
     error: Option<&str>,
 ) -> Done {
-    let refusal = netfilter::apply(sb, node, r, true, sc)
-        .err()
-        .map(|e| e.to_string());
+    let op = Op::Rules {
+        node: node.into(),
+        rules: r.clone(),
+        add: true,
+        file: sc.file.clone(),
+    };
+    let refusal = apply::exec(sb, &op).await.err().map(|e| e.to_string());
     Done::judged(expect::change(error, refusal.as_deref()))
 }
 
