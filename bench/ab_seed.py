@@ -2,7 +2,7 @@
 # A/B of the seed: two netspec builds alternately, 40 runs each, 100 ms apart.
 # NETSPEC_OLD names the other build (e.g. a release build of an older commit).
 import subprocess,time,os,statistics,resource
-bins={'old':os.environ.get('NETSPEC_OLD','/tmp/oldtarget/release/netspec'),'new':'/work/main/target/release/netspec'}
+bins={'old':os.environ.get('NETSPEC_OLD','/tmp/oldtarget/release/netspec'),'new':'target/release/netspec'}
 res={k:[] for k in bins}; rss={k:[] for k in bins}
 for i in range(40):
     for k,b in bins.items():
