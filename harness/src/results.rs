@@ -10,8 +10,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::report::Outcome;
 
 /// One scenario as run from the command line.
@@ -55,18 +53,17 @@ impl ScenarioResult {
                     expected: &str,
                     actual: &str,
                     d: Duration| {
-            json!({
-                "type": "step",
-                "scenario": self.name,
-                "step": index,
-                "kind": kind,
-                "title": title,
-                "verdict": if passed { "passed" } else { "failed" },
-                "expected": expected,
-                "actual": actual,
-                "duration_ms": ms(d),
+            line(&StepLine {
+                actual,
+                duration_ms: ms(d),
+                expected,
+                kind,
+                scenario: &self.name,
+                step: index,
+                title,
+                r#type: "step",
+                verdict: if passed { "passed" } else { "failed" },
             })
-            .to_string()
         };
         let mut out = Vec::new();
         let (steps, failed_at) = match &self.outcome {
@@ -96,20 +93,51 @@ impl ScenarioResult {
                 s.elapsed,
             ));
         }
-        out.push(
-            json!({
-                "type": "scenario",
-                "scenario": self.name,
-                "file": self.file.display().to_string(),
-                "verdict": self.verdict(),
-                "steps": out.len(),
-                "message": self.message(),
-                "duration_ms": ms(self.elapsed),
-            })
-            .to_string(),
-        );
+        let file = self.file.display().to_string();
+        let message = self.message();
+        out.push(line(&ScenarioLine {
+            duration_ms: ms(self.elapsed),
+            file: &file,
+            message: &message,
+            scenario: &self.name,
+            steps: out.len(),
+            r#type: "scenario",
+            verdict: self.verdict(),
+        }));
         out
     }
+}
+
+// Fields in alphabetical order: the order the lines have always had.
+/// One step's line.
+#[derive(serde::Serialize)]
+struct StepLine<'a> {
+    actual: &'a str,
+    duration_ms: f64,
+    expected: &'a str,
+    kind: &'a str,
+    scenario: &'a str,
+    step: usize,
+    title: &'a str,
+    r#type: &'static str,
+    verdict: &'static str,
+}
+
+/// One scenario's line, after its steps'.
+#[derive(serde::Serialize)]
+struct ScenarioLine<'a> {
+    duration_ms: f64,
+    file: &'a str,
+    message: &'a str,
+    scenario: &'a str,
+    steps: usize,
+    r#type: &'static str,
+    verdict: &'static str,
+}
+
+/// One JSON object: strings and numbers only, so serializing cannot fail.
+fn line(l: &impl serde::Serialize) -> String {
+    serde_json::to_string(l).unwrap_or_default()
 }
 
 fn xml(s: &str) -> String {
