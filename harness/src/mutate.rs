@@ -4,8 +4,9 @@
 //! `tests/mutants.rs` runs every flippable step of the ported selftests this way.
 
 use crate::scenario::{
-    Action, ArpExpect, Check, Connection, Count, CounterCheck, FdbCheck, FramesCheck, LinkCheck,
-    NeighCheck, NexthopCheck, Ping, Reach, RouteCheck, Scenario, Step, Wait,
+    Action, ArpExpect, ChangeStep, Check, CheckStep, Connection, Count, CounterCheck, FdbCheck,
+    FramesCheck, LinkCheck, NeighCheck, NexthopCheck, Ping, Reach, RouteCheck, Scenario, Step,
+    Wait,
 };
 
 /// The scenario with step `index` (1-based) flipped and the steps after it dropped, or
@@ -38,23 +39,23 @@ pub fn flip(step: &Step) -> Option<Step> {
             std::mem::swap(&mut s.observe.seen, &mut s.observe.not_seen);
             Action::Send(s)
         }
-        Action::Change { change, error } => Action::Change {
+        Action::Change(ChangeStep { change, error }) => Action::Change(ChangeStep {
             change: change.clone(),
             // Refused with any message, or accepted.
             error: match error {
                 Some(_) => None,
                 None => Some(String::new()),
             },
-        },
+        }),
         // Not (it comes to hold within D) is (its opposite holds for all of D), and back.
-        Action::Check { check, wait } => Action::Check {
+        Action::Check(CheckStep { check, wait }) => Action::Check(CheckStep {
             check: flip_check(check)?,
             wait: match *wait {
                 Wait::Now => Wait::Now,
                 Wait::Within(d) => Wait::For(d),
                 Wait::For(d) => Wait::Within(d),
             },
-        },
+        }),
         Action::Connect(c) => {
             let mut c = c.clone();
             c.expect = match c.expect {
@@ -162,10 +163,10 @@ steps:
         assert_eq!(m.steps.len(), 3);
         assert!(matches!(
             &m.steps[2].action,
-            Action::Check {
+            Action::Check(CheckStep {
                 check: Check::Route(RouteCheck { present: false, .. }),
                 ..
-            }
+            })
         ));
         let m = flip_step(&sc, 1).unwrap();
         assert!(matches!(&m.steps[0].action, Action::Ping(p) if p.expect == Reach::Unreachable));

@@ -8,7 +8,9 @@ use std::time::Duration;
 use crate::error::{ApplyError, Skip};
 use crate::nsexec::{self, Finished, Program, Status};
 use crate::sandbox::Sandbox;
-use crate::scenario::{Action, CounterCheck, CounterRef, RuleTool, Rules, Scenario};
+use crate::scenario::{
+    Action, CheckStep, CounterCheck, CounterRef, RuleTool, Rules, RulesStep, Scenario,
+};
 
 /// How long a tool may take; they answer in milliseconds.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,11 +32,11 @@ pub(crate) fn missing_tools(sc: &Scenario) -> Option<Skip> {
     }
     for s in &sc.steps {
         match &s.action {
-            Action::Rules { rules, .. } => tools.push(rules.tool),
-            Action::Check {
+            Action::Rules(RulesStep { rules, .. }) => tools.push(rules.tool),
+            Action::Check(CheckStep {
                 check: crate::scenario::Check::Counter(CounterCheck { .. }),
                 ..
-            } => tools.push(RuleTool::Nft),
+            }) => tools.push(RuleTool::Nft),
             _ => {}
         }
     }
@@ -58,7 +60,7 @@ pub(crate) fn node_has_rules(sc: &Scenario, node: &str) -> bool {
         || sc
             .steps
             .iter()
-            .any(|s| matches!(&s.action, Action::Rules { node: n, .. } if n == node))
+            .any(|s| matches!(&s.action, Action::Rules(RulesStep { node: n, .. }) if n == node))
 }
 
 /// What a tool run gave, whichever way it ran.

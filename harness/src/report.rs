@@ -10,8 +10,9 @@ use std::time::Duration;
 use crate::error::Skip;
 use crate::ownfs::Dir;
 use crate::scenario::{
-    Action, Change, Check, CounterCheck, FdbCheck, FramesCheck, LinkCheck, LoadError, NeighCheck,
-    NexthopCheck, NodeName, RouteCheck, Scenario, Step,
+    Action, CarrierStep, Change, ChangeStep, Check, CheckStep, CounterCheck, FdbCheck, FramesCheck,
+    LinkCheck, LinkStep, ListenStep, LoadError, NeighCheck, NexthopCheck, NodeName, RouteCheck,
+    RulesStep, Scenario, Step,
 };
 
 /// One step's result.
@@ -241,11 +242,11 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             .chain(x.observe.not_seen.iter().map(|r| r.node.clone()))
             .collect(),
         Action::Watch(w) => vec![w.at.node.clone()],
-        Action::Link { dev, .. } => [Some(dev.node.clone()), peer(dev)]
+        Action::Link(LinkStep { dev, .. }) => [Some(dev.node.clone()), peer(dev)]
             .into_iter()
             .flatten()
             .collect(),
-        Action::Check { check, .. } => vec![match check {
+        Action::Check(CheckStep { check, .. }) => vec![match check {
             Check::Neigh(NeighCheck { node, .. })
             | Check::Fdb(FdbCheck { node, .. })
             | Check::Route(RouteCheck { node, .. })
@@ -254,7 +255,7 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             Check::Link(LinkCheck { dev, .. }) => dev.node.clone(),
             Check::Frames(FramesCheck { at, .. }) => at.node.clone(),
         }],
-        Action::Change { change, .. } => vec![match change {
+        Action::Change(ChangeStep { change, .. }) => vec![match change {
             Change::LinkDelete { dev }
             | Change::LinkSet { dev, .. }
             | Change::Address { dev, .. } => dev.node.clone(),
@@ -269,14 +270,14 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             .clone()
             .unwrap_or_else(|| sc.nodes.iter().map(|n| n.name.clone()).collect()),
         Action::Sleep(_) => sc.nodes.iter().map(|n| n.name.clone()).collect(),
-        Action::Listen { listen, .. } => vec![listen.node.clone()],
-        Action::Carrier { dev, peer, .. } => vec![dev.node.clone(), peer.node.clone()],
+        Action::Listen(ListenStep { listen, .. }) => vec![listen.node.clone()],
+        Action::Carrier(CarrierStep { dev, peer, .. }) => vec![dev.node.clone(), peer.node.clone()],
         Action::Connect(c) => [Some(c.from.clone()), owner(&c.to)]
             .into_iter()
             .flatten()
             .collect(),
         Action::Exec(e) => vec![e.node.clone()],
-        Action::Rules { node, .. } => vec![node.clone()],
+        Action::Rules(RulesStep { node, .. }) => vec![node.clone()],
     };
     // The node that answered (a router's ICMP error, say) explains the verdict too.
     for ip in answered_by {

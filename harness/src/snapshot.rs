@@ -9,7 +9,7 @@ use std::fmt::Write;
 use crate::error::ObserveError;
 use crate::sandbox::Sandbox;
 use crate::scenario::{
-    Action, Change, IfKind, Mac, Node, NodeName, RoutePref, RouteProto, Scenario, Scope,
+    Action, Change, ChangeStep, IfKind, Mac, Node, NodeName, RoutePref, RouteProto, Scenario, Scope,
 };
 use crate::state::{FdbKind, FdbRow, NodeState, NudState, RouteKind, Sections};
 
@@ -85,7 +85,7 @@ pub(crate) async fn render(
 fn uses_nexthops(sc: &Scenario, n: &Node) -> bool {
     !n.nexthops.is_empty()
         || sc.steps.iter().any(|s| {
-            matches!(&s.action, Action::Change { change: Change::Nexthop { node, .. }, .. } if *node == n.name)
+            matches!(&s.action, Action::Change(ChangeStep { change: Change::Nexthop { node, .. }, .. }) if *node == n.name)
         })
 }
 

@@ -15,8 +15,9 @@ use crate::probe::{arping, capture, fmt_duration, fmt_ms, ping, send};
 use crate::ready::{self, READY_DEADLINE};
 use crate::sandbox::Sandbox;
 use crate::scenario::{
-    Action, ArpOp, Arping, Check, Connection, FrameBody, FrameSpec, Interface, Observe, Ping,
-    Reach, Scenario, Send, Step, Wait, L4,
+    Action, ArpOp, Arping, CarrierStep, ChangeStep, Check, CheckStep, Connection, FrameBody,
+    FrameSpec, Interface, LinkStep, ListenStep, Observe, Ping, Reach, RulesStep, Scenario, Send,
+    Step, Wait, L4,
 };
 use crate::servers::Servers;
 use crate::snapshot;
@@ -84,15 +85,17 @@ pub(crate) fn title(step: &Step) -> String {
         Action::Arping(a) => format!("arping {} -> {}", a.from, a.to),
         Action::Send(x) => format!("send {} from {}", send_what(&x.frame), x.from),
         Action::Watch(w) => format!("watch {} at {}", w.name, w.at),
-        Action::Link { dev, up } => format!("link {} {dev}", if *up { "up" } else { "down" }),
-        Action::Carrier { dev, on, .. } => {
+        Action::Link(LinkStep { dev, up }) => {
+            format!("link {} {dev}", if *up { "up" } else { "down" })
+        }
+        Action::Carrier(CarrierStep { dev, on, .. }) => {
             format!("carrier {} {dev}", if *on { "on" } else { "off" })
         }
-        Action::Check { check, .. } => check::describe(check),
+        Action::Check(CheckStep { check, .. }) => check::describe(check),
         Action::Snapshot(s) => format!("snapshot {}", s.label),
         Action::Sleep(d) => format!("sleep {}", fmt_duration(*d)),
-        Action::Change { change, .. } => change::describe(change),
-        Action::Listen { listen, stop } => {
+        Action::Change(ChangeStep { change, .. }) => change::describe(change),
+        Action::Listen(ListenStep { listen, stop }) => {
             format!(
                 "{} {listen}",
                 if *stop { "stop listening" } else { "listen" }
@@ -103,7 +106,9 @@ pub(crate) fn title(step: &Step) -> String {
             c.from, c.to_label, c.proto, c.port
         ),
         Action::Exec(e) => format!("exec {}: {}", e.node, e.argv.join(" ")),
-        Action::Rules { node, rules, .. } => format!("{} rules in {node}", rules.tool.key()),
+        Action::Rules(RulesStep { node, rules, .. }) => {
+            format!("{} rules in {node}", rules.tool.key())
+        }
     };
     match &step.name {
         Some(n) => format!("{n}: {t}"),
@@ -139,8 +144,8 @@ pub(crate) async fn run(
             Ok(()) => Done::ok(format!("counting at {}", w.at)),
             Err(e) => Done::broken(&format!("a tap on {}", w.at), e),
         },
-        Action::Link { dev, up } => link(sb, sc, dev, *up, until).await,
-        Action::Check { check, wait } => {
+        Action::Link(LinkStep { dev, up }) => link(sb, sc, dev, *up, until).await,
+        Action::Check(CheckStep { check, wait }) => {
             run_check(sb, sc, check, *wait, step, until, watches).await
         }
         Action::Snapshot(s) => {
@@ -163,7 +168,7 @@ pub(crate) async fn run(
                 ..Done::ok(format!("{} lines", text.lines().count()))
             }
         }
-        Action::Change { change, error } => {
+        Action::Change(ChangeStep { change, error }) => {
             let mut refusal = None;
             for op in change::lower(change) {
                 if let Err(e) = apply::exec(sb, &op).await {
@@ -177,8 +182,12 @@ pub(crate) async fn run(
             tokio::time::sleep(*d).await;
             Done::ok(format!("slept {}", fmt_duration(*d)))
         }
-        Action::Carrier { dev, peer, on } => carrier(sb, sc, dev, peer, *on, until).await,
-        Action::Listen { listen, stop } => nodes::listen(sb, &mut live.servers, listen, *stop),
+        Action::Carrier(CarrierStep { dev, peer, on }) => {
+            carrier(sb, sc, dev, peer, *on, until).await
+        }
+        Action::Listen(ListenStep { listen, stop }) => {
+            nodes::listen(sb, &mut live.servers, listen, *stop)
+        }
         Action::Connect(c) => {
             let started = Instant::now();
             let servers = &live.servers;
@@ -190,7 +199,7 @@ pub(crate) async fn run(
             done
         }
         Action::Exec(e) => nodes::exec(sb, &mut live.servers, e, until),
-        Action::Rules { node, rules, error } => {
+        Action::Rules(RulesStep { node, rules, error }) => {
             nodes::rules(sb, sc, node, rules, error.as_deref()).await
         }
     }

@@ -159,41 +159,63 @@ pub enum Action {
     Arping(Arping),
     Send(Send),
     Watch(Watch),
-    Link {
-        dev: IfRef,
-        up: bool,
-    },
-    /// A veth's carrier, taken away or given back through its peer's admin state: the
-    /// veth itself stays administratively up.
-    Carrier {
-        dev: IfRef,
-        peer: IfRef,
-        on: bool,
-    },
-    /// `error`: the kernel must refuse the change with a message containing this text.
-    Change {
-        change: Change,
-        error: Option<String>,
-    },
-    Check {
-        check: Check,
-        wait: Wait,
-    },
+    Link(LinkStep),
+    Carrier(CarrierStep),
+    Change(ChangeStep),
+    Check(CheckStep),
     Snapshot(Snapshot),
     Sleep(Duration),
-    /// Start an echo server, or stop one (`stop: true`).
-    Listen {
-        listen: Listen,
-        stop: bool,
-    },
+    Listen(ListenStep),
     Connect(Connect),
     Exec(Exec),
-    /// Load rules into a node at runtime, keeping those already there.
-    Rules {
-        node: NodeName,
-        rules: Rules,
-        error: Option<String>,
-    },
+    Rules(RulesStep),
+}
+
+/// `link: {up: node:if}` or `{down: ...}`.
+#[derive(Debug, Clone)]
+pub struct LinkStep {
+    pub dev: IfRef,
+    pub up: bool,
+}
+
+/// A veth's carrier, taken away or given back through its peer's admin state: the
+/// veth itself stays administratively up.
+#[derive(Debug, Clone)]
+pub struct CarrierStep {
+    pub dev: IfRef,
+    pub peer: IfRef,
+    pub on: bool,
+}
+
+/// A runtime change; `error`: the kernel must refuse it with a message containing
+/// this text.
+#[derive(Debug, Clone)]
+pub struct ChangeStep {
+    pub change: Change,
+    pub error: Option<String>,
+}
+
+/// A check, and how long it waits or holds.
+#[derive(Debug, Clone)]
+pub struct CheckStep {
+    pub check: Check,
+    pub wait: Wait,
+}
+
+/// Start an echo server, or stop one (`stop: true`).
+#[derive(Debug, Clone)]
+pub struct ListenStep {
+    pub listen: Listen,
+    pub stop: bool,
+}
+
+/// Load rules into a node at runtime, keeping those already there; `error`: the tool
+/// must refuse them with a message containing this text.
+#[derive(Debug, Clone)]
+pub struct RulesStep {
+    pub node: NodeName,
+    pub rules: Rules,
+    pub error: Option<String>,
 }
 
 impl Action {
@@ -205,8 +227,8 @@ impl Action {
             Action::Arping(_) => "arping",
             Action::Send(_) => "send",
             Action::Watch(_) => "watch",
-            Action::Link { .. } | Action::Carrier { .. } => "link",
-            Action::Change { change, .. } => match change {
+            Action::Link(LinkStep { .. }) | Action::Carrier(CarrierStep { .. }) => "link",
+            Action::Change(ChangeStep { change, .. }) => match change {
                 Change::LinkSet { .. } | Change::LinkDelete { .. } => "link",
                 Change::Address { .. } => "address",
                 Change::Route { .. } => "route",
@@ -215,13 +237,13 @@ impl Action {
                 Change::Fdb { .. } => "fdb",
                 Change::Nexthop { .. } => "nexthop",
             },
-            Action::Check { .. } => "check",
+            Action::Check(CheckStep { .. }) => "check",
             Action::Snapshot(_) => "snapshot",
             Action::Sleep(_) => "sleep",
-            Action::Listen { .. } => "listen",
+            Action::Listen(ListenStep { .. }) => "listen",
             Action::Connect(_) => "connect",
             Action::Exec(_) => "exec",
-            Action::Rules { .. } => "netfilter",
+            Action::Rules(RulesStep { .. }) => "netfilter",
         }
     }
 }

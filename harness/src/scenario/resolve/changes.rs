@@ -46,10 +46,10 @@ impl Resolver<'_> {
             );
             return None;
         };
-        Some(Action::Change {
+        Some(Action::Change(ChangeStep {
             change: Change::Address { dev, cidr, add },
             error: a.error.clone(),
-        })
+        }))
     }
 
     pub(super) fn route_step(
@@ -67,10 +67,10 @@ impl Resolver<'_> {
         )?;
         // An earlier step may make the gateway reachable: the kernel judges it.
         let route = self.route(&vpath, text, sc.node(&node)?, false)?;
-        Some(Action::Change {
+        Some(Action::Change(ChangeStep {
             change: Change::Route { node, route, add },
             error: r.error.clone(),
-        })
+        }))
     }
 
     pub(super) fn nexthop_step(
@@ -101,7 +101,7 @@ impl Resolver<'_> {
             }
             None => None,
         };
-        Some(Action::Change {
+        Some(Action::Change(ChangeStep {
             change: Change::Nexthop {
                 node,
                 add,
@@ -109,7 +109,7 @@ impl Resolver<'_> {
                 del,
             },
             error: x.error.clone(),
-        })
+        }))
     }
 
     pub(super) fn sysctl_step(
@@ -132,10 +132,10 @@ impl Resolver<'_> {
             key: x.key.clone(),
             value: x.value.0.clone(),
         };
-        Some(Action::Change {
+        Some(Action::Change(ChangeStep {
             change,
             error: x.error.clone(),
-        })
+        }))
     }
 
     pub(super) fn neigh_step(
@@ -173,10 +173,10 @@ impl Resolver<'_> {
                 return None;
             }
         };
-        Some(Action::Change {
+        Some(Action::Change(ChangeStep {
             change: Change::Neigh { node, op },
             error: n.error.clone(),
-        })
+        }))
     }
 
     pub(super) fn fdb_step(&mut self, path: &str, f: &RawFdbStep, sc: &Scenario) -> Option<Action> {
@@ -225,10 +225,10 @@ impl Resolver<'_> {
                 return None;
             }
         };
-        Some(Action::Change {
+        Some(Action::Change(ChangeStep {
             change: Change::Fdb { node, op },
             error: f.error.clone(),
-        })
+        }))
     }
 
     /// An interface name of `node`, with a did-you-mean.

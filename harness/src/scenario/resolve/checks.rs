@@ -83,7 +83,7 @@ impl Resolver<'_> {
         } else {
             self.link_check(&format!("{path}.link"), c.link.as_ref()?, sc)?
         };
-        Some(Action::Check { check, wait })
+        Some(Action::Check(CheckStep { check, wait }))
     }
 
     fn neigh_check(&mut self, p: &str, x: &RawNeighCheck, sc: &Scenario) -> Option<Check> {

@@ -431,11 +431,11 @@ impl Resolver<'_> {
             return None;
         };
         let rules = self.rules(&format!("{path}.{}", tool.key()), *tool, text)?;
-        Some(Action::Rules {
+        Some(Action::Rules(RulesStep {
             node,
             rules,
             error: raw.error.clone(),
-        })
+        }))
     }
 
     pub(super) fn counter_check(

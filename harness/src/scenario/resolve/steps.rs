@@ -107,10 +107,10 @@ impl Resolver<'_> {
         } else if let Some(w) = &raw.watch {
             Action::Watch(self.watch(&format!("{path}.watch"), w, sc)?)
         } else if let Some(l) = &raw.listen {
-            Action::Listen {
+            Action::Listen(ListenStep {
                 listen: self.listen(&format!("{path}.listen"), l, sc)?,
                 stop: l.stop.unwrap_or(false),
-            }
+            })
         } else if let Some(c) = &raw.connect {
             Action::Connect(self.connect(&format!("{path}.connect"), c, sc)?)
         } else if let Some(x) = &raw.exec {
@@ -475,11 +475,11 @@ impl Resolver<'_> {
             );
             return None;
         };
-        Some(Action::Carrier {
+        Some(Action::Carrier(CarrierStep {
             dev,
             peer: peer.clone(),
             on,
-        })
+        }))
     }
 
     pub(super) fn link_step(
@@ -502,20 +502,24 @@ impl Resolver<'_> {
                 return None;
             }
             let dev = self.sc_ifref(&format!("{path}.delete"), d, sc)?;
-            return Some(Action::Change {
+            return Some(Action::Change(ChangeStep {
                 change: Change::LinkDelete { dev },
                 error: l.error.clone(),
-            });
+            }));
         }
         match (&l.up, &l.down, &l.set) {
-            (Some(u), None, None) if !set_keys && l.error.is_none() => Some(Action::Link {
-                dev: self.sc_ifref(&format!("{path}.up"), u, sc)?,
-                up: true,
-            }),
-            (None, Some(d), None) if !set_keys && l.error.is_none() => Some(Action::Link {
-                dev: self.sc_ifref(&format!("{path}.down"), d, sc)?,
-                up: false,
-            }),
+            (Some(u), None, None) if !set_keys && l.error.is_none() => {
+                Some(Action::Link(LinkStep {
+                    dev: self.sc_ifref(&format!("{path}.up"), u, sc)?,
+                    up: true,
+                }))
+            }
+            (None, Some(d), None) if !set_keys && l.error.is_none() => {
+                Some(Action::Link(LinkStep {
+                    dev: self.sc_ifref(&format!("{path}.down"), d, sc)?,
+                    up: false,
+                }))
+            }
             (None, None, Some(x)) if set_keys => self.link_set(path, x, l, sc),
             _ => {
                 self.at(
@@ -579,10 +583,10 @@ impl Resolver<'_> {
             }
             set.remote = Some(self.ip(&format!("{path}.remote"), r)?);
         }
-        Some(Action::Change {
+        Some(Action::Change(ChangeStep {
             change: Change::LinkSet { dev, set },
             error: l.error.clone(),
-        })
+        }))
     }
 }
 
