@@ -19,7 +19,7 @@ use routes::{nexthop, route_entry, route_lookup};
 pub(crate) use services::{connect, counter, exec, trace};
 
 /// What was expected, what was seen, and whether they agree.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Verdict {
     pub passed: bool,
     pub expected: String,
@@ -127,6 +127,16 @@ pub(crate) fn change(error: Option<&str>, refusal: Option<&str>) -> Verdict {
 
 /// A verdict whose observation turned out incomplete: it fails, saying why, whatever
 /// it was going to say.
+/// The same verdict with notes that explain it (each on its own `note:` line); the
+/// notes never change whether it passed.
+pub(crate) fn noted(v: Verdict, notes: &[String]) -> Verdict {
+    let mut actual = v.actual;
+    for n in notes {
+        actual += &format!("\n  note: {n}");
+    }
+    Verdict::new(v.passed, v.expected, actual)
+}
+
 pub(crate) fn incomplete(v: Verdict, why: String) -> Verdict {
     Verdict::new(
         false,

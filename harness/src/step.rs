@@ -298,9 +298,8 @@ async fn explain_silence(
     started: Instant,
     done: &mut Done,
 ) {
-    for note in neighbour::left_over(sb, sc, from, to, started).await {
-        done.verdict.actual += &format!("\n  note: {note}");
-    }
+    let notes = neighbour::left_over(sb, sc, from, to, started).await;
+    done.verdict = expect::noted(std::mem::take(&mut done.verdict), &notes);
 }
 
 /// A ping, and where its frames went when the step observes them.

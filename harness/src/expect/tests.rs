@@ -908,3 +908,12 @@ fn a_watch_that_lost_frames_never_passes() {
         v.actual
     );
 }
+
+#[test]
+fn a_note_explains_a_verdict_without_changing_it() {
+    let v = Verdict::new(false, "e".into(), "0/1 replies".into());
+    let n = noted(v.clone(), &["an old entry".into()]);
+    assert!(!n.passed);
+    assert_eq!(n.actual, "0/1 replies\n  note: an old entry");
+    assert_eq!(noted(v.clone(), &[]), v);
+}
