@@ -477,5 +477,92 @@ pub(crate) fn observed(o: &Observe, seen: &[Sighting]) -> Verdict {
     Verdict::new(passed, expected.join("; "), actual)
 }
 
+/// Pings sent at once: one verdict that lists each that did not do what it expected.
+pub(crate) fn pings(list: &[Ping], results: &[PingResult]) -> Verdict {
+    let mut wrong = Vec::new();
+    let mut slowest = std::time::Duration::ZERO;
+    for (p, r) in list.iter().zip(results) {
+        slowest = r
+            .rtts
+            .iter()
+            .copied()
+            .fold(slowest, std::time::Duration::max);
+        let v = ping(p, r);
+        if !v.passed {
+            wrong.push(format!(
+                "{}: expected {}; got {}",
+                p.from, v.expected, v.actual
+            ));
+        }
+    }
+    let n = list.len();
+    let actual = if wrong.is_empty() {
+        format!(
+            "{n} of {n} as expected; slowest reply {}",
+            crate::probe::fmt_ms(slowest)
+        )
+    } else {
+        format!(
+            "{} of {n} not as expected:\n    {}",
+            wrong.len(),
+            wrong.join("\n    ")
+        )
+    };
+    Verdict::new(
+        wrong.is_empty(),
+        format!("{n} pings as each expects"),
+        actual,
+    )
+}
+
+/// Crafted frames: sending them all is the probe's part; where they went is judged
+/// by `with_observed`.
+pub(crate) fn sent(x: &crate::scenario::Send, s: &crate::probe::send::Sent) -> Verdict {
+    Verdict::new(
+        s.frames == x.count && !s.cut_short,
+        format!("{} frames sent", x.count),
+        s.to_string(),
+    )
+}
+
+/// A passing verdict that also says where its frames went (`netspec run -v`).
+pub(crate) fn with_paths(v: Verdict, seen: &[Sighting]) -> Verdict {
+    let actual = format!("{}; {}", v.actual, paths(seen));
+    Verdict::new(v.passed, v.expected, actual)
+}
+
+/// The verdict of a step whose time bound ran out; `so_far` is what it saw.
+pub(crate) fn timed_out(index: usize, limit: std::time::Duration, so_far: &str) -> Verdict {
+    let limit = crate::probe::fmt_duration(limit);
+    Verdict::new(
+        false,
+        format!("step {index} to finish within {limit}"),
+        if so_far.is_empty() {
+            format!("step {index} timed out after {limit}")
+        } else {
+            format!("step {index} timed out after {limit} ({so_far})")
+        },
+    )
+}
+
+/// The probe's verdict, then, if it passed, where its frames went.
+pub(crate) fn with_observed(probe: Verdict, o: &Observe, seen: &[Sighting]) -> Verdict {
+    if !probe.passed || o.is_empty() {
+        return probe;
+    }
+    let v = observed(o, seen);
+    if !v.passed {
+        return v;
+    }
+    Verdict {
+        actual: if v.actual.is_empty() {
+            probe.actual
+        } else {
+            format!("{}; {}", probe.actual, v.actual)
+        },
+        ..probe
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -321,37 +321,15 @@ fn run_pings(sb: &Sandbox, step: &Step, list: &[Ping], until: Instant) -> Done {
             })
             .collect()
     });
-    let mut wrong = Vec::new();
-    let mut slowest = Duration::ZERO;
-    for (p, r) in list.iter().zip(results) {
-        let r = match r {
+    let mut done = Vec::new();
+    for r in results {
+        match r {
             Ok(r) if r.cut_short => return Done::judged(timed_out(step, r.to_string())),
-            Ok(r) => r,
+            Ok(r) => done.push(r),
             Err(e) => return Done::broken("every ping to run", e),
-        };
-        slowest = r.rtts.iter().copied().fold(slowest, Duration::max);
-        let v = expect::ping(p, &r);
-        if !v.passed {
-            wrong.push(format!(
-                "{}: expected {}; got {}",
-                p.from, v.expected, v.actual
-            ));
         }
     }
-    let n = list.len();
-    Done::judged(Verdict {
-        passed: wrong.is_empty(),
-        expected: format!("{n} pings as each expects"),
-        actual: if wrong.is_empty() {
-            format!("{n} of {n} as expected; slowest reply {}", fmt_ms(slowest))
-        } else {
-            format!(
-                "{} of {n} not as expected:\n    {}",
-                wrong.len(),
-                wrong.join("\n    ")
-            )
-        },
-    })
+    Done::judged(expect::pings(list, &done))
 }
 
 fn run_ping(
@@ -387,7 +365,7 @@ fn run_ping(
         Err(e) => return Done::broken("the taps to be read", e),
     };
     if trace && v.passed {
-        v.actual = format!("{}; {}", v.actual, expect::paths(&sightings));
+        v = expect::with_paths(v, &sightings);
     }
     Done {
         answered_by: r.answered_by().into_iter().collect(),
@@ -431,12 +409,7 @@ fn run_send(sb: &Sandbox, sc: &Scenario, step: &Step, x: &Send, until: Instant) 
         Ok(s) => s,
         Err(e) => return Done::broken("the frames to be sent", e),
     };
-    let v = Verdict {
-        passed: true,
-        expected: format!("{} frames sent", x.count),
-        actual: sent.to_string(),
-    };
-    match judge_observed(v, &x.observe, taps, |f| {
+    match judge_observed(expect::sent(x, &sent), &x.observe, taps, |f| {
         observe::of_send(f, &sent.marker, sc)
     }) {
         Ok((v, _)) => Done::judged(v),
@@ -482,7 +455,7 @@ fn judge_observed(
 ) -> std::io::Result<(Verdict, Vec<observe::Sighting>)> {
     let drained = capture::drain(taps)?;
     let sightings = pick(&drained.frames);
-    let mut v = with_observed(probe, o, &sightings);
+    let mut v = expect::with_observed(probe, o, &sightings);
     if let (true, Some(lost)) = (v.passed, drained.loss()) {
         // What was dropped might have crossed anywhere: no path or sighting holds.
         v = expect::incomplete(
@@ -493,41 +466,13 @@ fn judge_observed(
     Ok((v, sightings))
 }
 
-/// The probe's verdict, then, if it passed, where its frames went.
-fn with_observed(probe: Verdict, o: &Observe, seen: &[observe::Sighting]) -> Verdict {
-    if !probe.passed || o.is_empty() {
-        return probe;
-    }
-    let v = expect::observed(o, seen);
-    if !v.passed {
-        return v;
-    }
-    Verdict {
-        actual: if v.actual.is_empty() {
-            probe.actual
-        } else {
-            format!("{}; {}", probe.actual, v.actual)
-        },
-        ..probe
-    }
-}
-
 fn left(until: Instant) -> Duration {
     until.saturating_duration_since(Instant::now())
 }
 
 /// The verdict of a step whose time bound ran out.
 pub(crate) fn timed_out(step: &Step, so_far: String) -> Verdict {
-    let limit = fmt_duration(step.timeout);
-    Verdict {
-        passed: false,
-        expected: format!("step {} to finish within {limit}", step.index),
-        actual: if so_far.is_empty() {
-            format!("step {} timed out after {limit}", step.index)
-        } else {
-            format!("step {} timed out after {limit} ({so_far})", step.index)
-        },
-    }
+    expect::timed_out(step.index, step.timeout, &so_far)
 }
 
 /// Looks, judges, and looks again while the wait allows: `within` until it holds,

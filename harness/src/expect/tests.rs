@@ -917,3 +917,53 @@ fn a_note_explains_a_verdict_without_changing_it() {
     assert_eq!(n.actual, "0/1 replies\n  note: an old entry");
     assert_eq!(noted(v.clone(), &[]), v);
 }
+
+#[test]
+fn pings_at_once_fail_on_any_one_and_name_it() {
+    let list = [
+        ping_step(Reach::Reachable, 1, None),
+        ping_step(Reach::Unreachable, 1, None),
+    ];
+    let ok = pings(&list, &[replies(1, 1), replies(1, 0)]);
+    assert!(ok.passed, "{}", ok.actual);
+    assert!(
+        ok.actual
+            .starts_with("2 of 2 as expected; slowest reply 0.050 ms"),
+        "{}",
+        ok.actual
+    );
+    let bad = pings(&list, &[replies(1, 0), replies(1, 0)]);
+    assert!(!bad.passed);
+    assert!(
+        bad.actual
+            .starts_with("1 of 2 not as expected:\n    a: expected 10.0.0.2 reachable"),
+        "{}",
+        bad.actual
+    );
+}
+
+#[test]
+fn a_step_out_of_time_never_passes_and_says_what_it_saw() {
+    let v = timed_out(3, Duration::from_millis(500), "");
+    assert!(!v.passed);
+    assert_eq!(v.expected, "step 3 to finish within 500ms");
+    assert_eq!(v.actual, "step 3 timed out after 500ms");
+    let v = timed_out(3, Duration::from_secs(2), "0/1 replies");
+    assert_eq!(v.actual, "step 3 timed out after 2s (0/1 replies)");
+}
+
+#[test]
+fn where_frames_went_is_judged_only_after_the_probe_passed() {
+    let failed = Verdict::new(false, "e".into(), "0/1 replies".into());
+    let o = Observe {
+        path: Some(Vec::new()),
+        ..Observe::default()
+    };
+    assert_eq!(with_observed(failed.clone(), &o, &[]), failed);
+    let passed = Verdict::new(true, "e".into(), "1/1 replies".into());
+    assert_eq!(
+        with_observed(passed.clone(), &Observe::default(), &[]),
+        passed,
+        "nothing observed, nothing added"
+    );
+}
