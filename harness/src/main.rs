@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use netspec::results::{junit, ScenarioResult};
+use netspec::formats::{junit, ScenarioResult};
 use netspec::say::{self, paint};
 use netspec::{load_variants, run_checked, Outcome, RunOptions};
 
