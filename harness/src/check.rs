@@ -76,11 +76,11 @@ pub(crate) async fn observe(
             Observation::Node(NodeState::gather(sb.nl(&dev.node), Sections::LINKS).await?)
         }
         Check::Counter(CounterCheck { node, what, .. }) => Observation::Counters(
-            crate::netfilter::counters(sb, node, what).map_err(|detail| {
+            crate::netfilter::counters(sb, node, what).map_err(|source| {
                 ObserveError::Netfilter {
                     what: "read the netfilter counters",
                     node: node.to_string(),
-                    detail,
+                    source,
                 }
             })?,
         ),

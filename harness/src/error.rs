@@ -40,12 +40,12 @@ pub(crate) enum ObserveError {
         node: String,
         source: io::Error,
     },
-    #[error("failed to {what} in node {node}: {detail}")]
+    #[error("failed to {what} in node {node}: {source}")]
     Netfilter {
         /// `read the netfilter counters`, `list the netfilter ruleset`.
         what: &'static str,
         node: String,
-        detail: String,
+        source: crate::netfilter::ToolError,
     },
 }
 

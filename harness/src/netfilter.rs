@@ -63,13 +63,46 @@ pub(crate) fn node_has_rules(sc: &Scenario, node: &str) -> bool {
             .any(|s| matches!(&s.action, Action::Rules(RulesStep { node: n, .. }) if n == node))
 }
 
+/// A netfilter tool that could not be run, or could not answer.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ToolError {
+    #[error("could not run {tool}: {source}")]
+    Start {
+        tool: String,
+        source: std::io::Error,
+    },
+    #[error("{tool} ({status}): {stderr}")]
+    Failed {
+        tool: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("nft's JSON listing could not be read: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
 /// What a tool run gave, whichever way it ran.
+#[derive(Debug)]
 struct ToolRun {
     ok: bool,
     /// `exit 1`, for messages.
     status: String,
     stdout: String,
     stderr: String,
+}
+
+impl ToolRun {
+    /// The run, if it succeeded; else its status and error text.
+    fn succeeded(self, tool: &str) -> Result<ToolRun, ToolError> {
+        if self.ok {
+            return Ok(self);
+        }
+        Err(ToolError::Failed {
+            tool: tool.to_string(),
+            status: self.status,
+            stderr: self.stderr.trim().to_string(),
+        })
+    }
 }
 
 impl From<Finished> for ToolRun {
@@ -84,12 +117,12 @@ impl From<Finished> for ToolRun {
 }
 
 /// nft commands through libnftables when it loads, else through the `nft` program.
-fn nft(sb: &Sandbox, node: &str, commands: &str) -> Result<ToolRun, String> {
+fn nft(sb: &Sandbox, node: &str, commands: &str) -> Result<ToolRun, ToolError> {
     nft_as(sb, node, commands, false)
 }
 
 /// `nft` with JSON output (`nft -j`), for what netspec reads rather than shows.
-fn nft_as(sb: &Sandbox, node: &str, commands: &str, json: bool) -> Result<ToolRun, String> {
+fn nft_as(sb: &Sandbox, node: &str, commands: &str, json: bool) -> Result<ToolRun, ToolError> {
     match crate::nftlib::run(sb.ns(node), commands, json) {
         Some(Ok(a)) => Ok(ToolRun {
             ok: a.ok,
@@ -97,7 +130,10 @@ fn nft_as(sb: &Sandbox, node: &str, commands: &str, json: bool) -> Result<ToolRu
             stdout: a.output,
             stderr: a.error,
         }),
-        Some(Err(e)) => Err(e.to_string()),
+        Some(Err(source)) => Err(ToolError::Start {
+            tool: "libnftables".into(),
+            source,
+        }),
         None => {
             let argv: &[&str] = if json {
                 &["nft", "-j", "-f", "-"]
@@ -114,11 +150,14 @@ fn run_tool(
     node: &str,
     argv: &[&str],
     stdin: Option<&str>,
-) -> Result<Finished, String> {
+) -> Result<Finished, ToolError> {
     let mut p = Program::new(argv);
     p.net_only = true;
     p.stdin = stdin.map(|s| s.as_bytes().to_vec());
-    nsexec::run(sb.ns(node), node, &p, TOOL_TIMEOUT).map_err(|e| e.to_string())
+    nsexec::run(sb.ns(node), node, &p, TOOL_TIMEOUT).map_err(|source| ToolError::Start {
+        tool: argv[0].to_string(),
+        source,
+    })
 }
 
 /// Loads one ruleset (`add`: keep what is loaded already); `file` is the scenario's.
@@ -140,7 +179,7 @@ pub(crate) fn apply(
         RuleTool::Nft => nft(sb, node, &r.text),
         _ => run_tool(sb, node, &r.tool.argv(add), Some(&r.text)).map(ToolRun::from),
     }
-    .map_err(|e| refused(None, e))?;
+    .map_err(|e| refused(None, e.to_string()))?;
     if f.ok {
         return Ok(());
     }
@@ -220,17 +259,10 @@ pub(crate) fn counters(
     sb: &Sandbox,
     node: &str,
     want: &CounterRef,
-) -> Result<Vec<Counter>, String> {
+) -> Result<Vec<Counter>, ToolError> {
     let mut out = Vec::new();
     if matches!(want, CounterRef::Rule(_)) {
-        let listed = nft_as(sb, node, "list ruleset", true)?;
-        if !listed.ok {
-            return Err(format!(
-                "nft list ruleset: {}: {}",
-                listed.status,
-                listed.stderr.trim()
-            ));
-        }
+        let listed = nft_as(sb, node, "list ruleset", true)?.succeeded("nft list ruleset")?;
         out.extend(nft_counters(&listed.stdout)?);
         if out.iter().any(|c| c.what == *want) {
             return Ok(out);
@@ -240,8 +272,9 @@ pub(crate) fn counters(
         if nsexec::find_program(save).is_none() {
             continue;
         }
-        let f = run_tool(sb, node, &[save, "-c"], None)?;
-        out.extend(iptables_counters(&f.stdout.text()));
+        // A save that fails is an error, not a table without counters.
+        let f = ToolRun::from(run_tool(sb, node, &[save, "-c"], None)?).succeeded(save)?;
+        out.extend(iptables_counters(&f.stdout));
     }
     Ok(out)
 }
@@ -249,7 +282,7 @@ pub(crate) fn counters(
 /// The counters of named rules, from `nft -j list ruleset`: each rule with a comment
 /// and a `counter` statement. Read from JSON, so a comment's text is never taken for a
 /// counter (`comment "counter packets 5 bytes 9"` on a rule without one).
-fn nft_counters(json: &str) -> Result<Vec<Counter>, String> {
+fn nft_counters(json: &str) -> Result<Vec<Counter>, serde_json::Error> {
     #[derive(serde::Deserialize)]
     struct Listing {
         nftables: Vec<Item>,
@@ -277,8 +310,7 @@ fn nft_counters(json: &str) -> Result<Vec<Counter>, String> {
         // `nft -j` lists an empty ruleset as nothing at all.
         return Ok(Vec::new());
     }
-    let listing: Listing = serde_json::from_str(json)
-        .map_err(|e| format!("nft's JSON listing could not be read: {e}"))?;
+    let listing: Listing = serde_json::from_str(json)?;
     Ok(listing
         .nftables
         .into_iter()
@@ -344,15 +376,8 @@ fn iptables_counters(text: &str) -> Vec<Counter> {
 
 /// A node's ruleset for snapshots: `nft list ruleset` (through libnftables where it
 /// loads, as rules are loaded), without the tools' notes.
-pub(crate) fn ruleset(sb: &Sandbox, node: &str) -> Result<String, String> {
-    let f = nft(sb, node, "list ruleset")?;
-    if !f.ok {
-        return Err(format!(
-            "nft list ruleset: {}: {}",
-            f.status,
-            f.stderr.trim()
-        ));
-    }
+pub(crate) fn ruleset(sb: &Sandbox, node: &str) -> Result<String, ToolError> {
+    let f = nft(sb, node, "list ruleset")?.succeeded("nft list ruleset")?;
     Ok(f.stdout
         .lines()
         .filter(|l| !l.trim_start().starts_with("# Warning:"))
@@ -428,6 +453,22 @@ mod tests {
         assert_eq!(
             refused_line(RuleTool::Iptables, "iptables-restore v1.8.9 (nf_tables): Chain 'FOO' does not exist\nError occurred at line: 3\n"),
             Some(3)
+        );
+    }
+
+    #[test]
+    fn a_tool_that_failed_is_an_error_with_its_status_and_text() {
+        let run = |ok| ToolRun {
+            ok,
+            status: if ok { "exit 0" } else { "exit 1" }.into(),
+            stdout: "x".into(),
+            stderr: "iptables-save: Permission denied\n".into(),
+        };
+        assert_eq!(run(true).succeeded("iptables-save").unwrap().stdout, "x");
+        let e = run(false).succeeded("iptables-save").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "iptables-save (exit 1): iptables-save: Permission denied"
         );
     }
 }

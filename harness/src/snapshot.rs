@@ -65,11 +65,11 @@ pub(crate) async fn render(
         }
         render_node(&mut out, sc, n, &st, want("links"), sections);
         if want("netfilter") && crate::netfilter::node_has_rules(sc, &n.name) {
-            let rules = crate::netfilter::ruleset(sb, &n.name).map_err(|detail| {
+            let rules = crate::netfilter::ruleset(sb, &n.name).map_err(|source| {
                 ObserveError::Netfilter {
                     what: "list the netfilter ruleset",
                     node: n.name.to_string(),
-                    detail,
+                    source,
                 }
             })?;
             out.push_str("netfilter\n");
