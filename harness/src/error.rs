@@ -28,6 +28,21 @@ impl fmt::Display for NlError {
 
 impl std::error::Error for NlError {}
 
+/// A netfilter tool that could not be run, or could not answer.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ToolError {
+    #[error("could not run {tool}: {source}")]
+    Start { tool: String, source: io::Error },
+    #[error("{tool} ({status}): {stderr}")]
+    Failed {
+        tool: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("nft's JSON listing could not be read: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
 /// A look at a node's state that could not be made: the netlink dump, a watch's tap,
 /// or the netfilter tool. Each keeps its own cause.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +60,7 @@ pub(crate) enum ObserveError {
         /// `read the netfilter counters`, `list the netfilter ruleset`.
         what: &'static str,
         node: String,
-        source: crate::netfilter::ToolError,
+        source: ToolError,
     },
 }
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::error::{ApplyError, Skip};
+use crate::error::{ApplyError, Skip, ToolError};
 use crate::nsexec::{self, Finished, Program, Status};
 use crate::sandbox::Sandbox;
 use crate::scenario::{
@@ -61,24 +61,6 @@ pub(crate) fn node_has_rules(sc: &Scenario, node: &str) -> bool {
             .steps
             .iter()
             .any(|s| matches!(&s.action, Action::Rules(RulesStep { node: n, .. }) if n == node))
-}
-
-/// A netfilter tool that could not be run, or could not answer.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum ToolError {
-    #[error("could not run {tool}: {source}")]
-    Start {
-        tool: String,
-        source: std::io::Error,
-    },
-    #[error("{tool} ({status}): {stderr}")]
-    Failed {
-        tool: String,
-        status: String,
-        stderr: String,
-    },
-    #[error("nft's JSON listing could not be read: {0}")]
-    Json(#[from] serde_json::Error),
 }
 
 /// What a tool run gave, whichever way it ran.
