@@ -61,23 +61,16 @@ async fn hop(
         from: src,
         ..Lookup::default()
     };
-    let nl = sb.nl(node);
-    let r = nl.route_lookup(to, &how).await.ok()??;
-    let index = r.oif?;
-    let dev = nl
-        .links()
-        .await
-        .ok()?
-        .into_iter()
-        .find(|l| l.index == index)?
-        .name;
+    // `ip route get`, with names, as a route check asks it.
+    let r = crate::state::route_lookup(sb.nl(node), to, &how).await.ok()??;
+    let dev = r.dev?;
     let next = Hop {
         node: node.to_string(),
+        index: sb.index(node, &dev).await.ok()?,
         dev,
-        index,
         addr: r.via.unwrap_or(to),
     };
-    Some((next, r.pref_src))
+    Some((next, r.src))
 }
 
 /// The note for `hop`'s entry, if it is INCOMPLETE and changed state before the step.
