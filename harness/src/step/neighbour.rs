@@ -62,7 +62,9 @@ async fn hop(
         ..Lookup::default()
     };
     // `ip route get`, with names, as a route check asks it.
-    let r = crate::state::route_lookup(sb.nl(node), to, &how).await.ok()??;
+    let r = crate::state::route_lookup(sb.nl(node), to, &how)
+        .await
+        .ok()??;
     let dev = r.dev?;
     let next = Hop {
         node: node.to_string(),
