@@ -73,6 +73,7 @@ mod state;
 mod step;
 #[cfg(test)]
 mod testing;
+pub mod vm;
 mod watches;
 
 pub use error::{NlError, Skip};

@@ -55,6 +55,20 @@ enum GraphFormat {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum VmAccel {
+    /// KVM where it runs an ordinary kernel, else TCG (said on stderr).
+    Auto,
+    Kvm,
+    Tcg,
+}
+
+const VM_HELP: &str = "Exit status: the inner command's, or 3 when the VM could not run it
+(no QEMU or busybox-static, a kernel that panics or does not boot in time); the message says why.
+
+Prepare a kernel from packages: tools/kernel-from-packages linux-image-6.1.0-57-amd64
+  netspec vm --kernel target/kernels/linux-image-6.1.0-57-amd64 -- run scenarios/seed/bridge.yaml";
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ListFormat {
     Text,
     Markdown,
@@ -124,6 +138,36 @@ enum Command {
         #[arg(long, default_value = "scenarios/explored")]
         out: PathBuf,
     },
+    /// Boot another kernel in QEMU and run `netspec ARGS` inside it, in this folder
+    /// (writable) on the machine's root (read-only); exits with the inner exit code.
+    #[command(after_help = VM_HELP)]
+    Vm {
+        /// A kernel image, or a folder made by tools/kernel-from-packages.
+        #[arg(long, value_name = "IMAGE|DIR")]
+        kernel: PathBuf,
+        /// The kernel's module folder (lib/modules/VERSION); a prepared folder has it.
+        #[arg(long, value_name = "DIR")]
+        modules: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = VmAccel::Auto)]
+        accel: VmAccel,
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+        cpus: u32,
+        /// Guest memory in MiB.
+        #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(256..=65536))]
+        memory: u32,
+        /// Seconds from QEMU's start to the command's start.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        boot_timeout: u64,
+        /// Seconds from QEMU's start to the command's end.
+        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86400))]
+        timeout: u64,
+        /// One more kernel parameter (repeatable).
+        #[arg(long, value_name = "PARAM")]
+        append: Vec<String>,
+        /// What netspec runs inside: run, test, explore, ... with their arguments.
+        #[arg(last = true, required = true, value_name = "ARGS")]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Print the JSON Schema of the scenario format (the repository keeps it as
     /// scenario.schema.json, for editors).
     Schema,
@@ -173,9 +217,49 @@ fn main() -> ExitCode {
             out,
         } => explore(seed, count, size as usize, jobs as usize, out),
         Command::Graph { file, format } => graph(&file, format),
+        Command::Vm {
+            kernel,
+            modules,
+            accel,
+            cpus,
+            memory,
+            boot_timeout,
+            timeout,
+            append,
+            args,
+        } => {
+            let mut opts = netspec::vm::VmOptions::new(kernel);
+            opts.modules = modules;
+            opts.accel = match accel {
+                VmAccel::Auto => netspec::vm::Accel::Auto,
+                VmAccel::Kvm => netspec::vm::Accel::Kvm,
+                VmAccel::Tcg => netspec::vm::Accel::Tcg,
+            };
+            opts.cpus = cpus;
+            opts.memory_mib = memory;
+            opts.boot_timeout = std::time::Duration::from_secs(boot_timeout);
+            opts.timeout = std::time::Duration::from_secs(timeout);
+            opts.append = append;
+            vm(&opts, &args)
+        }
         Command::Schema => {
             say::line(netspec::scenario::schema_json().trim_end());
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// `netspec vm`: the inner exit code, or 3 when the VM could not run the command.
+fn vm(opts: &netspec::vm::VmOptions, args: &[std::ffi::OsString]) -> ExitCode {
+    let me = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => return usage_error(&format!("cannot find netspec's own path: {e}")),
+    };
+    match netspec::vm::run(opts, &me, args) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("{}: netspec vm: {e}", paint("1;31", "error"));
+            ExitCode::from(3)
         }
     }
 }
