@@ -87,7 +87,9 @@ impl Harness {
     }
 
     /// Parses the test binary's arguments, runs the trials and exits.
+    /// With `NETSPEC_KERNEL` set, it runs them all inside a VM booted on that kernel.
     pub fn run(self) -> ! {
+        crate::vm::rerun_under_chosen_kernel();
         crate::enter_user_namespace_if_needed();
         let args = Arguments::from_args();
         libtest_mimic::run(&args, self.trials()).exit()
@@ -95,6 +97,7 @@ impl Harness {
 
     /// Runs the trials with libtest arguments given explicitly (`netspec test`).
     pub fn run_with_args(self, args: impl IntoIterator<Item = String>) -> ! {
+        crate::vm::rerun_under_chosen_kernel();
         crate::enter_user_namespace_if_needed();
         let args = Arguments::from_iter(std::iter::once("netspec".to_string()).chain(args));
         libtest_mimic::run(&args, self.trials()).exit()

@@ -4,7 +4,8 @@
 # project writable, the kernel's modules on /lib/modules/$(uname -r), then chroots
 # there and runs the command (the chroot matters: the kernel's own module loading runs
 # /sbin/modprobe from the real root). It reports on the second serial port, which only
-# netspec reads: "started", "exit N" or "error: ...".
+# netspec reads: "started", "exit N" or "error: ...". The command's stdout and stderr
+# go to the third and the fourth; the first is the kernel's console.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -50,8 +51,9 @@ done < /netspec/shares
 mkdir -p /newroot/run/netspec-vm
 cp /bin/busybox /netspec/command /newroot/run/netspec-vm/
 cat > /newroot/run/netspec-vm/stage2 <<'EOF'
+for t in /dev/ttyS2 /dev/ttyS3; do /run/netspec-vm/busybox stty -F $t raw -echo; done
 echo started > /dev/ttyS1
-/run/netspec-vm/busybox sh /run/netspec-vm/command < /dev/null
+/run/netspec-vm/busybox sh /run/netspec-vm/command < /dev/null > /dev/ttyS2 2> /dev/ttyS3
 echo "exit $?" > /dev/ttyS1
 /run/netspec-vm/busybox sync
 /run/netspec-vm/busybox poweroff -f

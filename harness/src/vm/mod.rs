@@ -22,6 +22,39 @@ pub const IN_VM: &str = "NETSPEC_IN_VM";
 /// prepared by tools/kernel-from-packages).
 pub const KERNEL_VAR: &str = "NETSPEC_KERNEL";
 
+/// The kernel parameter netspec's VM boots with: it tells a process that the whole
+/// kernel belongs to the test (so loading a module is allowed), which an environment
+/// variable could not prove.
+const MARK: &str = "netspec.vm=1";
+
+/// Whether this process runs in a VM that `netspec vm` booted.
+pub fn inside() -> bool {
+    std::fs::read_to_string("/proc/cmdline").is_ok_and(|c| c.split_whitespace().any(|p| p == MARK))
+}
+
+/// With `NETSPEC_KERNEL` set (and not already inside the VM), runs this same process,
+/// with its arguments, under that kernel, and exits with its exit code (3 when the VM
+/// could not run it). Otherwise returns: the caller runs here.
+pub fn rerun_under_chosen_kernel() {
+    let Some(kernel) = std::env::var_os(KERNEL_VAR).filter(|k| !k.is_empty()) else {
+        return;
+    };
+    if std::env::var_os(IN_VM).is_some() {
+        return;
+    }
+    let code = std::env::current_exe()
+        .map_err(|e| VmError::Io("find this program's path", e))
+        .and_then(|me| {
+            let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+            run(&VmOptions::new(&kernel), &me, &args)
+        })
+        .unwrap_or_else(|e| {
+            eprintln!("error: {KERNEL_VAR}={}: {e}", Path::new(&kernel).display());
+            3
+        });
+    std::process::exit(code);
+}
+
 /// How to accelerate the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accel {

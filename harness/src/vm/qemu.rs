@@ -110,21 +110,36 @@ fn attempt(
     shares: &[Share],
 ) -> Result<i32, VmError> {
     let initrd_fd = memfd(initrd)?;
-    let (ctl_read, ctl_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| VmError::Io("make a pipe", e.into()))?;
+    let pipe = || {
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| VmError::Io("make a pipe", e.into()))
+    };
+    // ttyS1: init's reports; ttyS2 and ttyS3: the command's stdout and stderr.
+    let (ctl_read, ctl_write) = pipe()?;
+    let (out_read, out_write) = pipe()?;
+    let (err_read, err_write) = pipe()?;
     let mut cmd = Command::new(QEMU);
     cmd.args(qemu_args(opts, accel, image, shares))
         .arg("-initrd")
-        .arg(format!("/dev/fd/{}", initrd_fd.as_raw_fd()))
-        .args([
-            "-chardev",
-            &format!("file,id=ctl,path=/dev/fd/{}", ctl_write.as_raw_fd()),
-        ])
-        .args(["-serial", "chardev:ctl"])
-        .stdin(Stdio::null())
+        .arg(format!("/dev/fd/{}", initrd_fd.as_raw_fd()));
+    for (id, fd) in [
+        ("ctl", &ctl_write),
+        ("out", &out_write),
+        ("err", &err_write),
+    ] {
+        cmd.arg("-chardev")
+            .arg(format!("file,id={id},path=/dev/fd/{}", fd.as_raw_fd()))
+            .args(["-serial", &format!("chardev:{id}")]);
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let keep = [initrd_fd.as_raw_fd(), ctl_write.as_raw_fd()];
+    let keep = [
+        initrd_fd.as_raw_fd(),
+        ctl_write.as_raw_fd(),
+        out_write.as_raw_fd(),
+        err_write.as_raw_fd(),
+    ];
     // SAFETY: between fork and exec this calls only async-signal-safe functions.
     unsafe {
         cmd.pre_exec(move || {
@@ -144,13 +159,24 @@ fn attempt(
         program: QEMU.into(),
         why: e.to_string(),
     })?;
-    drop(ctl_write);
-    drop(initrd_fd);
+    drop((ctl_write, out_write, err_write, initrd_fd));
     let started = Instant::now();
+    // The kernel's console (QEMU's stdout) and QEMU's own complaints are kept for the
+    // error message; the command's streams go to ours as they come.
     let console = Arc::new(Mutex::new(Tail::default()));
     let streams = [
-        stream(child.stdout.take().expect("piped"), console.clone(), true),
-        stream(child.stderr.take().expect("piped"), console.clone(), false),
+        stream(
+            child.stdout.take().expect("piped"),
+            Some(console.clone()),
+            Sink::None,
+        ),
+        stream(
+            child.stderr.take().expect("piped"),
+            Some(console.clone()),
+            Sink::Stderr,
+        ),
+        stream(std::fs::File::from(out_read), None, Sink::Stdout),
+        stream(std::fs::File::from(err_read), None, Sink::Stderr),
     ];
     let (tx, rx) = mpsc::channel();
     let reports = std::thread::spawn(move || {
@@ -225,7 +251,7 @@ fn qemu_args(opts: &VmOptions, accel: Accel, image: &Path, shares: &[Share]) -> 
         Accel::Kvm => ("kvm", "host"),
         _ => ("tcg", "max"),
     };
-    let mut append = "console=ttyS0 quiet panic=-1 rdinit=/init".to_string();
+    let mut append = format!("console=ttyS0 quiet panic=-1 rdinit=/init {}", super::MARK);
     for a in &opts.append {
         append.push(' ');
         append.push_str(a);
@@ -316,12 +342,19 @@ impl Tail {
     }
 }
 
-/// Copies QEMU's stdout (the guest's console) to ours, or its stderr to ours, without
-/// the serial line's carriage returns, and keeps the tail.
+#[derive(Debug, Clone, Copy)]
+enum Sink {
+    None,
+    Stdout,
+    Stderr,
+}
+
+/// Copies a stream to ours as it comes, and keeps its tail when asked. The kernel's
+/// console loses its carriage returns (the guest's command streams are raw).
 fn stream(
     mut from: impl Read + Send + 'static,
-    tail: Arc<Mutex<Tail>>,
-    to_stdout: bool,
+    tail: Option<Arc<Mutex<Tail>>>,
+    to: Sink,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
@@ -330,14 +363,16 @@ fn stream(
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let text: Vec<u8> = buf[..n].iter().copied().filter(|&b| b != b'\r').collect();
-            if let Ok(mut t) = tail.lock() {
-                t.push(&text);
+            if let Some(tail) = &tail {
+                let text: Vec<u8> = buf[..n].iter().copied().filter(|&b| b != b'\r').collect();
+                if let Ok(mut t) = tail.lock() {
+                    t.push(&text);
+                }
             }
-            let _ = if to_stdout {
-                std::io::stdout().lock().write_all(&text)
-            } else {
-                std::io::stderr().lock().write_all(&text)
+            let _ = match to {
+                Sink::None => Ok(()),
+                Sink::Stdout => std::io::stdout().lock().write_all(&buf[..n]),
+                Sink::Stderr => std::io::stderr().lock().write_all(&buf[..n]),
             };
         }
     })
