@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -109,6 +109,56 @@ fn attempt(
     initrd: &[u8],
     shares: &[Share],
 ) -> Result<i32, VmError> {
+    let (mut child, [ctl_read, out_read, err_read]) = spawn(opts, accel, image, initrd, shares)?;
+    let started = Instant::now();
+    // The kernel's console (QEMU's stdout) and QEMU's own complaints are kept for the
+    // error message; the command's streams go to ours as they come.
+    let console = Arc::new(Mutex::new(Tail::default()));
+    let streams = [
+        stream(
+            child.stdout.take().expect("piped"),
+            Some(console.clone()),
+            Sink::None,
+        ),
+        stream(
+            child.stderr.take().expect("piped"),
+            Some(console.clone()),
+            Sink::Stderr,
+        ),
+        stream(std::fs::File::from(out_read), None, Sink::Stdout),
+        stream(std::fs::File::from(err_read), None, Sink::Stderr),
+    ];
+    let (tx, rx) = mpsc::channel();
+    let reports = std::thread::spawn(move || {
+        for line in BufReader::new(std::fs::File::from(ctl_read)).lines() {
+            let Ok(line) = line else { break };
+            if let Some(r) = parse_report(&line) {
+                if tx.send(r).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let result = watch(&rx, opts, started);
+    let _ = child.kill();
+    let status = child.wait();
+    for s in streams {
+        let _ = s.join();
+    }
+    let _ = reports.join();
+    let tail = console.lock().map(|t| t.text()).unwrap_or_default();
+    result.map_err(|f| f.into_error(tail, status.ok()))
+}
+
+/// QEMU, started, and the read ends of its three serial ports after the console:
+/// init's reports, the command's stdout and its stderr.
+fn spawn(
+    opts: &VmOptions,
+    accel: Accel,
+    image: &Path,
+    initrd: &[u8],
+    shares: &[Share],
+) -> Result<(Child, [OwnedFd; 3]), VmError> {
     let initrd_fd = memfd(initrd)?;
     let pipe = || {
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
@@ -155,49 +205,12 @@ fn attempt(
             Ok(())
         });
     }
-    let mut child = cmd.spawn().map_err(|e| VmError::Qemu {
+    let child = cmd.spawn().map_err(|e| VmError::Qemu {
         program: QEMU.into(),
         why: e.to_string(),
     })?;
     drop((ctl_write, out_write, err_write, initrd_fd));
-    let started = Instant::now();
-    // The kernel's console (QEMU's stdout) and QEMU's own complaints are kept for the
-    // error message; the command's streams go to ours as they come.
-    let console = Arc::new(Mutex::new(Tail::default()));
-    let streams = [
-        stream(
-            child.stdout.take().expect("piped"),
-            Some(console.clone()),
-            Sink::None,
-        ),
-        stream(
-            child.stderr.take().expect("piped"),
-            Some(console.clone()),
-            Sink::Stderr,
-        ),
-        stream(std::fs::File::from(out_read), None, Sink::Stdout),
-        stream(std::fs::File::from(err_read), None, Sink::Stderr),
-    ];
-    let (tx, rx) = mpsc::channel();
-    let reports = std::thread::spawn(move || {
-        for line in BufReader::new(std::fs::File::from(ctl_read)).lines() {
-            let Ok(line) = line else { break };
-            if let Some(r) = parse_report(&line) {
-                if tx.send(r).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    let result = watch(&rx, opts, started);
-    let _ = child.kill();
-    let status = child.wait();
-    for s in streams {
-        let _ = s.join();
-    }
-    let _ = reports.join();
-    let tail = console.lock().map(|t| t.text()).unwrap_or_default();
-    result.map_err(|f| f.into_error(tail, status.ok()))
+    Ok((child, [ctl_read, out_read, err_read]))
 }
 
 /// Why the watch ended without an exit code.
