@@ -191,6 +191,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "actual:   a:eth0 state down",
     ),
     (
+        "kernel-gated",
+        "expected: a:eth0 state up",
+        "skip step  2 check link a:eth0: not run: this kernel (",
+    ),
+    (
         "route-flags",
         "expected: route 10.7.0.0/24 dev eth0 (no flags) in a",
         "actual:   10.7.0.0/24 dev eth0 proto kernel scope link src 10.7.0.1 linkdown",

@@ -49,7 +49,7 @@ impl ScenarioResult {
         let step = |index: usize,
                     kind: &str,
                     title: &str,
-                    passed: bool,
+                    verdict: &'static str,
                     expected: &str,
                     actual: &str,
                     d: Duration| {
@@ -62,7 +62,7 @@ impl ScenarioResult {
                 step: index,
                 title,
                 r#type: "step",
-                verdict: if passed { "passed" } else { "failed" },
+                verdict,
             })
         };
         let mut out = Vec::new();
@@ -76,7 +76,13 @@ impl ScenarioResult {
                 s.index,
                 s.kind,
                 &s.title,
-                s.passed,
+                if s.skipped {
+                    "skipped"
+                } else if s.passed {
+                    "passed"
+                } else {
+                    "failed"
+                },
                 &s.expected,
                 &s.detail,
                 s.elapsed,
@@ -87,7 +93,7 @@ impl ScenarioResult {
                 s.index,
                 s.kind,
                 &s.title,
-                false,
+                "failed",
                 &f.expected,
                 &f.actual,
                 s.elapsed,

@@ -603,9 +603,9 @@ fn report(r: &ScenarioResult) {
     let ms = r.elapsed.as_secs_f64() * 1000.0;
     match &r.outcome {
         Outcome::Passed(rep) => say::line(&format!(
-            "{}: {} steps passed [{ms:.2} ms total]",
+            "{}: {} [{ms:.2} ms total]",
             paint("32", "ok"),
-            rep.steps.len()
+            rep.steps_summary()
         )),
         Outcome::Skipped(s) => say::line(&format!("{}: {}", paint("33", "skipped"), s.reason)),
         Outcome::Refused(why) => eprintln!("{}: {why}", paint("1;31", "error")),

@@ -23,6 +23,8 @@ pub struct StepOutcome {
     pub kind: &'static str,
     pub title: String,
     pub passed: bool,
+    /// Not run: its `kernel:` excludes the running kernel (then `passed` is false).
+    pub skipped: bool,
     /// What the step expected, in words (empty for an action that only has to work).
     pub expected: String,
     /// What happened, in words (the verdict).
@@ -34,7 +36,9 @@ impl StepOutcome {
     /// The line `netspec run` prints, with `ok`/`FAIL` in colour when colour is on.
     pub fn painted(&self) -> String {
         let text = self.to_string();
-        let (word, code) = if self.passed {
+        let (word, code) = if self.skipped {
+            ("skip", "33")
+        } else if self.passed {
             ("ok  ", "32")
         } else {
             ("FAIL", "1;31")
@@ -51,7 +55,13 @@ impl fmt::Display for StepOutcome {
         write!(
             f,
             "{} step {:>2} {}: {} [{:.2} ms]",
-            if self.passed { "ok  " } else { "FAIL" },
+            if self.skipped {
+                "skip"
+            } else if self.passed {
+                "ok  "
+            } else {
+                "FAIL"
+            },
             self.index,
             self.title,
             self.detail,
@@ -203,10 +213,22 @@ impl Outcome {
     }
 }
 
+impl Report {
+    /// `14 steps passed`, and how many a `kernel:` left out, if any.
+    pub fn steps_summary(&self) -> String {
+        let skipped = self.steps.iter().filter(|s| s.skipped).count();
+        let passed = self.steps.len() - skipped;
+        match skipped {
+            0 => format!("{passed} steps passed"),
+            n => format!("{passed} steps passed, {n} not run on this kernel"),
+        }
+    }
+}
+
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Outcome::Passed(r) => write!(f, "ok: {} steps passed", r.steps.len()),
+            Outcome::Passed(r) => write!(f, "ok: {}", r.steps_summary()),
             Outcome::Failed(x) => x.fmt(f),
             Outcome::Skipped(s) => s.fmt(f),
             Outcome::Invalid(e) => e.fmt(f),

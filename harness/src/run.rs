@@ -3,7 +3,7 @@
 //! `run_file` is the one "prepare and run" that the test harness and the CLI share.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::apply;
 use crate::error::{ApplyError, Skip};
@@ -278,6 +278,32 @@ async fn steps(
     }
 }
 
+/// A step whose `kernel:` excludes the running kernel: reported as not run, never as
+/// a pass. An unknown running version excludes every step that names versions.
+fn not_for_this_kernel(
+    s: &Step,
+    running: Option<crate::scenario::KernelVersion>,
+) -> Option<StepOutcome> {
+    let req = s.kernel.as_ref()?;
+    if running.is_some_and(|v| req.holds(v)) {
+        return None;
+    }
+    Some(StepOutcome {
+        index: s.index,
+        kind: s.action.kind(),
+        title: step::title(s),
+        passed: false,
+        skipped: true,
+        expected: String::new(),
+        detail: format!(
+            "not run: this kernel ({}) is not `{}`",
+            crate::scenario::running_release(),
+            req.text
+        ),
+        elapsed: Duration::ZERO,
+    })
+}
+
 /// The steps in order; the first failure, if any.
 async fn run_steps(
     sb: &Sandbox,
@@ -288,7 +314,15 @@ async fn run_steps(
     outcomes: &mut Vec<StepOutcome>,
     snapshots: &mut Vec<(String, String)>,
 ) -> Option<Outcome> {
+    let running = crate::scenario::KernelVersion::running();
     for s in &sc.steps {
+        if let Some(o) = not_for_this_kernel(s, running) {
+            if opts.verbose {
+                crate::say::line(&format!("  {}", o.painted()));
+            }
+            outcomes.push(o);
+            continue;
+        }
         hook(s);
         let start = Instant::now();
         let until = start + s.timeout;
@@ -307,6 +341,7 @@ async fn run_steps(
             kind: s.action.kind(),
             title: step::title(s),
             passed: done.verdict.passed,
+            skipped: false,
             expected: done.verdict.expected.clone(),
             detail: done.verdict.actual.clone(),
             elapsed: start.elapsed(),

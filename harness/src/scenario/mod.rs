@@ -3,6 +3,7 @@
 mod checks;
 mod diag;
 mod frames;
+mod kernel;
 mod matrix;
 pub mod model;
 mod names;
@@ -16,6 +17,7 @@ mod steps;
 mod values;
 
 pub use diag::{Diagnostic, LoadError};
+pub use kernel::{running_release, KernelReq, KernelVersion};
 pub use matrix::variant_sources;
 pub use model::*;
 pub use names::{UniqueNames, FEATURES};

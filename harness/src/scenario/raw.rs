@@ -191,6 +191,10 @@ pub(crate) struct RawStep {
     pub hold: Option<String>,
     /// The longest the step may take (default: the scenario's `step_timeout`).
     pub timeout: Option<String>,
+    /// The kernel versions this step describes, such as `>= 6.12` or `>= 6.2, < 6.12`:
+    /// where kernels behave differently, write one step per behaviour. On any other
+    /// kernel the step is skipped, and the report says so.
+    pub kernel: Option<String>,
     pub address: Option<RawAddressStep>,
     pub route: Option<RawRouteStep>,
     pub sysctl: Option<RawSysctlStep>,

@@ -15,6 +15,8 @@ pub struct Step {
     pub action: Action,
     /// The step fails with "step N timed out after X" past this.
     pub timeout: Duration,
+    /// Run only on these kernel versions; skipped, and said so, on others.
+    pub kernel: Option<super::KernelReq>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]

@@ -40,12 +40,27 @@ impl Resolver<'_> {
             Some(t) => self.positive_duration(&format!("{path}.timeout"), t)?,
             None => step_timeout,
         };
+        let kernel = match &raw.kernel {
+            Some(text) => match crate::scenario::KernelReq::parse(text) {
+                Ok(k) => Some(k),
+                Err(why) => {
+                    self.at(
+                        &format!("{path}.kernel"),
+                        format!("kernel: {why}"),
+                        Some("write `>= 6.12`, `< 6.12`, or both: `>= 6.2, < 6.12`".into()),
+                    );
+                    return None;
+                }
+            },
+            None => None,
+        };
         Some(Step {
             index: i + 1,
             name: raw.name.clone(),
             pos,
             action,
             timeout,
+            kernel,
         })
     }
 

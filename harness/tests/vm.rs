@@ -1,0 +1,168 @@
+//! `netspec vm`: the inner exit code comes back; a kernel that panics, does not boot in
+//! time or cannot mount the machine's root fails with its reason within a bound; and
+//! killing netspec kills QEMU. Each boots a real kernel under QEMU, so they need
+//! qemu-system-x86, busybox-static and a kernel prepared by tools/kernel-from-packages,
+//! named by NETSPEC_TEST_KERNEL. .ci/run prepares Debian's 6.1 and runs them.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+const NEEDS: &str = "needs QEMU and a kernel: NETSPEC_TEST_KERNEL=$(tools/kernel-from-packages linux-image-6.1.0-57-amd64); .ci/run runs these with --include-ignored";
+
+fn kernel() -> PathBuf {
+    let k = std::env::var_os("NETSPEC_TEST_KERNEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("NETSPEC_TEST_KERNEL is not set: these tests {NEEDS}"));
+    assert!(
+        k.exists(),
+        "NETSPEC_TEST_KERNEL={}: no such kernel",
+        k.display()
+    );
+    k
+}
+
+fn vm(extra: &[&str], inner: &[&str]) -> (Output, Duration) {
+    let k = kernel();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_netspec"));
+    c.current_dir(ROOT)
+        .arg("vm")
+        .arg("--kernel")
+        .arg(&k)
+        .args(extra)
+        .arg("--")
+        .args(inner)
+        .env_remove("NETSPEC_KERNEL");
+    let t0 = Instant::now();
+    let out = c.output().expect("run netspec vm");
+    (out, t0.elapsed())
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+#[ignore = "needs QEMU and a prepared kernel (NETSPEC_TEST_KERNEL); .ci/run runs it"]
+fn the_inner_command_runs_under_the_chosen_kernel_and_its_exit_code_comes_back() {
+    let (out, _) = vm(&[], &["check", "scenarios/seed/bridge.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("seed/bridge: ok"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A usage error inside (exit 2) is the VM's exit code, not netspec vm's own 3.
+    let (out, _) = vm(&[], &["check", "no-such-file.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no such scenario file"));
+}
+
+#[test]
+#[ignore = "needs QEMU and a prepared kernel (NETSPEC_TEST_KERNEL); .ci/run runs it"]
+fn a_kernel_that_panics_is_reported_with_its_console_within_the_bound() {
+    // No init in the initramfs by that name: the kernel panics ("No working init
+    // found" or "Unable to mount root fs"), and panic=-1 ends QEMU at once.
+    let (out, took) = vm(
+        &["--append", "rdinit=/no-such-init", "--boot-timeout", "120"],
+        &["--version"],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("QEMU ended"), "{err}");
+    assert!(
+        err.contains("Kernel panic"),
+        "the console's tail is shown: {err}"
+    );
+    assert!(
+        took < Duration::from_secs(120),
+        "ended by the panic, not the bound: {took:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs QEMU and a prepared kernel (NETSPEC_TEST_KERNEL); .ci/run runs it"]
+fn a_boot_that_does_not_finish_in_time_is_stopped_with_the_bound_named() {
+    let (out, took) = vm(&["--boot-timeout", "1"], &["--version"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("did not happen within 1s"), "{err}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}
+
+#[test]
+#[ignore = "needs QEMU and a prepared kernel (NETSPEC_TEST_KERNEL); .ci/run runs it"]
+fn a_kernel_that_cannot_mount_the_root_says_so() {
+    // The image alone, without its module folder: Debian's kernels have 9p (and on
+    // 6.1 virtio_pci) only as modules, so init cannot mount the machine's root.
+    let k = kernel();
+    let image = std::fs::read_dir(k.join("boot"))
+        .expect("a prepared kernel folder")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinux-"))
+        })
+        .expect("a vmlinux in the prepared folder");
+    let out = Command::new(env!("CARGO_BIN_EXE_netspec"))
+        .current_dir(ROOT)
+        .args(["vm", "--kernel"])
+        .arg(&image)
+        .args(["--", "--version"])
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("cannot mount the 9p share root"), "{err}");
+    assert!(
+        err.contains("virtio_pci, 9pnet_virtio and 9p"),
+        "the hint: {err}"
+    );
+}
+
+/// QEMU processes whose command line holds `mark`.
+fn qemus_with(mark: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(mark))
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs QEMU and a prepared kernel (NETSPEC_TEST_KERNEL); .ci/run runs it"]
+fn killing_netspec_kills_qemu() {
+    let mark = format!("netspec.test_kill={}", std::process::id());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netspec"))
+        .current_dir(ROOT)
+        .args(["vm", "--kernel"])
+        .arg(kernel())
+        .args(["--append", &mark, "--", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while qemus_with(&mark).len() < 2 {
+        // netspec itself holds the mark in its arguments; QEMU in its -append.
+        assert!(t0.elapsed() < Duration::from_secs(30), "QEMU never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let t0 = Instant::now();
+    while !qemus_with(&mark).is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "QEMU outlived netspec: {:?}",
+            qemus_with(&mark)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
