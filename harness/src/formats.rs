@@ -101,9 +101,11 @@ impl ScenarioResult {
         }
         let file = self.file.display().to_string();
         let message = self.message();
+        let kernel = crate::scenario::running_release();
         out.push(line(&ScenarioLine {
             duration_ms: ms(self.elapsed),
             file: &file,
+            kernel: &kernel,
             message: &message,
             scenario: &self.name,
             steps: out.len(),
@@ -134,6 +136,8 @@ struct StepLine<'a> {
 struct ScenarioLine<'a> {
     duration_ms: f64,
     file: &'a str,
+    /// `uname -r` of the kernel that gave the verdict.
+    kernel: &'a str,
     message: &'a str,
     scenario: &'a str,
     steps: usize,
@@ -176,6 +180,11 @@ pub fn junit(suite: &str, results: &[ScenarioResult]) -> String {
         count("invalid") + count("refused"),
         count("skipped"),
         total.as_secs_f64()
+    );
+    // The kernel that gave every verdict in the suite.
+    x += &format!(
+        "    <properties>\n      <property name=\"kernel\" value=\"{}\"/>\n    </properties>\n",
+        xml(&crate::scenario::running_release())
     );
     for r in results {
         let (class, name) = r.name.rsplit_once('/').unwrap_or(("", &r.name));

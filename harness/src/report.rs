@@ -141,6 +141,8 @@ impl fmt::Display for Failure {
                 writeln!(f, "  --> {}", self.file.display())?;
             }
         }
+        // The verdict is this kernel's: say which one.
+        writeln!(f, "  kernel:   {}", crate::scenario::running_release())?;
         writeln!(f, "  expected: {}", self.expected)?;
         write!(f, "  actual:   {}", self.actual)?;
         if !self.before.is_empty() {

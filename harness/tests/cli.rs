@@ -175,11 +175,15 @@ fn several_files_end_with_a_summary_and_the_worst_exit() {
 /// Times and durations change from run to run; everything else is golden.
 fn normalize(s: &str) -> String {
     let re = regex::Regex::new(
-        r#"("duration_ms":)[0-9.]+|time="[0-9.]+"|rtt min/avg/max [0-9./ ms]+|\[[0-9.]+ ms\]|this report: [^"<]+"#,
+        r#"("duration_ms":)[0-9.]+|time="[0-9.]+"|rtt min/avg/max [0-9./ ms]+|\[[0-9.]+ ms\]|this report: [^"<]+|("kernel":)"[^"]*"|(name="kernel" value=)"[^"]*"|(kernel:   )[^\n"\\]+"#,
     )
     .unwrap();
     re.replace_all(s, |c: &regex::Captures| match c.get(1) {
         Some(k) => format!("{}N", k.as_str()),
+        // The kernel is the machine's (or the VM's).
+        None if c.get(2).is_some() => format!("{}\"K\"", &c[2]),
+        None if c.get(3).is_some() => format!("{}\"K\"", &c[3]),
+        None if c.get(4).is_some() => format!("{}K", &c[4]),
         None if c[0].starts_with("time") => "time=\"N\"".into(),
         None if c[0].starts_with("rtt") => "rtt N".into(),
         // The report's path depends on where the repository is.
@@ -210,6 +214,19 @@ fn json_and_junit_results_match_their_golden_files() {
     }
     let xml = std::fs::read_to_string(&junit).unwrap();
     std::fs::remove_file(&junit).unwrap();
+    // Before the goldens hide it: the results name the kernel that gave them.
+    let release =
+        String::from_utf8(Command::new("uname").arg("-r").output().unwrap().stdout).unwrap();
+    let release = release.trim();
+    assert!(
+        json.contains(&format!("\"kernel\":\"{release}\"")),
+        "{json}"
+    );
+    assert!(xml.contains(&format!("<property name=\"kernel\" value=\"{release}\"/>")));
+    assert!(
+        json.contains(&format!("kernel:   {release}\\n")),
+        "the failure names it"
+    );
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(std::path::Path::new(ROOT).join("snapshots/cli"));
     settings.set_prepend_module_to_snapshot(false);
