@@ -44,8 +44,9 @@ mount -t tmpfs tmpfs /newroot/dev/shm
 while read -r tag mode dir; do
     if [ "$tag" = modules ]; then
         dir="/usr/lib/modules/$(uname -r)"
-        mkdir -p "/newroot$dir" || fail "cannot make $dir"
     fi
+    # A folder under /tmp, /run or an overlay is not in the guest's fresh tmpfs yet.
+    [ -d "/newroot$dir" ] || mkdir -p "/newroot$dir" || fail "cannot make $dir in the guest"
     share "$tag" "/newroot$dir" "$mode"
 done < /netspec/shares
 mkdir -p /newroot/run/netspec-vm
