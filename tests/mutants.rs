@@ -50,6 +50,7 @@ fn trials() -> Vec<Trial> {
     yaml_files(Path::new(ROOT), &mut files);
     files.retain(|f| !f.starts_with("scenarios/invalid"));
     let mut trials = Vec::new();
+    let running = netspec::scenario::KernelVersion::running();
     for file in files {
         let variants = match load_variants(Path::new(ROOT), &file) {
             Ok(v) => v,
@@ -76,10 +77,17 @@ fn trials() -> Vec<Trial> {
                     }
                     must_fail_at(&mutant, index)
                 });
-                trials.push(match &missing {
+                // A step whose `kernel:` excludes this kernel is not run here, so its
+                // mutant cannot fail here either: ignored, visibly, like the step.
+                let other_kernel = step
+                    .kernel
+                    .as_ref()
+                    .filter(|k| !running.is_some_and(|v| k.holds(v)))
+                    .map(|k| format!("step for kernel {}", k.text));
+                trials.push(match missing.clone().or(other_kernel) {
                     // The scenario is skipped where the kernel lacks the feature: so is
                     // its mutant, visibly.
-                    Some(why) => trial.with_ignored_flag(true).with_kind(why.clone()),
+                    Some(why) => trial.with_ignored_flag(true).with_kind(why),
                     None => trial,
                 });
             }
