@@ -92,64 +92,43 @@ pub(crate) async fn exec(sb: &Sandbox, op: &Op) -> Result<(), ApplyError> {
 
 /// A link of the plan, born in its node with the index the plan fixed.
 async fn create(sb: &Sandbox, c: &Create) -> Result<(), NlError> {
+    let (node, name, mac, mtu) = c.link();
+    let link = NewLink::new(sb.index(node, name).await?, name, mac, mtu);
     match c {
-        Create::Bridge {
-            node,
-            name,
-            mac,
-            mtu,
-            opts,
-        } => {
-            let link = NewLink::new(sb.index(node, name).await?, name, *mac, *mtu);
-            sb.nl(node).add_bridge(&link, opts).await
-        }
+        Create::Bridge { opts, .. } => sb.nl(node).add_bridge(&link, opts).await,
         Create::Veth {
-            end,
-            mac,
-            mtu,
             peer,
             peer_mac,
             peer_mtu,
+            ..
         } => {
-            let me = sb.index(&end.node, &end.ifname).await?;
             let other = sb.index(&peer.node, &peer.ifname).await?;
             let peer_end = PeerEnd {
                 link: NewLink::new(other, &peer.ifname, *peer_mac, *peer_mtu),
                 node: &peer.node,
                 netns: sb.ns(&peer.node).raw_fd(),
             };
-            let link = NewLink::new(me, &end.ifname, *mac, *mtu);
-            sb.nl(&end.node).add_veth(&link, &peer_end).await
+            sb.nl(node).add_veth(&link, &peer_end).await
         }
-        Create::Macvlan {
-            node,
-            name,
-            mac,
-            mtu,
-            parent,
-            mode,
-        } => {
+        Create::Macvlan { parent, mode, .. } => {
             // Asked of the parent's node; born in its own (the same, or another).
             let p = sb.index(&parent.node, &parent.ifname).await?;
-            let link = NewLink::new(sb.index(node, name).await?, name, *mac, *mtu);
             let target = (parent.node != *node).then(|| sb.ns(node).raw_fd());
             sb.nl(&parent.node)
                 .add_macvlan(&link, p, *mode, target)
                 .await
         }
-        Create::Vxlan {
-            node,
-            name,
-            mac,
-            mtu,
-            vxlan,
-        } => {
+        Create::Vxlan { vxlan, .. } => {
             let dev = match &vxlan.dev {
                 Some(d) => Some(sb.index(node, d).await?),
                 None => None,
             };
-            let link = NewLink::new(sb.index(node, name).await?, name, *mac, *mtu);
             sb.nl(node).add_vxlan(&link, vxlan, dev).await
+        }
+        Create::Dummy { .. } => sb.nl(node).add_dummy(&link).await,
+        Create::Vlan { parent, id, .. } => {
+            let p = sb.index(node, parent).await?;
+            sb.nl(node).add_vlan(&link, p, *id).await
         }
     }
 }

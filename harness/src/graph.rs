@@ -58,6 +58,15 @@ fn edges(sc: &Scenario) -> Vec<Edge> {
                     label: format!("vxlan {vni} over"),
                     solid: false,
                 }),
+                IfKind::Vlan { parent, id } => out.push(Edge {
+                    from: me.clone(),
+                    to: IfRef {
+                        node: n.name.clone(),
+                        ifname: parent.clone(),
+                    },
+                    label: format!("vlan {id} on"),
+                    solid: false,
+                }),
                 _ => {}
             }
             if let Some(m) = &i.master {

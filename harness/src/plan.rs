@@ -67,6 +67,63 @@ pub(crate) enum Create {
         mtu: Option<u32>,
         vxlan: Vxlan,
     },
+    Dummy {
+        node: NodeName,
+        name: IfName,
+        mac: Mac,
+        mtu: Option<u32>,
+    },
+    Vlan {
+        node: NodeName,
+        name: IfName,
+        mac: Mac,
+        mtu: Option<u32>,
+        parent: IfName,
+        id: u16,
+    },
+}
+
+impl Create {
+    /// The new link's node, name, MAC and MTU (a veth's: the end that creates the pair).
+    pub(crate) fn link(&self) -> (&NodeName, &IfName, Mac, Option<u32>) {
+        match self {
+            Create::Veth { end, mac, mtu, .. } => (&end.node, &end.ifname, *mac, *mtu),
+            Create::Bridge {
+                node,
+                name,
+                mac,
+                mtu,
+                ..
+            }
+            | Create::Macvlan {
+                node,
+                name,
+                mac,
+                mtu,
+                ..
+            }
+            | Create::Vxlan {
+                node,
+                name,
+                mac,
+                mtu,
+                ..
+            }
+            | Create::Dummy {
+                node,
+                name,
+                mac,
+                mtu,
+            }
+            | Create::Vlan {
+                node,
+                name,
+                mac,
+                mtu,
+                ..
+            } => (node, name, *mac, *mtu),
+        }
+    }
 }
 
 /// A change to an existing link: its state, master, addresses or port options.
@@ -342,9 +399,9 @@ fn plan_sysctls(n: &Node, early: &mut Vec<(String, String)>, ph: &mut Phases) {
     }
 }
 
-/// Creating one interface, attaching it, addressing it and bringing it up, and what
-/// readiness then waits for.
-fn plan_interface(sc: &Scenario, n: &Node, i: &Interface, ph: &mut Phases, ready: &mut Readiness) {
+/// The interface's creation, in the base phase or, on top of another link, the
+/// stacked one. The passive end of a veth pair is created with its peer.
+fn plan_create(sc: &Scenario, n: &Node, i: &Interface, ph: &mut Phases) {
     let me = IfRef {
         node: n.name.clone(),
         ifname: i.name.clone(),
@@ -387,7 +444,31 @@ fn plan_interface(sc: &Scenario, n: &Node, i: &Interface, ph: &mut Phases, ready
             mtu: i.mtu,
             vxlan: v.clone(),
         })),
+        IfKind::Dummy => ph.base.push(Op::Create(Create::Dummy {
+            node: n.name.clone(),
+            name: i.name.clone(),
+            mac: i.mac,
+            mtu: i.mtu,
+        })),
+        IfKind::Vlan { parent, id } => ph.stacked.push(Op::Create(Create::Vlan {
+            node: n.name.clone(),
+            name: i.name.clone(),
+            mac: i.mac,
+            mtu: i.mtu,
+            parent: parent.clone(),
+            id: *id,
+        })),
     }
+}
+
+/// Creating one interface, attaching it, addressing it and bringing it up, and what
+/// readiness then waits for.
+fn plan_interface(sc: &Scenario, n: &Node, i: &Interface, ph: &mut Phases, ready: &mut Readiness) {
+    let me = IfRef {
+        node: n.name.clone(),
+        ifname: i.name.clone(),
+    };
+    plan_create(sc, n, i, ph);
     if let Some(m) = &i.master {
         ph.masters.push(Op::Link(LinkOp::SetMaster {
             node: n.name.clone(),
@@ -543,6 +624,17 @@ fn carries(sc: &Scenario, r: &IfRef, depth: usize) -> bool {
         }
         IfKind::Macvlan { parent, .. } => carries(sc, parent, depth + 1),
         IfKind::Vxlan(_) => false,
+        // A dummy has its carrier from birth but reports oper state `unknown`: nothing
+        // to wait for on the dummy itself; below a bridge or a vlan, it carries.
+        IfKind::Dummy => depth > 0,
+        IfKind::Vlan { parent, .. } => carries(
+            sc,
+            &IfRef {
+                node: r.node.clone(),
+                ifname: parent.clone(),
+            },
+            depth + 1,
+        ),
     }
 }
 

@@ -122,6 +122,38 @@ fn a_kernel_that_cannot_mount_the_root_says_so() {
     );
 }
 
+#[test]
+#[ignore = "needs QEMU and a prepared kernel (NETSPEC_TEST_KERNEL); .ci/run runs it"]
+fn wrong_expectations_on_kinds_this_machine_may_lack_fail_in_the_vm() {
+    // dummy and vlan devices: the machine's kernel may lack them (this one does), so
+    // their wrong-expectation scenarios are checked under the chosen kernel.
+    let (out, _) = vm(
+        &[],
+        &[
+            "run",
+            "tests/wrong/dummy-state.yaml",
+            "tests/wrong/vlan-mismatch.yaml",
+        ],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "both fail, neither is skipped: {err}"
+    );
+    for wanted in [
+        "scenario dummy-state failed at step 2 (check link t:dummy0)",
+        "expected: t:dummy0 state up",
+        "actual:   t:dummy0 state unknown",
+        "scenario vlan-mismatch failed at step 1 (ping a -> b:v)",
+        "expected: 10.10.0.2 reachable from a",
+        "0/1 replies",
+    ] {
+        assert!(err.contains(wanted), "lacks {wanted:?}:\n{err}");
+    }
+    assert!(text(&out.stdout).contains("0 passed, 2 failed, 0 skipped"));
+}
+
 /// QEMU processes whose command line holds `mark`.
 fn qemus_with(mark: &str) -> Vec<u32> {
     std::fs::read_dir("/proc")

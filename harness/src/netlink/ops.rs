@@ -17,8 +17,8 @@ use netlink_packet_route::route::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::{
-    LinkBridge, LinkBridgePort, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVxlan,
-    RouteMessageBuilder,
+    LinkBridge, LinkBridgePort, LinkDummy, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVeth,
+    LinkVlan, LinkVxlan, RouteMessageBuilder,
 };
 
 use super::{Nl, NlError};
@@ -158,6 +158,33 @@ impl Nl {
             .execute()
             .await
             .map_err(|e| self.err(format!("create macvlan {name}"), &e))
+    }
+
+    /// A dummy device.
+    pub(crate) async fn add_dummy(&self, link: &NewLink<'_>) -> Result<(), NlError> {
+        let name = link.name;
+        self.handle
+            .link()
+            .add(link.fixed(LinkDummy::new(name)).build())
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("create dummy {name}"), &e))
+    }
+
+    /// An 802.1Q vlan device on `parent_index`, in the same namespace.
+    pub(crate) async fn add_vlan(
+        &self,
+        link: &NewLink<'_>,
+        parent_index: u32,
+        id: u16,
+    ) -> Result<(), NlError> {
+        let name = link.name;
+        self.handle
+            .link()
+            .add(link.fixed(LinkVlan::new(name, parent_index, id)).build())
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("create vlan {name} id {id}"), &e))
     }
 
     /// A vxlan device; `dev_index` is its underlay's index, when it names one.

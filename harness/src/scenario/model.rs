@@ -246,6 +246,13 @@ pub enum IfKind {
         mode: MacvlanMode,
     },
     Vxlan(Vxlan),
+    /// A dummy device: carrier always, no peer.
+    Dummy,
+    /// An 802.1Q vlan device on `parent`, in the same node.
+    Vlan {
+        parent: IfName,
+        id: u16,
+    },
 }
 
 /// A vxlan device: `ip link add NAME type vxlan id VNI [local] [remote] [dev] dstport`.
@@ -267,6 +274,8 @@ impl IfKind {
             IfKind::Bridge(_) => "bridge",
             IfKind::Macvlan { .. } => "macvlan",
             IfKind::Vxlan(_) => "vxlan",
+            IfKind::Dummy => "dummy",
+            IfKind::Vlan { .. } => "vlan",
         }
     }
 }

@@ -129,6 +129,10 @@ pub(crate) enum RawKind {
     Bridge,
     Macvlan,
     Vxlan,
+    /// A device with carrier and nothing behind it (`ip link add NAME type dummy`).
+    Dummy,
+    /// An 802.1Q device on `parent` with VLAN `id` (`ip link add link P NAME type vlan id N`).
+    Vlan,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -144,8 +148,10 @@ pub(crate) struct RawInterface {
     pub up: Option<bool>,
     /// Run IPv6 duplicate address detection for this interface's addresses.
     pub dad: Option<bool>,
-    // macvlan
+    // macvlan, vlan
     pub parent: Option<String>,
+    /// A vlan device's VLAN id, 1 to 4094.
+    pub id: Option<u16>,
     pub mode: Option<MacvlanMode>,
     // vxlan
     pub vni: Option<u32>,

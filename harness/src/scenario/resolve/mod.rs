@@ -484,6 +484,8 @@ impl<'a> Resolver<'a> {
                     (Some(RawKind::Bridge), _) => "bridge",
                     (Some(RawKind::Macvlan), _) => "macvlan",
                     (Some(RawKind::Vxlan), _) => "vxlan",
+                    (Some(RawKind::Dummy), _) => "dummy",
+                    (Some(RawKind::Vlan), _) => "vlan",
                     _ => "veth",
                 };
                 ifs.insert(ifname.clone(), kind);

@@ -326,8 +326,76 @@ impl Resolver<'_> {
                     dstport: ri.dstport.unwrap_or(4789),
                 }))
             }
+            "dummy" => Some(IfKind::Dummy),
+            "vlan" => self.vlan(node, ifname, ipath, ri, local_ifs),
             _ => self.veth(node, ifname, ipath, ri, raw, names),
         }
+    }
+
+    /// An 802.1Q device: on a parent in the same node, which netspec creates first.
+    fn vlan(
+        &mut self,
+        node: &str,
+        ifname: &str,
+        ipath: &str,
+        ri: &RawInterface,
+        local_ifs: &BTreeMap<String, &'static str>,
+    ) -> Option<IfKind> {
+        let Some(parent) = &ri.parent else {
+            self.at_key(
+                ipath,
+                format!("vlan {node}:{ifname} needs `parent`"),
+                Some("name the interface in this node that carries the tagged frames: `parent: eth0`".into()),
+            );
+            return None;
+        };
+        let ppath = format!("{ipath}.parent");
+        if parent.contains(':') {
+            self.at(
+                &ppath,
+                format!("the parent of vlan {node}:{ifname} must be in {node}"),
+                Some("a vlan device sits on an interface of its own node: `parent: eth0`".into()),
+            );
+            return None;
+        }
+        match local_ifs.get(parent.as_str()) {
+            Some(&("macvlan" | "vxlan" | "vlan")) => {
+                self.at(
+                    &ppath,
+                    format!("vlan {node}:{ifname} on {parent}, itself a stacked device, is not supported"),
+                    Some("put the vlan on a veth, a dummy or a bridge".into()),
+                );
+                return None;
+            }
+            Some(_) => {}
+            None => {
+                self.local_if(&ppath, node, parent, local_ifs);
+                return None;
+            }
+        }
+        let id = match ri.id {
+            Some(id @ 1..=4094) => id,
+            Some(id) => {
+                self.at(
+                    &format!("{ipath}.id"),
+                    format!("VLAN id {id} is out of range"),
+                    Some("802.1Q ids run from 1 to 4094 (0 and 4095 are reserved)".into()),
+                );
+                return None;
+            }
+            None => {
+                self.at_key(
+                    ipath,
+                    format!("vlan {node}:{ifname} needs `id`"),
+                    Some("the VLAN id, 1 to 4094".into()),
+                );
+                return None;
+            }
+        };
+        Some(IfKind::Vlan {
+            parent: parent.as_str().into(),
+            id,
+        })
     }
 
     /// Both ends of a pair, who names whom, and which end creates it: the cases are
@@ -504,6 +572,7 @@ impl Resolver<'_> {
                 match &i.kind {
                     IfKind::Macvlan { parent, .. } => out.push((parent.clone(), "parent")),
                     IfKind::Vxlan(Vxlan { dev: Some(d), .. }) => out.push((local(d), "dev")),
+                    IfKind::Vlan { parent, .. } => out.push((local(parent), "parent")),
                     _ => {}
                 }
             }
@@ -553,13 +622,14 @@ impl Resolver<'_> {
 /// The keys given to an interface that belong to another kind.
 fn misplaced(k: &str, ri: &RawInterface) -> Vec<&'static str> {
     let mut v = Vec::new();
-    if k != "macvlan" {
-        if ri.parent.is_some() {
-            v.push("parent")
-        }
-        if ri.mode.is_some() {
-            v.push("mode")
-        }
+    if k != "macvlan" && k != "vlan" && ri.parent.is_some() {
+        v.push("parent")
+    }
+    if k != "macvlan" && ri.mode.is_some() {
+        v.push("mode")
+    }
+    if k != "vlan" && ri.id.is_some() {
+        v.push("id")
     }
     if k != "vxlan" {
         if ri.vni.is_some() {
