@@ -182,7 +182,11 @@ async fn change_link(sb: &Sandbox, l: &LinkOp) -> Result<(), NlError> {
         }
         LinkOp::SetPort { node, name, opts } => {
             let i = sb.index(node, name).await?;
-            sb.nl(node).set_port(i, name, opts).await
+            sb.nl(node).set_port(i, name, opts).await?;
+            match &opts.vlans {
+                Some(v) => sb.nl(node).set_port_vlans(i, name, v).await,
+                None => Ok(()),
+            }
         }
     }
 }

@@ -122,7 +122,7 @@ pub(crate) fn render_node(
         .iter()
         .any(|i| matches!(i.kind, IfKind::Bridge(_) | IfKind::Vxlan(_)));
     if want.fdb && has_bridge {
-        render_fdb(out, sc, st);
+        render_fdb(out, sc, n, st);
     }
 }
 
@@ -300,11 +300,26 @@ fn render_neigh(out: &mut String, sc: &Scenario, st: &NodeState) {
     }
 }
 
-fn render_fdb(out: &mut String, sc: &Scenario, st: &NodeState) {
+/// The VLAN of an entry is shown where the scenario made its bridge VLAN-aware. A kernel
+/// built with VLAN filtering also files the entries of a bridge that does not filter
+/// under the default VLAN 1, beside VLAN 0; a kernel built without has only VLAN 0.
+/// Without filtering the two are the same entry to forwarding, so they show as one.
+fn render_fdb(out: &mut String, sc: &Scenario, n: &Node, st: &NodeState) {
     out.push_str("fdb\n");
+    let aware = |bridge: Option<&String>| {
+        bridge
+            .and_then(|b| n.interface(b))
+            .is_some_and(|i| matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true)))
+    };
     let mut lines: Vec<String> = st
         .fdb_entries()
-        .map(|e| format!("  {}{}", fdb_line(e), owner_note(sc, e.mac)))
+        .map(|e| {
+            let mut e = e.clone();
+            if !aware(e.master.as_ref()) {
+                e.vlan = None;
+            }
+            format!("  {}{}", fdb_line(&e), owner_note(sc, e.mac))
+        })
         .collect();
     lines.sort();
     lines.dedup();
@@ -316,6 +331,9 @@ fn render_fdb(out: &mut String, sc: &Scenario, st: &NodeState) {
 /// One entry as `bridge fdb show` prints it: `MAC dev PORT [dst IP] master BR|self flags state`.
 pub(crate) fn fdb_line(e: &FdbRow) -> String {
     let mut s = format!("{} dev {}", e.mac, e.port);
+    if let Some(v) = e.vlan {
+        let _ = write!(s, " vlan {v}");
+    }
     if let Some(d) = e.dst {
         let _ = write!(s, " dst {d}");
     }
@@ -477,6 +495,7 @@ mod tests {
             kind: FdbKind::Permanent,
             dst: Some("10.0.0.2".parse().unwrap()),
             flags: vec![],
+            vlan: None,
         };
         assert_eq!(
             fdb_line(&e),
@@ -487,6 +506,13 @@ mod tests {
         e.kind = FdbKind::Dynamic;
         e.flags = vec!["sticky"];
         assert_eq!(fdb_line(&e), "02:00:00:00:00:01 dev vx0 master br0 sticky");
+        e.port = "swp1".into();
+        e.vlan = Some(10);
+        assert_eq!(
+            fdb_line(&e),
+            "02:00:00:00:00:01 dev swp1 vlan 10 master br0 sticky",
+            "a VLAN-aware bridge's entry names its VLAN where bridge fdb does"
+        );
     }
 
     #[test]

@@ -253,6 +253,8 @@ pub(crate) struct FdbRow {
     pub dst: Option<IpAddr>,
     /// `sticky`, `extern_learn`, `offload`, `locked`, as `bridge fdb` prints them.
     pub flags: Vec<&'static str>,
+    /// The entry's VLAN, on a VLAN-aware bridge.
+    pub vlan: Option<u16>,
 }
 
 impl NodeState {
@@ -313,6 +315,7 @@ impl NodeState {
                         _ => FdbKind::Dynamic,
                     },
                     dst: e.dst,
+                    vlan: e.vlan,
                     flags: [
                         (e.flags.contains(NeighbourFlags::Sticky), "sticky"),
                         (e.flags.contains(NeighbourFlags::ExtLearned), "extern_learn"),

@@ -125,7 +125,7 @@ fn a_kernel_that_cannot_mount_the_root_says_so() {
 #[test]
 #[ignore = "needs QEMU and a prepared kernel (NETSPEC_TEST_KERNEL); .ci/run runs it"]
 fn wrong_expectations_on_kinds_this_machine_may_lack_fail_in_the_vm() {
-    // dummy and vlan devices: the machine's kernel may lack them (this one does), so
+    // dummy and vlan devices, port VLANs: the machine's kernel may lack them (this one does), so
     // their wrong-expectation scenarios are checked under the chosen kernel.
     let (out, _) = vm(
         &[],
@@ -133,13 +133,14 @@ fn wrong_expectations_on_kinds_this_machine_may_lack_fail_in_the_vm() {
             "run",
             "tests/wrong/dummy-state.yaml",
             "tests/wrong/vlan-mismatch.yaml",
+            "tests/wrong/port-vlans.yaml",
         ],
     );
     let err = text(&out.stderr);
     assert_eq!(
         out.status.code(),
         Some(1),
-        "both fail, neither is skipped: {err}"
+        "all fail, none is skipped: {err}"
     );
     for wanted in [
         "scenario dummy-state failed at step 2 (check link t:dummy0)",
@@ -148,10 +149,16 @@ fn wrong_expectations_on_kinds_this_machine_may_lack_fail_in_the_vm() {
         "scenario vlan-mismatch failed at step 1 (ping a -> b:v)",
         "expected: 10.10.0.2 reachable from a",
         "0/1 replies",
+        "scenario port-vlans failed at step 1 (ping h1 -> h2:eth0)",
+        "expected: 10.40.0.2 reachable from h1",
     ] {
-        assert!(err.contains(wanted), "lacks {wanted:?}:\n{err}");
+        assert!(
+            err.contains(wanted),
+            "lacks {wanted:?}:\n{err}\nstdout:\n{}",
+            text(&out.stdout)
+        );
     }
-    assert!(text(&out.stdout).contains("0 passed, 2 failed, 0 skipped"));
+    assert!(text(&out.stdout).contains("0 passed, 3 failed, 0 skipped"));
 }
 
 /// QEMU processes whose command line holds `mark`.

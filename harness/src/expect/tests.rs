@@ -363,6 +363,7 @@ fn fdb_checks() {
                 kind: FdbKind::Dynamic,
                 dst: None,
                 flags: vec![],
+                vlan: None,
             },
             // A `self` entry of the port is not the bridge's.
             FdbRow {
@@ -372,6 +373,7 @@ fn fdb_checks() {
                 kind: FdbKind::Permanent,
                 dst: None,
                 flags: vec![],
+                vlan: None,
             },
         ],
         ..NodeState::default()

@@ -39,6 +39,8 @@ pub(crate) struct FdbEntry {
     pub dst: Option<IpAddr>,
     /// NTF_EXT_LOCKED: the bridge saw this MAC on a locked port.
     pub locked: bool,
+    /// NDA_VLAN: the VLAN of the entry, on a VLAN-aware bridge.
+    pub vlan: Option<u16>,
 }
 
 pub(super) fn neigh_entry(m: &NeighbourMessage) -> Option<NeighEntry> {
@@ -154,6 +156,7 @@ impl Nl {
             .into_iter()
             .filter_map(|m| {
                 let (mut mac, mut master, mut dst, mut locked) = (None, None, None, false);
+                let mut vlan = None;
                 for a in &m.attributes {
                     match a {
                         NeighbourAttribute::LinkLayerAddress(b) => mac = mac_of(b),
@@ -172,6 +175,7 @@ impl Nl {
                                 _ => None,
                             }
                         }
+                        NeighbourAttribute::Vlan(v) => vlan = Some(*v),
                         NeighbourAttribute::ExtFlags(f) => {
                             locked = f.contains(
                                 netlink_packet_route::neighbour::NeighbourExtFlags::Locked,
@@ -188,6 +192,7 @@ impl Nl {
                     flags: m.header.flags,
                     dst,
                     locked,
+                    vlan,
                 })
             })
             .collect())

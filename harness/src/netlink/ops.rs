@@ -23,8 +23,8 @@ use rtnetlink::{
 
 use super::{Nl, NlError};
 use crate::scenario::{
-    BridgeOptions, Cidr, FdbState, Mac, MacvlanMode, PortOptions, Route, RoutePref, RouteType,
-    StaticFdb, StaticNeigh, Vxlan,
+    BridgeOptions, Cidr, FdbState, Mac, MacvlanMode, PortOptions, PortVlan, Route, RoutePref,
+    RouteType, StaticFdb, StaticNeigh, Vxlan,
 };
 
 /// A link to create, with what the plan fixed for it: index, name, MAC and MTU.
@@ -375,6 +375,54 @@ fn neigh_address(a: IpAddr) -> NeighbourAddress {
 
 /// Runtime changes and static entries.
 impl Nl {
+    /// A bridge port's VLANs, exactly: `bridge vlan add` for each, and `bridge vlan
+    /// del vid 1` when the default VLAN is not among them.
+    pub(crate) async fn set_port_vlans(
+        &self,
+        index: u32,
+        name: &str,
+        vlans: &[PortVlan],
+    ) -> Result<(), NlError> {
+        use netlink_packet_route::link::{
+            AfSpecBridge, BridgeVlanInfo, BridgeVlanInfoFlags, LinkAttribute, LinkMessage,
+        };
+        use netlink_packet_route::AddressFamily;
+        let message = |vid: u16, flags: BridgeVlanInfoFlags| {
+            let mut m = LinkMessage::default();
+            m.header.interface_family = AddressFamily::Bridge;
+            m.header.index = index;
+            m.attributes
+                .push(LinkAttribute::AfSpecBridge(vec![AfSpecBridge::VlanInfo(
+                    BridgeVlanInfo { flags, vid },
+                )]));
+            m
+        };
+        if !vlans.iter().any(|v| v.vid == 1) {
+            self.handle
+                .link()
+                .del_with_message(message(1, BridgeVlanInfoFlags::empty()))
+                .execute()
+                .await
+                .map_err(|e| self.err(format!("remove VLAN 1 from bridge port {name}"), &e))?;
+        }
+        for v in vlans {
+            let mut flags = BridgeVlanInfoFlags::empty();
+            if v.pvid {
+                flags |= BridgeVlanInfoFlags::Pvid;
+            }
+            if v.untagged {
+                flags |= BridgeVlanInfoFlags::Untagged;
+            }
+            self.handle
+                .link()
+                .set(message(v.vid, flags))
+                .execute()
+                .await
+                .map_err(|e| self.err(format!("add VLAN {} to bridge port {name}", v.vid), &e))?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn set_port(
         &self,
         index: u32,

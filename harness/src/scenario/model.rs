@@ -149,6 +149,23 @@ pub struct PortOptions {
     pub neigh_suppress: Option<bool>,
     pub locked: Option<bool>,
     pub hairpin: Option<bool>,
+    /// On a bridge with `vlan_filtering: true`: the port's VLANs, exactly, as `bridge
+    /// vlan add` sets them. The default VLAN 1 goes unless it is listed.
+    pub vlans: Option<Vec<PortVlan>>,
+}
+
+/// One VLAN of a bridge port (`bridge vlan add dev PORT vid N [pvid] [untagged]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortVlan {
+    /// 1 to 4094.
+    pub vid: u16,
+    /// Untagged frames arriving on the port join this VLAN (at most one per port).
+    #[serde(default)]
+    pub pvid: bool,
+    /// Frames of this VLAN leave the port without a tag.
+    #[serde(default)]
+    pub untagged: bool,
 }
 
 impl PortOptions {

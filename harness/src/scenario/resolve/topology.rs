@@ -125,6 +125,9 @@ impl Resolver<'_> {
             }
         }
         let port = ri.port.clone().unwrap_or_default();
+        if let Some(vlans) = &port.vlans {
+            self.port_vlans(&format!("{ipath}.port.vlans"), node, ri, vlans, raw);
+        }
         if ri.port.is_some() && ri.master.is_none() {
             self.at_key(
                 &format!("{ipath}.port"),
@@ -329,6 +332,53 @@ impl Resolver<'_> {
             "dummy" => Some(IfKind::Dummy),
             "vlan" => self.vlan(node, ifname, ipath, ri, local_ifs),
             _ => self.veth(node, ifname, ipath, ri, raw, names),
+        }
+    }
+
+    /// A port's VLANs: valid ids, each once, one PVID at most, on a VLAN-aware bridge.
+    fn port_vlans(
+        &mut self,
+        path: &str,
+        node: &str,
+        ri: &RawInterface,
+        vlans: &[PortVlan],
+        raw: &RawScenario,
+    ) {
+        let aware = ri
+            .master
+            .as_ref()
+            .and_then(|m| raw.nodes.get(node)?.interfaces.get(m))
+            .and_then(|b| b.bridge.as_ref()?.vlan_filtering)
+            == Some(true);
+        if !aware {
+            self.at_key(
+                path,
+                "port VLANs need a VLAN-aware master",
+                Some("give the master bridge `bridge: { vlan_filtering: true }` (and `requires: [vlan_filtering]`)".into()),
+            );
+            return;
+        }
+        for (k, v) in vlans.iter().enumerate() {
+            if !(1..=4094).contains(&v.vid) {
+                self.at(
+                    &format!("{path}.{k}.vid"),
+                    format!("VLAN id {} is out of range", v.vid),
+                    Some("802.1Q ids run from 1 to 4094".into()),
+                );
+            } else if vlans[..k].iter().any(|o| o.vid == v.vid) {
+                self.at(
+                    &format!("{path}.{k}.vid"),
+                    format!("VLAN {} is listed twice", v.vid),
+                    None,
+                );
+            }
+        }
+        if vlans.iter().filter(|v| v.pvid).count() > 1 {
+            self.at_key(
+                path,
+                "more than one `pvid: true`",
+                Some("a port has one PVID: the VLAN its untagged frames join".into()),
+            );
         }
     }
 
