@@ -82,7 +82,7 @@ fn trials() -> Vec<Trial> {
                 let other_kernel = step
                     .kernel
                     .as_ref()
-                    .filter(|k| !running.is_some_and(|v| k.holds(v)))
+                    .filter(|k| !k.admits(running))
                     .map(|k| format!("step for kernel {}", k.text));
                 trials.push(match missing.clone().or(other_kernel) {
                     // The scenario is skipped where the kernel lacks the feature: so is

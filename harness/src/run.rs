@@ -285,7 +285,7 @@ fn not_for_this_kernel(
     running: Option<crate::scenario::KernelVersion>,
 ) -> Option<StepOutcome> {
     let req = s.kernel.as_ref()?;
-    if running.is_some_and(|v| req.holds(v)) {
+    if req.admits(running) {
         return None;
     }
     Some(StepOutcome {

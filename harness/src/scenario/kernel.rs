@@ -95,6 +95,12 @@ impl KernelReq {
     pub fn holds(&self, v: KernelVersion) -> bool {
         self.from.is_none_or(|f| v >= f) && self.below.is_none_or(|b| v < b)
     }
+
+    /// Whether a step with this requirement runs on `running` (from
+    /// [`KernelVersion::running`]): a kernel whose version is unknown runs none.
+    pub fn admits(&self, running: Option<KernelVersion>) -> bool {
+        running.is_some_and(|v| self.holds(v))
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +133,8 @@ mod tests {
         assert!(KernelReq::parse("< 6.12")
             .unwrap()
             .holds(KernelVersion(5, 4, 0)));
+        assert!(!r.admits(None), "an unknown version runs no gated step");
+        assert!(r.admits(Some(KernelVersion(6, 5, 0))));
     }
 
     #[test]

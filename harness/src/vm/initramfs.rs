@@ -139,10 +139,7 @@ fn module_name(path: &str) -> &str {
 
 /// Module names treat `-` and `_` alike.
 fn same_module(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .all(|(x, y)| x == y || (x ^ y == b'-' ^ b'_' && matches!(x, b'-' | b'_')))
+    a.replace('-', "_") == b.replace('-', "_")
 }
 
 /// The module's ELF bytes: busybox's insmod takes them uncompressed.
