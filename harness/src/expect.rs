@@ -13,8 +13,10 @@ use crate::scenario::{
 use crate::state::{NodeState, NudState};
 use crate::watches::Tally;
 
+mod cni;
 mod routes;
 mod services;
+pub(crate) use cni::cni;
 use routes::{nexthop, route_entry, route_lookup};
 pub(crate) use services::{connect, counter, exec, trace};
 

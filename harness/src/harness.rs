@@ -133,6 +133,7 @@ fn skip_reason(sc: &Scenario) -> Option<String> {
         .iter()
         .find_map(|f| crate::features::missing(f))
         .or_else(|| crate::netfilter::missing_tools(sc).map(|s| s.reason))
+        .or_else(|| crate::cni::missing_tools(sc).map(|s| s.reason))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -38,6 +38,7 @@
 mod apply;
 mod change;
 mod check;
+mod cni;
 mod error;
 mod expect;
 pub mod explore;
@@ -67,6 +68,7 @@ mod run;
 mod sandbox;
 pub mod say;
 pub mod scenario;
+mod scratch;
 mod servers;
 mod snapshot;
 mod state;

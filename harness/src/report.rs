@@ -302,6 +302,8 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             .collect(),
         Action::Exec(e) => vec![e.node.clone()],
         Action::Rules(RulesStep { node, .. }) => vec![node.clone()],
+        Action::Cni(c) => vec![c.attachment.container.clone(), c.attachment.host.clone()],
+        Action::Netavark(n) => vec![n.container.clone(), n.host.clone()],
     };
     // The node that answered (a router's ICMP error, say) explains the verdict too.
     for ip in answered_by {

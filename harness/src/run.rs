@@ -60,7 +60,9 @@ pub fn run_with_hook(sc: &Scenario, opts: &RunOptions, hook: impl FnMut(&Step)) 
     let fail = |expected: &str, actual: String| {
         Outcome::Failed(Box::new(failure(sc, None, expected.into(), actual)))
     };
-    if let Some(skip) = crate::netfilter::missing_tools(sc) {
+    if let Some(skip) =
+        crate::netfilter::missing_tools(sc).or_else(|| crate::cni::missing_tools(sc))
+    {
         return Outcome::Skipped(skip);
     }
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -223,6 +225,9 @@ async fn steps(
         }
     }
     if outcome.is_none() {
+        outcome = attach_containers(sb, sc, &mut live).await;
+    }
+    if outcome.is_none() {
         outcome = run_steps(
             sb,
             sc,
@@ -235,6 +240,7 @@ async fn steps(
         .await;
     }
     live.watches.close();
+    detach_containers(sb, sc, &mut live.cni, &mut outcome);
     let background = live.servers.close();
     if outcome.is_none() {
         // A daemon that ended before teardown did not do its job: say so.
@@ -275,6 +281,44 @@ async fn steps(
             capture: None,
             capture_incomplete: None,
         }),
+    }
+}
+
+/// The topology's CNI attachments (`nodes.X.cni`), ADDed after the build.
+async fn attach_containers(sb: &Sandbox, sc: &Scenario, live: &mut Live) -> Option<Outcome> {
+    let bound = sc
+        .steps
+        .first()
+        .map_or(Duration::from_secs(60), |s| s.timeout);
+    let (expected, actual) = live
+        .cni
+        .attach_topology(sb, sc, Instant::now() + bound)
+        .await
+        .err()?;
+    let f = failure(sc, None, format!("the topology's {expected}"), actual);
+    Some(Outcome::Failed(Box::new(f)))
+}
+
+/// What is still attached is removed as a runtime would; a removal that fails fails a
+/// run that had passed, and is noted on one that had failed.
+fn detach_containers(
+    sb: &Sandbox,
+    sc: &Scenario,
+    cni: &mut crate::cni::Cni,
+    outcome: &mut Option<Outcome>,
+) {
+    let removed = cni.teardown(sb, sc);
+    if removed.is_empty() {
+        return;
+    }
+    match outcome {
+        None => {
+            let expected = "what the scenario attached to be removed cleanly".into();
+            let f = failure(sc, None, expected, removed.join("; "));
+            *outcome = Some(Outcome::Failed(Box::new(f)));
+        }
+        Some(Outcome::Failed(f)) => f.notes.extend(removed),
+        Some(_) => {}
     }
 }
 

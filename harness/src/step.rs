@@ -31,6 +31,7 @@ mod nodes;
 pub(crate) struct Live {
     pub watches: Watches,
     pub servers: Servers,
+    pub cni: crate::cni::Cni,
 }
 
 /// What a step did.
@@ -109,6 +110,12 @@ pub(crate) fn title(step: &Step) -> String {
         Action::Rules(RulesStep { node, rules, .. }) => {
             format!("{} rules in {node}", rules.tool.key())
         }
+        Action::Cni(c) => format!("cni {} {}", c.command.word(), c.attachment),
+        Action::Netavark(n) => format!(
+            "netavark {} {}",
+            if n.setup { "setup" } else { "teardown" },
+            n.container
+        ),
     };
     match &step.name {
         Some(n) => format!("{n}: {t}"),
@@ -148,26 +155,7 @@ pub(crate) async fn run(
         Action::Check(CheckStep { check, wait }) => {
             run_check(sb, sc, check, *wait, step, until, watches).await
         }
-        Action::Snapshot(s) => {
-            let text = match snapshot::render(sb, sc, s.nodes.as_deref(), s.only.as_deref()).await {
-                Ok(t) => t,
-                Err(e) => return Done::broken("a state dump", e),
-            };
-            let name = snapshot::snapshot_name(&sc.name, &s.label);
-            if let Some(dir) = snapshot_dir {
-                if let Err(msg) = snapshot::assert(dir, sc, &name, &text) {
-                    return Done::judged(Verdict {
-                        passed: false,
-                        expected: format!("state equal to snapshots/{name}.snap"),
-                        actual: msg,
-                    });
-                }
-            }
-            Done {
-                snapshot: Some((s.label.clone(), text.clone())),
-                ..Done::ok(format!("{} lines", text.lines().count()))
-            }
-        }
+        Action::Snapshot(s) => snapshot_step(sb, sc, s, snapshot_dir).await,
         Action::Change(ChangeStep { change, error }) => {
             let mut refusal = None;
             for op in change::lower(change) {
@@ -202,6 +190,35 @@ pub(crate) async fn run(
         Action::Rules(RulesStep { node, rules, error }) => {
             nodes::rules(sb, sc, node, rules, error.as_deref()).await
         }
+        Action::Cni(c) => live.cni.step(sb, sc, c, until).await,
+        Action::Netavark(n) => live.cni.netavark(sb, n, until).await,
+    }
+}
+
+/// A snapshot of the state, asserted against its `.snap` file when there is a folder.
+async fn snapshot_step(
+    sb: &Sandbox,
+    sc: &Scenario,
+    s: &crate::scenario::Snapshot,
+    snapshot_dir: Option<&Path>,
+) -> Done {
+    let text = match snapshot::render(sb, sc, s.nodes.as_deref(), s.only.as_deref()).await {
+        Ok(t) => t,
+        Err(e) => return Done::broken("a state dump", e),
+    };
+    let name = snapshot::snapshot_name(&sc.name, &s.label);
+    if let Some(dir) = snapshot_dir {
+        if let Err(msg) = snapshot::assert(dir, sc, &name, &text) {
+            return Done::judged(Verdict {
+                passed: false,
+                expected: format!("state equal to snapshots/{name}.snap"),
+                actual: msg,
+            });
+        }
+    }
+    Done {
+        snapshot: Some((s.label.clone(), text.clone())),
+        ..Done::ok(format!("{} lines", text.lines().count()))
     }
 }
 

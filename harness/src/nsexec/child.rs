@@ -13,12 +13,23 @@ pub(super) const STAGES: [&str; 9] = [
     "make its mounts private",
     "mount /sys for the node",
     "mount /proc",
-    "hide /run/netns",
+    "hide /run",
     "execute the program",
     "set the node's hostname",
     "set up its file descriptors",
     "start it under netspec's init",
 ];
+
+/// What of /run a command sees covered by an empty tmpfs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HideRun {
+    Nothing,
+    Netns,
+    All,
+}
+
+/// The most descriptors a command's init holds for it.
+pub(super) const MAX_HELD: usize = 4;
 
 /// Where the init keeps the error pipe and the status pipe, after stdin, stdout, stderr.
 const ERR_FD: RawFd = 3;
@@ -31,7 +42,10 @@ pub(super) struct ChildPlan {
     pub(super) env: Vec<CString>,
     pub(super) netns: RawFd,
     pub(super) net_only: bool,
-    pub(super) hide_run_netns: bool,
+    pub(super) hide_run: HideRun,
+    /// Descriptors the init keeps at 5, 6, ... (close-on-exec: the command reaches
+    /// them through /proc/1/fd).
+    pub(super) held: Vec<RawFd>,
     pub(super) hostname: CString,
     /// stdin, stdout, stderr, the error pipe, the status pipe (the init writes the
     /// command's wait status there).
@@ -188,7 +202,7 @@ unsafe fn init(plan: &ChildPlan, argv: &[*const libc::c_char], envp: &[*const li
     if libc::setns(plan.netns, libc::CLONE_NEWNET) != 0 {
         give_up(plan.fds[3], 0);
     }
-    if !settle_fds(&plan.fds) {
+    if !settle_fds(&plan.fds, &plan.held) {
         give_up(plan.fds[3], 7);
     }
     if let Some(stage) = mount_node_view(plan) {
@@ -254,24 +268,26 @@ extern "C" fn exec_command(arg: *mut libc::c_void) -> libc::c_int {
 }
 
 /// In the init: stdin, stdout, stderr, the error pipe and the status pipe at 0 to 4,
-/// every other descriptor of netspec's closed (sockets, namespaces, other commands'
-/// pipes), the two pipes close-on-exec.
-unsafe fn settle_fds(fds: &[RawFd; 5]) -> bool {
-    let mut high = [0; 5];
-    for (h, fd) in high.iter_mut().zip(fds) {
-        *h = libc::fcntl(*fd, libc::F_DUPFD, 10);
+/// the held descriptors after them, every other descriptor of netspec's closed
+/// (sockets, namespaces, other commands' pipes), all but 0 to 2 close-on-exec.
+unsafe fn settle_fds(fds: &[RawFd; 5], held: &[RawFd]) -> bool {
+    let mut high = [0; 5 + MAX_HELD];
+    let n = 5 + held.len().min(MAX_HELD);
+    for (h, fd) in high.iter_mut().zip(fds.iter().chain(held)) {
+        *h = libc::fcntl(*fd, libc::F_DUPFD, 16);
         if *h < 0 {
             return false;
         }
     }
-    for (i, h) in high.iter().enumerate() {
+    for (i, h) in high[..n].iter().enumerate() {
         if libc::dup2(*h, i as RawFd) < 0 {
             return false;
         }
     }
-    libc::syscall(libc::SYS_close_range, 5u32, u32::MAX, 0u32) == 0
-        && libc::fcntl(ERR_FD, libc::F_SETFD, libc::FD_CLOEXEC) == 0
-        && libc::fcntl(STATUS_FD, libc::F_SETFD, libc::FD_CLOEXEC) == 0
+    if libc::syscall(libc::SYS_close_range, n as u32, u32::MAX, 0u32) != 0 {
+        return false;
+    }
+    (3..n as RawFd).all(|fd| libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) == 0)
 }
 
 /// In the init: private mounts; the host's /sys and /proc detached, not just covered,
@@ -305,14 +321,18 @@ unsafe fn mount_node_view(plan: &ChildPlan) -> Option<u8> {
             return Some(stage);
         }
     }
-    if plan.hide_run_netns
-        && libc::mount(
-            c"tmpfs".as_ptr(),
-            c"/run/netns".as_ptr(),
-            c"tmpfs".as_ptr(),
-            flags,
-            c"size=4k,mode=0755".as_ptr().cast(),
-        ) != 0
+    let covered = match plan.hide_run {
+        HideRun::Nothing => return None,
+        HideRun::Netns => c"/run/netns",
+        HideRun::All => c"/run",
+    };
+    if libc::mount(
+        c"tmpfs".as_ptr(),
+        covered.as_ptr(),
+        c"tmpfs".as_ptr(),
+        flags,
+        c"size=1m,mode=0755".as_ptr().cast(),
+    ) != 0
     {
         return Some(4);
     }

@@ -29,7 +29,7 @@ use crate::netns::Netns;
 mod child;
 mod output;
 
-use child::{clone_child, ChildPlan, STAGES};
+use child::{clone_child, ChildPlan, HideRun, STAGES};
 use output::Reader;
 
 /// The PATH a program sees, the same on every machine.
@@ -53,6 +53,13 @@ pub(crate) struct Program {
     /// netspec's own tool runs (nft, iptables-restore), which start no children and read
     /// no /sys, and are 1 ms cheaper this way. User commands are always isolated.
     pub net_only: bool,
+    /// Descriptors the command's init holds at 5, 6, ... for as long as the command
+    /// runs, reachable from inside as `/proc/1/fd/5`, ...: how a CNI plugin is handed
+    /// the container's namespace and the run's private folder without a path on the host.
+    pub held_fds: Vec<RawFd>,
+    /// Cover all of /run (not only /run/netns) with an empty tmpfs: for plugins, which
+    /// must not reach the host's D-Bus, lock files or runtime state.
+    pub hide_run: bool,
 }
 
 impl Program {
@@ -209,12 +216,36 @@ fn hostname(node: &str) -> CString {
     CString::new(name).unwrap_or_default()
 }
 
+/// Held descriptors and a covered /run need the command's own init and mounts.
+fn check_isolation(p: &Program) -> io::Result<()> {
+    if p.net_only && (!p.held_fds.is_empty() || p.hide_run) {
+        return Err(io::Error::other(
+            "held descriptors and a hidden /run need the command's own init",
+        ));
+    }
+    if p.held_fds.len() > child::MAX_HELD {
+        return Err(io::Error::other("too many held descriptors"));
+    }
+    Ok(())
+}
+
+fn hidden_run(p: &Program) -> HideRun {
+    if p.hide_run {
+        HideRun::All
+    } else if Path::new("/run/netns").is_dir() {
+        HideRun::Netns
+    } else {
+        HideRun::Nothing
+    }
+}
+
 /// Starts `p` in the node whose namespace is `ns`.
 pub(crate) fn start(ns: &Netns, node: &str, p: &Program) -> io::Result<Running> {
     let name = p
         .argv
         .first()
         .ok_or_else(|| io::Error::other("empty command"))?;
+    check_isolation(p)?;
     let path = find_program(name).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,
@@ -233,7 +264,8 @@ pub(crate) fn start(ns: &Netns, node: &str, p: &Program) -> io::Result<Running> 
         env,
         netns: ns.raw_fd(),
         net_only: p.net_only,
-        hide_run_netns: Path::new("/run/netns").is_dir(),
+        hide_run: hidden_run(p),
+        held: p.held_fds.clone(),
         hostname: hostname(node),
         fds: [
             in_r.as_raw_fd(),

@@ -1,6 +1,7 @@
 //! Scenario files: load (serde), resolve (checks and diagnostics), and the typed model.
 
 mod checks;
+mod cni;
 mod diag;
 mod frames;
 mod kernel;

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 pub use super::checks::*;
+pub use super::cni::*;
 pub use super::frames::*;
 pub use super::services::*;
 pub use super::steps::*;
@@ -26,6 +27,8 @@ pub struct Scenario {
     pub listen: Vec<Listen>,
     /// A matrix trial's `[key=value,...]`, also the end of `name`; empty otherwise.
     pub variant: String,
+    /// CNI networks, by name.
+    pub cni: Vec<CniNetwork>,
 }
 
 impl Scenario {
@@ -82,6 +85,8 @@ pub struct Node {
     pub fdb: Vec<StaticFdb>,
     /// Rulesets loaded before the steps, in order.
     pub netfilter: Vec<Rules>,
+    /// CNI attachments of this node as a container, ADDed after the build.
+    pub cni: Vec<CniAttachment>,
 }
 
 impl Interface {

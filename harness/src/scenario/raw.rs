@@ -33,6 +33,10 @@ pub(crate) struct RawScenario {
     /// Echo servers started before the steps.
     #[serde(default)]
     pub listen: Vec<RawListen>,
+    /// CNI networks by name: a config or conflist written inline as YAML, or
+    /// `{file: NAME}` next to the scenario.
+    #[serde(default)]
+    pub cni: BTreeMap<String, super::raw_services::RawCniNetwork>,
     /// One trial per combination of these values; `${key}` in the file takes the value.
     /// `matrix.rs` reads it before the rest; here it is only let through, and described
     /// in the schema.
@@ -91,6 +95,10 @@ pub(crate) struct RawNode {
     /// Rules in iptables-save syntax, loaded with `iptables-restore`.
     pub iptables: Option<String>,
     pub ip6tables: Option<String>,
+    /// CNI networks this node is attached to as a container, ADDed after the topology
+    /// is built and DELeted at teardown, in reverse order.
+    #[serde(default)]
+    pub cni: Vec<super::raw_services::RawCniAttach>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -213,6 +221,8 @@ pub(crate) struct RawStep {
     pub connect: Option<RawConnect>,
     pub exec: Option<RawExec>,
     pub netfilter: Option<RawRulesStep>,
+    pub cni: Option<super::raw_services::RawCniStep>,
+    pub netavark: Option<super::raw_services::RawNetavarkStep>,
 }
 
 /// `watch:` start counting the frames that match a filter at one interface.

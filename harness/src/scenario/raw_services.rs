@@ -141,3 +141,84 @@ pub(crate) struct RawCounterCheck {
     pub packets: Option<Scalar>,
     pub bytes: Option<Scalar>,
 }
+
+/// A network's config (`{type: ..., ...}`), or list (`{plugins: [...]}`), written in
+/// YAML as the JSON the plugins read; or `{file: NAME}`, a `.conf`/`.conflist` next to
+/// the scenario.
+pub(crate) type RawCniNetwork = serde_json::Map<String, serde_json::Value>;
+
+/// Where and how a container is attached: the topology form under a node's `cni:`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCniAttach {
+    /// A network under the scenario's top-level `cni:`.
+    pub network: String,
+    /// The node that plays the host: the plugin runs in its namespace (default: `host`).
+    pub host: Option<String>,
+    /// `CNI_IFNAME`, the interface in the container (default: eth0).
+    pub ifname: Option<String>,
+    /// `CNI_CONTAINERID` (default: the container node's name).
+    pub id: Option<String>,
+    /// `CNI_ARGS`, as `KEY: value`.
+    #[serde(default)]
+    pub args: BTreeMap<String, Scalar>,
+    /// Given to each plugin whose `capabilities` ask for the key (`portMappings`,
+    /// `ipRanges`, `bandwidth`, `mac`, ...).
+    #[serde(rename = "runtimeConfig", default)]
+    pub runtime_config: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `cni:` as a step: one of `add`, `check`, `del` naming the container node.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCniStep {
+    pub add: Option<String>,
+    pub check: Option<String>,
+    pub del: Option<String>,
+    pub network: String,
+    pub host: Option<String>,
+    pub ifname: Option<String>,
+    pub id: Option<String>,
+    #[serde(default)]
+    pub args: BTreeMap<String, Scalar>,
+    #[serde(rename = "runtimeConfig", default)]
+    pub runtime_config: serde_json::Map<String, serde_json::Value>,
+    pub expect: Option<RawCniExpect>,
+}
+
+/// What the result must hold; lists are compared whole, in any order.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCniExpect {
+    /// `10.22.0.2/16 gw 10.22.0.1` (or without the gateway, when the result has none).
+    pub ips: Option<Vec<String>>,
+    /// `0.0.0.0/0 via 10.22.0.1`, or `0.0.0.0/0`.
+    pub routes: Option<Vec<String>>,
+    /// `cni0`, `eth0 in c1`, `veth*`: `*` matches any run of characters.
+    pub interfaces: Option<Vec<String>>,
+    /// Fields of the result's `dns`, each equal.
+    pub dns: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The tool must fail like this.
+    pub error: Option<RawCniError>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCniError {
+    /// The CNI error code (netavark has none).
+    pub code: Option<i64>,
+    pub msg: Option<RawText>,
+}
+
+/// `netavark:` as a step: `setup` or `teardown` naming the container node.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNetavarkStep {
+    pub setup: Option<String>,
+    pub teardown: Option<String>,
+    pub host: Option<String>,
+    /// The network options netavark reads: `networks`, `network_info`,
+    /// `port_mappings`; `container_id` and `container_name` default to the node's name.
+    pub options: serde_json::Map<String, serde_json::Value>,
+    pub expect: Option<RawCniExpect>,
+}

@@ -171,6 +171,8 @@ pub enum Action {
     Connect(Connect),
     Exec(Exec),
     Rules(RulesStep),
+    Cni(CniStep),
+    Netavark(NetavarkStep),
 }
 
 /// `link: {up: node:if}` or `{down: ...}`.
@@ -245,6 +247,8 @@ impl Action {
             Action::Listen(ListenStep { .. }) => "listen",
             Action::Connect(_) => "connect",
             Action::Exec(_) => "exec",
+            Action::Cni(_) => "cni",
+            Action::Netavark(_) => "netavark",
             Action::Rules(RulesStep { .. }) => "netfilter",
         }
     }

@@ -47,8 +47,7 @@ pub(super) fn exec(sb: &Sandbox, servers: &mut Servers, e: &Exec, until: Instant
     let p = Program {
         argv: e.argv.clone(),
         env: e.env.clone(),
-        stdin: None,
-        net_only: false,
+        ..Program::default()
     };
     let what = format!("`{}` in {}", e.argv.join(" "), e.node);
     let running = match nsexec::start(sb.ns(&e.node), &e.node, &p) {

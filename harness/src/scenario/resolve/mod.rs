@@ -17,6 +17,7 @@ use super::spans::{Pos, SpanIndex};
 
 mod changes;
 mod checks;
+mod cni;
 mod routes;
 mod send;
 mod services;
@@ -414,6 +415,7 @@ impl<'a> Resolver<'a> {
                 capture: Vec::new(),
                 listen: Vec::new(),
                 variant: String::new(),
+                cni: Vec::new(),
             };
         }
         let mut scenario = Scenario {
@@ -426,8 +428,10 @@ impl<'a> Resolver<'a> {
             capture: Vec::new(),
             listen: Vec::new(),
             variant: String::new(),
+            cni: Vec::new(),
         };
         self.requires(&raw.requires);
+        scenario.cni = self.cni_networks(&raw.cni);
         for (ni, (name, raw_node)) in raw.nodes.iter().enumerate() {
             let (nexthops, routes) = self.node_routes(name, raw_node, &scenario.nodes[ni]);
             let mut neigh = Vec::new();
@@ -441,7 +445,9 @@ impl<'a> Resolver<'a> {
                 fdb.extend(self.static_fdb(&path, name, f, &scenario, true));
             }
             let netfilter = self.node_rules(name, raw_node);
+            let cni = self.cni_attachments(name, &raw_node.cni, &scenario);
             let node = &mut scenario.nodes[ni];
+            node.cni = cni;
             node.netfilter = netfilter;
             node.routes = routes;
             node.nexthops = nexthops;

@@ -337,7 +337,7 @@ impl Resolver<'_> {
         Some(env)
     }
 
-    fn text_match(&mut self, path: &str, t: &RawText) -> Option<TextMatch> {
+    pub(super) fn text_match(&mut self, path: &str, t: &RawText) -> Option<TextMatch> {
         match t {
             RawText::Equals(s) => Some(TextMatch::Equals(s.clone())),
             RawText::Contains(s) => Some(TextMatch::Contains(s.clone())),

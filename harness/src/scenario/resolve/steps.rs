@@ -22,7 +22,7 @@ impl Resolver<'_> {
                 self.at(
                     &path,
                     format!("step {} has no action", i + 1),
-                    Some("a step is one of: ping, pings, arping, send, watch, connect, listen, exec, netfilter, link, check, snapshot, sleep, address, route, nexthop, sysctl, neigh, fdb".into()),
+                    Some("a step is one of: ping, pings, arping, send, watch, connect, listen, exec, netfilter, cni, netavark, link, check, snapshot, sleep, address, route, nexthop, sysctl, neigh, fdb".into()),
                 );
                 return None;
             }
@@ -132,6 +132,10 @@ impl Resolver<'_> {
             Action::Exec(self.exec(&format!("{path}.exec"), x, sc)?)
         } else if let Some(r) = &raw.netfilter {
             self.rules_step(&format!("{path}.netfilter"), r, sc)?
+        } else if let Some(c) = &raw.cni {
+            self.cni_step(&format!("{path}.cni"), c, sc)?
+        } else if let Some(n) = &raw.netavark {
+            self.netavark_step(&format!("{path}.netavark"), n, sc)?
         } else {
             Action::Sleep(self.duration(&format!("{path}.sleep"), raw.sleep.as_deref()?)?)
         })
@@ -627,6 +631,8 @@ fn actions_of(raw: &RawStep) -> Vec<&'static str> {
         (raw.connect.is_some(), "connect"),
         (raw.exec.is_some(), "exec"),
         (raw.netfilter.is_some(), "netfilter"),
+        (raw.cni.is_some(), "cni"),
+        (raw.netavark.is_some(), "netavark"),
     ]
     .into_iter()
     .filter_map(|(set, name)| set.then_some(name))

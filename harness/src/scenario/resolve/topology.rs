@@ -66,6 +66,7 @@ impl Resolver<'_> {
             neigh: Vec::new(),
             fdb: Vec::new(),
             netfilter: Vec::new(),
+            cni: Vec::new(),
         }
     }
 
