@@ -401,7 +401,9 @@ async fn run_steps(
             f.before = std::mem::take(outcomes);
             f.namespaces = sb.inodes();
             let involved = report::involved_nodes(sc, s, &done.answered_by);
-            f.state = snapshot::render(sb, sc, Some(&involved), None).await.ok();
+            f.state = snapshot::render(sb, sc, Some(&involved), None, live.cni.aliases())
+                .await
+                .ok();
             if crate::keep::wanted() {
                 match crate::keep::pin(sb) {
                     Ok(lines) => f.kept = lines,

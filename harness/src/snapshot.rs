@@ -46,6 +46,7 @@ pub(crate) async fn render(
     sc: &Scenario,
     nodes: Option<&[NodeName]>,
     only: Option<&[String]>,
+    aliases: &crate::cni::Aliases,
 ) -> Result<String, ObserveError> {
     let want = |s: &str| only.is_none_or(|o| o.iter().any(|x| x == s));
     let sections = Sections {
@@ -60,6 +61,7 @@ pub(crate) async fn render(
             continue;
         }
         let mut st = NodeState::gather(sb.nl(&n.name), sections).await?;
+        st.disguise(&aliases.of(&n.name));
         if want("nexthops") && uses_nexthops(sc, n) {
             st.nexthops = crate::state::nexthops(&st, sb.ns(&n.name), &n.name)?;
         }
@@ -117,10 +119,12 @@ pub(crate) fn render_node(
     if want.neigh {
         render_neigh(out, sc, st);
     }
+    // A bridge a CNI plugin made counts too.
     let has_bridge = n
         .interfaces
         .iter()
-        .any(|i| matches!(i.kind, IfKind::Bridge(_) | IfKind::Vxlan(_)));
+        .any(|i| matches!(i.kind, IfKind::Bridge(_) | IfKind::Vxlan(_)))
+        || st.links.iter().any(|l| l.kind.as_deref() == Some("bridge"));
     if want.fdb && has_bridge {
         render_fdb(out, sc, n, st);
     }

@@ -347,6 +347,37 @@ impl NodeState {
 
     /// The entries of the forwarding tables: a bridge's (`master`) and a vxlan's own
     /// (`self`), without a bridge port's `self` entries for its own addresses.
+    /// Shows each link a tool named at random by a stable alias, without its random
+    /// MAC or the FDB entries that only hold that MAC: a snapshot must not change from
+    /// run to run.
+    pub(crate) fn disguise(&mut self, aliases: &[(String, String)]) {
+        for (real, shown) in aliases {
+            let Some(link) = self.links.iter_mut().find(|l| &l.name == real) else {
+                continue;
+            };
+            let own = link.mac.take();
+            link.name = shown.clone();
+            self.fdb
+                .retain(|e| !(&e.port == real && Some(e.mac) == own));
+            let renamed = |d: &mut String| {
+                if d == real {
+                    *d = shown.clone();
+                }
+            };
+            self.fdb.iter_mut().for_each(|e| renamed(&mut e.port));
+            self.addresses.iter_mut().for_each(|a| renamed(&mut a.dev));
+            self.neigh.iter_mut().for_each(|n| renamed(&mut n.dev));
+            self.routes
+                .iter_mut()
+                .filter_map(|r| r.dev.as_mut())
+                .for_each(renamed);
+            self.links
+                .iter_mut()
+                .filter_map(|l| l.master.as_mut())
+                .for_each(renamed);
+        }
+    }
+
     pub(crate) fn fdb_entries(&self) -> impl Iterator<Item = &FdbRow> {
         self.fdb.iter().filter(|e| {
             e.master.is_some()

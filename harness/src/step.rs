@@ -155,7 +155,7 @@ pub(crate) async fn run(
         Action::Check(CheckStep { check, wait }) => {
             run_check(sb, sc, check, *wait, step, until, watches).await
         }
-        Action::Snapshot(s) => snapshot_step(sb, sc, s, snapshot_dir).await,
+        Action::Snapshot(s) => snapshot_step(sb, sc, s, snapshot_dir, live.cni.aliases()).await,
         Action::Change(ChangeStep { change, error }) => {
             let mut refusal = None;
             for op in change::lower(change) {
@@ -201,8 +201,10 @@ async fn snapshot_step(
     sc: &Scenario,
     s: &crate::scenario::Snapshot,
     snapshot_dir: Option<&Path>,
+    aliases: &crate::cni::Aliases,
 ) -> Done {
-    let text = match snapshot::render(sb, sc, s.nodes.as_deref(), s.only.as_deref()).await {
+    let text = match snapshot::render(sb, sc, s.nodes.as_deref(), s.only.as_deref(), aliases).await
+    {
         Ok(t) => t,
         Err(e) => return Done::broken("a state dump", e),
     };

@@ -85,6 +85,44 @@ impl Answer {
     }
 }
 
+/// Host-side links that tools named at random, by node: (the kernel's name, the
+/// name snapshots show). A bridge plugin's veth is shown as `veth(c1:eth0)`.
+#[derive(Debug, Default)]
+pub(crate) struct Aliases(Vec<(String, String, String)>);
+
+impl Aliases {
+    pub(crate) fn of(&self, node: &str) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .filter(|(n, _, _)| n == node)
+            .map(|(_, real, shown)| (real.clone(), shown.clone()))
+            .collect()
+    }
+
+    /// The host-side interfaces of a result that the scenario did not declare.
+    fn learn(&mut self, sc: &Scenario, att: &CniAttachment, r: &ToolResult) {
+        let declared = |name: &str| {
+            sc.node(&att.host)
+                .is_some_and(|n| n.interface(name).is_some())
+        };
+        let container_side = r
+            .interfaces
+            .iter()
+            .any(|i| i.in_container && i.name == att.ifname);
+        for i in r.interfaces.iter().filter(|i| !i.in_container) {
+            let veth = i.name.starts_with("veth");
+            if veth
+                && container_side
+                && !declared(&i.name)
+                && !self.0.iter().any(|(_, real, _)| real == &i.name)
+            {
+                let shown = format!("veth({}:{})", att.container, att.ifname);
+                self.0.push((att.host.to_string(), i.name.clone(), shown));
+            }
+        }
+    }
+}
+
 /// The run's container-networking state.
 #[derive(Debug, Default)]
 pub(crate) struct Cni {
@@ -93,9 +131,14 @@ pub(crate) struct Cni {
     attached: Vec<(CniAttachment, Value)>,
     /// Successful netavark setups not yet torn down, oldest first.
     set_up: Vec<NetavarkStep>,
+    aliases: Aliases,
 }
 
 impl Cni {
+    pub(crate) fn aliases(&self) -> &Aliases {
+        &self.aliases
+    }
+
     fn scratch_fd(&mut self) -> Result<RawFd, String> {
         if self.scratch.is_none() {
             let s = Scratch::new().map_err(|e| format!("the run's private folder: {e}"))?;
@@ -203,6 +246,9 @@ impl Cni {
             Ok(None) => Ok(None),
             Err(e) => Err(e.clone()),
         };
+        if let (Ok(Some(r)), CniCommand::Add) = (&result, command) {
+            self.aliases.learn(sc, att, r);
+        }
         match (&reply, command) {
             (Ok(Some(v)), CniCommand::Add) => self.attached.push((att.clone(), v.clone())),
             (Ok(_), CniCommand::Del) => {

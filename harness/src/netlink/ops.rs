@@ -568,7 +568,11 @@ impl Nl {
     }
 
     pub(crate) async fn del_route(&self, route: &Route, oifs: &RouteOifs) -> Result<(), NlError> {
-        let msg = self.route_message(route, oifs, "delete")?;
+        let mut msg = self.route_message(route, oifs, "delete")?;
+        // As `ip route del`: any protocol and scope match, so that a route another
+        // program added (a CNI plugin's `proto boot`) can be deleted too.
+        msg.header.protocol = netlink_packet_route::route::RouteProtocol::Unspec;
+        msg.header.scope = RouteScope::NoWhere;
         self.handle
             .route()
             .del(msg)
