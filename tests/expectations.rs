@@ -256,6 +256,21 @@ const CASES: &[(&str, &str, &str)] = &[
         "actual:   a routes 10.9.1.1 (blackhole)",
     ),
     (
+        "cni-ips",
+        "expected: ADD net c2:eth0 succeeds, ips [10.30.0.2/24 gw 10.30.0.1]",
+        "but ips [10.30.0.3/24 gw 10.30.0.1] (expected [10.30.0.2/24 gw 10.30.0.1])",
+    ),
+    (
+        "cni-error",
+        "expected: DEL net c1:eth0 fails, message containing \"not found\"",
+        "actual:   succeeded: no result",
+    ),
+    (
+        "netavark-ips",
+        "expected: netavark setup c1 succeeds, ips [10.88.0.6/16 gw 10.88.0.1], interfaces [eth0 in c1]",
+        "but ips [10.88.0.5/16 gw 10.88.0.1] (expected [10.88.0.6/16 gw 10.88.0.1])",
+    ),
+    (
         "path-twice",
         "expected: the request crossing h1:eth0 -> sw:p1 -> sw:pr -> r:r1 -> sw:pr -> sw:p2",
         "the request crossed h1:eth0 -> sw:p1 -> sw:pr -> r:r1 -> r:r1 -> sw:pr -> sw:p2 -> h2:eth0",

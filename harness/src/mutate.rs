@@ -4,9 +4,9 @@
 //! `tests/mutants.rs` runs every flippable step of the ported selftests this way.
 
 use crate::scenario::{
-    Action, ArpExpect, ChangeStep, Check, CheckStep, Connection, Count, CounterCheck, FdbCheck,
-    FramesCheck, LinkCheck, NeighCheck, NexthopCheck, Ping, Reach, RouteCheck, Scenario, Step,
-    Wait,
+    Action, ArpExpect, ChangeStep, Check, CheckStep, CniErrorExpect, CniExpect, Connection, Count,
+    CounterCheck, FdbCheck, FramesCheck, LinkCheck, NeighCheck, NexthopCheck, Ping, Reach,
+    RouteCheck, Scenario, Step, Wait,
 };
 
 /// The scenario with step `index` (1-based) flipped and the steps after it dropped, or
@@ -73,12 +73,33 @@ pub fn flip(step: &Step) -> Option<Step> {
             });
             Action::Exec(x)
         }
+        // Success becomes any failure, and an expected failure becomes success.
+        Action::Cni(c) => {
+            let mut c = c.clone();
+            c.expect = flip_tool(&c.expect);
+            Action::Cni(c)
+        }
+        Action::Netavark(n) => {
+            let mut n = n.clone();
+            n.expect = flip_tool(&n.expect);
+            Action::Netavark(n)
+        }
         _ => return None,
     };
     Some(Step {
         action,
         ..step.clone()
     })
+}
+
+fn flip_tool(e: &CniExpect) -> CniExpect {
+    match e.error {
+        Some(_) => CniExpect::default(),
+        None => CniExpect {
+            error: Some(CniErrorExpect::default()),
+            ..CniExpect::default()
+        },
+    }
 }
 
 /// Reachable becomes unreachable and back; a reason belongs to the old expectation.

@@ -180,7 +180,7 @@ impl Resolver<'_> {
         let ipam_type = ipam.get("type").and_then(|t| t.as_str());
         if !ipam_type.is_some_and(plugin_type) {
             self.at(
-                path,
+                &format!("{path}.ipam.type"),
                 format!(
                     "the `ipam.type` of plugin `{ty}` must be the plain name of a plugin binary"
                 ),
@@ -190,7 +190,7 @@ impl Resolver<'_> {
         }
         if ipam.get("dataDir").is_some() {
             self.at(
-                path,
+                &format!("{path}.ipam.dataDir"),
                 format!("plugin `{ty}` sets `ipam.dataDir`: IPAM state stays in the run's private folder"),
                 Some("leave `dataDir` out: netspec sets it to a folder that only this run can see".into()),
             );

@@ -1,0 +1,68 @@
+//! CNI plugins that misbehave on purpose (tests/cni/plugins): a result the kernel does
+//! not have fails the step; a plugin that hangs is killed at the step's bound with what
+//! it started; a plugin sees no /run of the machine's. Needs root.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use netspec::{load_file, run, Outcome, RunOptions};
+
+fn outcome(name: &str) -> Outcome {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let dir = Path::new("tests/cni");
+    let sc = load_file(dir, &dir.join(format!("{name}.yaml"))).unwrap_or_else(|e| panic!("{e}"));
+    run(&sc, &RunOptions::default())
+}
+
+fn sleepers() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|p| p.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            cmd == b"sleep\x009771\x00" || cmd == b"sleep\x009781\x00"
+        })
+        .collect()
+}
+
+#[test]
+fn misbehaving_plugins_get_honest_verdicts() {
+    // One test, so that the variable is set before any plugin is looked up.
+    let plugins = std::fs::canonicalize("tests/cni/plugins").unwrap();
+    std::env::set_var("NETSPEC_CNI_PATH", plugins);
+
+    let liar = match outcome("liar") {
+        Outcome::Failed(f) => f.to_string(),
+        other => panic!("a result the kernel lacks must fail the step, but: {other}"),
+    };
+    for part in [
+        "actual:   succeeded: interfaces [eth0 in c1]; ips [10.99.0.2/24 gw 10.99.0.1]",
+        "the kernel disagrees with the result: address 10.99.0.2/24 is not on c1:eth0; route 0.0.0.0/0 via 10.99.0.1 is not in c1's main table",
+    ] {
+        assert!(liar.contains(part), "lacks {part:?}:\n{liar}");
+    }
+
+    let started = Instant::now();
+    let sleeper = match outcome("sleeper") {
+        Outcome::Failed(f) => f.to_string(),
+        other => panic!("a plugin that hangs must fail the step, but: {other}"),
+    };
+    assert!(
+        sleeper.contains("plugin `sleeper` timed out (killed), with everything it started"),
+        "{sleeper}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "bounded");
+    assert_eq!(
+        sleepers(),
+        Vec::<u32>::new(),
+        "the plugin's own child outlived it"
+    );
+
+    match outcome("snoop") {
+        Outcome::Passed(_) => {}
+        other => panic!("a plugin must see an empty /run and the run's folder: {other}"),
+    }
+}
