@@ -31,7 +31,7 @@ pub fn missing_privileges() -> Option<String> {
 }
 
 /// Rootless mode: when the process lacks the capabilities but may create user
-/// namespaces, it moves itself into a new user and network namespace, where it holds
+/// namespaces, it moves itself into a new user, network and mount namespace, where it holds
 /// them. This must run before any thread starts (the kernel refuses CLONE_NEWUSER in a
 /// threaded process), so the test harness and the CLI call it first thing.
 /// The new network namespace becomes the "machine's own" for this run: scenarios cannot
@@ -44,8 +44,12 @@ pub fn enter_user_namespace_if_needed() -> bool {
     }
     let uid = nix::unistd::getuid();
     let gid = nix::unistd::getgid();
+    // A mount namespace of its own too: the run's private tmpfs (`scratch`) may only be
+    // made by a process that owns its mount namespace.
     if nix::sched::unshare(
-        nix::sched::CloneFlags::CLONE_NEWUSER | nix::sched::CloneFlags::CLONE_NEWNET,
+        nix::sched::CloneFlags::CLONE_NEWUSER
+            | nix::sched::CloneFlags::CLONE_NEWNET
+            | nix::sched::CloneFlags::CLONE_NEWNS,
     )
     .is_err()
     {
