@@ -73,6 +73,15 @@ pub(crate) struct Answer {
     pub kernel_disagrees: Vec<String>,
     /// The tools' stderr, labelled, for the report.
     pub stderr: String,
+    /// How long the tools' processes ran, from start to exit, all plugins together.
+    pub tool_time: Duration,
+}
+
+/// What one command over a network's plugins gave.
+struct Invoked {
+    reply: Result<Option<Value>, ToolError>,
+    stderr: String,
+    tool_time: Duration,
 }
 
 impl Answer {
@@ -167,7 +176,7 @@ impl Cni {
         command: CniCommand,
         att: &CniAttachment,
         until: Instant,
-    ) -> Result<(Result<Option<Value>, ToolError>, String), String> {
+    ) -> Result<Invoked, String> {
         let net = sc
             .cni
             .iter()
@@ -181,9 +190,11 @@ impl Cni {
         }
         let mut prev = cached;
         let mut stderr = String::new();
+        let mut tool_time = Duration::ZERO;
         for plugin in order {
             let config = exec::plugin_config(net, plugin, att, prev.as_ref());
             let run = exec::run_plugin(sb.ns(&att.host), att, command, &config, held, until)?;
+            tool_time += run.finished.elapsed;
             if run.finished.stderr.total > 0 {
                 stderr += &format!(
                     "    {}: {}\n",
@@ -192,7 +203,11 @@ impl Cni {
                 );
             }
             if let Some(e) = run.error() {
-                return Ok((Err(e), stderr));
+                return Ok(Invoked {
+                    reply: Err(e),
+                    stderr,
+                    tool_time,
+                });
             }
             if command == CniCommand::Add {
                 match serde_json::from_str::<Value>(&run.finished.stdout.text()) {
@@ -207,7 +222,11 @@ impl Cni {
                             ),
                             details: String::new(),
                         };
-                        return Ok((Err(e), stderr));
+                        return Ok(Invoked {
+                            reply: Err(e),
+                            stderr,
+                            tool_time,
+                        });
                     }
                 }
             }
@@ -217,7 +236,11 @@ impl Cni {
         } else {
             None
         };
-        Ok((Ok(out), stderr))
+        Ok(Invoked {
+            reply: Ok(out),
+            stderr,
+            tool_time,
+        })
     }
 
     /// One command, judged, with the result checked against the kernel.
@@ -231,7 +254,11 @@ impl Cni {
         until: Instant,
     ) -> Done {
         let what = format!("{} {att}", command.word());
-        let (reply, stderr) = match self.invoke(sb, sc, command, att, until) {
+        let Invoked {
+            reply,
+            stderr,
+            tool_time,
+        } = match self.invoke(sb, sc, command, att, until) {
             Ok(x) => x,
             Err(err) => return Done::broken(&format!("{what} to run"), err),
         };
@@ -263,7 +290,7 @@ impl Cni {
             _ => {}
         }
         let answer = match self
-            .check_kernel(sb, &att.container, &att.host, result, stderr)
+            .check_kernel(sb, &att.container, &att.host, result, stderr, tool_time)
             .await
         {
             Ok(a) => a,
@@ -279,6 +306,7 @@ impl Cni {
         host: &str,
         result: Result<Option<ToolResult>, ToolError>,
         stderr: String,
+        tool_time: Duration,
     ) -> Result<Answer, Done> {
         let kernel_disagrees = match &result {
             Ok(Some(r)) => verify::differences(sb, container, host, r)
@@ -290,6 +318,7 @@ impl Cni {
             result,
             kernel_disagrees,
             stderr,
+            tool_time,
         })
     }
 
@@ -339,10 +368,12 @@ impl Cni {
             Ok(fd) => fd,
             Err(e) => return Done::broken(&format!("{what} to run"), e),
         };
+        let started = Instant::now();
         let (result, stderr) = match netavark::run(sb, n, fd, until) {
             Ok(x) => x,
             Err(e) => return Done::broken(&format!("{what} to run"), e),
         };
+        let tool_time = started.elapsed();
         if result.is_ok() {
             if n.setup {
                 self.set_up.push(n.clone());
@@ -351,7 +382,7 @@ impl Cni {
             }
         }
         let answer = match self
-            .check_kernel(sb, &n.container, &n.host, result, stderr)
+            .check_kernel(sb, &n.container, &n.host, result, stderr, tool_time)
             .await
         {
             Ok(a) => a,
@@ -382,8 +413,10 @@ impl Cni {
         while let Some((att, _)) = self.attached.last().cloned() {
             let until = Instant::now() + TEARDOWN_BOUND;
             match self.invoke(sb, sc, CniCommand::Del, &att, until) {
-                Ok((Ok(_), _)) => {}
-                Ok((Err(e), _)) => errors.push(format!("DEL {att} at teardown failed: {e}")),
+                Ok(Invoked { reply: Ok(_), .. }) => {}
+                Ok(Invoked { reply: Err(e), .. }) => {
+                    errors.push(format!("DEL {att} at teardown failed: {e}"))
+                }
                 Err(e) => errors.push(format!("DEL {att} at teardown: {e}")),
             }
             self.attached.pop();

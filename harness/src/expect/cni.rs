@@ -131,6 +131,10 @@ pub(crate) fn cni(what: &str, e: &CniExpect, answer: &Answer, container: &str) -
             answer.kernel_disagrees.join("; ")
         );
     }
+    actual += &format!(
+        "; the tools ran for {:.2} ms",
+        answer.tool_time.as_secs_f64() * 1000.0
+    );
     if !answer.stderr.is_empty() {
         actual += &format!("\n  stderr:\n{}", answer.stderr);
     }
@@ -158,6 +162,7 @@ mod tests {
             result: Ok(Some(result())),
             kernel_disagrees: Vec::new(),
             stderr: String::new(),
+            tool_time: std::time::Duration::ZERO,
         }
     }
 
@@ -222,6 +227,7 @@ mod tests {
             }),
             kernel_disagrees: Vec::new(),
             stderr: String::new(),
+            tool_time: std::time::Duration::ZERO,
         };
         assert!(cni("ADD", &e, &failed(Some(11)), "c1").passed);
         assert!(!cni("ADD", &e, &failed(Some(999)), "c1").passed);
