@@ -1,6 +1,7 @@
 //! CNI plugins that misbehave on purpose (tests/cni/plugins): a result the kernel does
 //! not have fails the step; a plugin that hangs is killed at the step's bound with what
-//! it started; a plugin sees no /run of the machine's. Needs root.
+//! it started; a plugin sees no /run of the machine's. And without the tools, the
+//! scenarios are skipped, naming the package. Needs root.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -30,7 +31,23 @@ fn sleepers() -> Vec<u32> {
 
 #[test]
 fn misbehaving_plugins_get_honest_verdicts() {
-    // One test, so that the variable is set before any plugin is looked up.
+    // One test, so that the variables are set before any tool is looked up.
+    std::env::set_var("NETSPEC_CNI_PATH", "/nonexistent");
+    std::env::set_var("NETSPEC_NETAVARK", "/nonexistent/netavark");
+    for (file, package) in [
+        (
+            "scenarios/cni/check-del.yaml",
+            "(Debian package containernetworking-plugins",
+        ),
+        ("scenarios/netavark/bridge.yaml", "(Debian package netavark"),
+    ] {
+        let sc = load_file(Path::new("scenarios"), Path::new(file)).unwrap();
+        match run(&sc, &RunOptions::default()) {
+            Outcome::Skipped(s) => assert!(s.reason.contains(package), "{}", s.reason),
+            other => panic!("{file} without its tool must be skipped, but: {other}"),
+        }
+    }
+    std::env::remove_var("NETSPEC_NETAVARK");
     let plugins = std::fs::canonicalize("tests/cni/plugins").unwrap();
     std::env::set_var("NETSPEC_CNI_PATH", plugins);
 

@@ -271,6 +271,56 @@ const CASES: &[(&str, &str, &str)] = &[
         "but ips [10.88.0.5/16 gw 10.88.0.1] (expected [10.88.0.6/16 gw 10.88.0.1])",
     ),
     (
+        "cni-bridge-masquerade",
+        "expected: 192.0.2.2 tcp/8080 from c1: connected, seen by the listener from 10.22.0.2",
+        "seen by the listener from 192.0.2.1:",
+    ),
+    (
+        "cni-portmap-hairpin",
+        "expected: 192.0.2.1 tcp/8080 from web: connected, seen by the listener from 10.23.0.3",
+        "seen by the listener from 10.23.0.1:",
+    ),
+    (
+        "cni-check-route-lost",
+        "expected: CHECK checked c1:eth0 succeeds",
+        "actual:   failed: code 999: Expected Route {Dst:{IP:0.0.0.0 Mask:00000000} GW:<nil>} not found in routing table",
+    ),
+    (
+        "cni-podman-firewall",
+        "in host: exit 0, stdout \"2\\n\"",
+        "actual:   exit 1 after",
+    ),
+    (
+        "cni-bandwidth-rate",
+        "qdisc tbf 1: root rate 5Mbit burst 12500b",
+        "    qdisc tbf 1: root rate 2Mbit burst 12500b",
+    ),
+    (
+        "netavark-teardown",
+        "podman0 kept\\n\"",
+        "    no podman0",
+    ),
+    (
+        "cni-hairpin-nosnat",
+        "expected: 192.0.2.1 tcp/9090 from broken: connected",
+        "actual:   timeout after 500.000 ms",
+    ),
+    (
+        "cni-host-local-wrap",
+        "expected: ADD tiny d:eth0 fails, message containing \"no IP addresses available\"",
+        "actual:   succeeded: interfaces [cni0, eth0 in d, veth",
+    ),
+    (
+        "netavark-forward-flushed",
+        "stdout \"-N NETAVARK_FORWARD\\n\"",
+        "    -A NETAVARK_FORWARD -s 10.88.0.0/16 -j ACCEPT",
+    ),
+    (
+        "netavark-bridge-mac",
+        "stdout \"fixed\\n\"",
+        "actual:   exit 1 after",
+    ),
+    (
         "path-twice",
         "expected: the request crossing h1:eth0 -> sw:p1 -> sw:pr -> r:r1 -> sw:pr -> sw:p2",
         "the request crossed h1:eth0 -> sw:p1 -> sw:pr -> r:r1 -> r:r1 -> sw:pr -> sw:p2 -> h2:eth0",

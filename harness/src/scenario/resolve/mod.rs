@@ -431,7 +431,12 @@ impl<'a> Resolver<'a> {
             cni: Vec::new(),
         };
         self.requires(&raw.requires);
+        let before = self.errors.len();
         scenario.cni = self.cni_networks(&raw.cni);
+        // Attachments and steps name the networks: a broken one would only add errors.
+        if self.errors.len() > before {
+            return scenario;
+        }
         for (ni, (name, raw_node)) in raw.nodes.iter().enumerate() {
             let (nexthops, routes) = self.node_routes(name, raw_node, &scenario.nodes[ni]);
             let mut neigh = Vec::new();
