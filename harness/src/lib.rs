@@ -75,6 +75,7 @@ mod state;
 mod step;
 #[cfg(test)]
 mod testing;
+mod tool_answer;
 pub mod vm;
 mod watches;
 

@@ -46,7 +46,7 @@ pub(crate) async fn render(
     sc: &Scenario,
     nodes: Option<&[NodeName]>,
     only: Option<&[String]>,
-    aliases: &crate::cni::Aliases,
+    aliases: &crate::state::Aliases,
 ) -> Result<String, ObserveError> {
     let want = |s: &str| only.is_none_or(|o| o.iter().any(|x| x == s));
     let sections = Sections {

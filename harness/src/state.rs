@@ -32,6 +32,30 @@ impl Sections {
     };
 }
 
+/// Links that tools (CNI plugins) named at random, by node: (the kernel's name, the
+/// name snapshots show), so that snapshots stay the same from run to run.
+#[derive(Debug, Default)]
+pub(crate) struct Aliases(Vec<(String, String, String)>);
+
+impl Aliases {
+    pub(crate) fn of(&self, node: &str) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .filter(|(n, _, _)| n == node)
+            .map(|(_, real, shown)| (real.clone(), shown.clone()))
+            .collect()
+    }
+
+    /// Whether a link is already shown under another name.
+    pub(crate) fn knows(&self, real: &str) -> bool {
+        self.0.iter().any(|(_, r, _)| r == real)
+    }
+
+    pub(crate) fn add(&mut self, node: &str, real: &str, shown: String) {
+        self.0.push((node.to_string(), real.to_string(), shown));
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct NodeState {
     pub links: Vec<Link>,

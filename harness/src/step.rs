@@ -190,8 +190,8 @@ pub(crate) async fn run(
         Action::Rules(RulesStep { node, rules, error }) => {
             nodes::rules(sb, sc, node, rules, error.as_deref()).await
         }
-        Action::Cni(c) => live.cni.step(sb, sc, c, until).await,
-        Action::Netavark(n) => live.cni.netavark(sb, n, until).await,
+        Action::Cni(c) => Done::judged(live.cni.step(sb, sc, c, until).await),
+        Action::Netavark(n) => Done::judged(live.cni.netavark(sb, n, until).await),
     }
 }
 
@@ -201,7 +201,7 @@ async fn snapshot_step(
     sc: &Scenario,
     s: &crate::scenario::Snapshot,
     snapshot_dir: Option<&Path>,
-    aliases: &crate::cni::Aliases,
+    aliases: &crate::state::Aliases,
 ) -> Done {
     let text = match snapshot::render(sb, sc, s.nodes.as_deref(), s.only.as_deref(), aliases).await
     {

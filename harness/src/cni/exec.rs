@@ -12,10 +12,10 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use super::result::ToolError;
 use crate::netns::Netns;
 use crate::nsexec::{self, Finished, Program, Status};
 use crate::scenario::{CniAttachment, CniCommand, CniNetwork};
+use crate::tool_answer::ToolError;
 
 /// Where distributions install the plugins, searched in order.
 const DEFAULT_PATH: &[&str] = &["/usr/lib/cni", "/opt/cni/bin", "/usr/libexec/cni"];

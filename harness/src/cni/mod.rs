@@ -14,16 +14,14 @@ use serde_json::Value;
 
 mod exec;
 mod netavark;
-mod result;
 mod verify;
 
-pub(crate) use result::{ToolError, ToolResult};
-
-use crate::expect;
+use crate::expect::{self, Verdict};
 use crate::sandbox::Sandbox;
 use crate::scenario::{CniAttachment, CniCommand, CniExpect, CniStep, NetavarkStep, Scenario};
 use crate::scratch::Scratch;
-use crate::step::Done;
+use crate::state::Aliases;
+use crate::tool_answer::{Answer, ToolError, ToolResult};
 
 /// How long a removal at teardown may take.
 const TEARDOWN_BOUND: Duration = Duration::from_secs(30);
@@ -64,19 +62,6 @@ pub(crate) fn missing_tools(sc: &Scenario) -> Option<crate::error::Skip> {
     })
 }
 
-/// What a command answered, and what the kernel says about it.
-#[derive(Debug, Clone)]
-pub(crate) struct Answer {
-    /// A result (ADD, setup), nothing (CHECK, DEL, teardown), or the tool's error.
-    pub result: Result<Option<ToolResult>, ToolError>,
-    /// What the result claims that the kernel does not have.
-    pub kernel_disagrees: Vec<String>,
-    /// The tools' stderr, labelled, for the report.
-    pub stderr: String,
-    /// How long the tools' processes ran, from start to exit, all plugins together.
-    pub tool_time: Duration,
-}
-
 /// What one command over a network's plugins gave.
 struct Invoked {
     reply: Result<Option<Value>, ToolError>,
@@ -84,51 +69,12 @@ struct Invoked {
     tool_time: Duration,
 }
 
-impl Answer {
-    pub(crate) fn said(&self, container: &str) -> String {
-        match &self.result {
-            Ok(Some(r)) => r.summary(container),
-            Ok(None) => "no result".into(),
-            Err(e) => e.to_string(),
-        }
-    }
-}
-
-/// Host-side links that tools named at random, by node: (the kernel's name, the
-/// name snapshots show). A bridge plugin's veth is shown as `veth(c1:eth0)`.
-#[derive(Debug, Default)]
-pub(crate) struct Aliases(Vec<(String, String, String)>);
-
-impl Aliases {
-    pub(crate) fn of(&self, node: &str) -> Vec<(String, String)> {
-        self.0
-            .iter()
-            .filter(|(n, _, _)| n == node)
-            .map(|(_, real, shown)| (real.clone(), shown.clone()))
-            .collect()
-    }
-
-    /// The host-side interfaces of a result that the scenario did not declare.
-    fn learn(&mut self, sc: &Scenario, att: &CniAttachment, r: &ToolResult) {
-        let declared = |name: &str| {
-            sc.node(&att.host)
-                .is_some_and(|n| n.interface(name).is_some())
-        };
-        let container_side = r
-            .interfaces
-            .iter()
-            .any(|i| i.in_container && i.name == att.ifname);
-        for i in r.interfaces.iter().filter(|i| !i.in_container) {
-            let veth = i.name.starts_with("veth");
-            if veth
-                && container_side
-                && !declared(&i.name)
-                && !self.0.iter().any(|(_, real, _)| real == &i.name)
-            {
-                let shown = format!("veth({}:{})", att.container, att.ifname);
-                self.0.push((att.host.to_string(), i.name.clone(), shown));
-            }
-        }
+/// A step that could not be judged: the tool could not even run.
+fn broken(expected: &str, e: impl std::fmt::Display) -> Verdict {
+    Verdict {
+        passed: false,
+        expected: expected.to_string(),
+        actual: format!("error: {e}"),
     }
 }
 
@@ -252,7 +198,7 @@ impl Cni {
         att: &CniAttachment,
         e: &CniExpect,
         until: Instant,
-    ) -> Done {
+    ) -> Verdict {
         let what = format!("{} {att}", command.word());
         let Invoked {
             reply,
@@ -260,21 +206,21 @@ impl Cni {
             tool_time,
         } = match self.invoke(sb, sc, command, att, until) {
             Ok(x) => x,
-            Err(err) => return Done::broken(&format!("{what} to run"), err),
+            Err(err) => return broken(&format!("{what} to run"), err),
         };
         let result = match &reply {
             Ok(Some(v)) => match ToolResult::from_cni(v) {
                 Ok(r) => Ok(Some(r)),
                 Err(why) => {
                     let msg = format!("the plugin's result is not a CNI result: {why}");
-                    return Done::broken(&format!("{what} to answer"), msg);
+                    return broken(&format!("{what} to answer"), msg);
                 }
             },
             Ok(None) => Ok(None),
             Err(e) => Err(e.clone()),
         };
         if let (Ok(Some(r)), CniCommand::Add) = (&result, command) {
-            self.aliases.learn(sc, att, r);
+            learn_aliases(&mut self.aliases, sc, att, r);
         }
         match (&reply, command) {
             (Ok(Some(v)), CniCommand::Add) => self.attached.push((att.clone(), v.clone())),
@@ -296,7 +242,7 @@ impl Cni {
             Ok(a) => a,
             Err(done) => return done,
         };
-        Done::judged(expect::cni(&what, e, &answer, &att.container))
+        expect::cni(&what, e, &answer, &att.container)
     }
 
     async fn check_kernel(
@@ -307,11 +253,11 @@ impl Cni {
         result: Result<Option<ToolResult>, ToolError>,
         stderr: String,
         tool_time: Duration,
-    ) -> Result<Answer, Done> {
+    ) -> Result<Answer, Verdict> {
         let kernel_disagrees = match &result {
             Ok(Some(r)) => verify::differences(sb, container, host, r)
                 .await
-                .map_err(|e| Done::broken("a state dump to check the result against", e))?,
+                .map_err(|e| broken("a state dump to check the result against", e))?,
             _ => Vec::new(),
         };
         Ok(Answer {
@@ -328,7 +274,7 @@ impl Cni {
         sc: &Scenario,
         s: &CniStep,
         until: Instant,
-    ) -> Done {
+    ) -> Verdict {
         self.run(sb, sc, s.command, &s.attachment, &s.expect, until)
             .await
     }
@@ -345,8 +291,8 @@ impl Cni {
                 let done = self
                     .run(sb, sc, CniCommand::Add, att, &CniExpect::default(), until)
                     .await;
-                if !done.verdict.passed {
-                    return Err((done.verdict.expected, done.verdict.actual));
+                if !done.passed {
+                    return Err((done.expected, done.actual));
                 }
             }
         }
@@ -358,7 +304,7 @@ impl Cni {
         sb: &Sandbox,
         n: &NetavarkStep,
         until: Instant,
-    ) -> Done {
+    ) -> Verdict {
         let what = format!(
             "netavark {} {}",
             if n.setup { "setup" } else { "teardown" },
@@ -366,12 +312,12 @@ impl Cni {
         );
         let fd = match self.scratch_fd() {
             Ok(fd) => fd,
-            Err(e) => return Done::broken(&format!("{what} to run"), e),
+            Err(e) => return broken(&format!("{what} to run"), e),
         };
         let started = Instant::now();
         let (result, stderr) = match netavark::run(sb, n, fd, until) {
             Ok(x) => x,
-            Err(e) => return Done::broken(&format!("{what} to run"), e),
+            Err(e) => return broken(&format!("{what} to run"), e),
         };
         let tool_time = started.elapsed();
         if result.is_ok() {
@@ -388,7 +334,7 @@ impl Cni {
             Ok(a) => a,
             Err(done) => return done,
         };
-        Done::judged(expect::cni(&what, &n.expect, &answer, &n.container))
+        expect::cni(&what, &n.expect, &answer, &n.container)
     }
 
     /// Removes what is still attached, newest first; what failed, one line each.
@@ -422,5 +368,25 @@ impl Cni {
             self.attached.pop();
         }
         errors
+    }
+}
+
+/// Gives each host-side veth of a result that the scenario did not declare a stable
+/// name for snapshots: `veth(c1:eth0)`, the container interface it leads to.
+fn learn_aliases(aliases: &mut Aliases, sc: &Scenario, att: &CniAttachment, r: &ToolResult) {
+    let declared = |name: &str| {
+        sc.node(&att.host)
+            .is_some_and(|n| n.interface(name).is_some())
+    };
+    let container_side = r
+        .interfaces
+        .iter()
+        .any(|i| i.in_container && i.name == att.ifname);
+    for i in r.interfaces.iter().filter(|i| !i.in_container) {
+        let veth = i.name.starts_with("veth");
+        if veth && container_side && !declared(&i.name) && !aliases.knows(&i.name) {
+            let shown = format!("veth({}:{})", att.container, att.ifname);
+            aliases.add(&att.host, &i.name, shown);
+        }
     }
 }

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::exec::{NETNS_IN_PLUGIN, SCRATCH_IN_PLUGIN};
-use super::result::{ToolError, ToolResult};
 use crate::nsexec::{self, Program, Status};
 use crate::sandbox::Sandbox;
 use crate::scenario::NetavarkStep;
+use crate::tool_answer::{ToolError, ToolResult};
 
 /// Where distributions install it; `NETSPEC_NETAVARK` (an absolute path) overrides.
 const PLACES: &[&str] = &[

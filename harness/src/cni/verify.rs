@@ -2,9 +2,9 @@
 //! it lists exists in the namespace it names, with its MAC; every address is on the
 //! interface it names; every route is in the container's main table.
 
-use super::result::ToolResult;
 use crate::netlink::{LinkState, NlError};
 use crate::sandbox::Sandbox;
+use crate::tool_answer::ToolResult;
 
 /// The main routing table.
 const MAIN: u32 = 254;

@@ -1,8 +1,8 @@
 //! Verdicts on what a CNI plugin or netavark answered, and on whether the kernel agrees.
 
 use super::Verdict;
-use crate::cni::{Answer, ToolResult};
 use crate::scenario::CniExpect;
+use crate::tool_answer::{Answer, ToolResult};
 
 /// `pattern` with `*` matching any run of characters.
 pub(crate) fn glob(pattern: &str, text: &str) -> bool {
@@ -144,8 +144,8 @@ pub(crate) fn cni(what: &str, e: &CniExpect, answer: &Answer, container: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cni::ToolError;
     use crate::scenario::{CniErrorExpect, TextMatch};
+    use crate::tool_answer::ToolError;
 
     fn result() -> ToolResult {
         let v = serde_json::json!({

@@ -1,5 +1,5 @@
 //! Container networks driven through their real tools: CNI plugins (the CNI
-//! specification's exec protocol) and netavark. The model only; `crate::cni` runs them.
+//! specification's exec protocol) and netavark. The model only; the cni module runs them.
 
 use std::fmt;
 

@@ -1,7 +1,9 @@
-//! What a plugin or netavark answered, read into one shape: CNI results (0.3.x, 0.4.0,
-//! 1.0.0) and netavark's status block both become interfaces, IPs, routes and DNS.
+//! What a CNI plugin or netavark answered, read into one shape: CNI results (0.3.x,
+//! 0.4.0, 1.0.0) and netavark's status block both become interfaces, IPs, routes and
+//! DNS. The cni module runs the tools; expect judges their answers.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
@@ -84,6 +86,20 @@ fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
         .unwrap_or_default()
 }
 
+/// `CIDR`, or `CIDR WORD IP` when there is an IP.
+fn with(cidr: Cidr, word: &str, ip: Option<IpAddr>) -> String {
+    match ip {
+        Some(g) => format!("{cidr} {word} {g}"),
+        None => cidr.to_string(),
+    }
+}
+
+fn sorted(lines: impl Iterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = lines.collect();
+    v.sort();
+    v
+}
+
 impl ToolResult {
     /// A CNI result object.
     pub(crate) fn from_cni(v: &Value) -> Result<ToolResult, String> {
@@ -149,47 +165,22 @@ impl ToolResult {
         Ok(r)
     }
 
+    /// `10.22.0.2/16 gw 10.22.0.1`, sorted.
     pub(crate) fn ip_lines(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .ips
-            .iter()
-            .map(|i| match i.gateway {
-                Some(g) => format!("{} gw {g}", i.cidr),
-                None => i.cidr.to_string(),
-            })
-            .collect();
-        v.sort();
-        v
+        sorted(self.ips.iter().map(|i| with(i.cidr, "gw", i.gateway)))
     }
 
+    /// `0.0.0.0/0 via 10.22.0.1`, sorted.
     pub(crate) fn route_lines(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .routes
-            .iter()
-            .map(|r| match r.gw {
-                Some(g) => format!("{} via {g}", r.dst),
-                None => r.dst.to_string(),
-            })
-            .collect();
-        v.sort();
-        v
+        sorted(self.routes.iter().map(|r| with(r.dst, "via", r.gw)))
     }
 
-    /// `eth0 in c1` for the container's, the bare name for the host's.
+    /// `eth0 in c1` for the container's, the bare name for the host's; sorted.
     pub(crate) fn interface_lines(&self, container: &str) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .interfaces
-            .iter()
-            .map(|i| {
-                if i.in_container {
-                    format!("{} in {container}", i.name)
-                } else {
-                    i.name.clone()
-                }
-            })
-            .collect();
-        v.sort();
-        v
+        sorted(self.interfaces.iter().map(|i| match i.in_container {
+            true => format!("{} in {container}", i.name),
+            false => i.name.clone(),
+        }))
     }
 
     /// One line for reports.
@@ -233,6 +224,29 @@ impl ToolError {
             code: None,
             msg: said.trim().to_string(),
             details: String::new(),
+        }
+    }
+}
+
+/// What a command answered, and what the kernel says about it.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    /// A result (ADD, setup), nothing (CHECK, DEL, teardown), or the tool's error.
+    pub result: Result<Option<ToolResult>, ToolError>,
+    /// What the result claims that the kernel does not have.
+    pub kernel_disagrees: Vec<String>,
+    /// The tools' stderr, labelled, for the report.
+    pub stderr: String,
+    /// How long the tools' processes ran, from start to exit, all plugins together.
+    pub tool_time: Duration,
+}
+
+impl Answer {
+    pub(crate) fn said(&self, container: &str) -> String {
+        match &self.result {
+            Ok(Some(r)) => r.summary(container),
+            Ok(None) => "no result".into(),
+            Err(e) => e.to_string(),
         }
     }
 }
