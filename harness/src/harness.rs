@@ -53,6 +53,7 @@ impl Harness {
             verbose: false,
             report_dir: Some(self.reports.clone()),
             show_paths: false,
+            pause_on_failure: false,
         };
         let mut trials = Vec::new();
         let mut names = crate::scenario::UniqueNames::default();

@@ -27,31 +27,44 @@ pub(crate) fn wanted() -> bool {
 /// Pins every namespace of the sandbox and returns the lines to enter them. All or
 /// nothing: when one pin fails, the ones made before it are removed again.
 pub(crate) fn pin(sb: &Sandbox) -> Result<Vec<String>, String> {
-    pin_in(Path::new(NETNS_DIR), sb)
+    let pins = pin_prefixed(sb, &run_prefix())?;
+    let mut lines: Vec<String> = pins
+        .iter()
+        .map(|(node, name)| format!("ip netns exec {name} bash    # node {node}"))
+        .collect();
+    lines.push("netspec reap    # removes these pins".into());
+    Ok(lines)
 }
 
-fn pin_in(dir: &Path, sb: &Sandbox) -> Result<Vec<String>, String> {
-    let run = format!(
-        "{}x{}",
+/// A fresh `netspec-<pid>x<run>-`: the names `reap` removes once this process is gone.
+pub(crate) fn run_prefix() -> String {
+    format!(
+        "netspec-{}x{}-",
         std::process::id(),
         RUNS.fetch_add(1, Ordering::Relaxed)
-    );
+    )
+}
+
+/// Pins every namespace of the sandbox as `/run/netns/<prefix><node>`; (node, pin name)
+/// for each. All or nothing.
+pub(crate) fn pin_prefixed(sb: &Sandbox, prefix: &str) -> Result<Vec<(String, String)>, String> {
+    let dir = Path::new(NETNS_DIR);
     ensure_dir(dir)?;
     let nodes: Vec<(&str, i32)> = sb.namespaces().map(|(n, ns)| (n, ns.raw_fd())).collect();
-    pin_all(dir, &run, &nodes, pin_one)
+    pin_all(dir, prefix, &nodes, pin_one)
 }
 
 /// Pins each node with `pin`; on the first failure, removes the pins made before it.
 fn pin_all(
     dir: &Path,
-    run: &str,
+    prefix: &str,
     nodes: &[(&str, i32)],
     pin: impl Fn(&Path, i32) -> io::Result<()>,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<(String, String)>, String> {
     let mut made: Vec<PathBuf> = Vec::new();
-    let mut lines = Vec::new();
+    let mut pins = Vec::new();
     for (node, fd) in nodes {
-        let name = format!("netspec-{run}-{node}");
+        let name = format!("{prefix}{node}");
         let target = dir.join(&name);
         if let Err(e) = pin(&target, *fd) {
             for p in made.iter().rev() {
@@ -63,10 +76,34 @@ fn pin_all(
             ));
         }
         made.push(target);
-        lines.push(format!("ip netns exec {name} bash    # node {node}"));
+        pins.push((node.to_string(), name));
     }
-    lines.push("netspec reap    # removes these pins".into());
-    Ok(lines)
+    Ok(pins)
+}
+
+/// The namespace pins in `/run/netns` whose names start with `prefix`, sorted.
+pub(crate) fn pins_named(prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(NETNS_DIR) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path())
+        .filter(|p| is_ns_pin(p))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Removes pins that `pins_named` or `pin_prefixed` gave.
+pub(crate) fn unpin_all(pins: &[PathBuf]) -> io::Result<()> {
+    for p in pins {
+        if is_ns_pin(p) {
+            unpin(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+        }
+    }
+    Ok(())
 }
 
 /// `/run/netns` must be a real directory: created if missing, never followed if a symlink.
@@ -281,7 +318,8 @@ mod tests {
             }
             std::fs::write(p, "")
         };
-        let e = pin_all(&d, "1x0", &[("a", 0), ("b", 0), ("c", 0)], fake).expect_err("fails");
+        let e =
+            pin_all(&d, "netspec-1x0-", &[("a", 0), ("b", 0), ("c", 0)], fake).expect_err("fails");
         assert!(e.contains("cannot pin node c"), "{e}");
         assert!(
             !e.contains("ip netns exec"),

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod lab_cli;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use netspec::formats::{junit, ScenarioResult};
 use netspec::say::{self, paint};
@@ -92,6 +94,14 @@ enum Command {
         /// Also write JUnit XML here.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// At a failing step, keep the nodes, print how to enter them (`netspec shell`),
+        /// and wait for Enter or Ctrl-C before tearing down.
+        #[arg(long)]
+        pause_on_failure: bool,
+        /// Where failure reports go, as DIR/<scenario>/failure.txt (default:
+        /// target/netspec under the project).
+        #[arg(long, value_name = "DIR")]
+        report_dir: Option<PathBuf>,
     },
     /// Load and resolve scenarios only: no root needed.
     Check {
@@ -113,6 +123,31 @@ enum Command {
     },
     /// Remove namespaces pinned by NETSPEC_KEEP=1 whose run has ended.
     Reap,
+    /// Build a scenario's topology (as root) and keep it, to be entered by hand.
+    Up {
+        #[arg(value_name = "SCENARIO.yaml")]
+        file: PathBuf,
+        /// The lab's name (default: the file's name without .yaml).
+        #[arg(long)]
+        lab: Option<String>,
+    },
+    /// Open a shell ($SHELL, else /bin/sh) in a node of a lab that is up.
+    Shell {
+        node: String,
+        /// The lab, when several have such a node.
+        #[arg(long)]
+        lab: Option<String>,
+    },
+    /// Run a command in a node of a lab that is up: `netspec exec NODE -- CMD ARGS...`.
+    Exec {
+        node: String,
+        #[arg(long)]
+        lab: Option<String>,
+        #[arg(trailing_var_arg = true, required = true, value_name = "CMD")]
+        cmd: Vec<String>,
+    },
+    /// Remove a lab that `up` built (every lab, without a name).
+    Down { lab: Option<String> },
     /// Print a picture of a scenario's topology: no root needed.
     Graph {
         #[arg(value_name = "SCENARIO.yaml")]
@@ -191,24 +226,45 @@ fn main() -> ExitCode {
     });
     let files = match &cli.command {
         Command::Run { files, .. } | Command::Check { files } => files.as_slice(),
-        Command::Graph { file, .. } => std::slice::from_ref(file),
+        Command::Graph { file, .. } | Command::Up { file, .. } => std::slice::from_ref(file),
         _ => &[],
     };
     if let Some(f) = files.iter().find(|f| !f.is_file()) {
         return usage_error(&format!("no such scenario file: {}", f.display()));
     }
-    match cli.command {
+    dispatch(cli.command)
+}
+
+fn dispatch(command: Command) -> ExitCode {
+    match command {
         Command::Run {
             files,
             verbose,
             fail_fast,
             format,
             junit,
-        } => run(&files, verbose, fail_fast, format, junit.as_deref()),
+            pause_on_failure,
+            report_dir,
+        } => {
+            let opts = RunOptions {
+                snapshot_dir: None,
+                verbose: format == RunFormat::Human,
+                report_dir: Some(
+                    report_dir.unwrap_or_else(|| netspec::target_dir().join("netspec")),
+                ),
+                show_paths: verbose,
+                pause_on_failure,
+            };
+            run(&files, &opts, fail_fast, format, junit.as_deref())
+        }
         Command::Check { files } => check(&files),
         Command::List { dir, format } => list(&dir, format),
         Command::Test { dir, args } => test(&dir, args),
         Command::Reap => reap(),
+        Command::Up { file, lab } => lab_cli::up(&file, lab),
+        Command::Shell { node, lab } => lab_cli::enter(&node, lab.as_deref(), Vec::new()),
+        Command::Exec { node, lab, cmd } => lab_cli::enter(&node, lab.as_deref(), cmd),
+        Command::Down { lab } => lab_cli::down(lab.as_deref()),
         Command::Explore {
             seed,
             count,
@@ -235,11 +291,9 @@ fn main() -> ExitCode {
                 VmAccel::Kvm => netspec::vm::Accel::Kvm,
                 VmAccel::Tcg => netspec::vm::Accel::Tcg,
             };
-            opts.cpus = cpus;
-            opts.memory_mib = memory;
+            (opts.cpus, opts.memory_mib, opts.append) = (cpus, memory, append);
             opts.boot_timeout = std::time::Duration::from_secs(boot_timeout);
             opts.timeout = std::time::Duration::from_secs(timeout);
-            opts.append = append;
             vm(&opts, &args)
         }
         Command::Schema => {
@@ -465,7 +519,7 @@ fn list(dir: &Path, format: ListFormat) -> ExitCode {
 
 fn run(
     files: &[PathBuf],
-    verbose: bool,
+    opts: &RunOptions,
     fail_fast: bool,
     format: RunFormat,
     junit_to: Option<&Path>,
@@ -477,7 +531,7 @@ fn run(
     let mut names = netspec::scenario::UniqueNames::default();
     'files: for file in files {
         files_started += 1;
-        for r in run_file(file, verbose, human, &mut names) {
+        for r in run_file(file, opts, &mut names) {
             if human {
                 report(&r);
             } else {
@@ -554,10 +608,10 @@ fn write_report(path: &Path, text: &str) -> std::io::Result<()> {
 /// Every trial of one file (several for a `matrix:`), each run in turn.
 fn run_file(
     file: &Path,
-    verbose: bool,
-    human: bool,
+    opts: &RunOptions,
     names: &mut netspec::scenario::UniqueNames,
 ) -> Vec<ScenarioResult> {
+    let human = opts.verbose;
     let t0 = Instant::now();
     let root = scenarios_root(file);
     let all = match load_variants(&root, file) {
@@ -577,16 +631,10 @@ fn run_file(
             if human {
                 say::line(&format!("scenario {}", sc.name));
             }
-            let opts = RunOptions {
-                snapshot_dir: None,
-                verbose: human,
-                report_dir: Some(netspec::target_dir().join("netspec")),
-                show_paths: verbose,
-            };
             // Two scenarios of one name would share, and clobber, one report folder.
             let outcome = match names.claim(&sc.name, file) {
                 Err(e) => Outcome::Refused(e),
-                Ok(()) => run_checked(&sc, &opts),
+                Ok(()) => run_checked(&sc, opts),
             };
             ScenarioResult {
                 name: sc.name,

@@ -28,6 +28,9 @@ pub struct RunOptions {
     pub report_dir: Option<PathBuf>,
     /// Trace every ping's path and print it with its verdict (`netspec run -v`).
     pub show_paths: bool,
+    /// At a failing step, pin the namespaces, say how to enter them, and wait for
+    /// Enter or a signal before tearing down (`netspec run --pause-on-failure`).
+    pub pause_on_failure: bool,
 }
 
 /// Loads `file` (named under `root`), checks privileges and kernel features, and runs it.
@@ -404,6 +407,10 @@ async fn run_steps(
             f.state = snapshot::render(sb, sc, Some(&involved), None, live.cni.aliases())
                 .await
                 .ok();
+            if opts.pause_on_failure {
+                let at = format!("step {} ({}): {}", s.index, step::title(s), f.actual);
+                f.notes.extend(crate::pause::pause(sb, &at));
+            }
             if crate::keep::wanted() {
                 match crate::keep::pin(sb) {
                     Ok(lines) => f.kept = lines,
