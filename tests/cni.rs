@@ -1,7 +1,8 @@
 //! CNI plugins that misbehave on purpose (tests/cni/plugins): a result the kernel does
 //! not have fails the step; a plugin that hangs is killed at the step's bound with what
-//! it started; a plugin sees no /run of the machine's. And without the tools, the
-//! scenarios are skipped, naming the package. Needs root.
+//! it started; an answer cut at netspec's limit fails as cut; a plugin sees no /run of
+//! the machine's. And without the tools, the scenarios are skipped, naming the package.
+//! Needs root.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -76,6 +77,17 @@ fn misbehaving_plugins_get_honest_verdicts() {
         sleepers(),
         Vec::<u32>::new(),
         "the plugin's own child outlived it"
+    );
+
+    let flood = match outcome("flood") {
+        Outcome::Failed(f) => f.to_string(),
+        other => panic!("an answer cut at netspec's limit must fail: {other}"),
+    };
+    assert!(
+        flood.contains(
+            "plugin `flood` printed 9000000 bytes, of which only the first 8388608 were kept"
+        ),
+        "{flood}"
     );
 
     match outcome("snoop") {
