@@ -98,6 +98,32 @@ impl PluginRun {
     }
 }
 
+/// An ADD's result: the JSON object the plugin printed, whole.
+pub(super) fn add_result(run: &PluginRun) -> Result<Value, ToolError> {
+    let out = &run.finished.stdout;
+    let fail = |msg: String| ToolError {
+        code: None,
+        msg,
+        details: String::new(),
+    };
+    if out.cut() {
+        return Err(fail(format!(
+            "plugin `{}` printed {} bytes, of which only the first {} were kept: its result cannot be judged",
+            run.ty,
+            out.total,
+            out.bytes.len()
+        )));
+    }
+    match serde_json::from_str::<Value>(&out.text()) {
+        Ok(v) if v.is_object() => Ok(v),
+        _ => Err(fail(format!(
+            "plugin `{}` succeeded but printed no JSON result: {:?}",
+            run.ty,
+            out.shown(300)
+        ))),
+    }
+}
+
 /// Runs one plugin in `host` for `att`, within `until`.
 pub(super) fn run_plugin(
     host: &Netns,

@@ -155,42 +155,15 @@ impl Cni {
                     tool_time,
                 });
             }
-            if command == CniCommand::Add && run.finished.stdout.cut() {
-                let out = &run.finished.stdout;
-                let e = ToolError {
-                    code: None,
-                    msg: format!(
-                        "plugin `{}` printed {} bytes, of which only the first {} were kept: its result cannot be judged",
-                        run.ty,
-                        out.total,
-                        out.bytes.len()
-                    ),
-                    details: String::new(),
-                };
-                return Ok(Invoked {
-                    reply: Err(e),
-                    stderr,
-                    tool_time,
-                });
-            }
             if command == CniCommand::Add {
-                match serde_json::from_str::<Value>(&run.finished.stdout.text()) {
-                    Ok(v) if v.is_object() => prev = Some(v),
-                    _ => {
-                        let e = ToolError {
-                            code: None,
-                            msg: format!(
-                                "plugin `{}` succeeded but printed no JSON result: {:?}",
-                                run.ty,
-                                run.finished.stdout.shown(300)
-                            ),
-                            details: String::new(),
-                        };
+                match exec::add_result(&run) {
+                    Ok(v) => prev = Some(v),
+                    Err(e) => {
                         return Ok(Invoked {
                             reply: Err(e),
                             stderr,
                             tool_time,
-                        });
+                        })
                     }
                 }
             }
