@@ -206,6 +206,11 @@ enum Command {
     /// Print the JSON Schema of the scenario format (the repository keeps it as
     /// scenario.schema.json, for editors).
     Schema,
+    /// Print a completion script for a shell: `netspec completions bash >
+    /// /etc/bash_completion.d/netspec` (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff): `netspec man | man -l -`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -296,6 +301,8 @@ fn dispatch(command: Command) -> ExitCode {
             opts.timeout = std::time::Duration::from_secs(timeout);
             vm(&opts, &args)
         }
+        Command::Completions { shell } => completions(shell),
+        Command::Man => manual(),
         Command::Schema => {
             say::line(netspec::scenario::schema_json().trim_end());
             ExitCode::SUCCESS
@@ -314,6 +321,31 @@ fn vm(opts: &netspec::vm::VmOptions, args: &[std::ffi::OsString]) -> ExitCode {
         Err(e) => {
             eprintln!("{}: netspec vm: {e}", paint("1;31", "error"));
             ExitCode::from(3)
+        }
+    }
+}
+
+/// `netspec completions SHELL`: the script clap_complete makes from the command line.
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "netspec", &mut out);
+    say::line(String::from_utf8_lossy(&out).trim_end());
+    ExitCode::SUCCESS
+}
+
+/// `netspec man`: the manual page clap_mangen makes from the command line.
+fn manual() -> ExitCode {
+    let mut out = Vec::new();
+    let cmd = <Cli as clap::CommandFactory>::command();
+    match clap_mangen::Man::new(cmd).render(&mut out) {
+        Ok(()) => {
+            say::line(String::from_utf8_lossy(&out).trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -51,6 +51,26 @@ fn help_and_version_exit_zero() {
 }
 
 #[test]
+fn the_binary_writes_its_completions_and_its_manual_page() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = netspec(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", text(&out.stderr));
+        let script = text(&out.stdout);
+        for word in ["netspec", "pause-on-failure", "up", "down"] {
+            assert!(script.contains(word), "{shell} completions lack {word:?}");
+        }
+    }
+    let man = netspec(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let page = text(&man.stdout);
+    assert!(page.contains(".TH netspec 1"), "{page}");
+    for word in ["run", "reap", "up", "completions"] {
+        assert!(page.contains(word), "the manual page lacks {word:?}");
+    }
+    assert_eq!(netspec(&["completions", "nosh"]).status.code(), Some(2));
+}
+
+#[test]
 fn usage_errors_exit_two_with_a_message() {
     for args in [
         &["bogus"][..],
