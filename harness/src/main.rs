@@ -74,6 +74,16 @@ Prepare a kernel from packages: tools/kernel-from-packages linux-image-6.1.0-57-
 enum ListFormat {
     Text,
     Markdown,
+    /// JSON Lines: `scenario`, `file`, `description`.
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Text,
+    /// JSON Lines: `scenario`, `file`, `verdict` (`ok` or `invalid`), `nodes` and
+    /// `steps`, or `message` for a file that does not load.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -107,6 +117,9 @@ enum Command {
     Check {
         #[arg(required = true, value_name = "SCENARIO.yaml")]
         files: Vec<PathBuf>,
+        /// text, or json: one object per scenario (or per file that does not load).
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
     },
     /// List the scenarios under a directory, with their descriptions: no root needed.
     List {
@@ -230,7 +243,7 @@ fn main() -> ExitCode {
         Color::Never => Some(false),
     });
     let files = match &cli.command {
-        Command::Run { files, .. } | Command::Check { files } => files.as_slice(),
+        Command::Run { files, .. } | Command::Check { files, .. } => files.as_slice(),
         Command::Graph { file, .. } | Command::Up { file, .. } => std::slice::from_ref(file),
         _ => &[],
     };
@@ -262,7 +275,7 @@ fn dispatch(command: Command) -> ExitCode {
             };
             run(&files, &opts, fail_fast, format, junit.as_deref())
         }
-        Command::Check { files } => check(&files),
+        Command::Check { files, format } => check(&files, format == CheckFormat::Json),
         Command::List { dir, format } => list(&dir, format),
         Command::Test { dir, args } => test(&dir, args),
         Command::Reap => reap(),
@@ -443,26 +456,46 @@ fn test(dir: &Path, args: Vec<String>) -> ExitCode {
     harness.run_with_args(args)
 }
 
-fn check(files: &[PathBuf]) -> ExitCode {
+fn check(files: &[PathBuf], json: bool) -> ExitCode {
     each_trial(
         files.iter().map(|f| (scenarios_root(f), f.clone())),
-        |sc, _| {
-            say::line(&format!(
-                "{}: {} ({} nodes, {} steps)",
-                sc.name,
-                paint("32", "ok"),
-                sc.nodes.len(),
-                sc.steps.len()
-            ));
+        |sc, file| {
+            say::line(&if json {
+                serde_json::json!({
+                    "scenario": sc.name,
+                    "file": file,
+                    "verdict": "ok",
+                    "nodes": sc.nodes.len(),
+                    "steps": sc.steps.len(),
+                })
+                .to_string()
+            } else {
+                format!(
+                    "{}: {} ({} nodes, {} steps)",
+                    sc.name,
+                    paint("32", "ok"),
+                    sc.nodes.len(),
+                    sc.steps.len()
+                )
+            });
+        },
+        |file, message| {
+            if json {
+                let o = serde_json::json!({"file": file, "verdict": "invalid", "message": message});
+                say::line(&o.to_string());
+            } else {
+                eprintln!("{message}");
+            }
         },
     )
 }
 
-/// Loads every trial of each (root, file); `show` prints one. A file that does not
-/// load is printed to stderr and makes the exit status 1.
+/// Loads every trial of each (root, file); `show` prints one, `fail` a file that does
+/// not load (which makes the exit status 1).
 fn each_trial(
     files: impl Iterator<Item = (PathBuf, PathBuf)>,
     mut show: impl FnMut(netspec::Scenario, &Path),
+    mut fail: impl FnMut(&Path, String),
 ) -> ExitCode {
     let mut failed = false;
     let mut names = netspec::scenario::UniqueNames::default();
@@ -473,14 +506,14 @@ fn each_trial(
                     match names.claim(&sc.name, &file) {
                         Ok(()) => show(sc, &file),
                         Err(e) => {
-                            eprintln!("error: {e}");
+                            fail(&file, format!("error: {e}"));
                             failed = true;
                         }
                     }
                 }
             }
             Err(e) => {
-                eprintln!("{e}");
+                fail(&file, e.to_string());
                 failed = true;
             }
         }
@@ -540,12 +573,19 @@ fn list(dir: &Path, format: ListFormat) -> ExitCode {
             let desc = sc.description.unwrap_or_default().replace('\n', " ");
             say::line(&match format {
                 ListFormat::Text => format!("{:<40} {desc}", sc.name),
+                ListFormat::Json => serde_json::json!({
+                    "scenario": sc.name,
+                    "file": f,
+                    "description": desc,
+                })
+                .to_string(),
                 ListFormat::Markdown => {
                     let link = f.strip_prefix(dir).unwrap_or(f).display().to_string();
                     format!("| [`{}`]({link}) | {} |", sc.name, desc.replace('|', "\\|"))
                 }
             });
         },
+        |_, message| eprintln!("{message}"),
     )
 }
 

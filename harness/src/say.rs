@@ -10,11 +10,13 @@ static COLOR: AtomicU8 = AtomicU8::new(0);
 /// The exit status when stdout closes under us: 128 + SIGPIPE, as a shell reports it.
 pub const BROKEN_PIPE_EXIT: i32 = 141;
 
-/// `auto` (the default): colour on a terminal without `NO_COLOR`.
+/// `auto` (the default): colour on a terminal, or anywhere with `CLICOLOR_FORCE` set
+/// (not to 0); never with `NO_COLOR` set, which wins.
 pub fn set_color(choice: Option<bool>) {
-    let on = choice.unwrap_or_else(|| {
-        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-    });
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let forced = std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0");
+    let on =
+        choice.unwrap_or_else(|| !set("NO_COLOR") && (forced || std::io::stdout().is_terminal()));
     COLOR.store(if on { 2 } else { 1 }, Ordering::Relaxed);
 }
 

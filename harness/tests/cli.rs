@@ -51,6 +51,54 @@ fn help_and_version_exit_zero() {
 }
 
 #[test]
+fn check_and_list_speak_json_lines_and_colour_can_be_forced() {
+    let out = netspec(&[
+        "check",
+        "--format",
+        "json",
+        "scenarios/seed/bridge.yaml",
+        "scenarios/invalid/bad-mac.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "an invalid file makes it fail");
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["scenario"], "seed/bridge");
+    assert_eq!(lines[0]["verdict"], "ok");
+    assert_eq!(lines[0]["nodes"], 3);
+    assert_eq!(lines[1]["verdict"], "invalid");
+    assert!(lines[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("invalid MAC"));
+    let list = netspec(&["list", "scenarios", "--format", "json"]);
+    assert_eq!(list.status.code(), Some(0));
+    let first: serde_json::Value =
+        serde_json::from_str(text(&list.stdout).lines().next().unwrap()).unwrap();
+    assert!(first["scenario"].is_string() && first["description"].is_string());
+
+    let coloured = |env: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_netspec"));
+        c.current_dir(ROOT)
+            .args(["check", "scenarios/seed/bridge.yaml"]);
+        c.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        text(&c.output().unwrap().stdout).contains("\x1b[")
+    };
+    assert!(!coloured(&[]), "piped: plain");
+    assert!(coloured(&[("CLICOLOR_FORCE", "1")]));
+    assert!(!coloured(&[("CLICOLOR_FORCE", "0")]));
+    assert!(
+        !coloured(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]),
+        "NO_COLOR wins"
+    );
+}
+
+#[test]
 fn the_binary_writes_its_completions_and_its_manual_page() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let out = netspec(&["completions", shell]);
