@@ -12,7 +12,10 @@ use crate::scenario::{load_variants, scenario_name, Scenario};
 /// The test harness: `fn main() { netspec::Harness::new("scenarios").run() }`.
 #[derive(Debug)]
 pub struct Harness {
+    /// Where names start: `scenarios/`, found upward from the folder given.
     root: PathBuf,
+    /// The folder whose scenarios run.
+    scope: PathBuf,
     snapshots: PathBuf,
     /// Failure reports, for CI artifacts: `<cargo target dir>/netspec/<scenario>/failure.txt`.
     reports: PathBuf,
@@ -20,15 +23,23 @@ pub struct Harness {
 
 impl Harness {
     /// `dir` is relative to the current directory (cargo runs tests from the package
-    /// root). Snapshots live in `snapshots/` beside it; failure reports go under the
+    /// root). A folder inside a `scenarios/` folder runs only its own scenarios, named
+    /// from `scenarios/` all the same (`netspec test scenarios/seed` runs `seed/bridge`).
+    /// Snapshots live in `snapshots/` beside `scenarios/`; failure reports go under the
     /// cargo target directory, never into the source tree.
     pub fn new(dir: impl AsRef<Path>) -> Harness {
-        let root = dir.as_ref().to_path_buf();
+        let scope = dir.as_ref().to_path_buf();
+        let root = scope
+            .ancestors()
+            .find(|a| a.file_name().is_some_and(|n| n == "scenarios"))
+            .unwrap_or(&scope)
+            .to_path_buf();
         let beside = root.parent().unwrap_or(Path::new(".")).join("snapshots");
         // Absolute: insta reads a relative snapshot path against its caller's source file.
         let snapshots = std::path::absolute(&beside).unwrap_or(beside);
         Harness {
             root,
+            scope,
             snapshots,
             reports: target_dir().join("netspec"),
         }
@@ -37,7 +48,7 @@ impl Harness {
     /// Every scenario file under the root, sorted; `invalid/` holds bad-input tests, not scenarios.
     pub fn discover(&self) -> Vec<PathBuf> {
         let mut files = Vec::new();
-        walk(&self.root, &mut files);
+        walk(&self.scope, &mut files);
         files.retain(|f| {
             !f.strip_prefix(&self.root)
                 .is_ok_and(|r| r.starts_with("invalid"))
@@ -48,6 +59,12 @@ impl Harness {
 
     /// One trial per scenario: per file, or per combination of a file's `matrix:`.
     pub fn trials(&self) -> Vec<Trial> {
+        self.trials_and_skips().0
+    }
+
+    /// The trials, and (name, reason) of each one that cannot run here.
+    fn trials_and_skips(&self) -> (Vec<Trial>, Vec<(String, String)>) {
+        let mut skips = Vec::new();
         let opts = RunOptions {
             snapshot_dir: Some(self.snapshots.clone()),
             verbose: false,
@@ -68,14 +85,14 @@ impl Harness {
                         return Trial::test(path_name, move || Err(Failed::from(e)));
                     }
                     // Known when the trials are listed, so that nextest shows SKIP and
-                    // cargo test `ignored`, never a pass; the reason goes in the name,
-                    // the one place both show.
+                    // cargo test `ignored`, never a pass. The name stays the path; the
+                    // reason is printed before the run, and run with --include-ignored
+                    // the trial reports it as its skip message.
                     let skip = skip_reason(&sc);
-                    let name = match &skip {
-                        Some(why) => format!("{path_name} (skipped: {why})"),
-                        None => path_name,
-                    };
-                    trial(name, opts.clone(), move |o| run_checked(&sc, o))
+                    if let Some(why) = &skip {
+                        skips.push((path_name.clone(), why.clone()));
+                    }
+                    trial(path_name, opts.clone(), move |o| run_checked(&sc, o))
                         .with_ignored_flag(skip.is_some())
                 })),
                 // It does not load: one trial that says why.
@@ -84,7 +101,30 @@ impl Harness {
                 }
             }
         }
-        trials
+        (trials, skips)
+    }
+
+    /// Runs the trials, after saying on stderr which cannot run here and why (libtest
+    /// shows an ignored trial without a reason; a listing stays clean).
+    fn run_trials(self, args: &Arguments) -> ! {
+        let (trials, skips) = self.trials_and_skips();
+        let shown: Vec<&(String, String)> = trials
+            .iter()
+            .filter(|t| t.has_ignored_flag() && !args.list && !args.is_filtered_out(t))
+            .filter_map(|t| skips.iter().find(|(name, _)| name == t.name()))
+            .collect();
+        if !shown.is_empty() && !args.include_ignored && !args.ignored {
+            eprintln!(
+                "{} cannot run here, so {} listed as ignored (--include-ignored runs {} and shows the skip):",
+                if shown.len() == 1 { "1 scenario" } else { "these scenarios" },
+                if shown.len() == 1 { "it is" } else { "they are" },
+                if shown.len() == 1 { "it" } else { "them" },
+            );
+            for (name, why) in shown {
+                eprintln!("  {name}: {why}");
+            }
+        }
+        libtest_mimic::run(args, trials).exit()
     }
 
     /// Parses the test binary's arguments, runs the trials and exits.
@@ -93,7 +133,7 @@ impl Harness {
         crate::vm::rerun_under_chosen_kernel();
         crate::enter_user_namespace_if_needed();
         let args = Arguments::from_args();
-        libtest_mimic::run(&args, self.trials()).exit()
+        self.run_trials(&args)
     }
 
     /// Runs the trials with libtest arguments given explicitly (`netspec test`).
@@ -101,7 +141,7 @@ impl Harness {
         crate::vm::rerun_under_chosen_kernel();
         crate::enter_user_namespace_if_needed();
         let args = Arguments::from_iter(std::iter::once("netspec".to_string()).chain(args));
-        libtest_mimic::run(&args, self.trials()).exit()
+        self.run_trials(&args)
     }
 }
 

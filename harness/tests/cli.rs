@@ -99,6 +99,23 @@ fn check_and_list_speak_json_lines_and_colour_can_be_forced() {
 }
 
 #[test]
+fn a_folder_inside_scenarios_runs_under_the_suites_names_and_snapshots() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_netspec"))
+        .current_dir(ROOT)
+        .env("CI", "true")
+        .args(["test", "scenarios/seed", "--exact", "seed/bridge"])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("test seed/bridge ... ok"), "{stdout}");
+    assert!(stdout.contains(" 1 passed; 0 failed;"), "{stdout}");
+}
+
+#[test]
 fn the_binary_writes_its_completions_and_its_manual_page() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let out = netspec(&["completions", shell]);

@@ -22,20 +22,45 @@ fn a_declared_missing_feature_skips_the_trial_with_its_reason() {
     }
     let out = netspec(&["test", "scenarios", "kernel/bridge_vlan_aware/ping"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}");
     match netspec::features::missing("vlan_filtering") {
         Some(_) => {
-            // Known when the trials are listed: the trial is ignored, its name says why.
+            // Known when the trials are listed: the trial is ignored under its own name,
+            // and the reason is said before the run.
             assert!(
-                stdout.contains(
-                    "test kernel/bridge_vlan_aware/ping (skipped: the kernel lacks vlan_filtering: Operation not supported"
-                ),
+                stdout.contains("test kernel/bridge_vlan_aware/ping ... ignored"),
                 "{stdout}"
             );
-            assert!(stdout.contains(") ... ignored"), "{stdout}");
+            assert!(
+                !stdout.contains("(skipped"),
+                "the name is only the path: {stdout}"
+            );
+            assert!(
+                stderr.contains(
+                    "  kernel/bridge_vlan_aware/ping: the kernel lacks vlan_filtering: Operation not supported"
+                ),
+                "{stderr}"
+            );
             assert!(
                 stdout.contains(" 0 passed; 0 failed; 1 ignored;"),
                 "{stdout}"
+            );
+            // Asked for by name, it runs and reports the skip with its reason.
+            let named = netspec(&[
+                "test",
+                "scenarios",
+                "--exact",
+                "kernel/bridge_vlan_aware/ping",
+                "--include-ignored",
+            ]);
+            let named_out = String::from_utf8_lossy(&named.stdout);
+            assert!(named.status.success(), "{named_out}");
+            assert!(
+                named_out.contains(
+                    "test kernel/bridge_vlan_aware/ping ... ignored (skipped: the kernel lacks vlan_filtering"
+                ),
+                "{named_out}"
             );
         }
         None => assert!(stdout.contains(" 1 passed; 0 failed;"), "{stdout}"),
@@ -78,9 +103,7 @@ fn nextest_lists_a_declared_missing_feature_as_ignored() {
     assert!(out.status.success(), "{stdout}");
     match netspec::features::missing("vlan_filtering") {
         Some(_) => assert!(
-            stdout.contains(
-                "kernel/bridge_vlan_aware/ping (skipped: the kernel lacks vlan_filtering"
-            ),
+            stdout.contains("kernel/bridge_vlan_aware/ping: test\n"),
             "{stdout}"
         ),
         None => assert!(!stdout.contains("vlan-filtering"), "{stdout}"),
