@@ -1,0 +1,47 @@
+//! The workflow (.github/workflows/ci.yml) and `.ci/run` make the same checks: the same
+//! format and lint commands, the docs with warnings as errors, the same packages for
+//! the scenarios' tools, and the README's test command. No root needed.
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn the_workflow_and_ci_run_check_the_same_things() {
+    let run = read(".ci/run");
+    let workflow = read(".github/workflows/ci.yml");
+    let readme = read("README.md");
+    for command in [
+        "cargo fmt --all -- --check",
+        "cargo clippy --workspace --all-targets -- -D warnings",
+        "cargo doc --workspace --no-deps",
+    ] {
+        assert!(run.contains(command), ".ci/run lacks `{command}`");
+        assert!(workflow.contains(command), "the workflow lacks `{command}`");
+    }
+    assert!(run.contains("RUSTDOCFLAGS=\"-D warnings\" cargo doc"));
+    assert!(workflow.contains("RUSTDOCFLAGS: -D warnings"));
+    for package in [
+        "nftables",
+        "iptables",
+        "util-linux",
+        "containernetworking-plugins",
+        "netavark",
+    ] {
+        assert!(run.contains(package), ".ci/run does not install {package}");
+        assert!(
+            workflow.contains(package),
+            "the workflow does not install {package}"
+        );
+    }
+    // The README's test command is what .ci/run ends with, and what the workflow's
+    // nextest runs (`--workspace`, every test).
+    assert!(readme.contains("cargo test --workspace"));
+    assert!(
+        run.trim_end().ends_with("cargo test --workspace"),
+        ".ci/run must end with the README's test command"
+    );
+    assert!(workflow.contains("cargo nextest run --workspace"));
+    // .ci/run lints the workflow itself.
+    assert!(run.contains("actionlint"));
+}
