@@ -11,12 +11,14 @@ use netspec::formats::{junit, ScenarioResult};
 use netspec::say::{self, paint};
 use netspec::{load_variants, run_checked, Outcome, RunOptions};
 
-const EXIT_CODES: &str = "Exit status:
-  0   every scenario passed
-  1   a scenario failed, was invalid, or could not run (no privileges)
+const EXIT_CODES: &str = "Exit status (run, test, explore, check and the others alike):
+  0   every scenario passed (explore: the kernel agreed with the model everywhere)
+  1   a scenario failed, was invalid, or could not run (no privileges); test: a trial failed
   2   usage error: unknown command or flag, missing file, empty directory
-  77  nothing failed, but a scenario was skipped (a kernel feature or tool is missing)
-  141 stdout was closed (`netspec run ... | head`): the run ended there, quietly";
+  77  run: nothing failed, but a scenario was skipped (a kernel feature or tool is
+      missing); --allow-skip makes that 0, for CI systems that fail on any other code
+  141 stdout was closed (`netspec run ... | head`): the run ended there, quietly
+  (test, as cargo test: 0 with skipped trials, which it lists as ignored)";
 
 #[derive(Parser)]
 #[command(
@@ -112,6 +114,9 @@ enum Command {
         /// target/netspec under the project).
         #[arg(long, value_name = "DIR")]
         report_dir: Option<PathBuf>,
+        /// Exit 0, not 77, when nothing failed but a scenario was skipped.
+        #[arg(long)]
+        allow_skip: bool,
     },
     /// Load and resolve scenarios only: no root needed.
     Check {
@@ -263,6 +268,7 @@ fn dispatch(command: Command) -> ExitCode {
             junit,
             pause_on_failure,
             report_dir,
+            allow_skip,
         } => {
             let opts = RunOptions {
                 snapshot_dir: None,
@@ -273,7 +279,12 @@ fn dispatch(command: Command) -> ExitCode {
                 show_paths: verbose,
                 pause_on_failure,
             };
-            run(&files, &opts, fail_fast, format, junit.as_deref())
+            let code = run(&files, &opts, fail_fast, format, junit.as_deref());
+            if allow_skip && code == ExitCode::from(77) {
+                ExitCode::SUCCESS
+            } else {
+                code
+            }
         }
         Command::Check { files, format } => check(&files, format == CheckFormat::Json),
         Command::List { dir, format } => list(&dir, format),
@@ -371,8 +382,9 @@ fn usage_error(msg: &str) -> ExitCode {
 /// `netspec explore`: exit 0 when the kernel did what the model predicted everywhere.
 fn explore(seed: u64, count: u64, size: usize, jobs: usize, out: PathBuf) -> ExitCode {
     if let Some(why) = netspec::missing_privileges() {
+        // As `run`: 1 when it could not run; 2 is for usage errors.
         eprintln!("error: {why}");
-        return ExitCode::from(2);
+        return ExitCode::FAILURE;
     }
     let opts = netspec::explore::ExploreOptions {
         seed,
