@@ -11,7 +11,7 @@ use netspec::formats::{junit, ScenarioResult};
 use netspec::say::{self, paint};
 use netspec::{load_variants, run_checked, Outcome, RunOptions};
 
-const EXIT_CODES: &str = "Exit status (run, test, explore, check and the others alike):
+const EXIT_CODES: &str = "Exit status: (one scheme for run, test, explore, check and the rest)
   0   every scenario passed (explore: the kernel agreed with the model everywhere)
   1   a scenario failed, was invalid, or could not run (no privileges); test: a trial failed
   2   usage error: unknown command or flag, missing file, empty directory
