@@ -1,11 +1,11 @@
-//! Machine-readable results of `netspec run`: JSON Lines (one object per step, then one
-//! per scenario) and JUnit XML. Both say "skipped", with the reason, for a skip.
+//! Machine-readable results of `netspec run`: JSON Lines and JUnit XML. Both say
+//! "skipped", with the reason, for a skip.
 //!
-//! A step object: `{"type": "step", "scenario", "step", "kind", "title", "verdict":
-//! "passed"|"failed", "expected", "actual", "duration_ms"}`. A scenario object:
-//! `{"type": "scenario", "scenario", "file", "verdict": "passed"|"failed"|"skipped"|
-//! "invalid"|"refused", "steps", "message", "duration_ms"}`, where `message` is the
-//! failure report, the skip reason or the load error (empty for a pass).
+//! The JSON Lines follow `docs/output.schema.json`; every object has `version`
+//! (`JSON_VERSION`) and `type`: a `start` object when a scenario begins, one `step`
+//! object per step (with its `file`, `line` and `column`), one `scenario` object when it
+//! ends, where `message` is the failure report, the skip reason or the load error
+//! (empty for a pass), and a `summary` object at the end of the run.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,6 +20,10 @@ pub struct ScenarioResult {
     pub outcome: Outcome,
     pub elapsed: Duration,
 }
+
+/// The version of the JSON Lines' contract: raised when a field changes meaning or
+/// goes away (adding a field does not raise it).
+pub const JSON_VERSION: u32 = 1;
 
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
@@ -46,23 +50,25 @@ impl ScenarioResult {
 
     /// JSON Lines: each step, then the scenario.
     pub fn json_lines(&self) -> Vec<String> {
-        let step = |index: usize,
-                    kind: &str,
-                    title: &str,
+        let file = self.file.display().to_string();
+        let step = |s: &crate::report::StepOutcome,
                     verdict: &'static str,
                     expected: &str,
-                    actual: &str,
-                    d: Duration| {
+                    actual: &str| {
             line(&StepLine {
                 actual,
-                duration_ms: ms(d),
+                column: s.col,
+                duration_ms: ms(s.elapsed),
                 expected,
-                kind,
+                file: &file,
+                kind: s.kind,
+                line: s.line,
                 scenario: &self.name,
-                step: index,
-                title,
+                step: s.index,
+                title: &s.title,
                 r#type: "step",
                 verdict,
+                version: JSON_VERSION,
             })
         };
         let mut out = Vec::new();
@@ -72,34 +78,30 @@ impl ScenarioResult {
             _ => (&[][..], None),
         };
         for s in steps {
-            out.push(step(
-                s.index,
-                s.kind,
-                &s.title,
-                if s.skipped {
-                    "skipped"
-                } else if s.passed {
-                    "passed"
-                } else {
-                    "failed"
-                },
-                &s.expected,
-                &s.detail,
-                s.elapsed,
-            ));
+            let verdict = if s.skipped {
+                "skipped"
+            } else if s.passed {
+                "passed"
+            } else {
+                "failed"
+            };
+            out.push(step(s, verdict, &s.expected, &s.detail));
         }
-        if let Some((s, f)) = failed_at {
-            out.push(step(
-                s.index,
-                s.kind,
-                &s.title,
-                "failed",
-                &f.expected,
-                &f.actual,
-                s.elapsed,
-            ));
+        if let Some((at, f)) = failed_at {
+            let s = crate::report::StepOutcome {
+                index: at.index,
+                kind: at.kind,
+                title: at.title.clone(),
+                passed: false,
+                skipped: false,
+                expected: String::new(),
+                detail: String::new(),
+                elapsed: at.elapsed,
+                line: at.line,
+                col: at.col,
+            };
+            out.push(step(&s, "failed", &f.expected, &f.actual));
         }
-        let file = self.file.display().to_string();
         let message = self.message();
         let kernel = crate::scenario::running_release();
         out.push(line(&ScenarioLine {
@@ -111,9 +113,36 @@ impl ScenarioResult {
             steps: out.len(),
             r#type: "scenario",
             verdict: self.verdict(),
+            version: JSON_VERSION,
         }));
         out
     }
+
+    /// The line that says a scenario has begun.
+    pub fn start_line(name: &str, file: &std::path::Path) -> String {
+        line(&serde_json::json!({
+            "type": "start",
+            "version": JSON_VERSION,
+            "scenario": name,
+            "file": file.display().to_string(),
+        }))
+    }
+}
+
+/// The run's last line: how many scenarios passed, failed (invalid and refused ones
+/// included) and were skipped.
+pub fn summary_line(results: &[ScenarioResult], elapsed: Duration) -> String {
+    let count = |v: &str| results.iter().filter(|r| r.verdict() == v).count();
+    let (passed, skipped) = (count("passed"), count("skipped"));
+    line(&serde_json::json!({
+        "type": "summary",
+        "version": JSON_VERSION,
+        "scenarios": results.len(),
+        "passed": passed,
+        "failed": results.len() - passed - skipped,
+        "skipped": skipped,
+        "duration_ms": ms(elapsed),
+    }))
 }
 
 // Fields in alphabetical order: the order the lines have always had.
@@ -121,14 +150,18 @@ impl ScenarioResult {
 #[derive(serde::Serialize)]
 struct StepLine<'a> {
     actual: &'a str,
+    column: usize,
     duration_ms: f64,
     expected: &'a str,
+    file: &'a str,
     kind: &'a str,
+    line: usize,
     scenario: &'a str,
     step: usize,
     title: &'a str,
     r#type: &'static str,
     verdict: &'static str,
+    version: u32,
 }
 
 /// One scenario's line, after its steps'.
@@ -143,6 +176,7 @@ struct ScenarioLine<'a> {
     steps: usize,
     r#type: &'static str,
     verdict: &'static str,
+    version: u32,
 }
 
 /// One JSON object: strings and numbers only, so serializing cannot fail.

@@ -639,6 +639,9 @@ fn run(
     let count = |v: &str| results.iter().filter(|r| r.verdict() == v).count();
     let (passed, skipped) = (count("passed"), count("skipped"));
     let failed = results.len() - passed - skipped;
+    if !human {
+        say::line(&netspec::formats::summary_line(&results, t0.elapsed()));
+    }
     if human && (files.len() > 1 || results.len() > 1) {
         let not_run = files.len() - files_started;
         let mut summary = format!(
@@ -714,6 +717,8 @@ fn run_file(
             let t0 = Instant::now();
             if human {
                 say::line(&format!("scenario {}", sc.name));
+            } else {
+                say::line(&ScenarioResult::start_line(&sc.name, file));
             }
             // Two scenarios of one name would share, and clobber, one report folder.
             let outcome = match names.claim(&sc.name, file) {

@@ -30,6 +30,9 @@ pub struct StepOutcome {
     /// What happened, in words (the verdict).
     pub detail: String,
     pub elapsed: Duration,
+    /// Where the step is written: 1-based line and column in the scenario file.
+    pub line: usize,
+    pub col: usize,
 }
 
 impl StepOutcome {

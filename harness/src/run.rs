@@ -348,6 +348,8 @@ fn not_for_this_kernel(
             req.text
         ),
         elapsed: Duration::ZERO,
+        line: s.pos.line,
+        col: s.pos.col,
     })
 }
 
@@ -392,6 +394,8 @@ async fn run_steps(
             expected: done.verdict.expected.clone(),
             detail: done.verdict.actual.clone(),
             elapsed: start.elapsed(),
+            line: s.pos.line,
+            col: s.pos.col,
         };
         if opts.verbose {
             crate::say::line(&format!("  {}", o.painted()));

@@ -293,10 +293,25 @@ fn json_and_junit_results_match_their_golden_files() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     let json = text(&out.stdout);
+    // Every line keeps the contract in docs/output.schema.json.
+    let schema_text =
+        std::fs::read_to_string(std::path::Path::new(ROOT).join("docs/output.schema.json"))
+            .unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let contract = jsonschema::validator_for(&schema).unwrap();
+    let mut types = Vec::new();
     for line in json.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(v["type"] == "step" || v["type"] == "scenario", "{line}");
+        let errors: Vec<String> = contract.iter_errors(&v).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{line}: {errors:?}");
+        types.push(v["type"].as_str().unwrap().to_string());
     }
+    assert_eq!(types.first().map(String::as_str), Some("start"));
+    assert_eq!(types.last().map(String::as_str), Some("summary"));
+    assert_eq!(types.iter().filter(|t| *t == "scenario").count(), 2);
+    // A line that breaks it is caught: the check can fail.
+    let broken = serde_json::json!({"type": "step", "version": 1});
+    assert!(!contract.is_valid(&broken));
     let xml = std::fs::read_to_string(&junit).unwrap();
     std::fs::remove_file(&junit).unwrap();
     // Before the goldens hide it: the results name the kernel that gave them.
