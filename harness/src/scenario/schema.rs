@@ -15,9 +15,36 @@ pub fn schema_json() -> String {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
     let mut schema = generator.into_root_schema_for::<RawScenario>();
     schema.insert("title".into(), "netspec scenario".into());
+    loader_rules(&mut schema);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// What the loader refuses and JSON Schema can say too, so that an editor flags it:
+/// a `requires:` name netspec does not know, and a step with no action or several.
+fn loader_rules(schema: &mut Schema) {
+    if let Some(items) = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("requires"))
+        .and_then(|r| r.get_mut("items"))
+    {
+        *items = serde_json::json!({ "enum": super::FEATURES });
+    }
+    let Some(step) = schema
+        .get_mut("definitions")
+        .and_then(|d| d.get_mut("RawStep"))
+        .and_then(|s| s.as_object_mut())
+    else {
+        return;
+    };
+    // Exactly one action: each alternative requires one action key, and two present
+    // would match two alternatives, which `oneOf` refuses.
+    let actions: Vec<serde_json::Value> = super::resolve::ACTIONS
+        .iter()
+        .map(|a| serde_json::json!({ "required": [a] }))
+        .collect();
+    step.insert("oneOf".into(), serde_json::Value::Array(actions));
 }
 
 impl JsonSchema for Scalar {

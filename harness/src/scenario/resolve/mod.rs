@@ -22,6 +22,7 @@ mod routes;
 mod send;
 mod services;
 mod steps;
+pub(super) use steps::ACTIONS;
 mod topology;
 mod watch;
 

@@ -22,7 +22,7 @@ impl Resolver<'_> {
                 self.at(
                     &path,
                     format!("step {} has no action", i + 1),
-                    Some("a step is one of: ping, pings, arping, send, watch, connect, listen, exec, netfilter, cni, netavark, link, check, snapshot, sleep, address, route, nexthop, sysctl, neigh, fdb".into()),
+                    Some(format!("a step is one of: {}", ACTIONS.join(", "))),
                 );
                 return None;
             }
@@ -609,32 +609,59 @@ impl Resolver<'_> {
     }
 }
 
+/// Every action a step can be; a step has exactly one.
+pub(crate) const ACTIONS: [&str; 21] = [
+    "ping",
+    "pings",
+    "arping",
+    "link",
+    "check",
+    "snapshot",
+    "sleep",
+    "address",
+    "route",
+    "sysctl",
+    "neigh",
+    "fdb",
+    "nexthop",
+    "send",
+    "watch",
+    "listen",
+    "connect",
+    "exec",
+    "netfilter",
+    "cni",
+    "netavark",
+];
+
 /// The actions a raw step names: exactly one is valid.
 fn actions_of(raw: &RawStep) -> Vec<&'static str> {
-    [
-        (raw.ping.is_some(), "ping"),
-        (raw.pings.is_some(), "pings"),
-        (raw.arping.is_some(), "arping"),
-        (raw.link.is_some(), "link"),
-        (raw.check.is_some(), "check"),
-        (raw.snapshot.is_some(), "snapshot"),
-        (raw.sleep.is_some(), "sleep"),
-        (raw.address.is_some(), "address"),
-        (raw.route.is_some(), "route"),
-        (raw.sysctl.is_some(), "sysctl"),
-        (raw.neigh.is_some(), "neigh"),
-        (raw.fdb.is_some(), "fdb"),
-        (raw.nexthop.is_some(), "nexthop"),
-        (raw.send.is_some(), "send"),
-        (raw.watch.is_some(), "watch"),
-        (raw.listen.is_some(), "listen"),
-        (raw.connect.is_some(), "connect"),
-        (raw.exec.is_some(), "exec"),
-        (raw.netfilter.is_some(), "netfilter"),
-        (raw.cni.is_some(), "cni"),
-        (raw.netavark.is_some(), "netavark"),
-    ]
-    .into_iter()
-    .filter_map(|(set, name)| set.then_some(name))
-    .collect()
+    let set = [
+        raw.ping.is_some(),
+        raw.pings.is_some(),
+        raw.arping.is_some(),
+        raw.link.is_some(),
+        raw.check.is_some(),
+        raw.snapshot.is_some(),
+        raw.sleep.is_some(),
+        raw.address.is_some(),
+        raw.route.is_some(),
+        raw.sysctl.is_some(),
+        raw.neigh.is_some(),
+        raw.fdb.is_some(),
+        raw.nexthop.is_some(),
+        raw.send.is_some(),
+        raw.watch.is_some(),
+        raw.listen.is_some(),
+        raw.connect.is_some(),
+        raw.exec.is_some(),
+        raw.netfilter.is_some(),
+        raw.cni.is_some(),
+        raw.netavark.is_some(),
+    ];
+    ACTIONS
+        .iter()
+        .zip(set)
+        .filter_map(|(name, on)| on.then_some(*name))
+        .collect()
 }
