@@ -18,18 +18,6 @@ fn outcome(name: &str) -> Outcome {
     run(&sc, &RunOptions::default())
 }
 
-fn sleepers() -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|p| p.file_name().to_string_lossy().parse::<u32>().ok())
-        .filter(|pid| {
-            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            cmd == b"sleep\x009771\x00" || cmd == b"sleep\x009781\x00"
-        })
-        .collect()
-}
-
 #[test]
 fn misbehaving_plugins_get_honest_verdicts() {
     // One test, so that the variables are set before any tool is looked up.
@@ -74,7 +62,7 @@ fn misbehaving_plugins_get_honest_verdicts() {
     );
     assert!(started.elapsed() < Duration::from_secs(20), "bounded");
     assert_eq!(
-        sleepers(),
+        netspec::leaks::sleepers(&["9771", "9781"]),
         Vec::<u32>::new(),
         "the plugin's own child outlived it"
     );

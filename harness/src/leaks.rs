@@ -127,6 +127,23 @@ pub fn host_state(ifnames: &BTreeSet<String>) -> String {
     s
 }
 
+/// The processes whose command line is `sleep SECONDS` for one of `seconds`: how the
+/// tests spot a command's children that might outlive it.
+pub fn sleepers(seconds: &[&str]) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|p| p.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            seconds
+                .iter()
+                .any(|s| cmd == format!("sleep\0{s}\0").as_bytes())
+        })
+        .collect()
+}
+
 /// The machine's own netfilter rules that container network tools write, from
 /// `iptables-save` and `nft list ruleset` (read-only; nothing when a tool is missing).
 fn container_rules() -> String {

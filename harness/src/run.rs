@@ -289,13 +289,9 @@ async fn steps(
 
 /// The topology's CNI attachments (`nodes.X.cni`), ADDed after the build.
 async fn attach_containers(sb: &Sandbox, sc: &Scenario, live: &mut Live) -> Option<Outcome> {
-    let bound = sc
-        .steps
-        .first()
-        .map_or(Duration::from_secs(60), |s| s.timeout);
     let (expected, actual) = live
         .cni
-        .attach_topology(sb, sc, Instant::now() + bound)
+        .attach_topology(sb, sc, sc.step_timeout)
         .await
         .err()?;
     let f = failure(sc, None, format!("the topology's {expected}"), actual);

@@ -190,7 +190,12 @@ pub(crate) async fn run(
         Action::Rules(RulesStep { node, rules, error }) => {
             nodes::rules(sb, sc, node, rules, error.as_deref()).await
         }
-        Action::Cni(c) => Done::judged(live.cni.step(sb, sc, c, until).await),
+        Action::Cni(c) => {
+            let v = live
+                .cni
+                .run(sb, sc, c.command, &c.attachment, &c.expect, until);
+            Done::judged(v.await)
+        }
         Action::Netavark(n) => Done::judged(live.cni.netavark(sb, n, until).await),
     }
 }

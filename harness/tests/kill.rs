@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netspec::leaks::{host_state, suite_interfaces, HostLock};
+use netspec::leaks::{host_state, sleepers, suite_interfaces, HostLock};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -100,21 +100,6 @@ fn start_sleeping() -> (Child, BTreeSet<u64>) {
     let ns = namespaces_of(child.id());
     assert_eq!(ns.len(), 2, "both nodes exist while the step runs");
     (child, ns)
-}
-
-/// The processes whose command line is `sleep SECONDS`: the background command's.
-fn sleepers(seconds: &[&str]) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|p| p.file_name().to_string_lossy().parse::<u32>().ok())
-        .filter(|pid| {
-            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            seconds
-                .iter()
-                .any(|s| cmd == format!("sleep\0{s}\0").as_bytes())
-        })
-        .collect()
 }
 
 fn assert_gone(ns: &BTreeSet<u64>, how: &str) {

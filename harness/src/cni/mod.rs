@@ -18,7 +18,7 @@ mod verify;
 
 use crate::expect::{self, Verdict};
 use crate::sandbox::Sandbox;
-use crate::scenario::{CniAttachment, CniCommand, CniExpect, CniStep, NetavarkStep, Scenario};
+use crate::scenario::{CniAttachment, CniCommand, CniExpect, NetavarkStep, Scenario};
 use crate::scratch::Scratch;
 use crate::state::Aliases;
 use crate::tool_answer::{Answer, ToolError, ToolResult};
@@ -106,9 +106,7 @@ impl Cni {
         self.attached
             .iter()
             .rev()
-            .find(|(a, _)| {
-                a.network == att.network && a.container == att.container && a.ifname == att.ifname
-            })
+            .find(|(a, _)| same_attachment(a, att))
             .map(|(_, r)| r)
     }
 
@@ -216,69 +214,35 @@ impl Cni {
         match (&reply, command) {
             (Ok(Some(v)), CniCommand::Add) => self.attached.push((att.clone(), v.clone())),
             (Ok(_), CniCommand::Del) => {
-                if let Some(i) = self.attached.iter().rposition(|(a, _)| {
-                    a.network == att.network
-                        && a.container == att.container
-                        && a.ifname == att.ifname
-                }) {
+                if let Some(i) = self
+                    .attached
+                    .iter()
+                    .rposition(|(a, _)| same_attachment(a, att))
+                {
                     self.attached.remove(i);
                 }
             }
             _ => {}
         }
-        let answer = match self
-            .check_kernel(sb, &att.container, &att.host, result, stderr, tool_time)
-            .await
-        {
-            Ok(a) => a,
-            Err(done) => return done,
-        };
+        let answer =
+            match check_kernel(sb, &att.container, &att.host, result, stderr, tool_time).await {
+                Ok(a) => a,
+                Err(done) => return done,
+            };
         expect::cni(&what, e, &answer, &att.container)
     }
 
-    async fn check_kernel(
-        &self,
-        sb: &Sandbox,
-        container: &str,
-        host: &str,
-        result: Result<Option<ToolResult>, ToolError>,
-        stderr: String,
-        tool_time: Duration,
-    ) -> Result<Answer, Verdict> {
-        let kernel_disagrees = match &result {
-            Ok(Some(r)) => verify::differences(sb, container, host, r)
-                .await
-                .map_err(|e| broken("a state dump to check the result against", e))?,
-            _ => Vec::new(),
-        };
-        Ok(Answer {
-            result,
-            kernel_disagrees,
-            stderr,
-            tool_time,
-        })
-    }
-
-    pub(crate) async fn step(
-        &mut self,
-        sb: &Sandbox,
-        sc: &Scenario,
-        s: &CniStep,
-        until: Instant,
-    ) -> Verdict {
-        self.run(sb, sc, s.command, &s.attachment, &s.expect, until)
-            .await
-    }
-
-    /// The topology's attachments, node by node: each must succeed and match the kernel.
+    /// The topology's attachments, node by node, each within `bound`: each must
+    /// succeed and match the kernel.
     pub(crate) async fn attach_topology(
         &mut self,
         sb: &Sandbox,
         sc: &Scenario,
-        until: Instant,
+        bound: Duration,
     ) -> Result<(), (String, String)> {
         for n in &sc.nodes {
             for att in &n.cni {
+                let until = Instant::now() + bound;
                 let done = self
                     .run(sb, sc, CniCommand::Add, att, &CniExpect::default(), until)
                     .await;
@@ -318,9 +282,7 @@ impl Cni {
                 self.set_up.remove(i);
             }
         }
-        let answer = match self
-            .check_kernel(sb, &n.container, &n.host, result, stderr, tool_time)
-            .await
+        let answer = match check_kernel(sb, &n.container, &n.host, result, stderr, tool_time).await
         {
             Ok(a) => a,
             Err(done) => return done,
@@ -380,4 +342,32 @@ fn learn_aliases(aliases: &mut Aliases, sc: &Scenario, att: &CniAttachment, r: &
             aliases.add(&att.host, &i.name, shown);
         }
     }
+}
+
+/// The answer, with what its result claims that the kernel does not have.
+async fn check_kernel(
+    sb: &Sandbox,
+    container: &str,
+    host: &str,
+    result: Result<Option<ToolResult>, ToolError>,
+    stderr: String,
+    tool_time: Duration,
+) -> Result<Answer, Verdict> {
+    let kernel_disagrees = match &result {
+        Ok(Some(r)) => verify::differences(sb, container, host, r)
+            .await
+            .map_err(|e| broken("a state dump to check the result against", e))?,
+        _ => Vec::new(),
+    };
+    Ok(Answer {
+        result,
+        kernel_disagrees,
+        stderr,
+        tool_time,
+    })
+}
+
+/// Whether two attachments are the same container interface on the same network.
+fn same_attachment(a: &CniAttachment, b: &CniAttachment) -> bool {
+    a.network == b.network && a.container == b.container && a.ifname == b.ifname
 }

@@ -29,6 +29,8 @@ pub struct Scenario {
     pub variant: String,
     /// CNI networks, by name.
     pub cni: Vec<CniNetwork>,
+    /// The bound of a step that sets none (`step_timeout`), and of each topology CNI ADD.
+    pub step_timeout: std::time::Duration,
 }
 
 impl Scenario {

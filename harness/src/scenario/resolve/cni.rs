@@ -250,7 +250,8 @@ impl Resolver<'_> {
                 args: &a.args,
                 runtime_config: &a.runtime_config,
             };
-            out.extend(self.cni_attachment(&format!("nodes.{node}.cni.{i}"), node, &fields, sc));
+            let path = format!("nodes.{node}.cni.{i}");
+            out.extend(self.cni_attachment(&path, &path, node, &fields, sc));
         }
         out
     }
@@ -283,7 +284,7 @@ impl Resolver<'_> {
             args: &raw.args,
             runtime_config: &raw.runtime_config,
         };
-        let attachment = self.cni_attachment_at(path, &key, container, &fields, sc)?;
+        let attachment = self.cni_attachment(path, &key, container, &fields, sc)?;
         let version = sc
             .cni
             .iter()
@@ -313,18 +314,8 @@ impl Resolver<'_> {
         }))
     }
 
-    fn cni_attachment(
-        &mut self,
-        path: &str,
-        container: &str,
-        f: &AttachFields,
-        sc: &Scenario,
-    ) -> Option<CniAttachment> {
-        self.cni_attachment_at(path, path, container, f, sc)
-    }
-
     /// `key` is where the container node is named.
-    fn cni_attachment_at(
+    fn cni_attachment(
         &mut self,
         path: &str,
         key: &str,

@@ -403,22 +403,6 @@ impl<'a> Resolver<'a> {
             nodes.push(self.node(node_name, raw_node, &raw, &names, &mut macs));
         }
         self.cycles(&nodes);
-        // Routes and steps refer to interfaces: with a broken topology they would only
-        // add errors that follow from the first ones.
-        if !self.errors.is_empty() {
-            return Scenario {
-                name: String::new(),
-                file: self.file.to_path_buf(),
-                description: None,
-                requires: Vec::new(),
-                nodes,
-                steps: Vec::new(),
-                capture: Vec::new(),
-                listen: Vec::new(),
-                variant: String::new(),
-                cni: Vec::new(),
-            };
-        }
         let mut scenario = Scenario {
             name: raw.name.clone().unwrap_or_else(|| default_name.to_string()),
             file: self.file.to_path_buf(),
@@ -430,7 +414,13 @@ impl<'a> Resolver<'a> {
             listen: Vec::new(),
             variant: String::new(),
             cni: Vec::new(),
+            step_timeout: DEFAULT_STEP_TIMEOUT,
         };
+        // Routes and steps refer to interfaces: with a broken topology they would only
+        // add errors that follow from the first ones (and a load with errors is refused).
+        if !self.errors.is_empty() {
+            return scenario;
+        }
         self.requires(&raw.requires);
         let before = self.errors.len();
         scenario.cni = self.cni_networks(&raw.cni);
@@ -462,14 +452,14 @@ impl<'a> Resolver<'a> {
         }
         scenario.listen = self.listeners(&raw.listen, &scenario);
         let mut labels = BTreeSet::new();
-        let step_timeout = match &raw.step_timeout {
-            Some(t) => self
-                .positive_duration("step_timeout", t)
-                .unwrap_or(DEFAULT_STEP_TIMEOUT),
-            None => DEFAULT_STEP_TIMEOUT,
-        };
+        scenario.step_timeout = match &raw.step_timeout {
+            Some(t) => self.positive_duration("step_timeout", t),
+            None => None,
+        }
+        .unwrap_or(DEFAULT_STEP_TIMEOUT);
         for (i, step) in raw.steps.iter().enumerate() {
-            if let Some(s) = self.step(i, step, &scenario, &mut labels, step_timeout) {
+            let timeout = scenario.step_timeout;
+            if let Some(s) = self.step(i, step, &scenario, &mut labels, timeout) {
                 scenario.steps.push(s);
             }
         }
