@@ -168,9 +168,9 @@ pub(crate) struct RawCniAttach {
     pub runtime_config: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `cni:` as a step: one of `add`, `check`, `del` naming the container node, then the
-/// fields of `RawCniAttach` again (serde's `flatten` cannot be combined with
-/// `deny_unknown_fields`; the resolver reads both through one `AttachFields`).
+// The fields of `RawCniAttach` again: serde's `flatten` cannot be combined with
+// `deny_unknown_fields`; the resolver reads both through one `AttachFields`.
+/// `cni:` as a step: one of `add`, `check`, `del` naming the container node.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCniStep {
