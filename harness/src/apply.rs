@@ -130,6 +130,8 @@ async fn create(sb: &Sandbox, c: &Create) -> Result<(), NlError> {
             let p = sb.index(node, parent).await?;
             sb.nl(node).add_vlan(&link, p, *id).await
         }
+        Create::Vrf { table, .. } => sb.nl(node).add_vrf(&link, *table).await,
+        Create::Bond { opts, .. } => sb.nl(node).add_bond(&link, opts).await,
     }
 }
 
@@ -184,9 +186,32 @@ async fn change_link(sb: &Sandbox, l: &LinkOp) -> Result<(), NlError> {
             let i = sb.index(node, name).await?;
             sb.nl(node).set_port(i, name, opts).await?;
             match &opts.vlans {
-                Some(v) => sb.nl(node).set_port_vlans(i, name, v).await,
+                Some(v) => sb.nl(node).set_port_vlans(i, name, v, false).await,
                 None => Ok(()),
             }
+        }
+        LinkOp::SetBridgeVlans { node, name, vlans } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).set_port_vlans(i, name, vlans, true).await
+        }
+        LinkOp::PortVlan {
+            node,
+            name,
+            vlan,
+            add,
+            on_self,
+        } => {
+            let i = sb.index(node, name).await?;
+            sb.nl(node).port_vlan(i, name, vlan, *on_self, *add).await
+        }
+        LinkOp::SetBondPrimary {
+            node,
+            name,
+            primary,
+        } => {
+            let i = sb.index(node, name).await?;
+            let p = sb.index(node, primary).await?;
+            sb.nl(node).set_bond_primary(i, name, p, primary).await
         }
     }
 }
@@ -240,9 +265,11 @@ async fn entry(sb: &Sandbox, e: &EntryOp) -> Result<(), NlError> {
             mac,
             dst,
             on_self,
+            vlan,
         } => {
             let i = sb.index(node, port).await?;
-            sb.nl(node).del_fdb(i, *mac, port, *dst, *on_self).await
+            let entry = (*mac, *dst, *vlan);
+            sb.nl(node).del_fdb(i, port, entry, *on_self).await
         }
         EntryOp::FlushFdb { node, port } => {
             let i = sb.index(node, port).await?;

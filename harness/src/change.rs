@@ -55,12 +55,34 @@ pub(crate) fn describe(c: &Change) -> String {
                 if f.sticky { " sticky" } else { "" },
                 if f.extern_learn { " extern_learn" } else { "" }
             ),
-            FdbOp::Del { mac, port, dst, .. } => format!(
-                "fdb del {mac} dev {port}{} in {node}",
-                dst.map(|d| format!(" dst {d}")).unwrap_or_default()
+            FdbOp::Del {
+                mac,
+                port,
+                dst,
+                vlan,
+                ..
+            } => format!(
+                "fdb del {mac} dev {port}{}{} in {node}",
+                dst.map(|d| format!(" dst {d}")).unwrap_or_default(),
+                vlan.map(|v| format!(" vlan {v}")).unwrap_or_default()
             ),
             FdbOp::Flush { port } => format!("fdb flush dev {port} in {node}"),
         },
+        Change::Vlan {
+            dev,
+            vlan,
+            add,
+            on_self,
+        } => format!(
+            "bridge vlan {} dev {} vid {}{}{}{} in {}",
+            if *add { "add" } else { "del" },
+            dev.ifname,
+            vlan.vid,
+            if vlan.pvid { " pvid" } else { "" },
+            if vlan.untagged { " untagged" } else { "" },
+            if *on_self { " self" } else { "" },
+            dev.node
+        ),
         Change::Nexthop {
             node,
             add,
@@ -142,6 +164,18 @@ pub(crate) fn lower(c: &Change) -> Vec<Op> {
         }],
         Change::Neigh { node, op } => vec![lower_neigh(node, op)],
         Change::Fdb { node, op } => vec![lower_fdb(node, op)],
+        Change::Vlan {
+            dev,
+            vlan,
+            add,
+            on_self,
+        } => vec![Op::Link(LinkOp::PortVlan {
+            node: dev.node.clone(),
+            name: dev.ifname.clone(),
+            vlan: *vlan,
+            add: *add,
+            on_self: *on_self,
+        })],
     }
 }
 
@@ -223,12 +257,14 @@ fn lower_fdb(node: &NodeName, op: &FdbOp) -> Op {
             port,
             dst,
             on_self,
+            vlan,
         } => Op::Entry(EntryOp::DelFdb {
             node: node.clone(),
             port: port.clone(),
             mac: *mac,
             dst: *dst,
             on_self: *on_self,
+            vlan: *vlan,
         }),
         FdbOp::Flush { port } => Op::Entry(EntryOp::FlushFdb {
             node: node.clone(),
@@ -347,6 +383,7 @@ mod tests {
                 port: "vx0".into(),
                 dst: None,
                 on_self: true,
+                vlan: None,
             },
         });
         assert!(

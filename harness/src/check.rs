@@ -6,7 +6,7 @@ use crate::observation::Observation;
 use crate::sandbox::Sandbox;
 use crate::scenario::{
     Check, CounterCheck, FdbCheck, FramesCheck, LinkCheck, NeighCheck, NexthopCheck, RouteCheck,
-    Scenario,
+    Scenario, VlanCheck,
 };
 use crate::state::{self, NodeState, Sections};
 use crate::watches::Watches;
@@ -75,6 +75,7 @@ pub(crate) async fn observe(
         Check::Link(LinkCheck { dev, .. }) => {
             Observation::Node(NodeState::gather(sb.nl(&dev.node), Sections::LINKS).await?)
         }
+        Check::Vlan(VlanCheck { dev, .. }) => gather(sb, &dev.node, |s| s.vlans = true).await?,
         Check::Counter(CounterCheck { node, what, .. }) => Observation::Counters(
             crate::netfilter::counters(sb, node, what).map_err(|source| {
                 ObserveError::Netfilter {
@@ -124,6 +125,7 @@ pub(crate) fn describe(check: &Check) -> String {
             }
         ),
         Check::Link(LinkCheck { dev, .. }) => format!("check link {dev}"),
+        Check::Vlan(VlanCheck { dev, vid, .. }) => format!("check vlan {dev} vid {vid}"),
         Check::Nexthop(NexthopCheck { node, id, .. }) => format!("check nexthop {node} id {id}"),
         Check::Frames(FramesCheck { watch, at, .. }) => format!("check frames {watch} at {at}"),
         Check::Counter(CounterCheck { node, what, .. }) => format!("check counter {node} {what}"),

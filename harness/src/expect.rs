@@ -8,6 +8,7 @@ use crate::probe::arping::ArpResult;
 use crate::probe::ping::PingResult;
 use crate::scenario::{
     ArpExpect, Arping, Check, FdbCheck, FramesCheck, IfRef, LinkCheck, Mac, NeighCheck, Observe,
+    VlanCheck,
     Ping, Reach, Scenario,
 };
 use crate::state::{NodeState, NudState};
@@ -158,6 +159,7 @@ pub(crate) fn check(c: &Check, seen: &Observation, sc: &Scenario) -> Verdict {
         (Check::Fdb(f), Observation::Node(st)) => fdb(f, st),
         (Check::Route(r), Observation::Node(st)) if !r.lookup => route_entry(r, st),
         (Check::Link(l), Observation::Node(st)) => link(l, st),
+        (Check::Vlan(v), Observation::Node(st)) => vlan(v, st),
         (Check::Nexthop(n), Observation::Node(st)) => nexthop(n, st),
         (_, _) => mismatched(c),
     }
@@ -300,6 +302,7 @@ fn fdb(c: &FdbCheck, st: &NodeState) -> Verdict {
         present,
         dst,
         flags,
+        vlan,
     } = c;
     let entries: Vec<_> = st.fdb_entries().filter(|e| e.mac == *mac).collect();
     // A MAC written as `node:if` is named both ways; one written as a MAC, once.
@@ -317,10 +320,14 @@ fn fdb(c: &FdbCheck, st: &NodeState) -> Verdict {
     if let Some(d) = dst {
         expected += &format!(" dst {d}");
     }
+    if let Some(v) = vlan {
+        expected += &format!(" vlan {v}");
+    }
     expected += &flags_text(flags.as_ref());
     let matching = entries
         .iter()
         .filter(|e| port.as_ref().is_none_or(|p| e.port == *p))
+        .filter(|e| vlan.is_none_or(|v| e.vlan == Some(v)))
         .filter(|e| dst.is_none_or(|d| e.dst == Some(d)))
         .filter(|e| same_flags(flags.as_ref(), &e.flags))
         .count();
@@ -341,6 +348,49 @@ fn fdb(c: &FdbCheck, st: &NodeState) -> Verdict {
     Verdict::new(passed, expected, actual)
 }
 
+fn vlan(c: &VlanCheck, st: &NodeState) -> Verdict {
+    let VlanCheck {
+        dev,
+        vid,
+        pvid,
+        untagged,
+        present,
+    } = c;
+    let mut expected = if *present {
+        format!("{dev} in VLAN {vid}")
+    } else {
+        format!("{dev} not in VLAN {vid}")
+    };
+    for (word, want) in [("pvid", pvid), ("untagged", untagged)] {
+        match want {
+            Some(true) => expected += &format!(" {word}"),
+            Some(false) => expected += &format!(" not {word}"),
+            None => {}
+        }
+    }
+    let vlans = st
+        .vlans
+        .iter()
+        .find(|(d, _)| *d == dev.ifname.as_str())
+        .map(|(_, v)| v.as_slice())
+        .unwrap_or_default();
+    let found = vlans.iter().find(|v| v.vid == *vid);
+    let passed = match found {
+        None => !present,
+        Some(v) => {
+            *present
+                && pvid.is_none_or(|p| p == v.pvid)
+                && untagged.is_none_or(|u| u == v.untagged)
+        }
+    };
+    let actual = if vlans.is_empty() {
+        format!("{dev} is in no VLAN")
+    } else {
+        format!("{dev} VLANs: {}", crate::snapshot::vlan_words(vlans))
+    };
+    Verdict::new(passed, expected, actual)
+}
+
 fn link(c: &LinkCheck, st: &NodeState) -> Verdict {
     let LinkCheck {
         dev,
@@ -349,6 +399,7 @@ fn link(c: &LinkCheck, st: &NodeState) -> Verdict {
         port,
         mtu,
         master,
+        active,
     } = c;
     let found = st.link(&dev.ifname);
     if !present {
@@ -376,6 +427,9 @@ fn link(c: &LinkCheck, st: &NodeState) -> Verdict {
     if let Some(m) = master {
         want.push(format!("master {}", m.as_deref().unwrap_or("none")))
     }
+    if let Some(a) = active {
+        want.push(format!("active {}", a.as_deref().unwrap_or("none")))
+    }
     let expected = format!("{dev} {}", want.join(" "));
     let Some(l) = found else {
         return Verdict::new(false, expected, format!("{dev} does not exist"));
@@ -385,7 +439,10 @@ fn link(c: &LinkCheck, st: &NodeState) -> Verdict {
         && mtu.is_none_or(|m| m == l.mtu)
         && master
             .as_ref()
-            .is_none_or(|m| m.as_deref() == l.master.as_deref());
+            .is_none_or(|m| m.as_deref() == l.master.as_deref())
+        && active.as_ref().is_none_or(|a| {
+            a.as_deref() == l.bond.as_ref().and_then(|(_, act, _)| act.as_deref())
+        });
     let mut actual = format!("{dev} state {}", l.oper);
     if let Some(p) = &l.port_state {
         actual += &format!(" port {p}");
@@ -395,6 +452,9 @@ fn link(c: &LinkCheck, st: &NodeState) -> Verdict {
         l.mtu,
         l.master.as_deref().unwrap_or("none")
     );
+    if let Some((_, act, _)) = &l.bond {
+        actual += &format!(" active {}", act.as_deref().unwrap_or("none"));
+    }
     Verdict::new(passed, expected, actual)
 }
 

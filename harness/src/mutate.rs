@@ -5,7 +5,7 @@
 
 use crate::scenario::{
     Action, ArpExpect, ChangeStep, Check, CheckStep, CniErrorExpect, CniExpect, Connection, Count,
-    CounterCheck, FdbCheck, FramesCheck, LinkCheck, NeighCheck, NexthopCheck, Ping, Reach,
+    CounterCheck, FdbCheck, FramesCheck, LinkCheck, VlanCheck, NeighCheck, NexthopCheck, Ping, Reach,
     RouteCheck, Scenario, Step, Wait,
 };
 
@@ -121,7 +121,8 @@ fn flip_check(c: &Check) -> Option<Check> {
         | Check::Fdb(FdbCheck { present, .. })
         | Check::Route(RouteCheck { present, .. })
         | Check::Nexthop(NexthopCheck { present, .. })
-        | Check::Link(LinkCheck { present, .. }) => *present = !*present,
+        | Check::Link(LinkCheck { present, .. })
+        | Check::Vlan(VlanCheck { present, .. }) => *present = !*present,
         Check::Frames(FramesCheck { count, .. }) => *count = negate(*count)?,
         Check::Counter(CounterCheck { packets, bytes, .. }) => {
             if let Some(p) = packets {

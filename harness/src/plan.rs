@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use crate::scenario::{
-    BridgeOptions, Cidr, IfKind, IfName, IfRef, Interface, Mac, MacvlanMode, Nexthop, Node,
+    BondOptions, BridgeOptions, Cidr, IfKind, IfName, IfRef, Interface, Mac, MacvlanMode, Nexthop, Node,
     NodeName, PortOptions, Route, Rules, Scenario, StaticFdb, StaticNeigh, Vxlan,
 };
 
@@ -81,6 +81,21 @@ pub(crate) enum Create {
         parent: IfName,
         id: u16,
     },
+    Vrf {
+        node: NodeName,
+        name: IfName,
+        mac: Mac,
+        mtu: Option<u32>,
+        table: u32,
+    },
+    /// Without its primary, which must be a port first (`LinkOp::SetBondPrimary`).
+    Bond {
+        node: NodeName,
+        name: IfName,
+        mac: Mac,
+        mtu: Option<u32>,
+        opts: BondOptions,
+    },
 }
 
 impl Create {
@@ -116,6 +131,20 @@ impl Create {
                 mtu,
             }
             | Create::Vlan {
+                node,
+                name,
+                mac,
+                mtu,
+                ..
+            }
+            | Create::Vrf {
+                node,
+                name,
+                mac,
+                mtu,
+                ..
+            }
+            | Create::Bond {
                 node,
                 name,
                 mac,
@@ -178,6 +207,26 @@ pub(crate) enum LinkOp {
         name: IfName,
         opts: PortOptions,
     },
+    /// A bridge's own VLANs (`bridge vlan add dev BR vid N self`), exactly.
+    SetBridgeVlans {
+        node: NodeName,
+        name: IfName,
+        vlans: Vec<crate::scenario::PortVlan>,
+    },
+    /// `bridge vlan add|del dev NAME vid N [pvid] [untagged] [self]`.
+    PortVlan {
+        node: NodeName,
+        name: IfName,
+        vlan: crate::scenario::PortVlan,
+        add: bool,
+        on_self: bool,
+    },
+    /// `ip link set dev BOND type bond primary PORT`: the port must be attached.
+    SetBondPrimary {
+        node: NodeName,
+        name: IfName,
+        primary: IfName,
+    },
 }
 
 /// A table entry to add or remove: routes, nexthops, neighbours, fdb entries.
@@ -226,6 +275,7 @@ pub(crate) enum EntryOp {
         mac: Mac,
         dst: Option<IpAddr>,
         on_self: bool,
+        vlan: Option<u16>,
     },
     FlushFdb {
         node: NodeName,
@@ -458,6 +508,29 @@ fn plan_create(sc: &Scenario, n: &Node, i: &Interface, ph: &mut Phases) {
             parent: parent.clone(),
             id: *id,
         })),
+        IfKind::Vrf { table } => ph.base.push(Op::Create(Create::Vrf {
+            node: n.name.clone(),
+            name: i.name.clone(),
+            mac: i.mac,
+            mtu: i.mtu,
+            table: *table,
+        })),
+        IfKind::Bond(opts) => {
+            ph.base.push(Op::Create(Create::Bond {
+                node: n.name.clone(),
+                name: i.name.clone(),
+                mac: i.mac,
+                mtu: i.mtu,
+                opts: opts.clone(),
+            }));
+            if let Some(p) = &opts.primary {
+                ph.ups.push(Op::Link(LinkOp::SetBondPrimary {
+                    node: n.name.clone(),
+                    name: i.name.clone(),
+                    primary: p.clone(),
+                }));
+            }
+        }
     }
 }
 
@@ -474,6 +547,16 @@ fn plan_interface(sc: &Scenario, n: &Node, i: &Interface, ph: &mut Phases, ready
             node: n.name.clone(),
             name: i.name.clone(),
             master: m.clone(),
+        }));
+    }
+    if let IfKind::Bridge(BridgeOptions {
+        vlans: Some(vlans), ..
+    }) = &i.kind
+    {
+        ph.ups.push(Op::Link(LinkOp::SetBridgeVlans {
+            node: n.name.clone(),
+            name: i.name.clone(),
+            vlans: vlans.clone(),
         }));
     }
     // Port options need the port attached: they go with the links coming up, after it.
@@ -502,11 +585,22 @@ fn plan_interface(sc: &Scenario, n: &Node, i: &Interface, ph: &mut Phases, ready
         }));
         if will_carry(sc, &me) {
             ready.links_up.push(me.clone());
-            if ipv6_on(n) && !i.dad && !link_local_configured(n) {
+            if ipv6_on(n) && !i.dad && !link_local_configured(n) && gets_link_local(n, i) {
                 ready.v6_link_local.push(me.clone());
             }
         }
     }
+}
+
+/// Whether the kernel gives the interface an IPv6 link-local address: not a bond's
+/// port (addrconf skips IFF_SLAVE devices), and not a VRF device.
+fn gets_link_local(n: &Node, i: &Interface) -> bool {
+    let bond_port = i
+        .master
+        .as_ref()
+        .and_then(|m| n.interface(m))
+        .is_some_and(|m| matches!(m.kind, IfKind::Bond(_)));
+    !bond_port && !matches!(i.kind, IfKind::Vrf { .. })
 }
 
 /// Whether IPv6 stays on in a node: only where the scenario gives it IPv6 addresses.
@@ -573,9 +667,14 @@ pub(crate) fn after_link_up(sc: &Scenario, r: &IfRef) -> Readiness {
     let v6_link_local = links_up
         .iter()
         .filter(|c| {
-            let node = sc.node(&c.node);
-            node.is_some_and(|n| ipv6_on(n) && !link_local_configured(n))
-                && sc.interface(c).is_some_and(|i| !i.dad)
+            let Some(n) = sc.node(&c.node) else {
+                return false;
+            };
+            ipv6_on(n)
+                && !link_local_configured(n)
+                && sc
+                    .interface(c)
+                    .is_some_and(|i| !i.dad && gets_link_local(n, i))
         })
         .cloned()
         .collect();
@@ -606,9 +705,10 @@ fn carries(sc: &Scenario, r: &IfRef, depth: usize) -> bool {
         IfKind::Veth { peer, .. } => sc.interface(peer).is_some_and(|p| p.up),
         // A bridge has carrier once one of its ports forwards; with STP that takes
         // 2 x forward_delay, which a scenario checks with `within`, not readiness.
-        IfKind::Bridge(o) => {
-            o.stp != Some(true)
-                && sc.node(&r.node).is_some_and(|n| {
+        // A bond carries once one of its ports does.
+        IfKind::Bridge(BridgeOptions { stp: Some(true), .. }) => false,
+        IfKind::Bridge(_) | IfKind::Bond(_) => {
+            sc.node(&r.node).is_some_and(|n| {
                     n.interfaces.iter().any(|p| {
                         p.master.as_deref() == Some(&r.ifname)
                             && carries(
@@ -635,6 +735,8 @@ fn carries(sc: &Scenario, r: &IfRef, depth: usize) -> bool {
             },
             depth + 1,
         ),
+        // A VRF is up as soon as it is set up, ports or not.
+        IfKind::Vrf { .. } => true,
     }
 }
 

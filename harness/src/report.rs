@@ -11,7 +11,7 @@ use crate::error::Skip;
 use crate::ownfs::Dir;
 use crate::scenario::{
     Action, CarrierStep, Change, ChangeStep, Check, CheckStep, CounterCheck, FdbCheck, FramesCheck,
-    LinkCheck, LinkStep, ListenStep, LoadError, NeighCheck, NexthopCheck, NodeName, RouteCheck,
+    LinkCheck, LinkStep, VlanCheck, ListenStep, LoadError, NeighCheck, NexthopCheck, NodeName, RouteCheck,
     RulesStep, Scenario, Step,
 };
 
@@ -279,12 +279,15 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             | Check::Route(RouteCheck { node, .. })
             | Check::Nexthop(NexthopCheck { node, .. })
             | Check::Counter(CounterCheck { node, .. }) => node.clone(),
-            Check::Link(LinkCheck { dev, .. }) => dev.node.clone(),
+            Check::Link(LinkCheck { dev, .. }) | Check::Vlan(VlanCheck { dev, .. }) => {
+                dev.node.clone()
+            }
             Check::Frames(FramesCheck { at, .. }) => at.node.clone(),
         }],
         Action::Change(ChangeStep { change, .. }) => vec![match change {
             Change::LinkDelete { dev }
             | Change::LinkSet { dev, .. }
+            | Change::Vlan { dev, .. }
             | Change::Address { dev, .. } => dev.node.clone(),
             Change::Route { node, .. }
             | Change::Sysctl { node, .. }

@@ -19,15 +19,6 @@ fn owner_note(sc: &Scenario, mac: Mac) -> String {
         .unwrap_or_default()
 }
 
-fn table_name(t: u32) -> String {
-    match t {
-        254 => "main".into(),
-        255 => "local".into(),
-        253 => "default".into(),
-        t => t.to_string(),
-    }
-}
-
 /// Neighbour states that move with time are all `reachable`: the entry resolved.
 fn stable_state(s: NudState) -> &'static str {
     match s {
@@ -54,12 +45,18 @@ pub(crate) async fn render(
         routes: want("routes"),
         neigh: want("neigh"),
         fdb: want("fdb"),
+        vlans: false,
+        rules: want("rules"),
     };
     let mut out = String::new();
     for n in &sc.nodes {
         if nodes.is_some_and(|ns| !ns.contains(&n.name)) {
             continue;
         }
+        let sections = Sections {
+            vlans: want("vlans") && has_vlan_bridge(n),
+            ..sections
+        };
         let mut st = NodeState::gather(sb.nl(&n.name), sections).await?;
         st.disguise(&aliases.of(&n.name));
         if want("nexthops") && uses_nexthops(sc, n) {
@@ -81,6 +78,13 @@ pub(crate) async fn render(
         }
     }
     Ok(out)
+}
+
+/// Whether a node declares a VLAN-aware bridge: only then has it VLANs to show.
+fn has_vlan_bridge(n: &Node) -> bool {
+    n.interfaces.iter().any(
+        |i| matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true)),
+    )
 }
 
 /// Whether a node can have nexthop objects: the dump costs a socket, so only then.
@@ -110,6 +114,13 @@ pub(crate) fn render_node(
     if want.routes {
         render_routes(out, st);
     }
+    // Only rules a namespace is not born with, so older snapshots stay as they were.
+    if want.rules && !st.rules.is_empty() {
+        out.push_str("rules\n");
+        for r in &st.rules {
+            let _ = writeln!(out, "  {r}");
+        }
+    }
     if !st.nexthops.is_empty() {
         out.push_str("nexthops\n");
         for nh in &st.nexthops {
@@ -128,6 +139,30 @@ pub(crate) fn render_node(
     if want.fdb && has_bridge {
         render_fdb(out, sc, n, st);
     }
+    if want.vlans {
+        out.push_str("vlans\n");
+        for (dev, vlans) in &st.vlans {
+            let _ = writeln!(out, "  {dev:<8} {}", vlan_words(vlans));
+        }
+    }
+}
+
+/// A port's VLANs as `bridge vlan show` prints them, on one line: `1 pvid untagged, 10`.
+pub(crate) fn vlan_words(vlans: &[crate::scenario::PortVlan]) -> String {
+    vlans
+        .iter()
+        .map(|v| {
+            let mut w = v.vid.to_string();
+            if v.pvid {
+                w += " pvid";
+            }
+            if v.untagged {
+                w += " untagged";
+            }
+            w
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn render_links(out: &mut String, n: &Node, st: &NodeState) {
@@ -164,6 +199,21 @@ fn render_links(out: &mut String, n: &Node, st: &NodeState) {
             let _ = write!(line, "\n           vxlan {v}");
             if let Some(d) = lower {
                 let _ = write!(line, " dev {d}");
+            }
+        }
+        if let Some(t) = l.vrf_table {
+            let _ = write!(line, "  vrf table {t}");
+        }
+        if let Some(p) = l.bond_port {
+            let _ = write!(line, "  bond_port {p}");
+        }
+        if let Some((settings, active, primary)) = &l.bond {
+            let _ = write!(line, "\n           bond {settings}");
+            if let Some(a) = active {
+                let _ = write!(line, " active {a}");
+            }
+            if let Some(p) = primary {
+                let _ = write!(line, " primary {p}");
             }
         }
         if let Some(m) = &l.macvlan_mode {
@@ -261,7 +311,7 @@ fn render_routes(out: &mut String, st: &NodeState) {
                 }
             }
             if r.table != 254 {
-                let _ = write!(s, " table {}", table_name(r.table));
+                let _ = write!(s, " table {}", crate::scenario::table_name(r.table));
             }
             (r.table, r.dst.addr.is_ipv6(), s)
         })
@@ -470,10 +520,10 @@ mod tests {
 
     #[test]
     fn tables_have_their_iproute2_names_and_others_their_number() {
-        assert_eq!(table_name(254), "main");
-        assert_eq!(table_name(255), "local");
-        assert_eq!(table_name(253), "default");
-        assert_eq!(table_name(100), "100");
+        assert_eq!(crate::scenario::table_name(254), "main");
+        assert_eq!(crate::scenario::table_name(255), "local");
+        assert_eq!(crate::scenario::table_name(253), "default");
+        assert_eq!(crate::scenario::table_name(100), "100");
     }
 
     #[test]

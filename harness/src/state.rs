@@ -21,6 +21,10 @@ pub(crate) struct Sections {
     pub routes: bool,
     pub neigh: bool,
     pub fdb: bool,
+    /// Bridge VLANs, per port and per bridge (`bridge vlan show`).
+    pub vlans: bool,
+    /// Policy routing rules (`ip rule show`).
+    pub rules: bool,
 }
 
 impl Sections {
@@ -29,6 +33,8 @@ impl Sections {
         routes: false,
         neigh: false,
         fdb: false,
+        vlans: false,
+        rules: false,
     };
 }
 
@@ -65,6 +71,10 @@ pub(crate) struct NodeState {
     pub fdb: Vec<FdbRow>,
     /// Filled by `nexthops` when asked for: the dump needs the namespace, not the handle.
     pub nexthops: Vec<NexthopRow>,
+    /// Each bridge port's (or VLAN-aware bridge's) VLANs, by name.
+    pub vlans: Vec<(String, Vec<crate::scenario::PortVlan>)>,
+    /// The rules a namespace is not born with, as `ipv4 1000: from all lookup ...`.
+    pub rules: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +97,12 @@ pub(crate) struct Link {
     /// A vxlan's tunnel (`vni 42 remote ...`) and its `dev`.
     pub vxlan: Option<(String, Option<String>)>,
     pub macvlan_mode: Option<String>,
+    pub vrf_table: Option<u32>,
+    /// A bond's settings (`mode active-backup miimon 100 ...`), and its active and
+    /// primary ports.
+    pub bond: Option<(String, Option<String>, Option<String>)>,
+    /// A bond port's state: `active` or `backup`.
+    pub bond_port: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,6 +324,28 @@ impl NodeState {
                 })
                 .collect();
         }
+        if want.vlans {
+            st.vlans = nl
+                .bridge_vlans()
+                .await?
+                .into_iter()
+                .map(|(i, v)| {
+                    let v = v
+                        .into_iter()
+                        .map(|(vid, pvid, untagged)| crate::scenario::PortVlan {
+                            vid,
+                            pvid,
+                            untagged,
+                        })
+                        .collect();
+                    (name(i), v)
+                })
+                .collect();
+            st.vlans.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        if want.rules {
+            st.rules = nl.rules().await?;
+        }
         if want.routes {
             st.routes = nl
                 .routes()
@@ -450,6 +488,15 @@ fn link(l: &netlink::LinkState, name: &impl Fn(u32) -> String) -> Link {
         bridge: l.bridge.clone(),
         vxlan: l.vxlan.clone().map(|(v, d)| (v, d.map(name))),
         macvlan_mode: l.macvlan_mode.clone(),
+        vrf_table: l.vrf_table,
+        bond: l.bond.as_ref().map(|b| {
+            (
+                b.settings.clone(),
+                b.active.map(name),
+                b.primary.map(name),
+            )
+        }),
+        bond_port: l.bond_port,
     }
 }
 

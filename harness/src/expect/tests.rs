@@ -210,6 +210,9 @@ fn link(name: &str, oper: OperState, master: Option<&str>) -> Link {
         bridge: None,
         vxlan: None,
         macvlan_mode: None,
+        vrf_table: None,
+        bond: None,
+        bond_port: None,
     }
 }
 
@@ -386,6 +389,7 @@ fn fdb_checks() {
             present,
             dst: None,
             flags: None,
+            vlan: None,
         })
     };
     assert!(check_passes(&c(mac, Some("veth1"), true), st.clone(), &sc));
@@ -660,6 +664,7 @@ fn link_checks() {
             port: None,
             mtu: None,
             master: master.map(|m| m.map(IfName::from)),
+            active: None,
         })
     };
     assert!(check_passes(
@@ -699,6 +704,7 @@ fn link_checks() {
         port: Some(crate::scenario::PortState::Blocking),
         mtu: Some(1400),
         master: None,
+        active: None,
     });
     let v = check(&mtu, &node(st), &sc);
     assert!(!v.passed);
@@ -722,6 +728,7 @@ fn a_check_judged_on_the_wrong_observation_fails() {
         port: None,
         mtu: None,
         master: None,
+        active: None,
     });
     assert!(!check(&c, &Observation::Lookup(None), &sc).passed);
 }
@@ -968,4 +975,87 @@ fn where_frames_went_is_judged_only_after_the_probe_passed() {
         passed,
         "nothing observed, nothing added"
     );
+}
+
+#[test]
+fn a_bond_check_names_the_active_port_it_found() {
+    let sc = sc();
+    let mut bond = link("bond0", OperState::Up, None);
+    bond.kind = Some("bond".into());
+    bond.bond = Some((
+        "mode active-backup miimon 100".into(),
+        Some("eth1".into()),
+        None,
+    ));
+    let st = NodeState {
+        links: vec![bond],
+        ..NodeState::default()
+    };
+    let c = |active: Option<&str>| {
+        Check::Link(LinkCheck {
+            dev: IfRef {
+                node: "a".into(),
+                ifname: "bond0".into(),
+            },
+            present: true,
+            state: None,
+            port: None,
+            mtu: None,
+            master: None,
+            active: Some(active.map(IfName::from)),
+        })
+    };
+    assert!(check_passes(&c(Some("eth1")), st.clone(), &sc));
+    let wrong = check(&c(Some("eth0")), &node(st.clone()), &sc);
+    assert!(!wrong.passed);
+    assert_eq!(wrong.expected, "a:bond0 active eth0");
+    assert!(wrong.actual.contains("active eth1"), "{}", wrong.actual);
+    assert!(!check_passes(&c(None), st, &sc), "it has an active port");
+}
+
+#[test]
+fn a_vlan_check_compares_membership_and_flags() {
+    use crate::scenario::{PortVlan, VlanCheck};
+    let sc = sc();
+    let st = NodeState {
+        vlans: vec![(
+            "swp1".into(),
+            vec![
+                PortVlan {
+                    vid: 1,
+                    pvid: true,
+                    untagged: true,
+                },
+                PortVlan {
+                    vid: 10,
+                    pvid: false,
+                    untagged: false,
+                },
+            ],
+        )],
+        ..NodeState::default()
+    };
+    let c = |vid: u16, pvid: Option<bool>, present: bool| {
+        Check::Vlan(VlanCheck {
+            dev: IfRef {
+                node: "sw".into(),
+                ifname: "swp1".into(),
+            },
+            vid,
+            pvid,
+            untagged: None,
+            present,
+        })
+    };
+    assert!(check_passes(&c(1, Some(true), true), st.clone(), &sc));
+    assert!(check_passes(&c(10, Some(false), true), st.clone(), &sc));
+    assert!(check_passes(&c(20, None, false), st.clone(), &sc));
+    let wrong = check(&c(10, Some(true), true), &node(st.clone()), &sc);
+    assert!(!wrong.passed);
+    assert_eq!(wrong.expected, "sw:swp1 in VLAN 10 pvid");
+    assert_eq!(wrong.actual, "sw:swp1 VLANs: 1 pvid untagged, 10");
+    assert!(!check_passes(&c(1, None, false), st, &sc), "it is in VLAN 1");
+    let none = check(&c(1, None, true), &node(NodeState::default()), &sc);
+    assert!(!none.passed);
+    assert_eq!(none.actual, "sw:swp1 is in no VLAN");
 }

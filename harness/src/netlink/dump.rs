@@ -5,9 +5,12 @@ use std::net::IpAddr;
 use futures::TryStreamExt;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
-    BridgeStpState, InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoMacVlan, InfoPortData,
-    InfoVxlan, LinkAttribute, LinkInfo, LinkMessage, State,
+    BondPortState, BridgeStpState, InfoBond, InfoBondPort, InfoBridge, InfoBridgePort, InfoData,
+    InfoKind, InfoMacVlan, InfoPortData, InfoVrf, InfoVxlan, LinkAttribute, LinkInfo, LinkMessage,
+    State,
 };
+
+use netlink_packet_route::AddressFamily;
 
 use super::{Nl, NlError};
 use crate::scenario::{Cidr, Mac, OperState};
@@ -31,6 +34,20 @@ pub(crate) struct LinkState {
     pub vxlan: Option<(String, Option<u32>)>,
     /// A macvlan's mode.
     pub macvlan_mode: Option<String>,
+    /// A VRF's table.
+    pub vrf_table: Option<u32>,
+    pub bond: Option<BondState>,
+    /// A bond port's state: `active` or `backup`.
+    pub bond_port: Option<&'static str>,
+}
+
+/// A bond's settings, and which port it sends through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BondState {
+    /// `mode active-backup miimon 100 updelay 0 downdelay 0`.
+    pub settings: String,
+    pub active: Option<u32>,
+    pub primary: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +84,46 @@ impl Nl {
         Ok(msgs.into_iter().map(link_state).collect())
     }
 
+    /// Each bridge port's VLANs, and each VLAN-aware bridge's own, by ifindex, as
+    /// `bridge vlan show` lists them: (vid, pvid, untagged), in the kernel's order.
+    pub(crate) async fn bridge_vlans(&self) -> Result<Vec<(u32, Vec<(u16, bool, bool)>)>, NlError> {
+        use netlink_packet_route::link::{AfSpecBridge, BridgeVlanInfoFlags, LinkExtentMask};
+        let msgs: Vec<_> = self
+            .handle
+            .link()
+            .get()
+            .set_filter_mask(AddressFamily::Bridge, vec![LinkExtentMask::Brvlan])
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| self.err("dump bridge VLANs", &e))?;
+        let mut out: Vec<(u32, Vec<(u16, bool, bool)>)> = Vec::new();
+        for m in msgs {
+            let vlans: Vec<_> = m
+                .attributes
+                .iter()
+                .filter_map(|a| match a {
+                    LinkAttribute::AfSpecBridge(spec) => Some(spec),
+                    _ => None,
+                })
+                .flatten()
+                .filter_map(|s| match s {
+                    AfSpecBridge::VlanInfo(v) => Some((
+                        v.vid,
+                        v.flags.contains(BridgeVlanInfoFlags::Pvid),
+                        v.flags.contains(BridgeVlanInfoFlags::Untagged),
+                    )),
+                    _ => None,
+                })
+                .collect();
+            // A bridge with a master of its own is dumped twice; keep one.
+            if !vlans.is_empty() && !out.iter().any(|(i, _)| *i == m.header.index) {
+                out.push((m.header.index, vlans));
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) async fn addresses(&self) -> Result<Vec<AddrState>, NlError> {
         let msgs: Vec<_> = self
             .handle
@@ -95,6 +152,9 @@ pub(super) fn link_state(m: LinkMessage) -> LinkState {
         bridge: None,
         vxlan: None,
         macvlan_mode: None,
+        vrf_table: None,
+        bond: None,
+        bond_port: None,
     };
     for a in m.attributes {
         match a {
@@ -115,6 +175,24 @@ pub(super) fn link_state(m: LinkMessage) -> LinkState {
                         }
                         LinkInfo::Data(InfoData::Vxlan(attrs)) => {
                             l.vxlan = Some(vxlan_info(&attrs))
+                        }
+                        LinkInfo::Data(InfoData::Vrf(attrs)) => {
+                            l.vrf_table = attrs.iter().find_map(|a| match a {
+                                InfoVrf::TableId(t) => Some(*t),
+                                _ => None,
+                            })
+                        }
+                        LinkInfo::Data(InfoData::Bond(attrs)) => l.bond = Some(bond_info(&attrs)),
+                        LinkInfo::PortData(InfoPortData::BondPort(attrs)) => {
+                            l.bond_port = attrs.iter().find_map(|a| match a {
+                                InfoBondPort::BondPortState(BondPortState::Active) => {
+                                    Some("active")
+                                }
+                                InfoBondPort::BondPortState(BondPortState::Backup) => {
+                                    Some("backup")
+                                }
+                                _ => None,
+                            })
                         }
                         LinkInfo::Data(InfoData::MacVlan(attrs)) => {
                             l.macvlan_mode = attrs.iter().find_map(|a| match a {
@@ -189,6 +267,40 @@ pub(super) fn port_info(attrs: &[InfoBridgePort]) -> (Option<String>, Vec<String
     (state, flags)
 }
 
+/// A bond's mode and carrier timers, as iproute2 names them, and its ports by index.
+pub(super) fn bond_info(attrs: &[InfoBond]) -> BondState {
+    let mut b = BondState {
+        settings: String::new(),
+        active: None,
+        primary: None,
+    };
+    let mut parts = Vec::new();
+    for a in attrs {
+        match a {
+            InfoBond::Mode(m) => {
+                let n = u8::from(*m) as usize;
+                let name = crate::scenario::BondMode::ALL
+                    .get(n)
+                    .map_or_else(|| n.to_string(), |m| m.name().to_string());
+                parts.push((0, format!("mode {name}")));
+            }
+            InfoBond::MiiMon(v) => parts.push((1, format!("miimon {v}"))),
+            InfoBond::UpDelay(v) => parts.push((2, format!("updelay {v}"))),
+            InfoBond::DownDelay(v) => parts.push((3, format!("downdelay {v}"))),
+            InfoBond::ActivePort(i) => b.active = Some(*i),
+            InfoBond::Primary(i) => b.primary = Some(*i),
+            _ => {}
+        }
+    }
+    parts.sort();
+    b.settings = parts
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect::<Vec<_>>()
+        .join(" ");
+    b
+}
+
 /// A vxlan's tunnel settings, and its `dev`.
 pub(super) fn vxlan_info(attrs: &[InfoVxlan]) -> (String, Option<u32>) {
     let (mut vni, mut remote, mut local, mut port, mut dev) = (None, None, None, None, None);
@@ -247,6 +359,11 @@ pub(super) fn bridge_info(attrs: &[InfoBridge]) -> String {
                 5,
                 format!("mcast_snooping {}", if *m { "on" } else { "off" }),
             )),
+            // Shown only when on, as older snapshots have no such field.
+            InfoBridge::VlanFiltering(true) => parts.push((6, "vlan_filtering on".into())),
+            InfoBridge::VlanDefaultPvid(p) if *p != 1 => {
+                parts.push((7, format!("vlan_default_pvid {p}")))
+            }
             _ => {}
         }
     }

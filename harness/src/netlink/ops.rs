@@ -17,13 +17,13 @@ use netlink_packet_route::route::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::{
-    LinkBridge, LinkBridgePort, LinkDummy, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVeth,
-    LinkVlan, LinkVxlan, RouteMessageBuilder,
+    LinkBond, LinkBridge, LinkBridgePort, LinkDummy, LinkMacVlan, LinkMessageBuilder, LinkUnspec,
+    LinkVeth, LinkVlan, LinkVrf, LinkVxlan, RouteMessageBuilder,
 };
 
 use super::{Nl, NlError};
 use crate::scenario::{
-    BridgeOptions, Cidr, FdbState, Mac, MacvlanMode, PortOptions, PortVlan, Route, RoutePref,
+    BondOptions, BridgeOptions, Cidr, FdbState, Mac, MacvlanMode, PortOptions, PortVlan, Route, RoutePref,
     RouteType, StaticFdb, StaticNeigh, Vxlan,
 };
 
@@ -95,6 +95,9 @@ impl Nl {
         }
         if let Some(v) = opts.vlan_filtering {
             b = b.vlan_filtering(v);
+        }
+        if let Some(p) = opts.vlan_default_pvid {
+            b = b.vlan_default_pvid(p);
         }
         self.handle
             .link()
@@ -185,6 +188,64 @@ impl Nl {
             .execute()
             .await
             .map_err(|e| self.err(format!("create vlan {name} id {id}"), &e))
+    }
+
+    /// A VRF device routing through `table`.
+    pub(crate) async fn add_vrf(&self, link: &NewLink<'_>, table: u32) -> Result<(), NlError> {
+        let name = link.name;
+        self.handle
+            .link()
+            .add(link.fixed(LinkVrf::new(name, table)).build())
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("create vrf {name} table {table}"), &e))
+    }
+
+    /// A bond, without its primary (set once its ports are attached).
+    pub(crate) async fn add_bond(
+        &self,
+        link: &NewLink<'_>,
+        opts: &BondOptions,
+    ) -> Result<(), NlError> {
+        use netlink_packet_route::link::BondMode as NlMode;
+        let name = link.name;
+        let mut b = link.fixed(LinkBond::new(name)).mode(NlMode::from(opts.mode.number()));
+        if let Some(m) = opts.miimon_ms {
+            b = b.miimon(m);
+        }
+        if let Some(d) = opts.updelay_ms {
+            b = b.updelay(d);
+        }
+        if let Some(d) = opts.downdelay_ms {
+            b = b.downdelay(d);
+        }
+        self.handle
+            .link()
+            .add(b.build())
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("create bond {name} mode {}", opts.mode.name()), &e))
+    }
+
+    /// `ip link set dev BOND type bond primary PORT`.
+    pub(crate) async fn set_bond_primary(
+        &self,
+        index: u32,
+        name: &str,
+        primary: u32,
+        primary_name: &str,
+    ) -> Result<(), NlError> {
+        use netlink_packet_route::link::InfoBond;
+        let m = LinkMessageBuilder::<LinkBond>::new(name)
+            .index(index)
+            .append_info_data(InfoBond::Primary(primary))
+            .build();
+        self.handle
+            .link()
+            .set(m)
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("make {primary_name} the primary of bond {name}"), &e))
     }
 
     /// A vxlan device; `dev_index` is its underlay's index, when it names one.
@@ -309,6 +370,10 @@ impl Nl {
         if let Some(id) = route.nhid {
             msg.attributes.push(RouteAttribute::NhId(id));
         }
+        if let Some(a) = route.src {
+            msg.attributes
+                .push(RouteAttribute::PrefSource(RouteAddress::from(a)));
+        }
         if let Some(p) = route.pref {
             msg.attributes.push(RouteAttribute::Preference(match p {
                 RoutePref::Low => RoutePreference::Low,
@@ -375,52 +440,63 @@ fn neigh_address(a: IpAddr) -> NeighbourAddress {
 
 /// Runtime changes and static entries.
 impl Nl {
-    /// A bridge port's VLANs, exactly: `bridge vlan add` for each, and `bridge vlan
-    /// del vid 1` when the default VLAN is not among them.
+    /// A bridge port's VLANs, or with `on_self` a bridge's own, exactly: `bridge vlan
+    /// add` for each, and `bridge vlan del vid 1` when the default VLAN is not among them.
     pub(crate) async fn set_port_vlans(
         &self,
         index: u32,
         name: &str,
         vlans: &[PortVlan],
+        on_self: bool,
     ) -> Result<(), NlError> {
-        use netlink_packet_route::link::{
-            AfSpecBridge, BridgeVlanInfo, BridgeVlanInfoFlags, LinkAttribute, LinkMessage,
-        };
-        use netlink_packet_route::AddressFamily;
-        let message = |vid: u16, flags: BridgeVlanInfoFlags| {
-            let mut m = LinkMessage::default();
-            m.header.interface_family = AddressFamily::Bridge;
-            m.header.index = index;
-            m.attributes
-                .push(LinkAttribute::AfSpecBridge(vec![AfSpecBridge::VlanInfo(
-                    BridgeVlanInfo { flags, vid },
-                )]));
-            m
-        };
         if !vlans.iter().any(|v| v.vid == 1) {
-            self.handle
-                .link()
-                .del_with_message(message(1, BridgeVlanInfoFlags::empty()))
-                .execute()
-                .await
-                .map_err(|e| self.err(format!("remove VLAN 1 from bridge port {name}"), &e))?;
+            let one = PortVlan {
+                vid: 1,
+                pvid: false,
+                untagged: false,
+            };
+            self.port_vlan(index, name, &one, on_self, false).await?;
         }
         for v in vlans {
-            let mut flags = BridgeVlanInfoFlags::empty();
-            if v.pvid {
-                flags |= BridgeVlanInfoFlags::Pvid;
-            }
-            if v.untagged {
-                flags |= BridgeVlanInfoFlags::Untagged;
-            }
-            self.handle
-                .link()
-                .set(message(v.vid, flags))
-                .execute()
-                .await
-                .map_err(|e| self.err(format!("add VLAN {} to bridge port {name}", v.vid), &e))?;
+            self.port_vlan(index, name, v, on_self, true).await?;
         }
         Ok(())
+    }
+
+    /// `bridge vlan add|del dev NAME vid N [pvid] [untagged] [self]`.
+    pub(crate) async fn port_vlan(
+        &self,
+        index: u32,
+        name: &str,
+        v: &PortVlan,
+        on_self: bool,
+        add: bool,
+    ) -> Result<(), NlError> {
+        use netlink_packet_route::link::{
+            AfSpecBridge, BridgeFlag, BridgeVlanInfo, BridgeVlanInfoFlags, LinkAttribute,
+            LinkMessage,
+        };
+        let mut flags = BridgeVlanInfoFlags::empty();
+        if v.pvid {
+            flags |= BridgeVlanInfoFlags::Pvid;
+        }
+        if v.untagged {
+            flags |= BridgeVlanInfoFlags::Untagged;
+        }
+        let mut m = LinkMessage::default();
+        m.header.interface_family = AddressFamily::Bridge;
+        m.header.index = index;
+        let mut spec = vec![AfSpecBridge::VlanInfo(BridgeVlanInfo { flags, vid: v.vid })];
+        if on_self {
+            spec.insert(0, AfSpecBridge::Flags(BridgeFlag::LowerDev));
+        }
+        m.attributes.push(LinkAttribute::AfSpecBridge(spec));
+        let (what, r) = if add {
+            ("add", self.handle.link().set(m).execute().await)
+        } else {
+            ("remove", self.handle.link().del_with_message(m).execute().await)
+        };
+        r.map_err(|e| self.err(format!("{what} VLAN {} on {name}", v.vid), &e))
     }
 
     pub(crate) async fn set_port(
@@ -661,6 +737,9 @@ impl Nl {
             msg.attributes
                 .push(NeighbourAttribute::Destination(neigh_address(d)));
         }
+        if let Some(v) = f.vlan {
+            msg.attributes.push(NeighbourAttribute::Vlan(v));
+        }
         // EXCL for `add`, as iproute2; APPEND adds one more remote to a MAC.
         const NLM_F_APPEND: u16 = 0x800;
         let how = if f.append { NLM_F_APPEND } else { NLM_F_EXCL };
@@ -684,14 +763,15 @@ impl Nl {
         Ok(())
     }
 
+    /// `bridge fdb del MAC dev PORT [dst IP] [vlan N] [self]`; `entry` is (MAC, dst, vlan).
     pub(crate) async fn del_fdb(
         &self,
         port_index: u32,
-        mac: Mac,
         port: &str,
-        dst: Option<IpAddr>,
+        entry: (Mac, Option<IpAddr>, Option<u16>),
         on_self: bool,
     ) -> Result<(), NlError> {
+        let (mac, dst, vlan) = entry;
         let mut msg = NeighbourMessage::default();
         msg.header.family = AddressFamily::Bridge;
         msg.header.ifindex = port_index;
@@ -705,6 +785,9 @@ impl Nl {
         if let Some(d) = dst {
             msg.attributes
                 .push(NeighbourAttribute::Destination(neigh_address(d)));
+        }
+        if let Some(v) = vlan {
+            msg.attributes.push(NeighbourAttribute::Vlan(v));
         }
         self.handle
             .neighbours()

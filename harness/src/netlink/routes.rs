@@ -284,3 +284,79 @@ pub(super) fn blackhole_answer(dst: IpAddr) -> RouteState {
         hops: Vec::new(),
     }
 }
+
+/// Policy routing rules, as `ip rule show` and `ip -6 rule show` print them, without
+/// the ones every namespace is born with (local, main and default): `1000: from all
+/// lookup [l3mdev-table]`. IPv4 first, each family in priority order.
+impl Nl {
+    pub(crate) async fn rules(&self) -> Result<Vec<String>, NlError> {
+        use netlink_packet_route::rule::{RuleAction, RuleAttribute};
+        use rtnetlink::IpVersion;
+        let mut out = Vec::new();
+        for (v, family) in [(IpVersion::V4, "ipv4"), (IpVersion::V6, "ipv6")] {
+            let msgs: Vec<_> = self
+                .handle
+                .rule()
+                .get(v)
+                .execute()
+                .try_collect()
+                .await
+                .map_err(|e| self.err("dump rules", &e))?;
+            let mut rows: Vec<(u32, String)> = Vec::new();
+            for m in msgs {
+                let (mut prio, mut table, mut l3mdev) = (0, u32::from(m.header.table), false);
+                let (mut from, mut to) = ("all".to_string(), None);
+                let (mut iif, mut oif, mut mark) = (None, None, None);
+                for a in &m.attributes {
+                    match a {
+                        RuleAttribute::Priority(p) => prio = *p,
+                        RuleAttribute::Table(t) => table = *t,
+                        RuleAttribute::L3MDev(on) => l3mdev = *on,
+                        RuleAttribute::Source(s) => {
+                            from = format!("{s}/{}", m.header.src_len)
+                        }
+                        RuleAttribute::Destination(d) => {
+                            to = Some(format!("{d}/{}", m.header.dst_len))
+                        }
+                        RuleAttribute::Iifname(n) => iif = Some(n.clone()),
+                        RuleAttribute::Oifname(n) => oif = Some(n.clone()),
+                        RuleAttribute::FwMark(f) => mark = Some(*f),
+                        _ => {}
+                    }
+                }
+                let born = !l3mdev
+                    && from == "all"
+                    && to.is_none()
+                    && iif.is_none()
+                    && oif.is_none()
+                    && mark.is_none()
+                    && matches!((prio, table), (0, 255) | (32766, 254) | (32767, 253));
+                if born {
+                    continue;
+                }
+                let mut line = format!("{family} {prio}: from {from}");
+                if let Some(t) = to {
+                    line += &format!(" to {t}");
+                }
+                if let Some(f) = mark {
+                    line += &format!(" fwmark {f:#x}");
+                }
+                if let Some(i) = iif {
+                    line += &format!(" iif {i}");
+                }
+                if let Some(o) = oif {
+                    line += &format!(" oif {o}");
+                }
+                line += &match (l3mdev, m.header.action) {
+                    (true, _) => " lookup [l3mdev-table]".to_string(),
+                    (false, RuleAction::ToTable) => format!(" lookup {}", crate::scenario::table_name(table)),
+                    (false, a) => format!(" {}", format!("{a:?}").to_lowercase()),
+                };
+                rows.push((prio, line));
+            }
+            rows.sort();
+            out.extend(rows.into_iter().map(|(_, l)| l));
+        }
+        Ok(out)
+    }
+}

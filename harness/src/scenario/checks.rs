@@ -97,6 +97,17 @@ pub enum Check {
     Link(LinkCheck),
     Nexthop(NexthopCheck),
     Counter(CounterCheck),
+    Vlan(VlanCheck),
+}
+
+/// A `vlan` check: a bridge port's (or VLAN-aware bridge's) membership in one VLAN.
+#[derive(Debug, Clone)]
+pub struct VlanCheck {
+    pub dev: IfRef,
+    pub vid: u16,
+    pub pvid: Option<bool>,
+    pub untagged: Option<bool>,
+    pub present: bool,
 }
 
 /// The frames a watch counted since it started.
@@ -135,6 +146,8 @@ pub struct FdbCheck {
     pub dst: Option<IpAddr>,
     /// Exactly these flags (`sticky`, `extern_learn`, `offload`, `locked`); `[]` none.
     pub flags: Option<Vec<String>>,
+    /// The entry's VLAN.
+    pub vlan: Option<u16>,
 }
 
 /// A `route` check.
@@ -165,6 +178,8 @@ pub struct LinkCheck {
     pub port: Option<PortState>,
     pub mtu: Option<u32>,
     pub master: Option<Option<IfName>>,
+    /// A bond's active port; Some(None): none.
+    pub active: Option<Option<IfName>>,
 }
 
 /// A nexthop object: whether it exists, and what it is.

@@ -141,6 +141,68 @@ pub struct BridgeOptions {
     pub mcast_snooping: Option<bool>,
     /// Needs CONFIG_BRIDGE_VLAN_FILTERING: declare `requires: [vlan_filtering]`.
     pub vlan_filtering: Option<bool>,
+    pub vlan_default_pvid: Option<u16>,
+    /// The bridge's own VLANs (`bridge vlan add dev BR vid N self`).
+    pub vlans: Option<Vec<PortVlan>>,
+}
+
+/// A bond's mode, as iproute2 names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+pub enum BondMode {
+    #[serde(rename = "balance-rr")]
+    BalanceRr,
+    #[serde(rename = "active-backup")]
+    ActiveBackup,
+    #[serde(rename = "balance-xor")]
+    BalanceXor,
+    #[serde(rename = "broadcast")]
+    Broadcast,
+    #[serde(rename = "802.3ad")]
+    Lacp,
+    #[serde(rename = "balance-tlb")]
+    BalanceTlb,
+    #[serde(rename = "balance-alb")]
+    BalanceAlb,
+}
+
+impl BondMode {
+    pub const ALL: [BondMode; 7] = [
+        BondMode::BalanceRr,
+        BondMode::ActiveBackup,
+        BondMode::BalanceXor,
+        BondMode::Broadcast,
+        BondMode::Lacp,
+        BondMode::BalanceTlb,
+        BondMode::BalanceAlb,
+    ];
+
+    /// The kernel's number for it (BOND_MODE_*), which is also its order in `ALL`.
+    pub fn number(self) -> u8 {
+        Self::ALL.iter().position(|m| *m == self).unwrap_or(0) as u8
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BondMode::BalanceRr => "balance-rr",
+            BondMode::ActiveBackup => "active-backup",
+            BondMode::BalanceXor => "balance-xor",
+            BondMode::Broadcast => "broadcast",
+            BondMode::Lacp => "802.3ad",
+            BondMode::BalanceTlb => "balance-tlb",
+            BondMode::BalanceAlb => "balance-alb",
+        }
+    }
+}
+
+/// A bond's options; times in milliseconds, as the kernel takes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BondOptions {
+    pub mode: BondMode,
+    pub miimon_ms: Option<u32>,
+    pub updelay_ms: Option<u32>,
+    pub downdelay_ms: Option<u32>,
+    /// A port of the bond, in the same node.
+    pub primary: Option<IfName>,
 }
 
 /// Bridge port flags; None leaves the kernel's default. Read straight from YAML.
@@ -232,6 +294,8 @@ pub struct StaticFdb {
     pub on_self: bool,
     /// `bridge fdb append`: another `dst` for a MAC that has one.
     pub append: bool,
+    /// `vlan N`, on a VLAN-aware bridge.
+    pub vlan: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
@@ -277,6 +341,11 @@ pub enum IfKind {
         parent: IfName,
         id: u16,
     },
+    /// A VRF, routing through `table`.
+    Vrf {
+        table: u32,
+    },
+    Bond(BondOptions),
 }
 
 /// A vxlan device: `ip link add NAME type vxlan id VNI [local] [remote] [dev] dstport`.
@@ -300,6 +369,8 @@ impl IfKind {
             IfKind::Vxlan(_) => "vxlan",
             IfKind::Dummy => "dummy",
             IfKind::Vlan { .. } => "vlan",
+            IfKind::Vrf { .. } => "vrf",
+            IfKind::Bond(_) => "bond",
         }
     }
 }
@@ -330,6 +401,8 @@ pub struct Route {
     pub onlink: bool,
     /// `pref low|medium|high`: an IPv6 route's preference (RFC 4191).
     pub pref: Option<RoutePref>,
+    /// `src A`: the source address for what the route sends (RTA_PREFSRC).
+    pub src: Option<IpAddr>,
 }
 
 /// One path of a multipath route.

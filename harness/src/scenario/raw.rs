@@ -11,7 +11,8 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use super::model::{
-    ArpOp, Direction, FdbState, MacvlanMode, NeighState, OperState, PortOptions, PortState, Reach,
+    ArpOp, BondMode, Direction, FdbState, MacvlanMode, NeighState, OperState, PortOptions,
+    PortState, PortVlan, Reach,
 };
 use super::raw_services::*;
 
@@ -128,6 +129,8 @@ pub(crate) struct RawStaticFdb {
     pub dst: Option<String>,
     /// Mark it as learned by a controller (NTF_EXT_LEARNED).
     pub extern_learn: Option<bool>,
+    /// The entry's VLAN, on a port of a VLAN-aware bridge.
+    pub vlan: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -141,6 +144,11 @@ pub(crate) enum RawKind {
     Dummy,
     /// An 802.1Q device on `parent` with VLAN `id` (`ip link add link P NAME type vlan id N`).
     Vlan,
+    /// A VRF: an L3 domain whose ports route through its own `table`
+    /// (`ip link add NAME type vrf table N`).
+    Vrf,
+    /// A bond: its ports name it as their `master` (`ip link add NAME type bond mode M`).
+    Bond,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -168,8 +176,31 @@ pub(crate) struct RawInterface {
     pub dev: Option<String>,
     pub dstport: Option<u16>,
     pub bridge: Option<RawBridgeOptions>,
-    /// Already typed: every flag is a plain bool, nothing to resolve.
+    /// A VRF's routing table, 1 to 2^32-1 except the kernel's own 253 to 255.
+    pub table: Option<u32>,
+    /// A bond's options.
+    pub bond: Option<RawBondOptions>,
+    /// Bridge port options, on an interface whose `master` is a bridge.
     pub port: Option<PortOptions>,
+}
+
+/// How a bond picks the port a frame leaves by, and notices a port that failed.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBondOptions {
+    /// `active-backup` (the default here), `balance-rr`, `balance-xor`, `broadcast`,
+    /// `802.3ad`, `balance-tlb` or `balance-alb`.
+    pub mode: Option<BondMode>,
+    /// How often the bond looks at its ports' carrier, such as `100ms`; without it a
+    /// port that loses its carrier is not noticed.
+    pub miimon: Option<String>,
+    /// How long a port must carry before the bond uses it again, such as `200ms`: a
+    /// multiple of `miimon`.
+    pub updelay: Option<String>,
+    /// How long a port may lose its carrier before the bond stops using it.
+    pub downdelay: Option<String>,
+    /// In active-backup: the port preferred whenever it carries.
+    pub primary: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -181,7 +212,14 @@ pub(crate) struct RawBridgeOptions {
     pub hello_time: Option<String>,
     pub priority: Option<u16>,
     pub mcast_snooping: Option<bool>,
+    /// Filter by VLAN (802.1Q bridge): ports carry only the VLANs they are given.
     pub vlan_filtering: Option<bool>,
+    /// The VLAN a new port joins untagged, as its PVID (1 unless set; 0: none).
+    pub vlan_default_pvid: Option<u16>,
+    /// The bridge's own VLANs, as `bridge vlan add dev BRIDGE vid N self` sets them: the
+    /// VLANs the bridge itself (its addresses) takes part in. The default VLAN 1 goes
+    /// unless it is listed.
+    pub vlans: Option<Vec<PortVlan>>,
 }
 
 /// One list entry under `steps:`. Exactly one action key must be set; `resolve` checks it,
@@ -214,6 +252,8 @@ pub(crate) struct RawStep {
     pub sysctl: Option<RawSysctlStep>,
     pub neigh: Option<RawNeighStep>,
     pub fdb: Option<RawFdbStep>,
+    /// Add a VLAN to a bridge port (or VLAN-aware bridge), or remove one.
+    pub vlan: Option<RawVlanStep>,
     pub nexthop: Option<RawNexthopStep>,
     pub send: Option<RawSend>,
     pub watch: Option<RawWatch>,
@@ -392,6 +432,34 @@ pub(crate) struct RawFdbDel {
     pub port: String,
     /// On a vxlan port: delete only this remote of the MAC.
     pub dst: Option<String>,
+    /// The entry's VLAN, on a port of a VLAN-aware bridge.
+    pub vlan: Option<u16>,
+}
+
+/// `bridge vlan add|del dev PORT vid N [pvid] [untagged]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVlanStep {
+    /// The VLAN to add; on a VLAN the port has, its flags change.
+    pub add: Option<RawVlanEntry>,
+    /// The VLAN to remove.
+    pub del: Option<RawVlanEntry>,
+    /// Text the kernel's refusal must contain; the step then passes only if refused.
+    pub error: Option<String>,
+}
+
+/// One VLAN of a port.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVlanEntry {
+    /// The bridge port, or the VLAN-aware bridge itself, as `node:if`.
+    pub dev: String,
+    /// The VLAN id, 1 to 4094.
+    pub vid: u16,
+    /// Untagged frames arriving on the port join this VLAN.
+    pub pvid: Option<bool>,
+    /// Frames of this VLAN leave the port without a tag.
+    pub untagged: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -515,6 +583,8 @@ pub(crate) struct RawCheck {
     pub frames: Option<RawFramesCheck>,
     pub counter: Option<RawCounterCheck>,
     pub nexthop: Option<RawNexthopCheck>,
+    /// A VLAN of a bridge port, or of a VLAN-aware bridge itself.
+    pub vlan: Option<RawVlanCheck>,
     pub within: Option<String>,
     #[serde(rename = "for")]
     pub hold: Option<String>,
@@ -547,6 +617,24 @@ pub(crate) struct RawFdbCheck {
     pub dst: Option<String>,
     /// Exactly these flags: `sticky`, `extern_learn`, `offload`, `locked`; `[]` for none.
     pub flags: Option<Vec<String>>,
+    /// The entry's VLAN, on a VLAN-aware bridge.
+    pub vlan: Option<u16>,
+}
+
+/// Whether a bridge port (or a VLAN-aware bridge itself) is in a VLAN, and how.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVlanCheck {
+    /// The port, or the bridge, as `node:if`.
+    pub dev: String,
+    /// The VLAN id, 1 to 4094.
+    pub vid: u16,
+    /// Whether it is the port's PVID, the VLAN its untagged frames join.
+    pub pvid: Option<bool>,
+    /// Whether its frames leave the port without a tag.
+    pub untagged: Option<bool>,
+    /// `false`: the port is not in that VLAN.
+    pub present: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -609,6 +697,8 @@ pub(crate) struct RawLinkCheck {
     pub port: Option<PortState>,
     pub mtu: Option<u32>,
     pub master: Option<String>,
+    /// A bond's active port (in active-backup: the one it sends through), or `none`.
+    pub active: Option<String>,
 }
 
 /// `snapshot: label` or `snapshot: {label, nodes, only}`. Hand-written instead of

@@ -104,6 +104,7 @@ pub enum FdbOp {
         dst: Option<IpAddr>,
         /// The entry is the device's own (a vxlan's), not its bridge's.
         on_self: bool,
+        vlan: Option<u16>,
     },
     Flush {
         port: IfName,
@@ -142,6 +143,13 @@ pub enum Change {
     Fdb {
         node: NodeName,
         op: FdbOp,
+    },
+    /// `bridge vlan add|del dev DEV vid N ...`; on a bridge itself, with `self`.
+    Vlan {
+        dev: IfRef,
+        vlan: PortVlan,
+        add: bool,
+        on_self: bool,
     },
     /// `ip nexthop add|replace ...` or `ip nexthop del id N`.
     Nexthop {
@@ -239,6 +247,7 @@ impl Action {
                 Change::Sysctl { .. } => "sysctl",
                 Change::Neigh { .. } => "neigh",
                 Change::Fdb { .. } => "fdb",
+                Change::Vlan { .. } => "vlan",
                 Change::Nexthop { .. } => "nexthop",
             },
             Action::Check(CheckStep { .. }) => "check",

@@ -209,10 +209,10 @@ fn duplicate_names_are_rejected() {
 }
 
 #[test]
-fn master_must_be_a_bridge() {
+fn master_must_be_a_bridge_vrf_or_bond() {
     let e = error("nodes:\n  a:\n    interfaces:\n      br0: { kind: bridge }\n      v1: { peer: b:v2, master: v3 }\n      v3: { peer: b:v4 }\n  b: {}\n");
     assert!(
-        e.contains("master `v3` is not a bridge (it is a veth)"),
+        e.contains("master `v3` is not a bridge, vrf or bond (it is a veth)"),
         "{e}"
     );
     let e = error("nodes:\n  a:\n    interfaces:\n      br0: { kind: bridge }\n      v1: { peer: b:v2, master: br1 }\n  b: {}\n");

@@ -368,3 +368,13 @@ impl fmt::Display for RoutePref {
         })
     }
 }
+
+/// A routing table as iproute2 names it: `main`, `local`, `default`, or its number.
+pub fn table_name(t: u32) -> String {
+    match t {
+        254 => "main".into(),
+        255 => "local".into(),
+        253 => "default".into(),
+        t => t.to_string(),
+    }
+}

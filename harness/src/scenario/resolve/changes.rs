@@ -208,6 +208,7 @@ impl Resolver<'_> {
                     port: d.port.as_str().into(),
                     on_self: vxlan && (dst.is_some() || port.master.is_none()),
                     dst,
+                    vlan: self.fdb_vlan(&format!("{path}.del.vlan"), d.vlan)?,
                 }
             }
             (None, None, None, Some(port)) => {
@@ -368,6 +369,85 @@ impl Resolver<'_> {
             dst,
             extern_learn: f.extern_learn.unwrap_or(false),
             append: false,
+            vlan: self.fdb_vlan(&format!("{path}.vlan"), f.vlan)?,
         })
+    }
+
+    /// An FDB entry's VLAN: Some(None) when none is given, None after an error.
+    fn fdb_vlan(&mut self, path: &str, vlan: Option<u16>) -> Option<Option<u16>> {
+        match vlan {
+            Some(v) if !(1..=4094).contains(&v) => {
+                self.at(
+                    path,
+                    format!("VLAN id {v} is out of range"),
+                    Some("802.1Q ids run from 1 to 4094".into()),
+                );
+                None
+            }
+            v => Some(v),
+        }
+    }
+
+    /// `vlan: {add|del: {dev, vid, pvid, untagged}}` on a port of a VLAN-aware bridge,
+    /// or on the bridge itself (`self`).
+    pub(super) fn vlan_step(&mut self, path: &str, x: &RawVlanStep, sc: &Scenario) -> Option<Action> {
+        let (e, add, p) = match (&x.add, &x.del) {
+            (Some(e), None) => (e, true, format!("{path}.add")),
+            (None, Some(e)) => (e, false, format!("{path}.del")),
+            _ => {
+                self.at(path, "a vlan step takes exactly one of `add` or `del`", None);
+                return None;
+            }
+        };
+        let dev = self.sc_ifref(&format!("{p}.dev"), &e.dev, sc)?;
+        let node = sc.node(&dev.node)?;
+        let iface = node.interface(&dev.ifname)?;
+        let aware = |i: &Interface| {
+            matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true))
+        };
+        let on_self = aware(iface);
+        let port_of_aware = iface
+            .master
+            .as_ref()
+            .and_then(|m| node.interface(m))
+            .is_some_and(aware);
+        if !on_self && !port_of_aware {
+            self.at(
+                &format!("{p}.dev"),
+                format!("{dev} is neither a VLAN-aware bridge nor a port of one"),
+                Some("VLANs belong to a bridge with `bridge: { vlan_filtering: true }` and its ports".into()),
+            );
+            return None;
+        }
+        if !(1..=4094).contains(&e.vid) {
+            self.at(
+                &format!("{p}.vid"),
+                format!("VLAN id {} is out of range", e.vid),
+                Some("802.1Q ids run from 1 to 4094".into()),
+            );
+            return None;
+        }
+        if !add && (e.pvid.is_some() || e.untagged.is_some()) {
+            self.at(
+                &p,
+                "`pvid` and `untagged` belong to `add`; `del` takes `dev` and `vid`",
+                None,
+            );
+            return None;
+        }
+        let vlan = PortVlan {
+            vid: e.vid,
+            pvid: e.pvid.unwrap_or(false),
+            untagged: e.untagged.unwrap_or(false),
+        };
+        Some(Action::Change(ChangeStep {
+            change: Change::Vlan {
+                dev,
+                vlan,
+                add,
+                on_self,
+            },
+            error: x.error.clone(),
+        }))
     }
 }

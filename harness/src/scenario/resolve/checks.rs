@@ -56,6 +56,7 @@ impl Resolver<'_> {
             c.frames.is_some(),
             c.counter.is_some(),
             c.nexthop.is_some(),
+            c.vlan.is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -63,7 +64,7 @@ impl Resolver<'_> {
         if n != 1 {
             self.at(
                 path,
-                "a check takes exactly one of `neigh`, `fdb`, `route`, `nexthop`, `link`, `frames` or `counter`",
+                "a check takes exactly one of `neigh`, `fdb`, `route`, `nexthop`, `link`, `vlan`, `frames` or `counter`",
                 None,
             );
             return None;
@@ -80,6 +81,8 @@ impl Resolver<'_> {
             self.nexthop_check(&format!("{path}.nexthop"), x, sc)?
         } else if let Some(x) = &c.frames {
             self.frames_check(&format!("{path}.frames"), x)?
+        } else if let Some(x) = &c.vlan {
+            self.vlan_check(&format!("{path}.vlan"), x, sc)?
         } else {
             self.link_check(&format!("{path}.link"), c.link.as_ref()?, sc)?
         };
@@ -178,6 +181,14 @@ impl Resolver<'_> {
             );
             return None;
         }
+        if let Some(v) = x.vlan.filter(|v| !(1..=4094).contains(v)) {
+            self.at(
+                &format!("{p}.vlan"),
+                format!("VLAN id {v} is out of range"),
+                Some("802.1Q ids run from 1 to 4094".into()),
+            );
+            return None;
+        }
         Some(Check::Fdb(FdbCheck {
             node,
             mac,
@@ -185,6 +196,54 @@ impl Resolver<'_> {
             present,
             dst,
             flags: x.flags.clone(),
+            vlan: x.vlan,
+        }))
+    }
+
+    fn vlan_check(&mut self, p: &str, x: &RawVlanCheck, sc: &Scenario) -> Option<Check> {
+        let dev = self.sc_ifref(&format!("{p}.dev"), &x.dev, sc)?;
+        let node = sc.node(&dev.node)?;
+        let iface = node.interface(&dev.ifname)?;
+        let aware = |i: &Interface| {
+            matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true))
+        };
+        let on_aware = aware(iface)
+            || iface
+                .master
+                .as_ref()
+                .and_then(|m| node.interface(m))
+                .is_some_and(aware);
+        if !on_aware {
+            self.at(
+                &format!("{p}.dev"),
+                format!("{dev} is neither a VLAN-aware bridge nor a port of one"),
+                Some("VLANs belong to a bridge with `bridge: { vlan_filtering: true }` and its ports".into()),
+            );
+            return None;
+        }
+        if !(1..=4094).contains(&x.vid) {
+            self.at(
+                &format!("{p}.vid"),
+                format!("VLAN id {} is out of range", x.vid),
+                Some("802.1Q ids run from 1 to 4094".into()),
+            );
+            return None;
+        }
+        let present = x.present.unwrap_or(true);
+        if !present && (x.pvid.is_some() || x.untagged.is_some()) {
+            self.at(
+                &format!("{p}.present"),
+                "contradictory check: `present: false` with `pvid` or `untagged`",
+                None,
+            );
+            return None;
+        }
+        Some(Check::Vlan(VlanCheck {
+            dev,
+            vid: x.vid,
+            pvid: x.pvid,
+            untagged: x.untagged,
+            present,
         }))
     }
 
@@ -478,9 +537,12 @@ impl Resolver<'_> {
     fn link_check(&mut self, p: &str, x: &RawLinkCheck, sc: &Scenario) -> Option<Check> {
         let dev = self.sc_ifref(&format!("{p}.dev"), &x.dev, sc)?;
         let present = x.present.unwrap_or(true);
-        if !present
-            && (x.state.is_some() || x.mtu.is_some() || x.master.is_some() || x.port.is_some())
-        {
+        let asks = x.state.is_some()
+            || x.mtu.is_some()
+            || x.master.is_some()
+            || x.port.is_some()
+            || x.active.is_some();
+        if !present && asks {
             self.at(
                 &format!("{p}.present"),
                 "contradictory check: `present: false` with a state",
@@ -488,17 +550,35 @@ impl Resolver<'_> {
             );
             return None;
         }
-        if present && x.state.is_none() && x.mtu.is_none() && x.master.is_none() && x.port.is_none()
-        {
+        if present && !asks {
             self.at(
                 p,
-                "a link check needs `state`, `port`, `mtu`, `master` or `present: false`",
+                "a link check needs `state`, `port`, `mtu`, `master`, `active` or `present: false`",
+                None,
+            );
+            return None;
+        }
+        if x.active.is_some()
+            && !sc
+                .interface(&dev)
+                .is_some_and(|i| matches!(i.kind, IfKind::Bond(_)))
+        {
+            self.at(
+                &format!("{p}.active"),
+                format!("{dev} is not a bond, so it has no active port"),
                 None,
             );
             return None;
         }
         let state = x.state;
         let master = x.master.as_ref().map(|m| {
+            if m == "none" {
+                None
+            } else {
+                Some(m.as_str().into())
+            }
+        });
+        let active = x.active.as_ref().map(|m| {
             if m == "none" {
                 None
             } else {
@@ -512,6 +592,7 @@ impl Resolver<'_> {
             port: x.port,
             mtu: x.mtu,
             master,
+            active,
         }))
     }
 

@@ -42,13 +42,15 @@ const MAX_LABEL: usize = 64;
 /// The longest a scenario's name, flattened (`/` as `__`) with its matrix suffix, may be:
 /// NAME_MAX (255) less `@`, the longest label and `.pending-snap`.
 const MAX_FLAT_NAME: usize = 255 - 1 - MAX_LABEL - ".pending-snap".len();
-const SNAPSHOT_SECTIONS: [&str; 7] = [
+const SNAPSHOT_SECTIONS: [&str; 9] = [
     "links",
     "addresses",
     "routes",
     "nexthops",
+    "rules",
     "neigh",
     "fdb",
+    "vlans",
     "netfilter",
 ];
 
@@ -488,6 +490,8 @@ impl<'a> Resolver<'a> {
                     (Some(RawKind::Vxlan), _) => "vxlan",
                     (Some(RawKind::Dummy), _) => "dummy",
                     (Some(RawKind::Vlan), _) => "vlan",
+                    (Some(RawKind::Vrf), _) => "vrf",
+                    (Some(RawKind::Bond), _) => "bond",
                     _ => "veth",
                 };
                 ifs.insert(ifname.clone(), kind);

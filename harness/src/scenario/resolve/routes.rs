@@ -13,6 +13,9 @@ struct RouteWords {
     onlink: bool,
     pref: Option<RoutePref>,
     hops: Vec<Hop>,
+    /// `vrf NAME`: the table of that VRF of the node.
+    vrf: Option<String>,
+    src: Option<IpAddr>,
 }
 
 /// The words of a nexthop line, before they are checked together.
@@ -81,7 +84,10 @@ impl Resolver<'_> {
         let Some((dst_tok, opts)) = rest.split_first() else {
             return self.route_error(path, format!("route `{text}` has no destination"));
         };
-        let w = self.route_words(path, text, opts)?;
+        let mut w = self.route_words(path, text, opts)?;
+        if let Some(v) = w.vrf.take() {
+            w.table = Some(self.vrf_table(path, text, &v, w.table, node)?);
+        }
         let first_via = w.via.or_else(|| w.hops.iter().find_map(|h| h.via));
         let dst = self.route_dst(path, text, dst_tok, first_via)?;
         let single = w.via.is_some() || w.dev.is_some();
@@ -130,7 +136,32 @@ impl Resolver<'_> {
             nhid: w.nhid,
             onlink: w.onlink,
             pref: w.pref,
+            src: w.src,
         })
+    }
+
+    /// `vrf NAME` in a route: the table of the node's VRF of that name.
+    fn vrf_table(
+        &mut self,
+        path: &str,
+        text: &str,
+        vrf: &str,
+        table: Option<u32>,
+        node: &Node,
+    ) -> Option<u32> {
+        if table.is_some() {
+            return self.route_error(
+                path,
+                format!("route `{text}` names both `vrf` and `table`: the VRF's table is its table"),
+            );
+        }
+        match node.interface(vrf).map(|i| &i.kind) {
+            Some(IfKind::Vrf { table }) => Some(*table),
+            _ => self.route_error(
+                path,
+                format!("`vrf {vrf}` in route `{text}`: {} has no VRF of that name", node.name),
+            ),
+        }
     }
 
     /// `pref` for IPv6 only, and an `nhid` the kernel could take.
@@ -139,6 +170,12 @@ impl Resolver<'_> {
             return self.route_error::<()>(
                 path,
                 format!("`pref` in route `{text}`: only IPv6 routes have a preference"),
+            );
+        }
+        if w.src.is_some_and(|s| s.is_ipv4() != dst.addr.is_ipv4()) {
+            return self.route_error::<()>(
+                path,
+                format!("`src` in route `{text}` is not of the destination's family"),
             );
         }
         if w.nhid == Some(0) {
@@ -192,12 +229,14 @@ impl Resolver<'_> {
                             .route_error(path, format!("invalid pref `{v}`: low, medium or high"))
                     }
                 },
-                ("metric" | "table" | "nhid", _) if in_hop => {
+                ("metric" | "table" | "nhid" | "vrf" | "src", _) if in_hop => {
                     return self.route_error(path, format!("`{k}` after a `nexthop` in route `{text}`: write it before the first `nexthop`"));
                 }
                 ("metric", _) => w.metric = Some(self.route_number(path, k, v)?),
                 ("nhid", _) => w.nhid = Some(self.route_number(path, k, v)?),
                 ("table", _) => w.table = Some(self.route_table(path, v)?),
+                ("vrf", _) => w.vrf = Some(v.to_string()),
+                ("src", _) => w.src = Some(self.ip(path, v)?),
                 (other, _) => {
                     return self
                         .route_error(path, format!("unknown word `{other}` in route `{text}`"))

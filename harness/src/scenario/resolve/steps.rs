@@ -115,6 +115,8 @@ impl Resolver<'_> {
             self.neigh_step(&format!("{path}.neigh"), n, sc)?
         } else if let Some(f) = &raw.fdb {
             self.fdb_step(&format!("{path}.fdb"), f, sc)?
+        } else if let Some(v) = &raw.vlan {
+            self.vlan_step(&format!("{path}.vlan"), v, sc)?
         } else if let Some(n) = &raw.nexthop {
             self.nexthop_step(&format!("{path}.nexthop"), n, sc)?
         } else if let Some(x) = &raw.send {
@@ -610,7 +612,7 @@ impl Resolver<'_> {
 }
 
 /// Every action a step can be; a step has exactly one.
-pub(crate) const ACTIONS: [&str; 21] = [
+pub(crate) const ACTIONS: [&str; 22] = [
     "ping",
     "pings",
     "arping",
@@ -623,6 +625,7 @@ pub(crate) const ACTIONS: [&str; 21] = [
     "sysctl",
     "neigh",
     "fdb",
+    "vlan",
     "nexthop",
     "send",
     "watch",
@@ -649,6 +652,7 @@ fn actions_of(raw: &RawStep) -> Vec<&'static str> {
         raw.sysctl.is_some(),
         raw.neigh.is_some(),
         raw.fdb.is_some(),
+        raw.vlan.is_some(),
         raw.nexthop.is_some(),
         raw.send.is_some(),
         raw.watch.is_some(),

@@ -129,11 +129,18 @@ impl Resolver<'_> {
         if let Some(vlans) = &port.vlans {
             self.port_vlans(&format!("{ipath}.port.vlans"), node, ri, vlans, raw);
         }
-        if ri.port.is_some() && ri.master.is_none() {
+        let master_kind = ri.master.as_ref().and_then(|m| local_ifs.get(m.as_str()));
+        if ri.port.is_some() && master_kind.is_none() {
             self.at_key(
                 &format!("{ipath}.port"),
                 format!("`port:` options on {node}:{ifname}, which has no `master`"),
                 Some("port options apply to a bridge port; add `master: BRIDGE`".into()),
+            );
+        } else if let (Some(_), Some(&k @ ("vrf" | "bond"))) = (&ri.port, master_kind) {
+            self.at_key(
+                &format!("{ipath}.port"),
+                format!("`port:` options on {node}:{ifname}, whose master is a {k}"),
+                Some("port options apply to a bridge port".into()),
             );
         }
         if ri.bridge.is_some() && !matches!(kind, IfKind::Bridge(_)) {
@@ -186,16 +193,16 @@ impl Resolver<'_> {
                         hint,
                     )
                 }
-                Some(&"bridge") if m == ifname => self.at(
+                Some(&k @ ("bridge" | "vrf" | "bond")) if m == ifname => self.at(
                     &mpath,
-                    format!("bridge `{m}` cannot be its own master"),
+                    format!("{k} `{m}` cannot be its own master"),
                     None,
                 ),
-                Some(&"bridge") => {}
+                Some(&("bridge" | "vrf" | "bond")) => {}
                 Some(k) => self.at(
                     &mpath,
-                    format!("master `{m}` is not a bridge (it is a {k})"),
-                    Some("`master` names a bridge of the same node (`kind: bridge`)".into()),
+                    format!("master `{m}` is not a bridge, vrf or bond (it is a {k})"),
+                    Some("`master` names a bridge, a vrf or a bond of the same node".into()),
                 ),
             }
         }
@@ -261,6 +268,27 @@ impl Resolver<'_> {
             o.priority = b.priority;
             o.mcast_snooping = b.mcast_snooping;
             o.vlan_filtering = b.vlan_filtering;
+            o.vlan_default_pvid = b.vlan_default_pvid;
+            if let Some(p) = b.vlan_default_pvid.filter(|p| *p > 4094) {
+                self.at(
+                    &format!("{ipath}.bridge.vlan_default_pvid"),
+                    format!("VLAN id {p} is out of range"),
+                    Some("1 to 4094, or 0 for none".into()),
+                );
+            }
+            if let Some(vlans) = &b.vlans {
+                let path = format!("{ipath}.bridge.vlans");
+                if b.vlan_filtering == Some(true) {
+                    self.vlan_list(&path, vlans);
+                } else {
+                    self.at_key(
+                        &path,
+                        "the bridge's own VLANs need `vlan_filtering: true`",
+                        None,
+                    );
+                }
+                o.vlans = Some(vlans.clone());
+            }
         }
         o
     }
@@ -332,7 +360,138 @@ impl Resolver<'_> {
             }
             "dummy" => Some(IfKind::Dummy),
             "vlan" => self.vlan(node, ifname, ipath, ri, local_ifs),
+            "vrf" => self.vrf(node, ifname, ipath, ri),
+            "bond" => Some(IfKind::Bond(self.bond_options(ifname, ipath, ri, raw, node))),
             _ => self.veth(node, ifname, ipath, ri, raw, names),
+        }
+    }
+
+    /// A VRF's table: any but the kernel's own (local 255, main 254, default 253) and 0,
+    /// which the kernel reads as "none".
+    fn vrf(&mut self, node: &str, ifname: &str, ipath: &str, ri: &RawInterface) -> Option<IfKind> {
+        match ri.table {
+            None => {
+                self.at_key(
+                    ipath,
+                    format!("vrf {node}:{ifname} needs `table`"),
+                    Some("the routing table its ports use, such as `table: 10`".into()),
+                );
+                None
+            }
+            Some(t @ (0 | 253..=255)) => {
+                self.at(
+                    &format!("{ipath}.table"),
+                    format!("table {t} cannot be a VRF's table"),
+                    Some("0 means no table, and 253 to 255 are the kernel's default, main and local tables: pick another, such as 10".into()),
+                );
+                None
+            }
+            Some(table) => Some(IfKind::Vrf { table }),
+        }
+    }
+
+    /// A bond's options: times in whole milliseconds, a primary that is one of its ports.
+    fn bond_options(
+        &mut self,
+        ifname: &str,
+        ipath: &str,
+        ri: &RawInterface,
+        raw: &RawScenario,
+        node: &str,
+    ) -> BondOptions {
+        let b = ri.bond.as_ref();
+        let mut ms = |key: &str, v: Option<&String>| {
+            let d = self.duration(&format!("{ipath}.bond.{key}"), v?)?;
+            match u32::try_from(d.as_millis()) {
+                Ok(ms) => Some(ms),
+                Err(_) => {
+                    self.at(
+                        &format!("{ipath}.bond.{key}"),
+                        format!("`{key}` is too long"),
+                        Some("the kernel takes milliseconds that fit in 32 bits".into()),
+                    );
+                    None
+                }
+            }
+        };
+        let miimon_ms = ms("miimon", b.and_then(|b| b.miimon.as_ref()));
+        let updelay_ms = ms("updelay", b.and_then(|b| b.updelay.as_ref()));
+        let downdelay_ms = ms("downdelay", b.and_then(|b| b.downdelay.as_ref()));
+        for (key, v) in [("updelay", updelay_ms), ("downdelay", downdelay_ms)] {
+            let Some(v) = v.filter(|v| *v > 0) else {
+                continue;
+            };
+            match miimon_ms.filter(|m| *m > 0) {
+                None => self.at(
+                    &format!("{ipath}.bond.{key}"),
+                    format!("`{key}` without `miimon`"),
+                    Some("the delays count in carrier checks: set `miimon`, such as 100ms".into()),
+                ),
+                Some(m) if v % m != 0 => self.at(
+                    &format!("{ipath}.bond.{key}"),
+                    format!("`{key}` {v}ms is not a multiple of miimon {m}ms"),
+                    Some("the kernel would round it down silently; write a multiple".into()),
+                ),
+                Some(_) => {}
+            }
+        }
+        let mode = b.and_then(|b| b.mode).unwrap_or(BondMode::ActiveBackup);
+        let primary = b.and_then(|b| b.primary.as_ref()).and_then(|p| {
+            let ppath = format!("{ipath}.bond.primary");
+            let is_port = raw
+                .nodes
+                .get(node)
+                .and_then(|n| n.interfaces.get(p))
+                .is_some_and(|i| i.master.as_deref() == Some(ifname));
+            if !is_port {
+                self.at(
+                    &ppath,
+                    format!("primary `{p}` is not a port of bond {node}:{ifname}"),
+                    Some(format!("name an interface of {node} that has `master: {ifname}`")),
+                );
+                return None;
+            }
+            if mode != BondMode::ActiveBackup {
+                self.at(
+                    &ppath,
+                    format!("`primary` applies to active-backup, not {}", mode.name()),
+                    None,
+                );
+            }
+            Some(p.as_str().into())
+        });
+        BondOptions {
+            mode,
+            miimon_ms,
+            updelay_ms,
+            downdelay_ms,
+            primary,
+        }
+    }
+
+    /// A list of VLANs: valid ids, each once, one PVID at most.
+    fn vlan_list(&mut self, path: &str, vlans: &[PortVlan]) {
+        for (k, v) in vlans.iter().enumerate() {
+            if !(1..=4094).contains(&v.vid) {
+                self.at(
+                    &format!("{path}.{k}.vid"),
+                    format!("VLAN id {} is out of range", v.vid),
+                    Some("802.1Q ids run from 1 to 4094".into()),
+                );
+            } else if vlans[..k].iter().any(|o| o.vid == v.vid) {
+                self.at(
+                    &format!("{path}.{k}.vid"),
+                    format!("VLAN {} is listed twice", v.vid),
+                    None,
+                );
+            }
+        }
+        if vlans.iter().filter(|v| v.pvid).count() > 1 {
+            self.at_key(
+                path,
+                "more than one `pvid: true`",
+                Some("a port has one PVID: the VLAN its untagged frames join".into()),
+            );
         }
     }
 
@@ -359,28 +518,7 @@ impl Resolver<'_> {
             );
             return;
         }
-        for (k, v) in vlans.iter().enumerate() {
-            if !(1..=4094).contains(&v.vid) {
-                self.at(
-                    &format!("{path}.{k}.vid"),
-                    format!("VLAN id {} is out of range", v.vid),
-                    Some("802.1Q ids run from 1 to 4094".into()),
-                );
-            } else if vlans[..k].iter().any(|o| o.vid == v.vid) {
-                self.at(
-                    &format!("{path}.{k}.vid"),
-                    format!("VLAN {} is listed twice", v.vid),
-                    None,
-                );
-            }
-        }
-        if vlans.iter().filter(|v| v.pvid).count() > 1 {
-            self.at_key(
-                path,
-                "more than one `pvid: true`",
-                Some("a port has one PVID: the VLAN its untagged frames join".into()),
-            );
-        }
+        self.vlan_list(path, vlans);
     }
 
     /// An 802.1Q device: on a parent in the same node, which netspec creates first.
@@ -701,6 +839,12 @@ fn misplaced(k: &str, ri: &RawInterface) -> Vec<&'static str> {
     }
     if k != "veth" && ri.peer.is_some() {
         v.push("peer")
+    }
+    if k != "vrf" && ri.table.is_some() {
+        v.push("table")
+    }
+    if k != "bond" && ri.bond.is_some() {
+        v.push("bond")
     }
     v
 }
