@@ -44,4 +44,15 @@ fn the_workflow_and_ci_run_check_the_same_things() {
     assert!(workflow.contains("cargo nextest run --workspace"));
     // .ci/run lints the workflow itself.
     assert!(run.contains("actionlint"));
+    // Both run the suite under another kernel and check it against docs/kernels.
+    for needle in [
+        "NETSPEC_KERNEL=",
+        "NETSPEC_RESULTS=",
+        "NETSPEC_FRESH_RESULTS=",
+        "kernel_table -- --include-ignored",
+        "linux-image-6.1.0-57-amd64",
+    ] {
+        assert!(run.contains(needle), ".ci/run lacks `{needle}`");
+        assert!(workflow.contains(needle), "the workflow lacks `{needle}`");
+    }
 }

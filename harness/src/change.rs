@@ -44,45 +44,13 @@ pub(crate) fn describe(c: &Change) -> String {
             ),
             NeighOp::Flush { dev } => format!("neigh flush dev {dev} in {node}"),
         },
-        Change::Fdb { node, op } => match op {
-            FdbOp::Add(f) => format!(
-                "fdb {} {} dev {}{} {}{}{} in {node}",
-                if f.append { "append" } else { "add" },
-                f.mac,
-                f.port,
-                f.dst.map(|d| format!(" dst {d}")).unwrap_or_default(),
-                f.state,
-                if f.sticky { " sticky" } else { "" },
-                if f.extern_learn { " extern_learn" } else { "" }
-            ),
-            FdbOp::Del {
-                mac,
-                port,
-                dst,
-                vlan,
-                ..
-            } => format!(
-                "fdb del {mac} dev {port}{}{} in {node}",
-                dst.map(|d| format!(" dst {d}")).unwrap_or_default(),
-                vlan.map(|v| format!(" vlan {v}")).unwrap_or_default()
-            ),
-            FdbOp::Flush { port } => format!("fdb flush dev {port} in {node}"),
-        },
+        Change::Fdb { node, op } => fdb_text(node, op),
         Change::Vlan {
             dev,
             vlan,
             add,
             on_self,
-        } => format!(
-            "bridge vlan {} dev {} vid {}{}{}{} in {}",
-            if *add { "add" } else { "del" },
-            dev.ifname,
-            vlan.vid,
-            if vlan.pvid { " pvid" } else { "" },
-            if vlan.untagged { " untagged" } else { "" },
-            if *on_self { " self" } else { "" },
-            dev.node
-        ),
+        } => vlan_text(dev, vlan, *add, *on_self),
         Change::Nexthop {
             node,
             add,
@@ -177,6 +145,51 @@ pub(crate) fn lower(c: &Change) -> Vec<Op> {
             on_self: *on_self,
         })],
     }
+}
+
+/// `fdb add 02:.. dev swp1 static in sw`.
+fn fdb_text(node: &NodeName, op: &FdbOp) -> String {
+    let vlan_word = |v: Option<u16>| v.map(|v| format!(" vlan {v}")).unwrap_or_default();
+    let dst_word = |d: Option<std::net::IpAddr>| d.map(|d| format!(" dst {d}")).unwrap_or_default();
+    match op {
+        FdbOp::Add(f) => format!(
+            "fdb {} {} dev {}{}{} {}{}{} in {node}",
+            if f.append { "append" } else { "add" },
+            f.mac,
+            f.port,
+            dst_word(f.dst),
+            vlan_word(f.vlan),
+            f.state,
+            if f.sticky { " sticky" } else { "" },
+            if f.extern_learn { " extern_learn" } else { "" }
+        ),
+        FdbOp::Del {
+            mac,
+            port,
+            dst,
+            vlan,
+            ..
+        } => format!(
+            "fdb del {mac} dev {port}{}{} in {node}",
+            dst_word(*dst),
+            vlan_word(*vlan)
+        ),
+        FdbOp::Flush { port } => format!("fdb flush dev {port} in {node}"),
+    }
+}
+
+/// `bridge vlan add dev swp1 vid 10 pvid untagged in sw`.
+fn vlan_text(dev: &IfRef, vlan: &crate::scenario::PortVlan, add: bool, on_self: bool) -> String {
+    format!(
+        "bridge vlan {} dev {} vid {}{}{}{} in {}",
+        if add { "add" } else { "del" },
+        dev.ifname,
+        vlan.vid,
+        if vlan.pvid { " pvid" } else { "" },
+        if vlan.untagged { " untagged" } else { "" },
+        if on_self { " self" } else { "" },
+        dev.node
+    )
 }
 
 /// `link: {set}`: one op per thing it changes, the vxlan remote first.

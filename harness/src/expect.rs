@@ -8,8 +8,7 @@ use crate::probe::arping::ArpResult;
 use crate::probe::ping::PingResult;
 use crate::scenario::{
     ArpExpect, Arping, Check, FdbCheck, FramesCheck, IfRef, LinkCheck, Mac, NeighCheck, Observe,
-    VlanCheck,
-    Ping, Reach, Scenario,
+    Ping, Reach, Scenario, VlanCheck,
 };
 use crate::state::{NodeState, NudState};
 use crate::watches::Tally;
@@ -378,9 +377,7 @@ fn vlan(c: &VlanCheck, st: &NodeState) -> Verdict {
     let passed = match found {
         None => !present,
         Some(v) => {
-            *present
-                && pvid.is_none_or(|p| p == v.pvid)
-                && untagged.is_none_or(|u| u == v.untagged)
+            *present && pvid.is_none_or(|p| p == v.pvid) && untagged.is_none_or(|u| u == v.untagged)
         }
     };
     let actual = if vlans.is_empty() {
@@ -440,9 +437,9 @@ fn link(c: &LinkCheck, st: &NodeState) -> Verdict {
         && master
             .as_ref()
             .is_none_or(|m| m.as_deref() == l.master.as_deref())
-        && active.as_ref().is_none_or(|a| {
-            a.as_deref() == l.bond.as_ref().and_then(|(_, act, _)| act.as_deref())
-        });
+        && active
+            .as_ref()
+            .is_none_or(|a| a.as_deref() == l.bond.as_ref().and_then(|(_, act, _)| act.as_deref()));
     let mut actual = format!("{dev} state {}", l.oper);
     if let Some(p) = &l.port_state {
         actual += &format!(" port {p}");

@@ -113,6 +113,12 @@ impl Harness {
             .filter(|t| t.has_ignored_flag() && !args.list && !args.is_filtered_out(t))
             .filter_map(|t| skips.iter().find(|(name, _)| name == t.name()))
             .collect();
+        if !args.include_ignored && !args.ignored && !args.list {
+            // Listed as ignored, so never run: their skip is their result.
+            for (name, why) in &shown {
+                crate::results::record(name, "skipped", why);
+            }
+        }
         if !shown.is_empty() && !args.include_ignored && !args.ignored {
             eprintln!(
                 "{} cannot run here, so {} listed as ignored (--include-ignored runs {} and shows the skip):",
@@ -151,15 +157,25 @@ fn trial(
     opts: RunOptions,
     run: impl FnOnce(&RunOptions) -> Outcome + Send + 'static,
 ) -> Trial {
-    Trial::ignorable_test(name, move || match run(&opts) {
-        Outcome::Passed(_) => Ok(Completion::Completed),
-        Outcome::Skipped(s) => Ok(Completion::ignored_with(s.to_string())),
-        Outcome::Refused(why) if std::env::var_os("NETSPEC_NO_USERNS").is_none() => {
-            Err(Failed::from(format!(
-                "{why}, or a system that allows unprivileged user namespaces"
-            )))
+    let recorded = name.clone();
+    Trial::ignorable_test(name, move || {
+        let outcome = run(&opts);
+        let (verdict, message) = match &outcome {
+            Outcome::Passed(r) => ("passed", r.steps_summary()),
+            Outcome::Skipped(s) => ("skipped", s.to_string()),
+            other => ("failed", other.to_string()),
+        };
+        crate::results::record(&recorded, verdict, &message);
+        match outcome {
+            Outcome::Passed(_) => Ok(Completion::Completed),
+            Outcome::Skipped(s) => Ok(Completion::ignored_with(s.to_string())),
+            Outcome::Refused(why) if std::env::var_os("NETSPEC_NO_USERNS").is_none() => {
+                Err(Failed::from(format!(
+                    "{why}, or a system that allows unprivileged user namespaces"
+                )))
+            }
+            other => Err(Failed::from(other.to_string())),
         }
-        other => Err(Failed::from(other.to_string())),
     })
 }
 

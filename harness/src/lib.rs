@@ -66,6 +66,7 @@ mod probe;
 mod ready;
 mod recording;
 mod report;
+pub mod results;
 mod run;
 mod sandbox;
 pub mod say;

@@ -5,8 +5,8 @@
 
 use crate::scenario::{
     Action, ArpExpect, ChangeStep, Check, CheckStep, CniErrorExpect, CniExpect, Connection, Count,
-    CounterCheck, FdbCheck, FramesCheck, LinkCheck, VlanCheck, NeighCheck, NexthopCheck, Ping, Reach,
-    RouteCheck, Scenario, Step, Wait,
+    CounterCheck, FdbCheck, FramesCheck, LinkCheck, NeighCheck, NexthopCheck, Ping, Reach,
+    RouteCheck, Scenario, Step, VlanCheck, Wait,
 };
 
 /// The scenario with step `index` (1-based) flipped and the steps after it dropped, or

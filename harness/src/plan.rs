@@ -8,8 +8,8 @@
 use std::net::IpAddr;
 
 use crate::scenario::{
-    BondOptions, BridgeOptions, Cidr, IfKind, IfName, IfRef, Interface, Mac, MacvlanMode, Nexthop, Node,
-    NodeName, PortOptions, Route, Rules, Scenario, StaticFdb, StaticNeigh, Vxlan,
+    BondOptions, BridgeOptions, Cidr, IfKind, IfName, IfRef, Interface, Mac, MacvlanMode, Nexthop,
+    Node, NodeName, PortOptions, Route, Rules, Scenario, StaticFdb, StaticNeigh, Vxlan,
 };
 
 /// One operation of a plan, or of a runtime change (`change::lower`): `apply::exec`
@@ -706,22 +706,22 @@ fn carries(sc: &Scenario, r: &IfRef, depth: usize) -> bool {
         // A bridge has carrier once one of its ports forwards; with STP that takes
         // 2 x forward_delay, which a scenario checks with `within`, not readiness.
         // A bond carries once one of its ports does.
-        IfKind::Bridge(BridgeOptions { stp: Some(true), .. }) => false,
-        IfKind::Bridge(_) | IfKind::Bond(_) => {
-            sc.node(&r.node).is_some_and(|n| {
-                    n.interfaces.iter().any(|p| {
-                        p.master.as_deref() == Some(&r.ifname)
-                            && carries(
-                                sc,
-                                &IfRef {
-                                    node: r.node.clone(),
-                                    ifname: p.name.clone(),
-                                },
-                                depth + 1,
-                            )
-                    })
-                })
-        }
+        IfKind::Bridge(BridgeOptions {
+            stp: Some(true), ..
+        }) => false,
+        IfKind::Bridge(_) | IfKind::Bond(_) => sc.node(&r.node).is_some_and(|n| {
+            n.interfaces.iter().any(|p| {
+                p.master.as_deref() == Some(&r.ifname)
+                    && carries(
+                        sc,
+                        &IfRef {
+                            node: r.node.clone(),
+                            ifname: p.name.clone(),
+                        },
+                        depth + 1,
+                    )
+            })
+        }),
         IfKind::Macvlan { parent, .. } => carries(sc, parent, depth + 1),
         IfKind::Vxlan(_) => false,
         // A dummy has its carrier from birth but reports oper state `unknown`: nothing

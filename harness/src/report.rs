@@ -11,8 +11,8 @@ use crate::error::Skip;
 use crate::ownfs::Dir;
 use crate::scenario::{
     Action, CarrierStep, Change, ChangeStep, Check, CheckStep, CounterCheck, FdbCheck, FramesCheck,
-    LinkCheck, LinkStep, VlanCheck, ListenStep, LoadError, NeighCheck, NexthopCheck, NodeName, RouteCheck,
-    RulesStep, Scenario, Step,
+    LinkCheck, LinkStep, ListenStep, LoadError, NeighCheck, NexthopCheck, NodeName, RouteCheck,
+    RulesStep, Scenario, Step, VlanCheck,
 };
 
 /// One step's result.
@@ -301,7 +301,9 @@ pub(crate) fn involved_nodes(sc: &Scenario, step: &Step, answered_by: &[String])
             .unwrap_or_else(|| sc.nodes.iter().map(|n| n.name.clone()).collect()),
         Action::Sleep(_) => sc.nodes.iter().map(|n| n.name.clone()).collect(),
         Action::Listen(ListenStep { listen, .. }) => vec![listen.node.clone()],
-        Action::Carrier(CarrierStep { dev, peer, .. }) => vec![dev.node.clone(), peer.node.clone()],
+        Action::Carrier(CarrierStep { dev, peer, .. }) => std::iter::once(dev.node.clone())
+            .chain(peer.iter().map(|p| p.node.clone()))
+            .collect(),
         Action::Connect(c) => [Some(c.from.clone()), owner(&c.to)]
             .into_iter()
             .flatten()

@@ -82,9 +82,9 @@ pub(crate) async fn render(
 
 /// Whether a node declares a VLAN-aware bridge: only then has it VLANs to show.
 fn has_vlan_bridge(n: &Node) -> bool {
-    n.interfaces.iter().any(
-        |i| matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true)),
-    )
+    n.interfaces
+        .iter()
+        .any(|i| matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true)))
 }
 
 /// Whether a node can have nexthop objects: the dump costs a socket, so only then.

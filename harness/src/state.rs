@@ -325,22 +325,8 @@ impl NodeState {
                 .collect();
         }
         if want.vlans {
-            st.vlans = nl
-                .bridge_vlans()
-                .await?
-                .into_iter()
-                .map(|(i, v)| {
-                    let v = v
-                        .into_iter()
-                        .map(|(vid, pvid, untagged)| crate::scenario::PortVlan {
-                            vid,
-                            pvid,
-                            untagged,
-                        })
-                        .collect();
-                    (name(i), v)
-                })
-                .collect();
+            let vlans = nl.bridge_vlans().await?;
+            st.vlans = vlans.into_iter().map(|(i, v)| (name(i), v)).collect();
             st.vlans.sort_by(|a, b| a.0.cmp(&b.0));
         }
         if want.rules {
@@ -489,13 +475,10 @@ fn link(l: &netlink::LinkState, name: &impl Fn(u32) -> String) -> Link {
         vxlan: l.vxlan.clone().map(|(v, d)| (v, d.map(name))),
         macvlan_mode: l.macvlan_mode.clone(),
         vrf_table: l.vrf_table,
-        bond: l.bond.as_ref().map(|b| {
-            (
-                b.settings.clone(),
-                b.active.map(name),
-                b.primary.map(name),
-            )
-        }),
+        bond: l
+            .bond
+            .as_ref()
+            .map(|b| (b.settings.clone(), b.active.map(name), b.primary.map(name))),
         bond_port: l.bond_port,
     }
 }

@@ -171,7 +171,7 @@ pub(crate) async fn run(
             Done::ok(format!("slept {}", fmt_duration(*d)))
         }
         Action::Carrier(CarrierStep { dev, peer, on }) => {
-            carrier(sb, sc, dev, peer, *on, until).await
+            carrier(sb, sc, dev, peer.as_ref(), *on, until).await
         }
         Action::Listen(ListenStep { listen, stop }) => {
             nodes::listen(sb, &mut live.servers, listen, *stop)
@@ -264,14 +264,18 @@ async fn link(
 
 /// Sets the veth's peer down (or up), then waits until the veth reports the carrier
 /// change, so that the next step sees it: `link` on the peer, which waits for just that.
+/// A dummy's carrier is set directly, and the step waits for its oper state to follow.
 async fn carrier(
     sb: &Sandbox,
     sc: &Scenario,
     dev: &crate::scenario::IfRef,
-    peer: &crate::scenario::IfRef,
+    peer: Option<&crate::scenario::IfRef>,
     on: bool,
     until: Instant,
 ) -> Done {
+    let Some(peer) = peer else {
+        return dummy_carrier(sb, dev, on, until).await;
+    };
     let done = link(sb, sc, peer, on, until).await;
     if !done.verdict.passed {
         return done;
@@ -280,6 +284,53 @@ async fn carrier(
         Done::ok(format!("{dev} has carrier ({peer} is up)"))
     } else {
         Done::ok(format!("{dev} has no carrier ({peer} is down)"))
+    }
+}
+
+/// `ip link set dev DUMMY carrier on|off`, then waits until its oper state says so: a
+/// dummy without carrier is `down`, with it `unknown` (a dummy never says `up`).
+async fn dummy_carrier(
+    sb: &Sandbox,
+    dev: &crate::scenario::IfRef,
+    on: bool,
+    until: Instant,
+) -> Done {
+    use crate::scenario::OperState;
+    let nl = sb.nl(&dev.node);
+    let set = match sb.index(&dev.node, &dev.ifname).await {
+        Ok(i) => nl.set_carrier(i, &dev.ifname, on).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = set {
+        return Done::broken(
+            &format!("carrier {} on {dev}", if on { "on" } else { "off" }),
+            e,
+        );
+    }
+    let deadline = Instant::now() + READY_DEADLINE.min(left(until));
+    let mut pause = Duration::from_micros(50);
+    loop {
+        let state = match nl.links().await {
+            Ok(links) => links.iter().find(|l| l.name == dev.ifname).map(|l| l.oper),
+            Err(e) => return Done::broken("a link dump", e),
+        };
+        let no_carrier = matches!(state, Some(OperState::Down | OperState::LowerLayerDown));
+        if no_carrier != on {
+            let word = if on { "has carrier" } else { "has no carrier" };
+            return Done::ok(format!("{dev} {word}"));
+        }
+        if Instant::now() >= deadline {
+            let want = if on { "gain" } else { "lose" };
+            return Done::broken(
+                &format!("{dev} to {want} its carrier"),
+                format!(
+                    "it still reports {}",
+                    state.map_or("nothing".into(), |s| s.to_string())
+                ),
+            );
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(2));
     }
 }
 

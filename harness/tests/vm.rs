@@ -125,7 +125,7 @@ fn a_kernel_that_cannot_mount_the_root_says_so() {
 #[test]
 #[ignore = "needs QEMU and a prepared kernel (NETSPEC_TEST_KERNEL); .ci/run runs it"]
 fn wrong_expectations_on_kinds_this_machine_may_lack_fail_in_the_vm() {
-    // dummy and vlan devices, port VLANs: the machine's kernel may lack them (this one does), so
+    // dummy, vlan, bond and vrf devices, port VLANs: the machine's kernel may lack them (this one does), so
     // their wrong-expectation scenarios are checked under the chosen kernel.
     let (out, _) = vm(
         &[],
@@ -134,6 +134,9 @@ fn wrong_expectations_on_kinds_this_machine_may_lack_fail_in_the_vm() {
             "tests/wrong/dummy-state.yaml",
             "tests/wrong/vlan-mismatch.yaml",
             "tests/wrong/port-vlans.yaml",
+            "tests/wrong/bond-active.yaml",
+            "tests/wrong/vrf-route-table.yaml",
+            "tests/wrong/vlan-pvid.yaml",
         ],
     );
     let err = text(&out.stderr);
@@ -151,6 +154,14 @@ fn wrong_expectations_on_kinds_this_machine_may_lack_fail_in_the_vm() {
         "0/1 replies",
         "scenario port-vlans failed at step 1 (ping h1 -> h2:eth0)",
         "expected: 10.40.0.2 reachable from h1",
+        "scenario bond-active failed at step 1 (check link h:bond0)",
+        "expected: h:bond0 active eth0",
+        "active eth1",
+        "scenario vrf-route-table failed at step 2 (check route r 192.0.2.0/24)",
+        "expected: route 192.0.2.0/24 dev eth0 in r",
+        "scenario vlan-pvid failed at step 1 (check vlan sw:swp1 vid 20)",
+        "expected: sw:swp1 in VLAN 20 pvid",
+        "actual:   sw:swp1 VLANs: 20",
     ] {
         assert!(
             err.contains(wanted),
@@ -158,7 +169,7 @@ fn wrong_expectations_on_kinds_this_machine_may_lack_fail_in_the_vm() {
             text(&out.stdout)
         );
     }
-    assert!(text(&out.stdout).contains("0 passed, 3 failed, 0 skipped"));
+    assert!(text(&out.stdout).contains("0 passed, 6 failed, 0 skipped"));
 }
 
 /// QEMU processes whose command line holds `mark`.

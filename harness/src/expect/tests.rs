@@ -1054,7 +1054,10 @@ fn a_vlan_check_compares_membership_and_flags() {
     assert!(!wrong.passed);
     assert_eq!(wrong.expected, "sw:swp1 in VLAN 10 pvid");
     assert_eq!(wrong.actual, "sw:swp1 VLANs: 1 pvid untagged, 10");
-    assert!(!check_passes(&c(1, None, false), st, &sc), "it is in VLAN 1");
+    assert!(
+        !check_passes(&c(1, None, false), st, &sc),
+        "it is in VLAN 1"
+    );
     let none = check(&c(1, None, true), &node(NodeState::default()), &sc);
     assert!(!none.passed);
     assert_eq!(none.actual, "sw:swp1 is in no VLAN");

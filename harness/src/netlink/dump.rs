@@ -13,7 +13,7 @@ use netlink_packet_route::link::{
 use netlink_packet_route::AddressFamily;
 
 use super::{Nl, NlError};
-use crate::scenario::{Cidr, Mac, OperState};
+use crate::scenario::{Cidr, Mac, OperState, PortVlan};
 
 #[derive(Debug, Clone)]
 pub(crate) struct LinkState {
@@ -85,8 +85,8 @@ impl Nl {
     }
 
     /// Each bridge port's VLANs, and each VLAN-aware bridge's own, by ifindex, as
-    /// `bridge vlan show` lists them: (vid, pvid, untagged), in the kernel's order.
-    pub(crate) async fn bridge_vlans(&self) -> Result<Vec<(u32, Vec<(u16, bool, bool)>)>, NlError> {
+    /// `bridge vlan show` lists them, in the kernel's order.
+    pub(crate) async fn bridge_vlans(&self) -> Result<Vec<(u32, Vec<PortVlan>)>, NlError> {
         use netlink_packet_route::link::{AfSpecBridge, BridgeVlanInfoFlags, LinkExtentMask};
         let msgs: Vec<_> = self
             .handle
@@ -97,7 +97,7 @@ impl Nl {
             .try_collect()
             .await
             .map_err(|e| self.err("dump bridge VLANs", &e))?;
-        let mut out: Vec<(u32, Vec<(u16, bool, bool)>)> = Vec::new();
+        let mut out: Vec<(u32, Vec<PortVlan>)> = Vec::new();
         for m in msgs {
             let vlans: Vec<_> = m
                 .attributes
@@ -108,11 +108,11 @@ impl Nl {
                 })
                 .flatten()
                 .filter_map(|s| match s {
-                    AfSpecBridge::VlanInfo(v) => Some((
-                        v.vid,
-                        v.flags.contains(BridgeVlanInfoFlags::Pvid),
-                        v.flags.contains(BridgeVlanInfoFlags::Untagged),
-                    )),
+                    AfSpecBridge::VlanInfo(v) => Some(PortVlan {
+                        vid: v.vid,
+                        pvid: v.flags.contains(BridgeVlanInfoFlags::Pvid),
+                        untagged: v.flags.contains(BridgeVlanInfoFlags::Untagged),
+                    }),
                     _ => None,
                 })
                 .collect();

@@ -23,8 +23,8 @@ use rtnetlink::{
 
 use super::{Nl, NlError};
 use crate::scenario::{
-    BondOptions, BridgeOptions, Cidr, FdbState, Mac, MacvlanMode, PortOptions, PortVlan, Route, RoutePref,
-    RouteType, StaticFdb, StaticNeigh, Vxlan,
+    BondOptions, BridgeOptions, Cidr, FdbState, Mac, MacvlanMode, PortOptions, PortVlan, Route,
+    RoutePref, RouteType, StaticFdb, StaticNeigh, Vxlan,
 };
 
 /// A link to create, with what the plan fixed for it: index, name, MAC and MTU.
@@ -209,7 +209,9 @@ impl Nl {
     ) -> Result<(), NlError> {
         use netlink_packet_route::link::BondMode as NlMode;
         let name = link.name;
-        let mut b = link.fixed(LinkBond::new(name)).mode(NlMode::from(opts.mode.number()));
+        let mut b = link
+            .fixed(LinkBond::new(name))
+            .mode(NlMode::from(opts.mode.number()));
         if let Some(m) = opts.miimon_ms {
             b = b.miimon(m);
         }
@@ -240,12 +242,12 @@ impl Nl {
             .index(index)
             .append_info_data(InfoBond::Primary(primary))
             .build();
-        self.handle
-            .link()
-            .set(m)
-            .execute()
-            .await
-            .map_err(|e| self.err(format!("make {primary_name} the primary of bond {name}"), &e))
+        self.handle.link().set(m).execute().await.map_err(|e| {
+            self.err(
+                format!("make {primary_name} the primary of bond {name}"),
+                &e,
+            )
+        })
     }
 
     /// A vxlan device; `dev_index` is its underlay's index, when it names one.
@@ -302,6 +304,22 @@ impl Nl {
             .execute()
             .await
             .map_err(|e| self.err(format!("set {name} {}", if up { "up" } else { "down" }), &e))
+    }
+
+    /// `ip link set dev NAME carrier on|off` (a dummy's; a veth refuses it).
+    pub(crate) async fn set_carrier(
+        &self,
+        index: u32,
+        name: &str,
+        on: bool,
+    ) -> Result<(), NlError> {
+        let msg = LinkUnspec::new_with_index(index).carrier(on).build();
+        self.handle.link().set(msg).execute().await.map_err(|e| {
+            self.err(
+                format!("set {name} carrier {}", if on { "on" } else { "off" }),
+                &e,
+            )
+        })
     }
 
     /// Adds an address; IPv6 ones skip DAD unless asked for, because DAD costs 1-2 s.
@@ -494,7 +512,10 @@ impl Nl {
         let (what, r) = if add {
             ("add", self.handle.link().set(m).execute().await)
         } else {
-            ("remove", self.handle.link().del_with_message(m).execute().await)
+            (
+                "remove",
+                self.handle.link().del_with_message(m).execute().await,
+            )
         };
         r.map_err(|e| self.err(format!("{what} VLAN {} on {name}", v.vid), &e))
     }

@@ -312,9 +312,7 @@ impl Nl {
                         RuleAttribute::Priority(p) => prio = *p,
                         RuleAttribute::Table(t) => table = *t,
                         RuleAttribute::L3MDev(on) => l3mdev = *on,
-                        RuleAttribute::Source(s) => {
-                            from = format!("{s}/{}", m.header.src_len)
-                        }
+                        RuleAttribute::Source(s) => from = format!("{s}/{}", m.header.src_len),
                         RuleAttribute::Destination(d) => {
                             to = Some(format!("{d}/{}", m.header.dst_len))
                         }
@@ -349,7 +347,9 @@ impl Nl {
                 }
                 line += &match (l3mdev, m.header.action) {
                     (true, _) => " lookup [l3mdev-table]".to_string(),
-                    (false, RuleAction::ToTable) => format!(" lookup {}", crate::scenario::table_name(table)),
+                    (false, RuleAction::ToTable) => {
+                        format!(" lookup {}", crate::scenario::table_name(table))
+                    }
                     (false, a) => format!(" {}", format!("{a:?}").to_lowercase()),
                 };
                 rows.push((prio, line));

@@ -195,7 +195,9 @@ pub struct LinkStep {
 #[derive(Debug, Clone)]
 pub struct CarrierStep {
     pub dev: IfRef,
-    pub peer: IfRef,
+    /// A veth's peer, which goes down to take the carrier away; None for a dummy,
+    /// whose carrier is set directly (`ip link set dev X carrier off`).
+    pub peer: Option<IfRef>,
     pub on: bool,
 }
 

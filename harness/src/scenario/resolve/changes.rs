@@ -390,21 +390,29 @@ impl Resolver<'_> {
 
     /// `vlan: {add|del: {dev, vid, pvid, untagged}}` on a port of a VLAN-aware bridge,
     /// or on the bridge itself (`self`).
-    pub(super) fn vlan_step(&mut self, path: &str, x: &RawVlanStep, sc: &Scenario) -> Option<Action> {
+    pub(super) fn vlan_step(
+        &mut self,
+        path: &str,
+        x: &RawVlanStep,
+        sc: &Scenario,
+    ) -> Option<Action> {
         let (e, add, p) = match (&x.add, &x.del) {
             (Some(e), None) => (e, true, format!("{path}.add")),
             (None, Some(e)) => (e, false, format!("{path}.del")),
             _ => {
-                self.at(path, "a vlan step takes exactly one of `add` or `del`", None);
+                self.at(
+                    path,
+                    "a vlan step takes exactly one of `add` or `del`",
+                    None,
+                );
                 return None;
             }
         };
         let dev = self.sc_ifref(&format!("{p}.dev"), &e.dev, sc)?;
         let node = sc.node(&dev.node)?;
         let iface = node.interface(&dev.ifname)?;
-        let aware = |i: &Interface| {
-            matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true))
-        };
+        let aware =
+            |i: &Interface| matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true));
         let on_self = aware(iface);
         let port_of_aware = iface
             .master

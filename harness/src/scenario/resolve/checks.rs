@@ -204,9 +204,8 @@ impl Resolver<'_> {
         let dev = self.sc_ifref(&format!("{p}.dev"), &x.dev, sc)?;
         let node = sc.node(&dev.node)?;
         let iface = node.interface(&dev.ifname)?;
-        let aware = |i: &Interface| {
-            matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true))
-        };
+        let aware =
+            |i: &Interface| matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true));
         let on_aware = aware(iface)
             || iface
                 .master

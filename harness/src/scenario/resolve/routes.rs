@@ -152,14 +152,19 @@ impl Resolver<'_> {
         if table.is_some() {
             return self.route_error(
                 path,
-                format!("route `{text}` names both `vrf` and `table`: the VRF's table is its table"),
+                format!(
+                    "route `{text}` names both `vrf` and `table`: the VRF's table is its table"
+                ),
             );
         }
         match node.interface(vrf).map(|i| &i.kind) {
             Some(IfKind::Vrf { table }) => Some(*table),
             _ => self.route_error(
                 path,
-                format!("`vrf {vrf}` in route `{text}`: {} has no VRF of that name", node.name),
+                format!(
+                    "`vrf {vrf}` in route `{text}`: {} has no VRF of that name",
+                    node.name
+                ),
             ),
         }
     }

@@ -488,19 +488,19 @@ impl Resolver<'_> {
         }
         let at = format!("{path}.{key}");
         let dev = self.sc_ifref(&at, value, sc)?;
-        let Some(IfKind::Veth { peer, .. }) = sc.interface(&dev).map(|i| &i.kind) else {
-            self.at(
-                &at,
-                format!("carrier control needs a veth, and {dev} is not one"),
-                Some("netspec takes a veth's carrier away by setting its peer down: this kernel has no dummy device, whose carrier `ip link set carrier off` would set".into()),
-            );
-            return None;
+        let peer = match sc.interface(&dev).map(|i| &i.kind) {
+            Some(IfKind::Veth { peer, .. }) => Some(peer.clone()),
+            Some(IfKind::Dummy) => None,
+            _ => {
+                self.at(
+                    &at,
+                    format!("carrier control needs a veth or a dummy, and {dev} is neither"),
+                    Some("netspec takes a veth's carrier away by setting its peer down, and sets a dummy's directly (`ip link set carrier off`)".into()),
+                );
+                return None;
+            }
         };
-        Some(Action::Carrier(CarrierStep {
-            dev,
-            peer: peer.clone(),
-            on,
-        }))
+        Some(Action::Carrier(CarrierStep { dev, peer, on }))
     }
 
     pub(super) fn link_step(

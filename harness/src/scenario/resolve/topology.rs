@@ -126,7 +126,33 @@ impl Resolver<'_> {
             }
         }
         let port = ri.port.clone().unwrap_or_default();
-        if let Some(vlans) = &port.vlans {
+        self.check_options(node, ifname, ipath, ri, raw, &kind, local_ifs);
+        Some(Interface {
+            name: ifname.into(),
+            kind,
+            mac,
+            mtu: ri.mtu,
+            up: ri.up.unwrap_or(true),
+            master: ri.master.as_deref().map(Into::into),
+            addresses,
+            dad: ri.dad.unwrap_or(false),
+            port,
+        })
+    }
+
+    /// `port:` only on a bridge's port, `bridge:` only on a bridge.
+    #[allow(clippy::too_many_arguments)]
+    fn check_options(
+        &mut self,
+        node: &str,
+        ifname: &str,
+        ipath: &str,
+        ri: &RawInterface,
+        raw: &RawScenario,
+        kind: &IfKind,
+        local_ifs: &BTreeMap<String, &'static str>,
+    ) {
+        if let Some(vlans) = ri.port.as_ref().and_then(|p| p.vlans.as_ref()) {
             self.port_vlans(&format!("{ipath}.port.vlans"), node, ri, vlans, raw);
         }
         let master_kind = ri.master.as_ref().and_then(|m| local_ifs.get(m.as_str()));
@@ -153,17 +179,6 @@ impl Resolver<'_> {
                 Some("`bridge:` belongs to an interface with `kind: bridge`".into()),
             );
         }
-        Some(Interface {
-            name: ifname.into(),
-            kind,
-            mac,
-            mtu: ri.mtu,
-            up: ri.up.unwrap_or(true),
-            master: ri.master.as_deref().map(Into::into),
-            addresses,
-            dad: ri.dad.unwrap_or(false),
-            port,
-        })
     }
 
     /// `master` names a bridge of the same node, not the interface itself.
@@ -193,11 +208,9 @@ impl Resolver<'_> {
                         hint,
                     )
                 }
-                Some(&k @ ("bridge" | "vrf" | "bond")) if m == ifname => self.at(
-                    &mpath,
-                    format!("{k} `{m}` cannot be its own master"),
-                    None,
-                ),
+                Some(&k @ ("bridge" | "vrf" | "bond")) if m == ifname => {
+                    self.at(&mpath, format!("{k} `{m}` cannot be its own master"), None)
+                }
                 Some(&("bridge" | "vrf" | "bond")) => {}
                 Some(k) => self.at(
                     &mpath,
@@ -361,7 +374,9 @@ impl Resolver<'_> {
             "dummy" => Some(IfKind::Dummy),
             "vlan" => self.vlan(node, ifname, ipath, ri, local_ifs),
             "vrf" => self.vrf(node, ifname, ipath, ri),
-            "bond" => Some(IfKind::Bond(self.bond_options(ifname, ipath, ri, raw, node))),
+            "bond" => Some(IfKind::Bond(
+                self.bond_options(ifname, ipath, ri, raw, node),
+            )),
             _ => self.veth(node, ifname, ipath, ri, raw, names),
         }
     }
@@ -447,7 +462,9 @@ impl Resolver<'_> {
                 self.at(
                     &ppath,
                     format!("primary `{p}` is not a port of bond {node}:{ifname}"),
-                    Some(format!("name an interface of {node} that has `master: {ifname}`")),
+                    Some(format!(
+                        "name an interface of {node} that has `master: {ifname}`"
+                    )),
                 );
                 return None;
             }
