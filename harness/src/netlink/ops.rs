@@ -242,7 +242,9 @@ impl Nl {
             .index(index)
             .append_info_data(InfoBond::Primary(primary))
             .build();
-        self.handle.link().set(m).execute().await.map_err(|e| {
+        // RTM_NEWLINK on an existing link, as `ip link set ... type bond` sends: only it
+        // reaches the bond's changelink.
+        self.handle.link().change(m).execute().await.map_err(|e| {
             self.err(
                 format!("make {primary_name} the primary of bond {name}"),
                 &e,
@@ -590,9 +592,11 @@ impl Nl {
             LinkInfo::Kind(InfoKind::Vxlan),
             LinkInfo::Data(InfoData::Vxlan(vec![group])),
         ]));
+        // RTM_NEWLINK on an existing link, as `ip link set ... type vxlan` sends: the
+        // kernel ignores IFLA_INFO_DATA in RTM_SETLINK, and would say nothing.
         self.handle
             .link()
-            .set(msg)
+            .change(msg)
             .execute()
             .await
             .map_err(|e| self.err(format!("set the remote of vxlan {name}"), &e))
