@@ -127,6 +127,47 @@ pub(crate) fn change(error: Option<&str>, refusal: Option<&str>) -> Verdict {
     }
 }
 
+/// What of a `link: {set}` the link does not show, in words; None when it shows all.
+/// Port flags are not read back here: a `check: {link}` or a snapshot shows them.
+pub(crate) fn link_set_missing(
+    set: &crate::scenario::LinkSet,
+    l: Option<&crate::state::Link>,
+) -> Option<String> {
+    let Some(l) = l else {
+        return Some("the link is gone".into());
+    };
+    let mut missing = Vec::new();
+    if let Some(m) = set.mtu.filter(|m| *m != l.mtu) {
+        missing.push(format!("mtu {m} (it has {})", l.mtu));
+    }
+    if let Some(m) = set.mac.filter(|m| l.mac != Some(*m)) {
+        missing.push(format!("mac {m}"));
+    }
+    if let Some(m) = &set.master {
+        if m.as_deref() != l.master.as_deref() {
+            let want = m.as_deref().unwrap_or("none");
+            let have = l.master.as_deref().unwrap_or("none");
+            missing.push(format!("master {want} (it has {have})"));
+        }
+    }
+    if let Some(r) = set.remote {
+        let shown = l
+            .vxlan
+            .as_ref()
+            .map(|(v, _)| v.as_str())
+            .unwrap_or_default();
+        if !shown
+            .split(' ')
+            .collect::<Vec<_>>()
+            .windows(2)
+            .any(|w| w == ["remote", &r.to_string()])
+        {
+            missing.push(format!("remote {r} (it has `{shown}`)"));
+        }
+    }
+    (!missing.is_empty()).then(|| missing.join(", "))
+}
+
 /// A verdict whose observation turned out incomplete: it fails, saying why, whatever
 /// it was going to say.
 /// The same verdict with notes that explain it (each on its own `note:` line); the

@@ -164,6 +164,9 @@ pub(crate) async fn run(
                     break;
                 }
             }
+            if refusal.is_none() {
+                refusal = unapplied(sb, change).await;
+            }
             Done::judged(expect::change(error.as_deref(), refusal.as_deref()))
         }
         Action::Sleep(d) => {
@@ -260,6 +263,23 @@ async fn link(
         Ok(()) => Done::ok(format!("{dev} is up")),
         Err(e) => Done::broken(&format!("{dev} up and carrying"), e),
     }
+}
+
+/// What a `link: {set}` the kernel accepted does not show on the link: a request the
+/// kernel acknowledges can still be ignored (IFLA_INFO_DATA in RTM_SETLINK once was), so
+/// the link is read back.
+async fn unapplied(sb: &Sandbox, change: &crate::scenario::Change) -> Option<String> {
+    let crate::scenario::Change::LinkSet { dev, set } = change else {
+        return None;
+    };
+    let st = crate::state::NodeState::gather(sb.nl(&dev.node), crate::state::Sections::LINKS)
+        .await
+        .map_err(|e| format!("accepted, but the link could not be read back: {e}"));
+    let missing = match st {
+        Ok(st) => expect::link_set_missing(set, st.link(&dev.ifname)),
+        Err(e) => return Some(e),
+    };
+    missing.map(|m| format!("accepted, but not applied: {m}"))
 }
 
 /// Sets the veth's peer down (or up), then waits until the veth reports the carrier

@@ -1062,3 +1062,42 @@ fn a_vlan_check_compares_membership_and_flags() {
     assert!(!none.passed);
     assert_eq!(none.actual, "sw:swp1 is in no VLAN");
 }
+
+#[test]
+fn a_link_change_the_link_does_not_show_is_named() {
+    use crate::scenario::LinkSet;
+    let mut vx = link("vx", OperState::Unknown, None);
+    vx.vxlan = Some(("vni 2000 remote 192.0.2.20 dstport 4789".into(), None));
+    let set = |remote: &str, mtu: Option<u32>| LinkSet {
+        mtu,
+        mac: None,
+        master: Some(None),
+        port: Default::default(),
+        remote: Some(remote.parse().unwrap()),
+    };
+    assert_eq!(
+        link_set_missing(&set("192.0.2.20", Some(1500)), Some(&vx)),
+        None
+    );
+    assert_eq!(
+        link_set_missing(&set("192.0.2.30", Some(1400)), Some(&vx)).as_deref(),
+        Some("mtu 1400 (it has 1500), remote 192.0.2.30 (it has `vni 2000 remote 192.0.2.20 dstport 4789`)")
+    );
+    let mut port = link("swp1", OperState::Up, Some("br0"));
+    port.mtu = 1500;
+    let detach = LinkSet {
+        mtu: None,
+        mac: None,
+        master: Some(None),
+        port: Default::default(),
+        remote: None,
+    };
+    assert_eq!(
+        link_set_missing(&detach, Some(&port)).as_deref(),
+        Some("master none (it has br0)")
+    );
+    assert_eq!(
+        link_set_missing(&detach, None).as_deref(),
+        Some("the link is gone")
+    );
+}
