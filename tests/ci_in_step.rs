@@ -44,8 +44,11 @@ fn the_workflow_and_ci_run_check_the_same_things() {
     assert!(workflow.contains("cargo nextest run --workspace"));
     // .ci/run lints the workflow itself.
     assert!(run.contains("actionlint"));
-    // Both run the suite under another kernel and check it against docs/kernels.
+    // Both validate the scenarios with check-jsonschema, and run the suite under
+    // another kernel and check it against docs/kernels.
     for needle in [
+        "check-jsonschema==0.39.0",
+        "--schemafile scenario.schema.json",
         "NETSPEC_KERNEL=",
         "NETSPEC_RESULTS=",
         "NETSPEC_FRESH_RESULTS=",

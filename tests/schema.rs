@@ -65,6 +65,45 @@ fn every_scenario_validates_and_names_the_schema() {
 }
 
 #[test]
+fn every_scenario_validates_as_written_matrix_templates_included() {
+    // What an editor sees: the file before a matrix fills in its `${key}`s.
+    let v = validator();
+    for f in netspec::Harness::new(Path::new(ROOT).join("scenarios")).discover() {
+        let errors: Vec<String> = v.iter_errors(&as_json(&f)).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}: {}", f.display(), errors.join("; "));
+    }
+}
+
+#[test]
+fn the_schema_and_the_loader_accept_bare_words_in_argv_and_merge_keys() {
+    // `cmd: [true]` is the program `true`; `<<: *anchor` merges a mapping.
+    let src = "nodes:\n  a: {}\nsteps:\n  - exec: &e { node: a, cmd: [true] }\n  - exec: { <<: *e, cmd: [echo, 7, 1.5, false] }\n";
+    let sc = netspec::load_str(Path::new("merge.yaml"), "merge", src)
+        .unwrap_or_else(|e| panic!("the loader refuses it: {e}"));
+    let argv: Vec<String> = sc
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            netspec::scenario::Action::Exec(e) => Some(e.argv.join(" ")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(argv, ["true", "echo 7 1.5 false"]);
+    let mut value: serde_norway::Value = serde_norway::from_str(src).unwrap();
+    value.apply_merge().unwrap();
+    let json: serde_json::Value = serde_json::to_value(&value).unwrap();
+    let errors: Vec<String> = validator()
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the schema refuses it: {}",
+        errors.join("; ")
+    );
+}
+
+#[test]
 fn the_schema_rejects_what_it_can_express() {
     let v = validator();
     let bad = [
@@ -85,6 +124,8 @@ fn the_schema_rejects_what_it_can_express() {
         "step-without-action",
         "two-actions-in-step",
         "unknown-feature",
+        // The duration pattern.
+        "bad-duration",
     ];
     for name in bad {
         let file = Path::new(ROOT).join(format!("scenarios/invalid/{name}.yaml"));

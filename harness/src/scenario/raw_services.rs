@@ -59,7 +59,7 @@ pub(crate) struct RawTrace {
 pub(crate) struct RawExec {
     pub node: String,
     /// The argv, run as it is.
-    pub cmd: Option<Vec<String>>,
+    pub cmd: Option<Vec<RawArg>>,
     /// A shell line, run as `sh -c`.
     pub sh: Option<String>,
     #[serde(default)]
@@ -223,4 +223,49 @@ pub(crate) struct RawNetavarkStep {
     /// `port_mappings`; `container_id` and `container_name` default to the node's name.
     pub options: serde_json::Map<String, serde_json::Value>,
     pub expect: Option<RawCniExpect>,
+}
+
+/// One word of an argv. YAML reads `true`, `7` or `1.5` unquoted as a boolean or a
+/// number; as an argument each is the word as written (`cmd: [true]` runs `true`).
+#[derive(Debug, Clone)]
+pub(crate) struct RawArg(pub String);
+
+impl<'de> serde::Deserialize<'de> for RawArg {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawArg;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a word: a string, a number or a boolean")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawArg, E> {
+                Ok(RawArg(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawArg, E> {
+                Ok(RawArg(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RawArg, E> {
+                Ok(RawArg(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<RawArg, E> {
+                Ok(RawArg(v.to_string()))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawArg, E> {
+                Ok(RawArg(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl schemars::JsonSchema for RawArg {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Arg".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "One argument: a string, or a number or boolean taken as written.",
+            "type": ["string", "number", "boolean"]
+        })
+    }
 }

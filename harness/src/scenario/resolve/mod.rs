@@ -89,9 +89,7 @@ fn load_variant(file: &Path, name: &str, suffix: &str, src: &str) -> Result<Scen
     // Editors on some systems start UTF-8 files with a byte-order mark; YAML allows it.
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     check_depth(file, src)?;
-    let raw: RawScenario = serde_norway::from_str(src).map_err(|e| LoadError {
-        diagnostics: vec![serde_diagnostic(file, src, &e)],
-    })?;
+    let raw = parse_raw(file, src)?;
     let spans = SpanIndex::build(src);
     let mut r = Resolver {
         file,
@@ -285,6 +283,24 @@ pub fn scenario_name(root: &Path, file: &Path) -> String {
     };
     let s = rel.to_string_lossy().replace('\\', "/");
     s.trim_start_matches("./").to_string()
+}
+
+/// The raw scenario. YAML merge keys (`<<: *anchor`) are applied first when the file
+/// has any: serde reads a mapping's keys as written, so without the merge a `<<` would be
+/// an unknown field. Errors in a merged document carry the position serde reports for
+/// the merged value, where it has one.
+fn parse_raw(file: &Path, src: &str) -> Result<RawScenario, LoadError> {
+    let fail = |e: serde_norway::Error| LoadError {
+        diagnostics: vec![serde_diagnostic(file, src, &e)],
+    };
+    let first = serde_norway::from_str::<RawScenario>(src);
+    let has_merge = matches!(&first, Err(e) if e.to_string().contains("unknown field `<<`"));
+    if !has_merge {
+        return first.map_err(fail);
+    }
+    let mut value: serde_norway::Value = serde_norway::from_str(src).map_err(fail)?;
+    value.apply_merge().map_err(fail)?;
+    serde_norway::from_value(value).map_err(fail)
 }
 
 fn serde_diagnostic(file: &Path, src: &str, e: &serde_norway::Error) -> Diagnostic {

@@ -234,7 +234,7 @@ impl Resolver<'_> {
     pub(super) fn exec(&mut self, path: &str, raw: &RawExec, sc: &Scenario) -> Option<Exec> {
         let node = self.node_ref(&format!("{path}.node"), &raw.node, sc)?;
         let argv = match (&raw.cmd, &raw.sh) {
-            (Some(cmd), None) if !cmd.is_empty() => cmd.clone(),
+            (Some(cmd), None) if !cmd.is_empty() => cmd.iter().map(|a| a.0.clone()).collect(),
             (None, Some(sh)) => vec!["sh".into(), "-c".into(), sh.clone()],
             (Some(_), None) => {
                 self.at(
