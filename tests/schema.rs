@@ -135,3 +135,72 @@ fn the_schema_rejects_what_it_can_express() {
         );
     }
 }
+
+/// Every property of the schema, as `Owner.key`, with whether it (or the definition it
+/// refers to) has a description.
+fn properties(schema: &serde_json::Value) -> Vec<(String, bool)> {
+    fn walk(
+        root: &serde_json::Value,
+        v: &serde_json::Value,
+        owner: &str,
+        out: &mut Vec<(String, bool)>,
+    ) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if let Some(props) = map.get("properties").and_then(|p| p.as_object()) {
+                    for (key, p) in props {
+                        let described = p.get("description").is_some()
+                            || p.get("$ref")
+                                .and_then(|r| r.as_str())
+                                .and_then(|r| r.rsplit('/').next())
+                                .and_then(|d| root["definitions"].get(d))
+                                .is_some_and(|d| d.get("description").is_some());
+                        out.push((format!("{owner}.{key}"), described));
+                    }
+                }
+                for (k, child) in map {
+                    let next = if k == "properties" || k == "definitions" {
+                        owner.to_string()
+                    } else {
+                        k.clone()
+                    };
+                    walk(root, child, &next, out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for i in items {
+                    walk(root, i, owner, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema, schema, "", &mut out);
+    out
+}
+
+#[test]
+fn at_least_95_percent_of_the_properties_are_described_for_users() {
+    let text = std::fs::read_to_string(Path::new(ROOT).join("scenario.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let all = properties(&schema);
+    let missing: Vec<&String> = all.iter().filter(|(_, d)| !d).map(|(k, _)| k).collect();
+    assert!(all.len() > 300, "{} properties", all.len());
+    assert!(
+        missing.len() * 20 <= all.len(),
+        "{} of {} properties have no description: {missing:?}",
+        missing.len(),
+        all.len()
+    );
+    // Descriptions are for users: no source files or internals.
+    for word in [".rs`", ".rs ", "serde", "resolve`", "netlink type"] {
+        assert!(
+            !text.contains(word)
+                || !text
+                    .lines()
+                    .any(|l| l.contains("\"description\"") && l.contains(word)),
+            "a description mentions {word:?}"
+        );
+    }
+}

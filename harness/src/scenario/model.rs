@@ -209,14 +209,23 @@ pub struct BondOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortOptions {
+    /// Learn source MACs on this port (the kernel's default: on).
     pub learning: Option<bool>,
+    /// Flood unknown unicast out of this port (default: on).
     pub flood: Option<bool>,
+    /// Flood unknown multicast out of this port (default: on).
     pub mcast_flood: Option<bool>,
+    /// Flood broadcast out of this port (default: on).
     pub bcast_flood: Option<bool>,
+    /// An isolated port forwards only to ports that are not isolated.
     pub isolated: Option<bool>,
+    /// The bridge answers ARP on this port for addresses it knows.
     pub proxy_arp: Option<bool>,
+    /// Suppress ARP and ND on this port where the bridge can answer.
     pub neigh_suppress: Option<bool>,
+    /// Accept frames only from MACs with an FDB entry on this port (802.1X).
     pub locked: Option<bool>,
+    /// Send frames back out of the port they came in on.
     pub hairpin: Option<bool>,
     /// On a bridge with `vlan_filtering: true`: the port's VLANs, exactly, as `bridge
     /// vlan add` sets them. The default VLAN 1 goes unless it is listed.

@@ -15,9 +15,12 @@ use super::raw::Scalar;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawListen {
+    /// The node that listens.
     pub node: String,
+    /// The port, 1 to 65535.
     #[schemars(range(min = 1, max = 65535))]
     pub port: i64,
+    /// `tcp` (default) or `udp`.
     pub proto: Option<Proto>,
     /// As a step: stop the listener instead of starting it.
     pub stop: Option<bool>,
@@ -26,19 +29,25 @@ pub(crate) struct RawListen {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawConnect {
+    /// The node that connects, or `node:if` to bind to that interface.
     pub from: String,
+    /// The address to reach, or `node:if`.
     pub to: String,
+    /// The destination port, 1 to 65535.
     #[schemars(range(min = 1, max = 65535))]
     pub port: i64,
+    /// `tcp` (default) or `udp`.
     pub proto: Option<Proto>,
     /// Bytes to send, which must come back.
     #[schemars(range(min = 0, max = 16777216))]
     pub send: Option<i64>,
+    /// How long to wait, such as `1s`.
     pub timeout: Option<String>,
     /// `connected`, `refused`, `timeout`, or an errno name such as `EHOSTUNREACH`.
     pub expect: Option<String>,
     /// The source address (`ADDR` or `ADDR:PORT`, `[V6]:PORT`) the listener must see.
     pub peer: Option<String>,
+    /// Where the connection's packets must be seen, for a NAT or a firewall.
     pub trace: Option<RawTrace>,
 }
 
@@ -46,10 +55,12 @@ pub(crate) struct RawConnect {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTrace {
+    /// The node that watches.
     pub node: String,
     /// The NFLOG group (default 0).
     #[schemars(range(min = 0, max = 65535))]
     pub group: Option<i64>,
+    /// What the node must see: the connection's addresses and ports.
     #[serde(default)]
     pub expect: Vec<String>,
 }
@@ -57,22 +68,29 @@ pub(crate) struct RawTrace {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawExec {
+    /// The node to run in.
     pub node: String,
     /// The argv, run as it is.
     pub cmd: Option<Vec<RawArg>>,
     /// A shell line, run as `sh -c`.
     pub sh: Option<String>,
+    /// Environment variables for the command.
     #[serde(default)]
     pub env: BTreeMap<String, Scalar>,
+    /// Start it and go on; it is killed with its node.
     pub background: Option<bool>,
+    /// What it must do: exit status (default 0), stdout, stderr.
     pub expect: Option<RawExecExpect>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawExecExpect {
+    /// The exit status, 0 to 255.
     pub exit: Option<i64>,
+    /// What standard output must be, contain or match.
     pub stdout: Option<RawText>,
+    /// What standard error must be, contain or match.
     pub stderr: Option<RawText>,
 }
 
@@ -123,22 +141,30 @@ impl<'de> Deserialize<'de> for RawText {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRulesStep {
+    /// The node.
     pub node: String,
+    /// A ruleset in nft syntax, added to what is loaded.
     pub nftables: Option<String>,
+    /// Rules in iptables-restore syntax, added to what is loaded.
     pub iptables: Option<String>,
+    /// Rules in ip6tables-restore syntax, added to what is loaded.
     pub ip6tables: Option<String>,
+    /// Text the tool's or the kernel's refusal must contain.
     pub error: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCounterCheck {
+    /// The node whose netfilter counters to read.
     pub node: String,
     /// The comment of the rule.
     pub rule: Option<String>,
     /// `TABLE CHAIN` of an iptables built-in chain, for its policy counter.
     pub policy: Option<String>,
+    /// The packets counted: a number, or a comparison such as `">= 1"`.
     pub packets: Option<Scalar>,
+    /// The bytes counted: a number, or a comparison such as `">= 100"`.
     pub bytes: Option<Scalar>,
 }
 
@@ -174,17 +200,27 @@ pub(crate) struct RawCniAttach {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCniStep {
+    /// ADD this node (a container) to the network.
     pub add: Option<String>,
+    /// CHECK this node's attachment (CNI 0.4.0 and later).
     pub check: Option<String>,
+    /// DEL this node's attachment.
     pub del: Option<String>,
+    /// The network's name under `cni:`.
     pub network: String,
+    /// The node that plays the host, where the plugins run (default: `host`).
     pub host: Option<String>,
+    /// The interface name inside the container (default: `eth0`).
     pub ifname: Option<String>,
+    /// The container id (default: the node's name).
     pub id: Option<String>,
+    /// CNI_ARGS, as `KEY=VALUE` pairs.
     #[serde(default)]
     pub args: BTreeMap<String, Scalar>,
+    /// Runtime configuration, given to plugins whose `capabilities` ask for it.
     #[serde(rename = "runtimeConfig", default)]
     pub runtime_config: serde_json::Map<String, serde_json::Value>,
+    /// What the plugins must answer: addresses, routes, interfaces, DNS or an error.
     pub expect: Option<RawCniExpect>,
 }
 
@@ -209,6 +245,7 @@ pub(crate) struct RawCniExpect {
 pub(crate) struct RawCniError {
     /// The CNI error code (netavark has none).
     pub code: Option<i64>,
+    /// Text the plugin's error message must contain.
     pub msg: Option<RawText>,
 }
 
@@ -216,12 +253,16 @@ pub(crate) struct RawCniError {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNetavarkStep {
+    /// netavark setup: the container node and its network options.
     pub setup: Option<String>,
+    /// netavark teardown of a container set up before.
     pub teardown: Option<String>,
+    /// The node that plays the host, where netavark runs (default: `host`).
     pub host: Option<String>,
     /// The network options netavark reads: `networks`, `network_info`,
     /// `port_mappings`; `container_id` and `container_name` default to the node's name.
     pub options: serde_json::Map<String, serde_json::Value>,
+    /// What netavark must answer: its status block, or an error.
     pub expect: Option<RawCniExpect>,
 }
 

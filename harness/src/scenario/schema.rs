@@ -210,7 +210,7 @@ impl JsonSchema for RawArpExpect {
                 { "enum": ["answered", "unanswered"] },
                 {
                     "type": "object",
-                    "properties": { "mac": { "type": "string" } },
+                    "properties": { "mac": { "type": "string", "description": "The MAC that must answer, or `node:if`." } },
                     "required": ["mac"],
                     "additionalProperties": false
                 }
@@ -224,17 +224,22 @@ impl JsonSchema for RawText {
         "TextMatch".into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let one = |key: &str| {
+        let one = |key: &str, description: &str| {
             json_schema!({
                 "type": "object",
-                "properties": { key: { "type": "string" } },
+                "properties": { key: { "type": "string", "description": description } },
                 "required": [key],
                 "additionalProperties": false
             })
         };
         json_schema!({
             "description": "Equal to a text, or `{contains: T}`, or `{regex: R}`.",
-            "anyOf": [{ "type": "string" }, one("equals"), one("contains"), one("regex")]
+            "anyOf": [
+                { "type": "string" },
+                one("equals", "The whole text."),
+                one("contains", "A part of the text."),
+                one("regex", "A regular expression the text must match (Rust regex syntax).")
+            ]
         })
     }
 }
