@@ -394,17 +394,31 @@ fn explore(seed: u64, count: u64, size: usize, jobs: usize, out: PathBuf) -> Exi
         out: Some(out),
         plant: Default::default(),
     };
-    let sum = netspec::explore::explore(&opts, |s| {
-        if s.scenarios % 100 == 0 {
-            say::line(&format!(
-                "{} scenarios, {} pings, {} disagreements, {:.1} scenarios/s",
-                s.scenarios,
+    // On a terminal, a bar with the total and an ETA; otherwise (a log, CI) a plain line
+    // every 100 scenarios.
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| explore_bar(count));
+    let sum = netspec::explore::explore(&opts, |s| match &bar {
+        Some(b) => {
+            b.set_position(s.scenarios);
+            b.set_message(format!(
+                "{:.1}/s, {} pings, {} disagreements",
+                s.per_second(),
                 s.pings,
-                s.disagreements.len(),
-                s.per_second()
+                s.disagreements.len()
             ));
         }
+        None if s.scenarios % 100 == 0 => say::line(&format!(
+            "{} scenarios, {} pings, {} disagreements, {:.1} scenarios/s",
+            s.scenarios,
+            s.pings,
+            s.disagreements.len(),
+            s.per_second()
+        )),
+        None => {}
     });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     for d in &sum.disagreements {
         say::line(&format!(
             "seed {}: {} nodes; {} -> {}: predicted {:?}, the kernel: {}{}",
@@ -439,6 +453,18 @@ fn explore(seed: u64, count: u64, size: usize, jobs: usize, out: PathBuf) -> Exi
         ExitCode::FAILURE
     }
 }
+
+/// The bar of `explore`'s scenarios, on stderr.
+fn explore_bar(count: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(count);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(EXPLORE_BAR) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// `[#####     ] 120/2000 scenarios, ETA 49s, 38.2/s, 960 pings, 0 disagreements`.
+const EXPLORE_BAR: &str = "[{bar:30}] {pos}/{len} scenarios, ETA {eta}, {msg}";
 
 /// `netspec reap`: removes the pins of ended runs, listing each.
 fn reap() -> ExitCode {
@@ -758,4 +784,15 @@ fn scenarios_root(file: &Path) -> PathBuf {
         .find(|a| a.file_name().is_some_and(|n| n == "scenarios"))
         .map(Path::to_path_buf)
         .unwrap_or_else(|| abs.parent().unwrap_or(Path::new(".")).to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_explore_bar_template_is_valid_and_shows_total_and_eta() {
+        assert!(indicatif::ProgressStyle::with_template(super::EXPLORE_BAR).is_ok());
+        for part in ["{len}", "{eta}"] {
+            assert!(super::EXPLORE_BAR.contains(part), "{part}");
+        }
+    }
 }
