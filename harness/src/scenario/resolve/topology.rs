@@ -211,6 +211,11 @@ impl Resolver<'_> {
                 Some(&k @ ("bridge" | "vrf" | "bond")) if m == ifname => {
                     self.at(&mpath, format!("{k} `{m}` cannot be its own master"), None)
                 }
+                Some(&"vrf") if local_ifs.get(ifname) == Some(&"vrf") => self.at(
+                    &mpath,
+                    format!("vrf `{ifname}` cannot be a port of vrf `{m}`"),
+                    Some("VRFs do not nest: the kernel refuses to enslave an L3 master device to another".into()),
+                ),
                 Some(&("bridge" | "vrf" | "bond")) => {}
                 Some(k) => self.at(
                     &mpath,
