@@ -174,7 +174,14 @@ fn trial(
                     "{why}, or a system that allows unprivileged user namespaces"
                 )))
             }
-            other => Err(Failed::from(other.to_string())),
+            other => {
+                let text = other.to_string();
+                // One `Error: ` line on stderr: nextest's JUnit takes it as the failure's
+                // message (its heuristic for tests that return an error), so CI shows
+                // the failing step without opening the output.
+                eprintln!("Error: {}", text.lines().next().unwrap_or_default());
+                Err(Failed::from(text))
+            }
         }
     })
 }

@@ -116,6 +116,32 @@ fn a_folder_inside_scenarios_runs_under_the_suites_names_and_snapshots() {
 }
 
 #[test]
+fn a_failing_trial_says_its_failing_step_on_one_error_line_for_nextests_junit() {
+    if let Some(why) = netspec::missing_privileges() {
+        panic!("{why}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_netspec"))
+        .current_dir(ROOT)
+        .env("CI", "true")
+        .args(["test", "tests/wrong", "--exact", "ping-reachable"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(101),
+        "{}{stderr}",
+        text(&out.stdout)
+    );
+    assert!(
+        stderr.lines().any(|l| l.starts_with(
+            "Error: scenario ping-reachable failed at step 2 (ping net1 -> 10.100.0.99)"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn the_binary_writes_its_completions_and_its_manual_page() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let out = netspec(&["completions", shell]);
