@@ -59,3 +59,35 @@ fn the_workflow_and_ci_run_check_the_same_things() {
         assert!(workflow.contains(needle), "the workflow lacks `{needle}`");
     }
 }
+
+#[test]
+fn every_action_is_pinned_by_hash_and_checkout_keeps_no_credentials() {
+    let workflow = read(".github/workflows/ci.yml");
+    let mut uses = 0;
+    for line in workflow.lines().map(str::trim) {
+        let Some(action) = line
+            .strip_prefix("- uses: ")
+            .or_else(|| line.strip_prefix("uses: "))
+        else {
+            continue;
+        };
+        uses += 1;
+        let (_, rev) = action.split_once('@').expect("an action with a ref");
+        let sha = rev.split_whitespace().next().unwrap_or_default();
+        assert!(
+            sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+            "not pinned by commit hash: {line}"
+        );
+    }
+    assert!(uses > 5, "{uses} actions");
+    let checkouts = workflow.matches("uses: actions/checkout@").count();
+    assert_eq!(
+        workflow.matches("persist-credentials: false").count(),
+        checkouts,
+        "every checkout sets persist-credentials: false"
+    );
+    assert!(
+        read(".ci/run").contains("zizmor"),
+        ".ci/run audits the workflow with zizmor"
+    );
+}
