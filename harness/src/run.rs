@@ -321,16 +321,41 @@ fn detach_containers(
     }
 }
 
-/// A step whose `kernel:` excludes the running kernel: reported as not run, never as
-/// a pass. An unknown running version excludes every step that names versions.
+/// Why a step's `requires:` or `unless:` keeps it from this kernel, if they do.
+fn feature_mismatch(s: &Step) -> Option<String> {
+    if s.requires.is_empty() && s.unless.is_empty() {
+        return None;
+    }
+    // The probe runs a runtime of its own (and caches its answer): not on this one's thread.
+    let has = |f: &String| {
+        let f = f.clone();
+        std::thread::spawn(move || crate::features::missing(&f).is_none())
+            .join()
+            .unwrap_or(false)
+    };
+    let release = crate::scenario::running_release();
+    if let Some(f) = s.requires.iter().find(|f| !has(f)) {
+        return Some(format!("not run: this kernel ({release}) lacks {f}"));
+    }
+    let f = s.unless.iter().find(|f| has(f))?;
+    Some(format!("not run: this kernel ({release}) has {f}"))
+}
+
+/// A step whose `kernel:`, `requires:` or `unless:` excludes the running kernel:
+/// reported as not run, never as a pass. An unknown running version excludes every step
+/// that names versions.
 fn not_for_this_kernel(
     s: &Step,
     running: Option<crate::scenario::KernelVersion>,
 ) -> Option<StepOutcome> {
-    let req = s.kernel.as_ref()?;
-    if req.admits(running) {
-        return None;
-    }
+    let detail = match &s.kernel {
+        Some(req) if !req.admits(running) => format!(
+            "not run: this kernel ({}) is not `{}`",
+            crate::scenario::running_release(),
+            req.text
+        ),
+        _ => feature_mismatch(s)?,
+    };
     Some(StepOutcome {
         index: s.index,
         kind: s.action.kind(),
@@ -338,11 +363,7 @@ fn not_for_this_kernel(
         passed: false,
         skipped: true,
         expected: String::new(),
-        detail: format!(
-            "not run: this kernel ({}) is not `{}`",
-            crate::scenario::running_release(),
-            req.text
-        ),
+        detail,
         elapsed: Duration::ZERO,
         line: s.pos.line,
         col: s.pos.col,

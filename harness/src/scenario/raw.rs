@@ -287,6 +287,13 @@ pub(crate) struct RawStep {
     /// where kernels behave differently, write one step per behaviour. On any other
     /// kernel the step is skipped, and the report says so.
     pub kernel: Option<String>,
+    /// Run the step only on a kernel that has all these features (the names of the
+    /// top-level `requires:`); elsewhere it is reported as not run. For behaviour that a
+    /// build option changes.
+    pub requires: Option<Vec<String>>,
+    /// Run the step only on a kernel that lacks all these features: the other side of
+    /// a `requires:` step.
+    pub unless: Option<Vec<String>>,
     /// Add or remove an address.
     pub address: Option<RawAddressStep>,
     /// Add or delete a route.

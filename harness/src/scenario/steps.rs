@@ -17,6 +17,10 @@ pub struct Step {
     pub timeout: Duration,
     /// Run only on these kernel versions; skipped, and said so, on others.
     pub kernel: Option<super::KernelReq>,
+    /// Run only where the kernel has all of these features.
+    pub requires: Vec<String>,
+    /// Run only where the kernel lacks all of these features.
+    pub unless: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]

@@ -621,13 +621,18 @@ impl<'a> Resolver<'a> {
 
     /// Every feature in `requires:` must be one netspec knows how to probe.
     fn requires(&mut self, requires: &[String]) {
-        for (i, f) in requires.iter().enumerate() {
+        self.known_features("requires", requires);
+    }
+
+    /// Every feature a list at `path` names must be one netspec knows how to probe.
+    pub(super) fn known_features(&mut self, path: &str, features: &[String]) {
+        for (i, f) in features.iter().enumerate() {
             if !super::FEATURES.contains(&f.as_str()) {
                 let hint = did_you_mean(f, super::FEATURES.iter().copied())
                     .map(|m| format!("did you mean `{m}`? known: {}", super::FEATURES.join(", ")))
                     .unwrap_or_else(|| format!("known: {}", super::FEATURES.join(", ")));
                 self.at(
-                    &format!("requires.{i}"),
+                    &format!("{path}.{i}"),
                     format!("unknown kernel feature `{f}`"),
                     Some(hint),
                 );

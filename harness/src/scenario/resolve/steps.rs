@@ -54,6 +54,18 @@ impl Resolver<'_> {
             },
             None => None,
         };
+        let requires = raw.requires.clone().unwrap_or_default();
+        let unless = raw.unless.clone().unwrap_or_default();
+        self.known_features(&format!("{path}.requires"), &requires);
+        self.known_features(&format!("{path}.unless"), &unless);
+        if let Some(f) = requires.iter().find(|f| unless.contains(f)) {
+            self.at(
+                &path,
+                format!("`{f}` is both required and excluded: the step would never run"),
+                None,
+            );
+            return None;
+        }
         Some(Step {
             index: i + 1,
             name: raw.name.clone(),
@@ -61,6 +73,8 @@ impl Resolver<'_> {
             action,
             timeout,
             kernel,
+            requires,
+            unless,
         })
     }
 
