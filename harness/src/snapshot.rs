@@ -82,9 +82,7 @@ pub(crate) async fn render(
 
 /// Whether a node declares a VLAN-aware bridge: only then has it VLANs to show.
 fn has_vlan_bridge(n: &Node) -> bool {
-    n.interfaces
-        .iter()
-        .any(|i| matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true)))
+    n.interfaces.iter().any(|i| i.kind.is_vlan_aware_bridge())
 }
 
 /// Whether a node can have nexthop objects: the dump costs a socket, so only then.
@@ -363,7 +361,7 @@ fn render_fdb(out: &mut String, sc: &Scenario, n: &Node, st: &NodeState) {
     let aware = |bridge: Option<&String>| {
         bridge
             .and_then(|b| n.interface(b))
-            .is_some_and(|i| matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true)))
+            .is_some_and(|i| i.kind.is_vlan_aware_bridge())
     };
     let mut lines: Vec<String> = st
         .fdb_entries()

@@ -370,6 +370,11 @@ pub struct Vxlan {
 }
 
 impl IfKind {
+    /// A bridge that filters by VLAN (802.1Q bridge).
+    pub fn is_vlan_aware_bridge(&self) -> bool {
+        matches!(self, IfKind::Bridge(o) if o.vlan_filtering == Some(true))
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             IfKind::Veth { .. } => "veth",

@@ -408,33 +408,7 @@ impl Resolver<'_> {
                 return None;
             }
         };
-        let dev = self.sc_ifref(&format!("{p}.dev"), &e.dev, sc)?;
-        let node = sc.node(&dev.node)?;
-        let iface = node.interface(&dev.ifname)?;
-        let aware =
-            |i: &Interface| matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true));
-        let on_self = aware(iface);
-        let port_of_aware = iface
-            .master
-            .as_ref()
-            .and_then(|m| node.interface(m))
-            .is_some_and(aware);
-        if !on_self && !port_of_aware {
-            self.at(
-                &format!("{p}.dev"),
-                format!("{dev} is neither a VLAN-aware bridge nor a port of one"),
-                Some("VLANs belong to a bridge with `bridge: { vlan_filtering: true }` and its ports".into()),
-            );
-            return None;
-        }
-        if !(1..=4094).contains(&e.vid) {
-            self.at(
-                &format!("{p}.vid"),
-                format!("VLAN id {} is out of range", e.vid),
-                Some("802.1Q ids run from 1 to 4094".into()),
-            );
-            return None;
-        }
+        let (dev, on_self) = self.vlan_dev(&p, &e.dev, e.vid, sc)?;
         if !add && (e.pvid.is_some() || e.untagged.is_some()) {
             self.at(
                 &p,

@@ -201,33 +201,7 @@ impl Resolver<'_> {
     }
 
     fn vlan_check(&mut self, p: &str, x: &RawVlanCheck, sc: &Scenario) -> Option<Check> {
-        let dev = self.sc_ifref(&format!("{p}.dev"), &x.dev, sc)?;
-        let node = sc.node(&dev.node)?;
-        let iface = node.interface(&dev.ifname)?;
-        let aware =
-            |i: &Interface| matches!(&i.kind, IfKind::Bridge(o) if o.vlan_filtering == Some(true));
-        let on_aware = aware(iface)
-            || iface
-                .master
-                .as_ref()
-                .and_then(|m| node.interface(m))
-                .is_some_and(aware);
-        if !on_aware {
-            self.at(
-                &format!("{p}.dev"),
-                format!("{dev} is neither a VLAN-aware bridge nor a port of one"),
-                Some("VLANs belong to a bridge with `bridge: { vlan_filtering: true }` and its ports".into()),
-            );
-            return None;
-        }
-        if !(1..=4094).contains(&x.vid) {
-            self.at(
-                &format!("{p}.vid"),
-                format!("VLAN id {} is out of range", x.vid),
-                Some("802.1Q ids run from 1 to 4094".into()),
-            );
-            return None;
-        }
+        let (dev, _) = self.vlan_dev(p, &x.dev, x.vid, sc)?;
         let present = x.present.unwrap_or(true);
         if !present && (x.pvid.is_some() || x.untagged.is_some()) {
             self.at(
@@ -664,5 +638,42 @@ impl Resolver<'_> {
         }
         let nodes = nodes.map(|ns| ns.iter().map(|n| n.as_str().into()).collect());
         Some(Snapshot { label, nodes, only })
+    }
+
+    /// The device of a VLAN check or step (a VLAN-aware bridge, which is then `self`,
+    /// or a port of one) and a valid VLAN id: the device and whether it is the bridge.
+    pub(super) fn vlan_dev(
+        &mut self,
+        p: &str,
+        dev: &str,
+        vid: u16,
+        sc: &Scenario,
+    ) -> Option<(IfRef, bool)> {
+        let dev = self.sc_ifref(&format!("{p}.dev"), dev, sc)?;
+        let node = sc.node(&dev.node)?;
+        let iface = node.interface(&dev.ifname)?;
+        let on_self = iface.kind.is_vlan_aware_bridge();
+        let port_of_aware = iface
+            .master
+            .as_ref()
+            .and_then(|m| node.interface(m))
+            .is_some_and(|m| m.kind.is_vlan_aware_bridge());
+        if !on_self && !port_of_aware {
+            self.at(
+                &format!("{p}.dev"),
+                format!("{dev} is neither a VLAN-aware bridge nor a port of one"),
+                Some("VLANs belong to a bridge with `bridge: { vlan_filtering: true }` and its ports".into()),
+            );
+            return None;
+        }
+        if !(1..=4094).contains(&vid) {
+            self.at(
+                &format!("{p}.vid"),
+                format!("VLAN id {vid} is out of range"),
+                Some("802.1Q ids run from 1 to 4094".into()),
+            );
+            return None;
+        }
+        Some((dev, on_self))
     }
 }
