@@ -327,30 +327,19 @@ async fn dummy_carrier(
             e,
         );
     }
-    let deadline = Instant::now() + READY_DEADLINE.min(left(until));
-    let mut pause = Duration::from_micros(50);
-    loop {
-        let state = match nl.links().await {
-            Ok(links) => links.iter().find(|l| l.name == dev.ifname).map(|l| l.oper),
-            Err(e) => return Done::broken("a link dump", e),
-        };
-        let no_carrier = matches!(state, Some(OperState::Down | OperState::LowerLayerDown));
-        if no_carrier != on {
-            let word = if on { "has carrier" } else { "has no carrier" };
-            return Done::ok(format!("{dev} {word}"));
-        }
-        if Instant::now() >= deadline {
-            let want = if on { "gain" } else { "lose" };
-            return Done::broken(
-                &format!("{dev} to {want} its carrier"),
-                format!(
-                    "it still reports {}",
-                    state.map_or("nothing".into(), |s| s.to_string())
-                ),
-            );
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(2));
+    let no_carrier =
+        |s: Option<OperState>| matches!(s, Some(OperState::Down | OperState::LowerLayerDown));
+    let what = if on {
+        "gain its carrier"
+    } else {
+        "lose its carrier"
+    };
+    match wait_oper(sb, dev, until, |s| no_carrier(s) != on, what).await {
+        Ok(()) => Done::ok(format!(
+            "{dev} {}",
+            if on { "has carrier" } else { "has no carrier" }
+        )),
+        Err(done) => done,
     }
 }
 
@@ -360,6 +349,20 @@ async fn wait_no_carrier(
     dev: &crate::scenario::IfRef,
     until: Instant,
 ) -> Result<(), Done> {
+    use crate::scenario::OperState;
+    let lost = |s: Option<OperState>| s.is_none_or(|s| s != OperState::Up);
+    wait_oper(sb, dev, until, lost, "lose its carrier").await
+}
+
+/// Polls `dev`'s oper state until `done` holds for it (None: the link is gone), within
+/// the readiness bound; past it, says what was awaited (`to {what}`) and what it reports.
+async fn wait_oper(
+    sb: &Sandbox,
+    dev: &crate::scenario::IfRef,
+    until: Instant,
+    done: impl Fn(Option<crate::scenario::OperState>) -> bool,
+    what: &str,
+) -> Result<(), Done> {
     let deadline = Instant::now() + READY_DEADLINE.min(left(until));
     let mut pause = Duration::from_micros(50);
     loop {
@@ -368,13 +371,16 @@ async fn wait_no_carrier(
             Err(e) => return Err(Done::broken("a link dump", e)),
         };
         let state = links.iter().find(|l| l.name == dev.ifname).map(|l| l.oper);
-        if state.is_none_or(|s| s != crate::scenario::OperState::Up) {
+        if done(state) {
             return Ok(());
         }
         if Instant::now() >= deadline {
             return Err(Done::broken(
-                &format!("{dev} to lose its carrier"),
-                "it still reports up",
+                &format!("{dev} to {what}"),
+                format!(
+                    "it still reports {}",
+                    state.map_or("nothing".into(), |s| s.to_string())
+                ),
             ));
         }
         // tokio's timer has a 1 ms grain; linkwatch usually answers within that.
