@@ -2,6 +2,7 @@
 //! `expect::check`, a pure function of what this module observes.
 
 use crate::error::ObserveError;
+use crate::events::Groups;
 use crate::observation::Observation;
 use crate::sandbox::Sandbox;
 use crate::scenario::{
@@ -85,6 +86,25 @@ pub(crate) async fn observe(
                 }
             })?,
         ),
+    })
+}
+
+/// The node whose rtnetlink events can change what `check` sees, and which groups
+/// announce them; None for what no rtnetlink event announces (tapped frames,
+/// netfilter counters), which a wait can only look at again after a pause.
+pub(crate) fn events(check: &Check) -> Option<(&str, Groups)> {
+    let link = Groups::LINK;
+    Some(match check {
+        Check::Frames(_) | Check::Counter(_) => return None,
+        // A route's state follows links and addresses too (a link down drops its
+        // routes, and IPv4 does not announce that): everything a lookup uses.
+        Check::Route(RouteCheck { node, .. }) => (node, Groups::FORWARDING),
+        Check::Neigh(NeighCheck { node, .. }) | Check::Fdb(FdbCheck { node, .. }) => {
+            (node, link.with(Groups::NEIGH))
+        }
+        Check::Nexthop(NexthopCheck { node, .. }) => (node, link.with(Groups::NEXTHOP)),
+        Check::Link(LinkCheck { dev, .. }) => (&dev.node, link),
+        Check::Vlan(VlanCheck { dev, .. }) => (&dev.node, link.with(Groups::BRVLAN)),
     })
 }
 

@@ -36,10 +36,13 @@
 //! ```
 
 mod apply;
+#[doc(hidden)]
+pub mod bench_support;
 mod change;
 mod check;
 mod cni;
 mod error;
+mod events;
 mod expect;
 pub mod explore;
 pub mod features;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use futures::future::try_join_all;
 
 use crate::error::ApplyError;
+use crate::events::{self, Groups};
 use crate::netlink::{LinkState, NlError};
 use crate::plan::Readiness;
 use crate::sandbox::Sandbox;
@@ -17,31 +18,42 @@ use crate::scenario::OperState;
 /// and can lag by 100 ms or more on a loaded machine.
 pub(crate) const READY_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Polls the kernel, with a deadline, until every link in `ready` is oper-up and
-/// every IPv6 prefix route exists. Polling starts at 50 µs and backs off to 2 ms, so
-/// a topology that is ready at once costs one dump per node, and one that needs
-/// linkwatch's few hundred µs is seen soon after.
+/// Looks, with a deadline, until every link in `ready` is oper-up and every IPv6
+/// prefix route and link-local address is there. Between looks it sleeps until the
+/// kernel announces a link, route or address change in one of the nodes (linkwatch's
+/// few hundred µs are seen at once), or a fallback pause (1 ms, backing off to 10 ms)
+/// has passed, so a change the kernel does not announce is still seen.
 pub(crate) async fn wait(
     sb: &Sandbox,
     ready: &Readiness,
     deadline: Duration,
 ) -> Result<(), ApplyError> {
     let start = Instant::now();
-    let mut pause = Duration::from_micros(50);
+    let nodes = ready
+        .links_up
+        .iter()
+        .chain(ready.v6_prefix_routes.iter().map(|(r, _)| r))
+        .chain(&ready.v6_link_local)
+        .map(|r| r.node.as_str());
+    let groups = Groups::LINK
+        .with(Groups::IPV6_ROUTE)
+        .with(Groups::IPV6_IFADDR);
+    let subs = sb.subscribe(nodes, groups)?;
+    let mut pause = Duration::from_millis(1);
     loop {
         let missing = not_ready(sb, ready).await?;
         if missing.is_empty() {
             return Ok(());
         }
-        if start.elapsed() >= deadline {
+        let waited = start.elapsed();
+        if waited >= deadline {
             return Err(ApplyError::NotReady {
                 after: deadline,
                 waiting_for: missing,
             });
         }
-        // tokio's timer has a 1 ms grain; this runtime runs nothing else meanwhile.
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(2));
+        events::wait(&subs, pause.min(deadline - waited));
+        pause = (pause * 2).min(Duration::from_millis(10));
     }
 }
 

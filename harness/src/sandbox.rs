@@ -7,6 +7,7 @@ use std::io;
 use std::sync::Mutex;
 
 use crate::error::ApplyError;
+use crate::events::{Groups, Listener, Subscription};
 use crate::netlink::{self, Nl, NlError};
 use crate::netns::Netns;
 use crate::plan::Plan;
@@ -15,6 +16,7 @@ use crate::scenario::{NodeName, Scenario};
 struct NodeHandle {
     ns: Netns,
     nl: Nl,
+    events: Listener,
     indexes: Mutex<HashMap<String, u32>>,
 }
 
@@ -23,7 +25,8 @@ pub(crate) struct Sandbox {
 }
 
 impl Sandbox {
-    /// Creates one namespace and one netlink socket per node, concurrently.
+    /// Creates one namespace per node, concurrently, each with a netlink socket for
+    /// requests and one for events (`events`).
     /// Must be called inside a tokio runtime, which then owns the sockets.
     pub(crate) async fn create(sc: &Scenario, plan: &Plan) -> Result<Sandbox, ApplyError> {
         let threads: Vec<_> = sc
@@ -39,7 +42,7 @@ impl Sandbox {
                             io::Error::new(e.kind(), format!("cannot set sysctl {k}={v}: {e}"))
                         })?;
                     }
-                    netlink::open_socket()
+                    Ok((netlink::open_socket()?, Listener::open()?))
                 });
                 (name, thread)
             })
@@ -52,13 +55,14 @@ impl Sandbox {
                     .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
             });
             match joined {
-                Ok((ns, fd)) => {
+                Ok((ns, (fd, events))) => {
                     let nl = netlink::connect(fd, &name);
                     nodes.insert(
                         name,
                         NodeHandle {
                             ns,
                             nl,
+                            events,
                             indexes: Mutex::new(HashMap::new()),
                         },
                     );
@@ -89,6 +93,28 @@ impl Sandbox {
     /// The namespace of a node, to open sockets in it.
     pub(crate) fn ns(&self, node: &str) -> &Netns {
         &self.node(node).ns
+    }
+
+    /// Subscribes to `groups` in each of `nodes` (each once), for `events::wait`.
+    pub(crate) fn subscribe<'a>(
+        &'a self,
+        nodes: impl IntoIterator<Item = &'a str>,
+        groups: Groups,
+    ) -> Result<Vec<Subscription<'a>>, NlError> {
+        let mut names: Vec<&str> = nodes.into_iter().collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|n| {
+                self.node(n).events.subscribe(groups).map_err(|e| NlError {
+                    op: "subscribe to rtnetlink events".into(),
+                    node: n.to_string(),
+                    detail: e.to_string(),
+                    errno: e.raw_os_error(),
+                })
+            })
+            .collect()
     }
 
     /// Every node's namespace, by name.

@@ -297,10 +297,28 @@ pub(crate) struct FdbRow {
     pub vlan: Option<u16>,
 }
 
+/// A dump's result when `want`, without asking the kernel otherwise.
+async fn wanted<T>(
+    want: bool,
+    dump: impl std::future::Future<Output = Result<T, NlError>>,
+) -> Result<Option<T>, NlError> {
+    Ok(if want { Some(dump.await?) } else { None })
+}
+
 impl NodeState {
     /// Dumps the links and the asked-for sections of one node.
     pub(crate) async fn gather(nl: &Nl, want: Sections) -> Result<NodeState, NlError> {
-        let raw_links = nl.links().await?;
+        // Every dump at once: they share the node's socket, and one wake of the
+        // runtime serves them all.
+        let (raw_links, addresses, vlans, rules, routes, neigh, fdb) = futures::try_join!(
+            nl.links(),
+            wanted(want.addresses, nl.addresses()),
+            wanted(want.vlans, nl.bridge_vlans()),
+            wanted(want.rules, nl.rules()),
+            wanted(want.routes, nl.routes()),
+            wanted(want.neigh, nl.neighbours()),
+            wanted(want.fdb, nl.fdb()),
+        )?;
         let names: HashMap<u32, String> = raw_links
             .iter()
             .map(|l| (l.index, l.name.clone()))
@@ -311,10 +329,8 @@ impl NodeState {
             links,
             ..NodeState::default()
         };
-        if want.addresses {
-            st.addresses = nl
-                .addresses()
-                .await?
+        if let Some(addresses) = addresses {
+            st.addresses = addresses
                 .into_iter()
                 .map(|a| Address {
                     dev: name(a.index),
@@ -324,34 +340,21 @@ impl NodeState {
                 })
                 .collect();
         }
-        if want.vlans {
-            let vlans = nl.bridge_vlans().await?;
+        if let Some(vlans) = vlans {
             st.vlans = vlans.into_iter().map(|(i, v)| (name(i), v)).collect();
             st.vlans.sort_by(|a, b| a.0.cmp(&b.0));
         }
-        if want.rules {
-            st.rules = nl.rules().await?;
+        if let Some(rules) = rules {
+            st.rules = rules;
         }
-        if want.routes {
-            st.routes = nl
-                .routes()
-                .await?
-                .into_iter()
-                .map(|r| route_entry(r, &name))
-                .collect();
+        if let Some(routes) = routes {
+            st.routes = routes.into_iter().map(|r| route_entry(r, &name)).collect();
         }
-        if want.neigh {
-            st.neigh = nl
-                .neighbours()
-                .await?
-                .into_iter()
-                .map(|e| neighbour(e, &name))
-                .collect();
+        if let Some(neigh) = neigh {
+            st.neigh = neigh.into_iter().map(|e| neighbour(e, &name)).collect();
         }
-        if want.fdb {
-            st.fdb = nl
-                .fdb()
-                .await?
+        if let Some(fdb) = fdb {
+            st.fdb = fdb
                 .into_iter()
                 .map(|e| FdbRow {
                     mac: e.mac,

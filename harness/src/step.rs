@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::apply;
 use crate::change;
 use crate::check;
+use crate::events::{self, Groups};
 use crate::expect::{self, Verdict};
 use crate::observe;
 use crate::plan;
@@ -364,7 +365,11 @@ async fn wait_oper(
     what: &str,
 ) -> Result<(), Done> {
     let deadline = Instant::now() + READY_DEADLINE.min(left(until));
-    let mut pause = Duration::from_micros(50);
+    let subs = match sb.subscribe([dev.node.as_str()], Groups::LINK) {
+        Ok(s) => s,
+        Err(e) => return Err(Done::broken("link events", e)),
+    };
+    let mut pause = Duration::from_millis(1);
     loop {
         let links = match sb.nl(&dev.node).links().await {
             Ok(l) => l,
@@ -374,7 +379,8 @@ async fn wait_oper(
         if done(state) {
             return Ok(());
         }
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if now >= deadline {
             return Err(Done::broken(
                 &format!("{dev} to {what}"),
                 format!(
@@ -383,9 +389,9 @@ async fn wait_oper(
                 ),
             ));
         }
-        // tokio's timer has a 1 ms grain; linkwatch usually answers within that.
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(2));
+        // Linkwatch announces the change; the pause only backs the event up.
+        events::wait(&subs, pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(10));
     }
 }
 
@@ -577,7 +583,9 @@ pub(crate) fn timed_out(step: &Step, so_far: String) -> Verdict {
 }
 
 /// Looks, judges, and looks again while the wait allows: `within` until it holds,
-/// `for` as long as it holds. Polls start at 1 ms and back off to 50 ms.
+/// `for` as long as it holds. Between looks it sleeps until the kernel announces a
+/// change that can matter (`check::events`), or a fallback pause has passed (1 ms,
+/// backing off to 50 ms), so the time reported is that of the event, not of a poll.
 async fn run_check(
     sb: &Sandbox,
     sc: &Scenario,
@@ -593,6 +601,13 @@ async fn run_check(
         Wait::Within(d) | Wait::For(d) => d,
     };
     let end = start + window;
+    let subs = match (wait, check::events(c)) {
+        (Wait::Now, _) | (_, None) => Vec::new(),
+        (_, Some((node, groups))) => match sb.subscribe([node], groups) {
+            Ok(s) => s,
+            Err(e) => return Done::broken("rtnetlink events", e),
+        },
+    };
     let mut pause = Duration::from_millis(1);
     loop {
         let seen = match check::observe(sb, sc, c, watches).await {
@@ -626,7 +641,7 @@ async fn run_check(
             return Done::judged(timed_out(step, String::new()));
         }
         let next = (now + pause).min(end).min(until);
-        tokio::time::sleep(next.saturating_duration_since(now)).await;
+        events::wait(&subs, next.saturating_duration_since(now));
         pause = (pause * 2).min(Duration::from_millis(50));
     }
 }

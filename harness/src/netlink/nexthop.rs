@@ -151,7 +151,8 @@ fn message(kind: u16, flags: u16, family: u8, nh_flags: u32, attrs: &[u8]) -> Ve
 }
 
 /// Why a request failed: an errno with the kernel's text, or an I/O error.
-enum Failure {
+#[derive(Debug)]
+pub(crate) enum Failure {
     Kernel(i32, Option<String>),
     Io(io::Error),
 }
@@ -190,7 +191,10 @@ fn request(ns: &Netns, msg: Vec<u8>) -> Result<Vec<Vec<u8>>, Failure> {
     .map_err(Failure::Io)?
 }
 
-fn exchange(fd: &std::os::fd::OwnedFd, msg: &[u8]) -> io::Result<Result<Vec<Vec<u8>>, Failure>> {
+pub(crate) fn exchange(
+    fd: &std::os::fd::OwnedFd,
+    msg: &[u8],
+) -> io::Result<Result<Vec<Vec<u8>>, Failure>> {
     use std::os::fd::AsRawFd;
     let raw = fd.as_raw_fd();
     // Bounded: a kernel that never answers must not hang the step.

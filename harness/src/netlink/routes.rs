@@ -54,27 +54,31 @@ pub(crate) struct Lookup {
 }
 
 impl Nl {
-    /// Every route of every table, both families.
+    /// Every route of every table, both families (the two dumps at once).
     pub(crate) async fn routes(&self) -> Result<Vec<RouteState>, NlError> {
-        let mut out = Vec::new();
-        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-            let mut msg = RouteMessageBuilder::<IpAddr>::new().build();
-            msg.header.address_family = family;
-            msg.header.table = 0;
-            msg.header.protocol = netlink_packet_route::route::RouteProtocol::Unspec;
-            msg.header.scope = netlink_packet_route::route::RouteScope::Universe;
-            msg.header.kind = netlink_packet_route::route::RouteType::Unspec;
-            let msgs: Vec<RouteMessage> = self
-                .handle
-                .route()
-                .get(msg)
-                .execute()
-                .try_collect()
-                .await
-                .map_err(|e| self.err("dump routes", &e))?;
-            out.extend(msgs.into_iter().filter_map(route_state));
-        }
-        Ok(out)
+        let (v4, v6) = futures::try_join!(
+            self.routes_of(AddressFamily::Inet),
+            self.routes_of(AddressFamily::Inet6)
+        )?;
+        Ok(v4.into_iter().chain(v6).collect())
+    }
+
+    async fn routes_of(&self, family: AddressFamily) -> Result<Vec<RouteState>, NlError> {
+        let mut msg = RouteMessageBuilder::<IpAddr>::new().build();
+        msg.header.address_family = family;
+        msg.header.table = 0;
+        msg.header.protocol = netlink_packet_route::route::RouteProtocol::Unspec;
+        msg.header.scope = netlink_packet_route::route::RouteScope::Universe;
+        msg.header.kind = netlink_packet_route::route::RouteType::Unspec;
+        let msgs: Vec<RouteMessage> = self
+            .handle
+            .route()
+            .get(msg)
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| self.err("dump routes", &e))?;
+        Ok(msgs.into_iter().filter_map(route_state).collect())
     }
 
     /// The kernel's route for `dst` (`ip route get`); None when it has none.
