@@ -309,7 +309,10 @@ pub(crate) fn read_all(t: &Tap, out: &mut Vec<Frame>) -> io::Result<()> {
             let e = io::Error::last_os_error();
             return match e.raw_os_error() {
                 Some(libc::EAGAIN) => Ok(()),
-                Some(libc::EINTR) => continue,
+                // The tapped interface is or went down (the kernel says so once, at
+                // bind or at NETDEV_DOWN): nothing crossed it meanwhile, and the tap
+                // sees frames again once it is up.
+                Some(libc::EINTR | libc::ENETDOWN) => continue,
                 _ => Err(e),
             };
         }
