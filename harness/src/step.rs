@@ -1,7 +1,6 @@
 //! One step: act or observe, then judge with `expect`. Probes get the step's deadline,
 //! so no step outlives its time bound.
 
-use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -412,22 +411,11 @@ async fn explain_silence(
 /// A ping, and where its frames went when the step observes them.
 /// With `show_paths` (`netspec run -v`), a ping that observes nothing is traced on
 /// every interface anyway, and its verdict says where it went.
-/// Every ping on a thread of its own, all at once; one verdict that lists each ping
-/// that did not do what it expected.
+/// Every ping at once (one poll over all their sockets); one verdict that lists each
+/// ping that did not do what it expected.
 fn run_pings(sb: &Sandbox, step: &Step, list: &[Ping], until: Instant) -> Done {
-    let results: Vec<io::Result<ping::PingResult>> = std::thread::scope(|s| {
-        let handles: Vec<_> = list
-            .iter()
-            .map(|p| s.spawn(move || ping::ping(sb.ns(&p.from), p, until)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(io::Error::other("a ping thread panicked")))
-            })
-            .collect()
-    });
+    let probes: Vec<_> = list.iter().map(|p| (sb.ns(&p.from), p)).collect();
+    let results = ping::ping_many(&probes, until);
     let mut done = Vec::new();
     for r in results {
         match r {

@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{checksum, fmt_duration, fmt_ms, setsockopt, socket, wait_readable};
+use super::{checksum, fmt_duration, fmt_ms, setsockopt, socket};
 use crate::netns::Netns;
 use crate::scenario::Ping;
 
@@ -90,48 +90,253 @@ impl fmt::Display for PingResult {
 /// Sends `p.count` echo requests one after another, each waiting up to `p.timeout`,
 /// and never waits past `until` (the step's time bound): the probe is then cut short.
 pub(crate) fn ping(ns: &Netns, p: &Ping, until: Instant) -> io::Result<PingResult> {
-    let v6 = p.to.is_ipv6();
-    let bind_if = p.from_if.clone();
-    let df = p.df;
-    let fd = ns.run_in(move || open(v6, bind_if.as_deref(), df))?;
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed) ^ (std::process::id() as u16);
-    let mut result = PingResult {
-        sent: 0,
-        rtts: Vec::new(),
-        refusal: None,
-        timeout: p.timeout,
-        cut_short: false,
-        id,
-    };
-    // Resolve checked that the count fits the 16-bit sequence numbers.
-    let count = u16::try_from(p.count).unwrap_or(u16::MAX);
-    for seq in 1..=count {
-        if Instant::now() >= until {
-            result.cut_short = true;
-            break;
-        }
-        let pkt = echo_request(v6, id, seq, p.size as usize);
-        let start = Instant::now();
-        result.sent += 1;
-        if let Err(e) = send_to(&fd, &pkt, p.to) {
-            result.refusal = Some(Refusal::Send(errno_text(&e)));
-            break;
-        }
-        let own = start + p.timeout;
-        match await_reply(&fd, v6, id, seq, own.min(until))? {
-            Reply::Echo => result.rtts.push(start.elapsed()),
-            Reply::Error(r) => {
-                result.refusal = Some(r);
-                break;
-            }
-            Reply::Timeout if until < own => {
-                result.cut_short = true;
-                break;
-            }
-            Reply::Timeout => {}
+    ping_many(&[(ns, p)], until)
+        .pop()
+        .unwrap_or_else(|| Err(io::Error::other("no ping ran")))
+}
+
+/// Runs every ping of `list` at once on the calling thread, each as `ping` would: the
+/// sockets of one namespace open on one thread that enters it, and one poll waits for
+/// the answers of all of them. No thread per ping: a `pings` step of a hundred probes
+/// would otherwise create two hundred threads.
+pub(crate) fn ping_many(list: &[(&Netns, &Ping)], until: Instant) -> Vec<io::Result<PingResult>> {
+    let mut fds: Vec<Option<io::Result<OwnedFd>>> = list.iter().map(|_| None).collect();
+    let mut namespaces: Vec<&Netns> = list.iter().map(|(ns, _)| *ns).collect();
+    namespaces.sort_by_key(|ns| ns.raw_fd());
+    namespaces.dedup_by_key(|ns| ns.raw_fd());
+    for ns in namespaces {
+        let mine: Vec<usize> = (0..list.len())
+            .filter(|&i| list[i].0.raw_fd() == ns.raw_fd())
+            .collect();
+        let wanted: Vec<(bool, Option<crate::scenario::IfName>, bool)> = mine
+            .iter()
+            .map(|&i| {
+                (
+                    list[i].1.to.is_ipv6(),
+                    list[i].1.from_if.clone(),
+                    list[i].1.df,
+                )
+            })
+            .collect();
+        let opened = ns.run_in(move || {
+            Ok(wanted
+                .iter()
+                .map(|(v6, bind_if, df)| open(*v6, bind_if.as_deref(), *df))
+                .collect::<Vec<_>>())
+        });
+        match opened {
+            Ok(each) => mine.iter().zip(each).for_each(|(&i, fd)| fds[i] = Some(fd)),
+            Err(e) => mine.iter().for_each(|&i| {
+                fds[i] = Some(Err(io::Error::new(e.kind(), e.to_string())));
+            }),
         }
     }
-    Ok(result)
+    let mut probes: Vec<io::Result<Probe<'_>>> = list
+        .iter()
+        .zip(fds)
+        .map(|((_, p), fd)| {
+            let fd = fd.unwrap_or_else(|| Err(io::Error::other("no socket")))?;
+            Ok(Probe::start(p, fd, until))
+        })
+        .collect();
+    run_all(&mut probes, until);
+    probes.into_iter().map(|p| p.map(|p| p.result)).collect()
+}
+
+/// One ping in flight: its socket, the echo it waits for, and what it has so far.
+struct Probe<'a> {
+    p: &'a Ping,
+    fd: OwnedFd,
+    v6: bool,
+    seq: u16,
+    count: u16,
+    sent_at: Instant,
+    /// When the current echo's own timeout runs out.
+    own: Instant,
+    done: bool,
+    result: PingResult,
+}
+
+impl<'a> Probe<'a> {
+    fn start(p: &'a Ping, fd: OwnedFd, until: Instant) -> Probe<'a> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed) ^ (std::process::id() as u16);
+        let now = Instant::now();
+        let mut probe = Probe {
+            p,
+            fd,
+            v6: p.to.is_ipv6(),
+            seq: 0,
+            // Resolve checked that the count fits the 16-bit sequence numbers.
+            count: u16::try_from(p.count).unwrap_or(u16::MAX),
+            sent_at: now,
+            own: now,
+            done: false,
+            result: PingResult {
+                sent: 0,
+                rtts: Vec::new(),
+                refusal: None,
+                timeout: p.timeout,
+                cut_short: false,
+                id,
+            },
+        };
+        probe.next(until);
+        probe
+    }
+
+    /// Sends the next echo request, or ends the probe: all sent, the step's bound
+    /// reached, or the kernel refused to send.
+    fn next(&mut self, until: Instant) {
+        if self.seq >= self.count {
+            self.done = true;
+            return;
+        }
+        if Instant::now() >= until {
+            self.result.cut_short = true;
+            self.done = true;
+            return;
+        }
+        self.seq += 1;
+        let pkt = echo_request(self.v6, self.result.id, self.seq, self.p.size as usize);
+        self.sent_at = Instant::now();
+        self.own = self.sent_at + self.p.timeout;
+        self.result.sent += 1;
+        if let Err(e) = send_to(&self.fd, &pkt, self.p.to) {
+            self.result.refusal = Some(Refusal::Send(errno_text(&e)));
+            self.done = true;
+        }
+    }
+
+    fn deadline(&self, until: Instant) -> Instant {
+        self.own.min(until)
+    }
+
+    /// Reads what is queued on the socket; true when the awaited echo was answered.
+    fn read(&mut self) -> io::Result<bool> {
+        let mut buf = [0u8; 2048];
+        loop {
+            // Never blocks: one poll serves every probe, and the socket stays blocking
+            // for sends.
+            let (n, from) = match recv_queued(&self.fd, &mut buf) {
+                Ok(x) => x,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::EAGAIN) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            };
+            let (id, seq) = (self.result.id, self.seq);
+            let parsed = if self.v6 {
+                parse_v6(&buf[..n], id, seq)
+            } else {
+                parse_v4(&buf[..n], id, seq)
+            };
+            match parsed {
+                Some(Parsed::Echo) => {
+                    self.result.rtts.push(self.sent_at.elapsed());
+                    return Ok(true);
+                }
+                Some(Parsed::Error(what, src)) => {
+                    let from_ip = from.and_then(|s| {
+                        s.as_sockaddr_in()
+                            .map(|a| IpAddr::V4(a.ip()))
+                            .or_else(|| s.as_sockaddr_in6().map(|a| IpAddr::V6(a.ip())))
+                    });
+                    let from = src.or(from_ip).unwrap_or(IpAddr::from([0u8; 4]));
+                    self.result.refusal = Some(Refusal::Icmp { from, what });
+                    self.done = true;
+                    return Ok(true);
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+/// One datagram already queued on `fd`, and who sent it; EAGAIN when none is.
+fn recv_queued(
+    fd: &OwnedFd,
+    buf: &mut [u8],
+) -> nix::Result<(usize, Option<nix::sys::socket::SockaddrStorage>)> {
+    use nix::sys::socket::SockaddrLike;
+    // SAFETY: sockaddr_storage is plain data, filled by recvfrom up to `len`.
+    let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `buf` and `addr` are valid for writes of the lengths given.
+    let n = unsafe {
+        libc::recvfrom(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+            std::ptr::addr_of_mut!(addr).cast(),
+            &mut len,
+        )
+    };
+    if n < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    // SAFETY: the kernel wrote `len` bytes of a valid socket address.
+    let from = unsafe {
+        nix::sys::socket::SockaddrStorage::from_raw(std::ptr::addr_of!(addr).cast(), Some(len))
+    };
+    Ok((n as usize, from))
+}
+
+/// Drives every probe to its end: one poll over the sockets of those still waiting,
+/// until the earliest deadline among them.
+fn run_all(probes: &mut [io::Result<Probe<'_>>], until: Instant) {
+    loop {
+        let mut waiting: Vec<&mut Probe<'_>> = probes
+            .iter_mut()
+            .filter_map(|p| p.as_mut().ok())
+            .filter(|p| !p.done)
+            .collect();
+        let Some(first) = waiting.iter().map(|p| p.deadline(until)).min() else {
+            return;
+        };
+        let mut fds: Vec<libc::pollfd> = waiting
+            .iter()
+            .map(|p| libc::pollfd {
+                fd: p.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let left = first.saturating_duration_since(Instant::now());
+        // Rounded up to whole milliseconds, so it never spins short of a deadline.
+        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+        // SAFETY: `fds` is a valid array of its length for the call.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            let e = io::Error::last_os_error();
+            for p in probes.iter_mut() {
+                if p.as_ref().is_ok_and(|p| !p.done) {
+                    *p = Err(io::Error::new(e.kind(), e.to_string()));
+                }
+            }
+            return;
+        }
+        let now = Instant::now();
+        for (i, probe) in waiting.iter_mut().enumerate() {
+            if fds[i].revents != 0 {
+                match probe.read() {
+                    Ok(true) if !probe.done => probe.next(until),
+                    Ok(_) => {}
+                    Err(e) => {
+                        probe.result.refusal = Some(Refusal::Send(errno_text(&e)));
+                        probe.done = true;
+                    }
+                }
+            }
+            if !probe.done && now >= probe.deadline(until) {
+                if until < probe.own {
+                    probe.result.cut_short = true;
+                    probe.done = true;
+                } else {
+                    probe.next(until);
+                }
+            }
+        }
+    }
 }
 
 fn errno_text(e: &io::Error) -> String {
@@ -191,47 +396,6 @@ fn send_to(fd: &OwnedFd, pkt: &[u8], to: IpAddr) -> io::Result<()> {
     )
     .map(|_| ())
     .map_err(io::Error::from)
-}
-
-enum Reply {
-    Echo,
-    Error(Refusal),
-    Timeout,
-}
-
-fn await_reply(fd: &OwnedFd, v6: bool, id: u16, seq: u16, deadline: Instant) -> io::Result<Reply> {
-    let mut buf = [0u8; 2048];
-    loop {
-        if !wait_readable(fd, deadline)? {
-            return Ok(Reply::Timeout);
-        }
-        let (n, from) = match nix::sys::socket::recvfrom::<nix::sys::socket::SockaddrStorage>(
-            fd.as_raw_fd(),
-            &mut buf,
-        ) {
-            Ok(x) => x,
-            Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => continue,
-            Err(e) => return Err(e.into()),
-        };
-        let from_ip = from.and_then(|s| {
-            s.as_sockaddr_in()
-                .map(|a| IpAddr::V4(a.ip()))
-                .or_else(|| s.as_sockaddr_in6().map(|a| IpAddr::V6(a.ip())))
-        });
-        let parsed = if v6 {
-            parse_v6(&buf[..n], id, seq)
-        } else {
-            parse_v4(&buf[..n], id, seq)
-        };
-        match parsed {
-            Some(Parsed::Echo) => return Ok(Reply::Echo),
-            Some(Parsed::Error(what, src)) => {
-                let from = src.or(from_ip).unwrap_or(IpAddr::from([0u8; 4]));
-                return Ok(Reply::Error(Refusal::Icmp { from, what }));
-            }
-            None => {}
-        }
-    }
 }
 
 enum Parsed {
