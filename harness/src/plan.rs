@@ -8,8 +8,8 @@
 use std::net::IpAddr;
 
 use crate::scenario::{
-    BondOptions, BridgeOptions, Cidr, IfKind, IfName, IfRef, Interface, Mac, MacvlanMode, Nexthop,
-    Node, NodeName, PortOptions, Route, Rules, Scenario, StaticFdb, StaticNeigh, Vxlan,
+    BondMode, BondOptions, BridgeOptions, Cidr, IfKind, IfName, IfRef, Interface, Mac, MacvlanMode,
+    Nexthop, Node, NodeName, PortOptions, Route, Rules, Scenario, StaticFdb, StaticNeigh, Vxlan,
 };
 
 /// One operation of a plan, or of a runtime change (`change::lower`): `apply::exec`
@@ -297,6 +297,9 @@ pub(crate) struct Readiness {
     /// meanwhile it answers no neighbour solicitation, and a ping through it waits a
     /// second for the retransmit.
     pub v6_link_local: Vec<IfRef>,
+    /// Bonds that must have taken their primary as the active port: a bond takes it
+    /// at its next link check after the primary carries, up to `updelay` later.
+    pub bond_primaries: Vec<(IfRef, IfName)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -588,8 +591,27 @@ fn plan_interface(sc: &Scenario, n: &Node, i: &Interface, ph: &mut Phases, ready
             if ipv6_on(n) && !i.dad && !link_local_configured(n) && gets_link_local(n, i) {
                 ready.v6_link_local.push(me.clone());
             }
+            if let Some(p) = primary_to_await(sc, n, i) {
+                ready.bond_primaries.push((me.clone(), p));
+            }
         }
     }
+}
+
+/// A bond's primary, when the bond will make it its active port: active-backup (the
+/// resolver allows `primary` there only), and a primary that is up and will carry.
+fn primary_to_await(sc: &Scenario, n: &Node, i: &Interface) -> Option<IfName> {
+    let IfKind::Bond(opts) = &i.kind else {
+        return None;
+    };
+    let p = opts.primary.clone()?;
+    let with_active = opts.mode == BondMode::ActiveBackup;
+    let port = IfRef {
+        node: n.name.clone(),
+        ifname: p.clone(),
+    };
+    let up = sc.interface(&port).is_some_and(|pi| pi.up);
+    (with_active && up && will_carry(sc, &port)).then_some(p)
 }
 
 /// Whether the kernel gives the interface an IPv6 link-local address: not a bond's
@@ -682,6 +704,7 @@ pub(crate) fn after_link_up(sc: &Scenario, r: &IfRef) -> Readiness {
         links_up,
         v6_prefix_routes: Vec::new(),
         v6_link_local,
+        bond_primaries: Vec::new(),
     }
 }
 
@@ -880,6 +903,23 @@ mod tests {
                 ("net.ipv6.conf.all.disable_ipv6".to_string(), "1"),
                 ("net.ipv6.conf.default.disable_ipv6".to_string(), "1")
             ]
+        );
+    }
+
+    #[test]
+    fn readiness_waits_for_a_primary_only_where_the_bond_will_take_it() {
+        let bond = |mode: &str, eth1: &str| {
+            let src = format!(
+                "nodes:\n  sw:\n    interfaces:\n      br0: {{ kind: bridge }}\n      p0: {{ peer: h:eth0, master: br0 }}\n      p1: {{ peer: h:eth1, master: br0{eth1} }}\n  h:\n    interfaces:\n      bond0: {{ kind: bond, bond: {{ mode: {mode}, miimon: 100ms, primary: eth1 }} }}\n      eth0: {{ master: bond0 }}\n      eth1: {{ master: bond0 }}\n"
+            );
+            let sc = crate::scenario::load_str(Path::new("b.yaml"), "b", &src).unwrap();
+            plan(&sc).ready.bond_primaries
+        };
+        let waited = vec![(at("h", "bond0"), IfName::from("eth1"))];
+        assert_eq!(bond("active-backup", ""), waited);
+        assert!(
+            bond("active-backup", ", up: false").is_empty(),
+            "the primary's peer stays down: the bond cannot take it"
         );
     }
 }

@@ -34,6 +34,7 @@ pub(crate) async fn wait(
         .iter()
         .chain(ready.v6_prefix_routes.iter().map(|(r, _)| r))
         .chain(&ready.v6_link_local)
+        .chain(ready.bond_primaries.iter().map(|(r, _)| r))
         .map(|r| r.node.as_str());
     let groups = Groups::LINK
         .with(Groups::IPV6_ROUTE)
@@ -59,11 +60,29 @@ pub(crate) async fn wait(
 
 async fn not_ready(sb: &Sandbox, ready: &Readiness) -> Result<Vec<String>, NlError> {
     let mut missing = Vec::new();
-    let mut nodes: Vec<&str> = ready.links_up.iter().map(|r| r.node.as_str()).collect();
+    let mut nodes: Vec<&str> = ready
+        .links_up
+        .iter()
+        .chain(ready.bond_primaries.iter().map(|(r, _)| r))
+        .map(|r| r.node.as_str())
+        .collect();
     nodes.sort();
     nodes.dedup();
     let dumps = try_join_all(nodes.iter().map(|n| sb.nl(n).links())).await?;
     let links: HashMap<&str, Vec<LinkState>> = nodes.iter().copied().zip(dumps).collect();
+    for (bond, primary) in &ready.bond_primaries {
+        let node = &links[bond.node.as_str()];
+        let index = |name: &str| node.iter().find(|l| l.name == name).map(|l| l.index);
+        let active = node
+            .iter()
+            .find(|l| l.name == bond.ifname)
+            .and_then(|l| l.bond.as_ref()?.active);
+        if active.is_none() || active != index(primary) {
+            missing.push(format!(
+                "{bond} has not made its primary {primary} active yet"
+            ));
+        }
+    }
     for r in &ready.links_up {
         let state = links[r.node.as_str()]
             .iter()
