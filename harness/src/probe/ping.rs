@@ -140,7 +140,15 @@ pub(crate) fn ping_many(list: &[(&Netns, &Ping)], until: Instant) -> Vec<io::Res
         })
         .collect();
     run_all(&mut probes, until);
-    probes.into_iter().map(|p| p.map(|p| p.result)).collect()
+    probes
+        .into_iter()
+        .map(|p| {
+            p.and_then(|p| match p.failed {
+                Some(e) => Err(e),
+                None => Ok(p.result),
+            })
+        })
+        .collect()
 }
 
 /// One ping in flight: its socket, the echo it waits for, and what it has so far.
@@ -154,6 +162,8 @@ struct Probe<'a> {
     /// When the current echo's own timeout runs out.
     own: Instant,
     done: bool,
+    /// Reading its socket failed: the probe has no verdict, the step is broken.
+    failed: Option<io::Error>,
     result: PingResult,
 }
 
@@ -171,6 +181,7 @@ impl<'a> Probe<'a> {
             sent_at: now,
             own: now,
             done: false,
+            failed: None,
             result: PingResult {
                 sent: 0,
                 rtts: Vec::new(),
@@ -322,7 +333,7 @@ fn run_all(probes: &mut [io::Result<Probe<'_>>], until: Instant) {
                     Ok(true) if !probe.done => probe.next(until),
                     Ok(_) => {}
                     Err(e) => {
-                        probe.result.refusal = Some(Refusal::Send(errno_text(&e)));
+                        probe.failed = Some(e);
                         probe.done = true;
                     }
                 }
