@@ -174,33 +174,16 @@ pub(crate) struct Subscription<'a> {
 /// Sleeps until one of `subs` has an event or `pause` has passed, whichever comes
 /// first, and discards the events: the caller looks at the state again either way.
 /// True when an event woke it. Blocks the thread: the waits that call it run nothing
-/// else on their runtime meanwhile, and ppoll keeps sub-millisecond pauses exact.
+/// else on their runtime meanwhile.
 pub(crate) fn wait(subs: &[Subscription<'_>], pause: Duration) -> bool {
-    let mut fds: Vec<libc::pollfd> = subs
-        .iter()
-        .map(|s| libc::pollfd {
-            fd: s.listener.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    let ts = libc::timespec {
-        tv_sec: pause.as_secs() as libc::time_t,
-        tv_nsec: pause.subsec_nanos() as libc::c_long,
-    };
-    // SAFETY: fds and ts are valid for the call; no signal mask is changed.
-    let r = unsafe {
-        libc::ppoll(
-            fds.as_mut_ptr(),
-            fds.len() as libc::nfds_t,
-            &ts,
-            std::ptr::null(),
-        )
-    };
-    if r <= 0 {
-        return false;
+    let fds: Vec<_> = subs.iter().map(|s| s.listener.fd.as_raw_fd()).collect();
+    // A failed poll is a pause without an event: the caller looks again anyway.
+    match crate::probe::readable(&fds, pause) {
+        Ok(ready) if ready.contains(&true) => {
+            subs.iter().map(|s| s.listener.drain()).sum::<usize>() > 0
+        }
+        _ => false,
     }
-    subs.iter().map(|s| s.listener.drain()).sum::<usize>() > 0
 }
 
 #[cfg(test)]

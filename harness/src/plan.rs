@@ -599,7 +599,7 @@ fn plan_interface(sc: &Scenario, n: &Node, i: &Interface, ph: &mut Phases, ready
 }
 
 /// A bond's primary, when the bond will make it its active port: active-backup (the
-/// resolver allows `primary` there only), and a primary that is up and will carry.
+/// resolver allows `primary` there only), and a primary that will carry.
 fn primary_to_await(sc: &Scenario, n: &Node, i: &Interface) -> Option<IfName> {
     let IfKind::Bond(opts) = &i.kind else {
         return None;
@@ -610,8 +610,7 @@ fn primary_to_await(sc: &Scenario, n: &Node, i: &Interface) -> Option<IfName> {
         node: n.name.clone(),
         ifname: p.clone(),
     };
-    let up = sc.interface(&port).is_some_and(|pi| pi.up);
-    (with_active && up && will_carry(sc, &port)).then_some(p)
+    (with_active && will_carry(sc, &port)).then_some(p)
 }
 
 /// Whether the kernel gives the interface an IPv6 link-local address: not a bond's

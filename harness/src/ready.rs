@@ -1,5 +1,6 @@
 //! Readiness: the topology is ready when every link that should carry reports
-//! oper-state UP and every IPv6 prefix route the plan waits for exists. What to wait
+//! oper-state UP, every IPv6 prefix route and settled link-local address the plan waits
+//! for exists, and every bond the plan names has made its primary active. What to wait
 //! for is decided by `plan`; this module only looks, with a deadline.
 
 use std::collections::HashMap;
@@ -18,8 +19,8 @@ use crate::scenario::OperState;
 /// and can lag by 100 ms or more on a loaded machine.
 pub(crate) const READY_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Looks, with a deadline, until every link in `ready` is oper-up and every IPv6
-/// prefix route and link-local address is there. Between looks it sleeps until the
+/// Looks, with a deadline, until every link in `ready` is oper-up, every IPv6 prefix
+/// route and link-local address is there, and every awaited bond has its primary active. Between looks it sleeps until the
 /// kernel announces a link, route or address change in one of the nodes (linkwatch's
 /// few hundred µs are seen at once), or a fallback pause (1 ms, backing off to 10 ms)
 /// has passed, so a change the kernel does not announce is still seen.

@@ -354,8 +354,9 @@ async fn wait_no_carrier(
     wait_oper(sb, dev, until, lost, "lose its carrier").await
 }
 
-/// Polls `dev`'s oper state until `done` holds for it (None: the link is gone), within
-/// the readiness bound; past it, says what was awaited (`to {what}`) and what it reports.
+/// Looks at `dev`'s oper state, again on each link event, until `done` holds for it
+/// (None: the link is gone), within the readiness bound; past it, says what was awaited
+/// (`to {what}`) and what it reports.
 async fn wait_oper(
     sb: &Sandbox,
     dev: &crate::scenario::IfRef,

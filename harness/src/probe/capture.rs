@@ -229,40 +229,13 @@ pub(crate) fn drain(taps: Vec<Tap>) -> io::Result<Drained> {
         if left.is_zero() {
             break;
         }
-        let mut fds: Vec<libc::pollfd> = taps
-            .iter()
-            .map(|t| libc::pollfd {
-                fd: t.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
-        let wait = QUIET.min(left);
-        let ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: wait.as_nanos() as libc::c_long,
-        };
-        // SAFETY: fds is a live array of pollfd of its length.
-        let n = unsafe {
-            libc::ppoll(
-                fds.as_mut_ptr(),
-                fds.len() as libc::nfds_t,
-                &ts,
-                std::ptr::null(),
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if n == 0 {
+        let fds: Vec<_> = taps.iter().map(|t| t.fd.as_raw_fd()).collect();
+        let ready = super::readable(&fds, QUIET.min(left))?;
+        if !ready.contains(&true) {
             break; // quiet
         }
-        for (t, p) in taps.iter().zip(&fds) {
-            if p.revents != 0 {
+        for (t, r) in taps.iter().zip(ready) {
+            if r {
                 read_all(t, &mut frames)?;
             }
         }

@@ -12,10 +12,48 @@ pub(crate) mod send;
 pub(crate) mod stream;
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use crate::scenario::Mac;
+
+/// Waits up to `wait` for any of `fds` to be readable (or to hold an error): which of
+/// them are, in order; none on timeout. ppoll keeps sub-millisecond waits exact; a
+/// signal does not cut the wait short.
+pub(crate) fn readable(fds: &[RawFd], wait: Duration) -> io::Result<Vec<bool>> {
+    let deadline = Instant::now() + wait;
+    let mut polled: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ts = libc::timespec {
+            tv_sec: left.as_secs() as libc::time_t,
+            tv_nsec: left.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: `polled` and `ts` are valid for the call; no signal mask is changed.
+        let n = unsafe {
+            libc::ppoll(
+                polled.as_mut_ptr(),
+                polled.len() as libc::nfds_t,
+                &ts,
+                std::ptr::null(),
+            )
+        };
+        if n >= 0 {
+            return Ok(polled.iter().map(|p| p.revents != 0).collect());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
 
 /// Waits until `fd` is readable or `deadline` passes; false on timeout.
 pub(crate) fn wait_readable(fd: &OwnedFd, deadline: Instant) -> io::Result<bool> {

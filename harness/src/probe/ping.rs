@@ -101,13 +101,16 @@ pub(crate) fn ping(ns: &Netns, p: &Ping, until: Instant) -> io::Result<PingResul
 /// would otherwise create two hundred threads.
 pub(crate) fn ping_many(list: &[(&Netns, &Ping)], until: Instant) -> Vec<io::Result<PingResult>> {
     let mut fds: Vec<Option<io::Result<OwnedFd>>> = list.iter().map(|_| None).collect();
-    let mut namespaces: Vec<&Netns> = list.iter().map(|(ns, _)| *ns).collect();
-    namespaces.sort_by_key(|ns| ns.raw_fd());
-    namespaces.dedup_by_key(|ns| ns.raw_fd());
-    for ns in namespaces {
-        let mine: Vec<usize> = (0..list.len())
-            .filter(|&i| list[i].0.raw_fd() == ns.raw_fd())
-            .collect();
+    // Each namespace's pings, by index, in one group.
+    let mut by_ns: std::collections::BTreeMap<_, (&Netns, Vec<usize>)> = Default::default();
+    for (i, (ns, _)) in list.iter().enumerate() {
+        by_ns
+            .entry(ns.raw_fd())
+            .or_insert((*ns, Vec::new()))
+            .1
+            .push(i);
+    }
+    for (ns, mine) in by_ns.into_values() {
         let wanted: Vec<(bool, Option<crate::scenario::IfName>, bool)> = mine
             .iter()
             .map(|&i| {
@@ -304,31 +307,21 @@ fn run_all(probes: &mut [io::Result<Probe<'_>>], until: Instant) {
         let Some(first) = waiting.iter().map(|p| p.deadline(until)).min() else {
             return;
         };
-        let mut fds: Vec<libc::pollfd> = waiting
-            .iter()
-            .map(|p| libc::pollfd {
-                fd: p.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
+        let fds: Vec<_> = waiting.iter().map(|p| p.fd.as_raw_fd()).collect();
         let left = first.saturating_duration_since(Instant::now());
-        // Rounded up to whole milliseconds, so it never spins short of a deadline.
-        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-        // SAFETY: `fds` is a valid array of its length for the call.
-        let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            let e = io::Error::last_os_error();
-            for p in probes.iter_mut() {
-                if p.as_ref().is_ok_and(|p| !p.done) {
-                    *p = Err(io::Error::new(e.kind(), e.to_string()));
+        let ready = match super::readable(&fds, left) {
+            Ok(r) => r,
+            Err(e) => {
+                for p in waiting {
+                    p.failed = Some(io::Error::new(e.kind(), e.to_string()));
+                    p.done = true;
                 }
+                return;
             }
-            return;
-        }
+        };
         let now = Instant::now();
-        for (i, probe) in waiting.iter_mut().enumerate() {
-            if fds[i].revents != 0 {
+        for (probe, r) in waiting.iter_mut().zip(ready) {
+            if r {
                 match probe.read() {
                     Ok(true) if !probe.done => probe.next(until),
                     Ok(_) => {}
