@@ -26,7 +26,8 @@ fn check(file: &Path) -> Result<(), Failed> {
     }
     let name = file.file_stem().unwrap_or_default().to_string_lossy();
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/invalid"));
+    // The package root, where cargo and nextest run the test; insta wants it absolute.
+    settings.set_snapshot_path(std::env::current_dir()?.join("snapshots/invalid"));
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.set_input_file(file);

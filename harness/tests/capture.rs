@@ -8,12 +8,13 @@ use std::process::{Command, Output};
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 use pcap_file::pcapng::{Block, PcapNgReader};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+mod common;
+use common::{netspec_exe, project_root};
 
 fn run(file: &str, target: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netspec"))
+    Command::new(netspec_exe())
         .args(["run", file])
-        .current_dir(ROOT)
+        .current_dir(project_root())
         .env("CARGO_TARGET_DIR", target)
         .output()
         .unwrap()
@@ -184,9 +185,9 @@ fn run_v_prints_the_path_of_every_passing_ping() {
     }
     let target = scratch("run-v");
     let out = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_netspec"))
+        let o = Command::new(netspec_exe())
             .args(args)
-            .current_dir(ROOT)
+            .current_dir(project_root())
             .env("CARGO_TARGET_DIR", &target)
             .output()
             .unwrap();

@@ -5,12 +5,13 @@
 use std::io::Read;
 use std::process::{Command, Stdio};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+mod common;
+use common::{netspec_exe, project_root};
 
 fn netspec(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_netspec"))
+    Command::new(netspec_exe())
         .args(args)
-        .current_dir(ROOT)
+        .current_dir(project_root())
         .env_remove("NO_COLOR")
         .output()
         .unwrap()
@@ -80,8 +81,8 @@ fn check_and_list_speak_json_lines_and_colour_can_be_forced() {
     assert!(first["scenario"].is_string() && first["description"].is_string());
 
     let coloured = |env: &[(&str, &str)]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_netspec"));
-        c.current_dir(ROOT)
+        let mut c = Command::new(netspec_exe());
+        c.current_dir(project_root())
             .args(["check", "scenarios/seed/bridge.yaml"]);
         c.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
         for (k, v) in env {
@@ -103,8 +104,8 @@ fn a_folder_inside_scenarios_runs_under_the_suites_names_and_snapshots() {
     if let Some(why) = netspec::missing_privileges() {
         panic!("{why}");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_netspec"))
-        .current_dir(ROOT)
+    let out = Command::new(netspec_exe())
+        .current_dir(project_root())
         .env("CI", "true")
         .args(["test", "scenarios/seed", "--exact", "seed/bridge"])
         .output()
@@ -120,8 +121,8 @@ fn a_failing_trial_says_its_failing_step_on_one_error_line_for_nextests_junit() 
     if let Some(why) = netspec::missing_privileges() {
         panic!("{why}");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_netspec"))
-        .current_dir(ROOT)
+    let out = Command::new(netspec_exe())
+        .current_dir(project_root())
         .env("CI", "true")
         .args(["test", "tests/wrong", "--exact", "ping-reachable"])
         .output()
@@ -209,7 +210,7 @@ fn check_and_list_need_no_root() {
         !list.contains("invalid/"),
         "the bad-input corpus is not a scenario"
     );
-    let readme = std::path::Path::new(ROOT).join("scenarios/README.md");
+    let readme = project_root().join("scenarios/README.md");
     assert!(
         std::fs::read_to_string(readme).unwrap() == list,
         "scenarios/README.md is stale: run `cargo run -p netspec -- list scenarios --format markdown > scenarios/README.md`"
@@ -219,13 +220,13 @@ fn check_and_list_need_no_root() {
 #[test]
 fn a_closed_stdout_ends_the_run_quietly() {
     root();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netspec"))
+    let mut child = Command::new(netspec_exe())
         .args([
             "run",
             "scenarios/seed/veth-pair.yaml",
             "scenarios/seed/bridge-sh.yaml",
         ])
-        .current_dir(ROOT)
+        .current_dir(project_root())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -321,8 +322,7 @@ fn json_and_junit_results_match_their_golden_files() {
     let json = text(&out.stdout);
     // Every line keeps the contract in docs/output.schema.json.
     let schema_text =
-        std::fs::read_to_string(std::path::Path::new(ROOT).join("docs/output.schema.json"))
-            .unwrap();
+        std::fs::read_to_string(project_root().join("docs/output.schema.json")).unwrap();
     let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
     let contract = jsonschema::validator_for(&schema).unwrap();
     let mut types = Vec::new();
@@ -354,7 +354,7 @@ fn json_and_junit_results_match_their_golden_files() {
         "the failure names it"
     );
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(std::path::Path::new(ROOT).join("snapshots/cli"));
+    settings.set_snapshot_path(project_root().join("snapshots/cli"));
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
         insta::assert_snapshot!("results.jsonl", normalize(&json));
@@ -369,14 +369,14 @@ fn the_topology_picture_matches_its_golden_files_and_the_readme() {
     let dot = netspec(&["graph", "--format", "dot", "scenarios/seed/bridge.yaml"]);
     assert!(dot.status.success());
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(std::path::Path::new(ROOT).join("snapshots/cli"));
+    settings.set_snapshot_path(project_root().join("snapshots/cli"));
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
         insta::assert_snapshot!("graph.mmd", text(&mermaid.stdout));
         insta::assert_snapshot!("graph.dot", text(&dot.stdout));
     });
     // The README shows this very picture.
-    let readme = std::fs::read_to_string(std::path::Path::new(ROOT).join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(project_root().join("README.md")).unwrap();
     let block = format!("```mermaid\n{}```", text(&mermaid.stdout));
     assert!(
         readme.contains(&block),
@@ -469,7 +469,7 @@ fn crowded_folder() -> std::path::PathBuf {
 fn two_scenarios_of_one_name_are_refused_and_folder_links_are_not_followed() {
     let d = crowded_folder();
     let dir = d.join("scenarios");
-    let list = Command::new(env!("CARGO_BIN_EXE_netspec"))
+    let list = Command::new(netspec_exe())
         .args(["list"])
         .arg(&dir)
         .output()
@@ -486,7 +486,7 @@ fn two_scenarios_of_one_name_are_refused_and_folder_links_are_not_followed() {
         "{err}"
     );
     assert!(!list.status.success());
-    let check = Command::new(env!("CARGO_BIN_EXE_netspec"))
+    let check = Command::new(netspec_exe())
         .arg("check")
         .arg(dir.join("one.yaml"))
         .arg(dir.join("sub/two.yaml"))
@@ -499,7 +499,7 @@ fn two_scenarios_of_one_name_are_refused_and_folder_links_are_not_followed() {
 
 #[test]
 fn the_readme_names_every_feature_requires_takes() {
-    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let readme = std::fs::read_to_string(project_root().join("README.md")).unwrap();
     let at = readme
         .find("`requires: [")
         .expect("the README documents requires");

@@ -12,17 +12,18 @@ use std::time::{Duration, Instant};
 
 use netspec::leaks::{host_state, sleepers, suite_interfaces, HostLock};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+mod common;
+use common::{netspec_exe, project_root};
 
 /// The links netspec could create: every interface name of the suite and the tests.
 fn ours() -> BTreeSet<String> {
-    let root = Path::new(ROOT);
+    let root = project_root();
     suite_interfaces(&[&root.join("scenarios"), &root.join("tests")])
 }
 
 fn netspec() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_netspec"));
-    c.current_dir(ROOT);
+    let mut c = Command::new(netspec_exe());
+    c.current_dir(project_root());
     c
 }
 
@@ -197,7 +198,7 @@ fn the_suite_leaves_the_machine_as_it_found_it() {
     if let Some(why) = netspec::missing_privileges() {
         panic!("{why}");
     }
-    let root = Path::new(ROOT).join("scenarios");
+    let root = project_root().join("scenarios");
     let harness = netspec::Harness::new(&root);
     let mut keys = std::collections::BTreeSet::new();
     for f in harness.discover() {

@@ -10,16 +10,17 @@ use std::process::{Command, Output, Stdio};
 
 use netspec::leaks::{host_state, suite_interfaces, HostLock};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+mod common;
+use common::{netspec_exe, project_root};
 
 fn netspec() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_netspec"));
-    c.current_dir(ROOT);
+    let mut c = Command::new(netspec_exe());
+    c.current_dir(project_root());
     c
 }
 
 fn ours() -> BTreeSet<String> {
-    let root = Path::new(ROOT);
+    let root = project_root();
     suite_interfaces(&[&root.join("scenarios"), &root.join("tests")])
 }
 

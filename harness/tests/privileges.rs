@@ -6,6 +6,9 @@
 
 use std::process::Command;
 
+mod common;
+use common::{netspec_exe, project_root};
+
 const DROP: &str = "--bounding-set=-sys_admin,-net_admin,-net_raw";
 const LINE: &str = "netspec needs CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW to create and configure network namespaces";
 
@@ -14,9 +17,13 @@ const LINE: &str = "netspec needs CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW to c
 fn unprivileged(args: &[&str]) -> std::process::Output {
     Command::new("setpriv")
         .env("NETSPEC_NO_USERNS", "1")
-        .args([DROP, "--inh-caps=-all", env!("CARGO_BIN_EXE_netspec")])
+        .args([
+            DROP.as_ref(),
+            "--inh-caps=-all".as_ref(),
+            netspec_exe().as_os_str(),
+        ])
         .args(args)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .current_dir(project_root())
         .output()
         .expect("setpriv (util-linux) must be installed")
 }
@@ -87,7 +94,7 @@ fn an_unprivileged_user_runs_the_suite() {
     }
     // A copy that user `nobody` can read, with the suite beside it.
     let dir = std::env::temp_dir().join(format!("netspec-rootless-{}", std::process::id()));
-    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let root = project_root();
     std::fs::create_dir_all(&dir).unwrap();
     let copy = Command::new("cp")
         .arg("-r")
@@ -95,7 +102,7 @@ fn an_unprivileged_user_runs_the_suite() {
         .arg(&dir)
         .status();
     assert!(copy.unwrap().success());
-    std::fs::copy(env!("CARGO_BIN_EXE_netspec"), dir.join("netspec")).unwrap();
+    std::fs::copy(netspec_exe(), dir.join("netspec")).unwrap();
     Command::new("chmod")
         .args(["-R", "a+rX"])
         .arg(&dir)

@@ -6,10 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+mod common;
+use common::{netspec_exe, project_root};
 
 fn netspec(args: &[&str], dir: &Path, target: Option<&Path>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_netspec"));
+    let mut c = Command::new(netspec_exe());
     c.args(args).current_dir(dir).env("CI", "true");
     match target {
         Some(t) => c.env("CARGO_TARGET_DIR", t),
@@ -40,7 +41,7 @@ fn run_writes_a_failure_report_and_a_pass_clears_it() {
     }
     let target = scratch("target");
     let report = target.join("netspec/report/stale/failure.txt");
-    let root = Path::new(ROOT);
+    let root = project_root();
     let failed = netspec(&["run", "tests/report/fails.yaml"], root, Some(&target));
     assert!(!failed.status.success(), "{}", text(&failed));
     let written = std::fs::read_to_string(&report)
@@ -65,7 +66,7 @@ fn the_harness_writes_reports_under_the_target_dir_not_beside_the_scenarios() {
     if let Some(why) = netspec::missing_privileges() {
         panic!("{why}");
     }
-    let root = Path::new(ROOT);
+    let root = project_root();
     let out = netspec(&["test", "tests/report", "--exact", "fails"], root, None);
     assert!(!out.status.success(), "fails.yaml fails: {}", text(&out));
     assert!(
@@ -73,7 +74,7 @@ fn the_harness_writes_reports_under_the_target_dir_not_beside_the_scenarios() {
         "a report landed in the source tree: tests/target"
     );
     // The binary lives in <target>/debug: its report is there.
-    let exe = Path::new(env!("CARGO_BIN_EXE_netspec"));
+    let exe = Path::new(netspec_exe());
     let target = exe
         .ancestors()
         .find(|a| a.join("CACHEDIR.TAG").is_file())
@@ -89,7 +90,7 @@ fn a_missing_snapshot_folder_is_an_error_and_nothing_is_written() {
     let dir = scratch("nosnaps");
     std::fs::create_dir_all(dir.join("scenarios/seed")).unwrap();
     std::fs::copy(
-        Path::new(ROOT).join("scenarios/seed/bridge.yaml"),
+        project_root().join("scenarios/seed/bridge.yaml"),
         dir.join("scenarios/seed/bridge.yaml"),
     )
     .unwrap();
@@ -97,7 +98,7 @@ fn a_missing_snapshot_folder_is_an_error_and_nothing_is_written() {
     let all = text(&out);
     assert!(!out.status.success(), "{all}");
     assert!(all.contains("snapshots does not exist; create it"), "{all}");
-    let harness_snaps = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/snapshots");
+    let harness_snaps = project_root().join("harness/src/snapshots");
     assert!(
         !harness_snaps.exists(),
         "insta wrote beside the harness's sources"
@@ -120,11 +121,11 @@ fn a_new_snapshot_names_its_scenario_as_its_source() {
     std::fs::create_dir_all(dir.join("scenarios/seed")).unwrap();
     std::fs::create_dir_all(dir.join("snapshots")).unwrap();
     std::fs::copy(
-        Path::new(ROOT).join("scenarios/seed/bridge.yaml"),
+        project_root().join("scenarios/seed/bridge.yaml"),
         dir.join("scenarios/seed/bridge.yaml"),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_netspec"))
+    let out = Command::new(netspec_exe())
         .args(["test", "scenarios"])
         .current_dir(&dir)
         .env_remove("CI")
@@ -145,7 +146,7 @@ fn a_pass_never_removes_a_file_through_a_symlinked_report_folder() {
     if let Some(why) = netspec::missing_privileges() {
         panic!("{why}");
     }
-    let root = Path::new(ROOT);
+    let root = project_root();
     // Someone else's failure.txt, reached through target/netspec or target/netspec/report.
     for linked in ["netspec", "netspec/report"] {
         let target = scratch("target-link");

@@ -4,12 +4,13 @@
 
 use std::process::Command;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+mod common;
+use common::{netspec_exe, project_root};
 
 fn netspec(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_netspec"))
+    Command::new(netspec_exe())
         .args(args)
-        .current_dir(ROOT)
+        .current_dir(project_root())
         .env("CI", "true")
         .output()
         .unwrap()
@@ -128,8 +129,8 @@ fn run_without(hidden: &[&str], file: &str) -> (Option<i32>, String) {
     let script = format!("{}exec \"$0\" run {file}", covers.concat());
     let out = Command::new("unshare")
         .args(["-m", "--propagation", "private", "sh", "-c", &script])
-        .arg(env!("CARGO_BIN_EXE_netspec"))
-        .current_dir(ROOT)
+        .arg(netspec_exe())
+        .current_dir(project_root())
         .output()
         .unwrap();
     let text = format!(

@@ -1,15 +1,17 @@
 //! A deliberately wrong snapshot fails its trial with a readable diff, and with CI=true
 //! nothing is written. Needs root.
 
-use std::path::Path;
 use std::process::Command;
+
+mod common;
+use common::{netspec_exe, project_root};
 
 #[test]
 fn a_wrong_snapshot_fails_with_a_diff() {
     if let Some(why) = netspec::missing_privileges() {
         panic!("{why}");
     }
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let root = project_root();
     let dir = std::env::temp_dir().join(format!("netspec-snapdiff-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("scenarios/seed")).unwrap();
     std::fs::create_dir_all(dir.join("snapshots")).unwrap();
@@ -32,7 +34,7 @@ fn a_wrong_snapshot_fails_with_a_diff() {
     );
     std::fs::write(dir.join("snapshots/seed__bridge@after-ping.snap"), &wrong).unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_netspec"))
+    let out = Command::new(netspec_exe())
         .args(["test", "scenarios"])
         .current_dir(&dir)
         .env("CI", "true")
@@ -83,7 +85,7 @@ fn a_symlink_where_insta_would_write_is_refused() {
     if let Some(why) = netspec::missing_privileges() {
         panic!("{why}");
     }
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let root = project_root();
     let dir = std::env::temp_dir().join(format!("netspec-snaplink-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("scenarios/seed")).unwrap();
@@ -100,7 +102,7 @@ fn a_symlink_where_insta_would_write_is_refused() {
     for (ext, update) in [("snap.new", "new"), ("snap", "always")] {
         let link = dir.join(format!("snapshots/seed__bridge@after-ping.{ext}"));
         std::os::unix::fs::symlink(&victim, &link).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_netspec"))
+        let out = Command::new(netspec_exe())
             .args(["test", "scenarios", "--exact", "seed/bridge"])
             .current_dir(&dir)
             .env_remove("CI")

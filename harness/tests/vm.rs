@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+mod common;
+use common::{netspec_exe, project_root};
 const NEEDS: &str = "needs QEMU and a kernel: NETSPEC_TEST_KERNEL=$(tools/kernel-from-packages linux-image-6.1.0-57-amd64); .ci/run runs these with --include-ignored";
 
 fn kernel() -> PathBuf {
@@ -25,8 +26,8 @@ fn kernel() -> PathBuf {
 
 fn vm(extra: &[&str], inner: &[&str]) -> (Output, Duration) {
     let k = kernel();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_netspec"));
-    c.current_dir(ROOT)
+    let mut c = Command::new(netspec_exe());
+    c.current_dir(project_root())
         .arg("vm")
         .arg("--kernel")
         .arg(&k)
@@ -106,8 +107,8 @@ fn a_kernel_that_cannot_mount_the_root_says_so() {
                 .is_some_and(|n| n.to_string_lossy().starts_with("vmlinux-"))
         })
         .expect("a vmlinux in the prepared folder");
-    let out = Command::new(env!("CARGO_BIN_EXE_netspec"))
-        .current_dir(ROOT)
+    let out = Command::new(netspec_exe())
+        .current_dir(project_root())
         .args(["vm", "--kernel"])
         .arg(&image)
         .args(["--", "--version"])
@@ -189,8 +190,8 @@ fn qemus_with(mark: &str) -> Vec<u32> {
 #[ignore = "needs QEMU and a prepared kernel (NETSPEC_TEST_KERNEL); .ci/run runs it"]
 fn killing_netspec_kills_qemu() {
     let mark = format!("netspec.test_kill={}", std::process::id());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netspec"))
-        .current_dir(ROOT)
+    let mut child = Command::new(netspec_exe())
+        .current_dir(project_root())
         .args(["vm", "--kernel"])
         .arg(kernel())
         .args(["--append", &mark, "--", "--version"])
