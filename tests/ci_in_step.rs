@@ -41,7 +41,18 @@ fn the_workflow_and_ci_run_check_the_same_things() {
         run.trim_end().ends_with("cargo test --workspace"),
         ".ci/run must end with the README's test command"
     );
-    assert!(workflow.contains("cargo nextest run --workspace"));
+    // The workflow's shards run a nextest archive built once; .ci/run takes the same
+    // route for one shard.
+    for needle in [
+        "cargo nextest archive --workspace --archive-file",
+        "cargo-nextest nextest run",
+        "--workspace-remap .",
+        "--extract-to target/archive",
+        "INSTA_WORKSPACE_ROOT=",
+    ] {
+        assert!(run.contains(needle), ".ci/run lacks `{needle}`");
+        assert!(workflow.contains(needle), "the workflow lacks `{needle}`");
+    }
     // .ci/run lints the workflow itself.
     assert!(run.contains("actionlint"));
     // Both validate the scenarios with check-jsonschema, and run the suite under
@@ -90,4 +101,39 @@ fn every_action_is_pinned_by_hash_and_checkout_keeps_no_credentials() {
         read(".ci/run").contains("zizmor"),
         ".ci/run audits the workflow with zizmor"
     );
+}
+
+#[test]
+fn one_toolchain_everywhere() {
+    // rust-toolchain.toml pins it; both crates say the same `rust-version`; CI installs
+    // it from the file instead of naming a toolchain of its own.
+    let pin = read("rust-toolchain.toml");
+    let channel = pin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("channel = "))
+        .expect("rust-toolchain.toml names a channel")
+        .trim_matches('"');
+    for manifest in ["Cargo.toml", "harness/Cargo.toml"] {
+        let version = read(manifest)
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("rust-version = ").map(str::to_owned))
+            .unwrap_or_else(|| panic!("{manifest} has no rust-version"));
+        let version = version.trim_matches('"');
+        assert!(
+            channel == version || channel.starts_with(&format!("{version}.")),
+            "{manifest}: rust-version {version}, but rust-toolchain.toml pins {channel}"
+        );
+    }
+    let workflow = read(".github/workflows/ci.yml");
+    assert!(
+        !workflow.contains("dtolnay/rust-toolchain"),
+        "the workflow installs the toolchain of rust-toolchain.toml, not one of its own"
+    );
+    let jobs_that_build = workflow.matches("Swatinem/rust-cache@").count();
+    assert_eq!(
+        workflow.matches("run: rustup toolchain install").count(),
+        jobs_that_build,
+        "every job that builds installs the pinned toolchain"
+    );
+    assert!(read(".ci/run").contains("rustup toolchain install"));
 }

@@ -89,6 +89,6 @@ pub use error::{NlError, Skip};
 pub use harness::Harness;
 pub use keep::reap;
 pub use privileges::{enter_user_namespace_if_needed, missing_privileges};
-pub use report::{target_dir, Failure, Outcome, Report, StepAt, StepOutcome};
+pub use report::{is_target_dir, target_dir, Failure, Outcome, Report, StepAt, StepOutcome};
 pub use run::{run, run_checked, run_file, run_with_hook, RunOptions};
 pub use scenario::{load_file, load_str, load_variants, Diagnostic, LoadError, Scenario};

@@ -362,8 +362,8 @@ pub(crate) fn clear_failure(reports: &Path, scenario: &str) {
 }
 
 /// The cargo target directory this binary was built into (its ancestor with cargo's
-/// `CACHEDIR.TAG`), or `CARGO_TARGET_DIR`, or `./target`. Reports go under it, never
-/// into the source tree.
+/// `CACHEDIR.TAG`, or the target of an unpacked nextest archive, which has no tag), or
+/// `CARGO_TARGET_DIR`, or `./target`. Reports go under it, never into the source tree.
 pub fn target_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("CARGO_TARGET_DIR") {
         return PathBuf::from(d);
@@ -372,10 +372,16 @@ pub fn target_dir() -> PathBuf {
         .ok()
         .and_then(|exe| {
             exe.ancestors()
-                .find(|a| a.join("CACHEDIR.TAG").is_file())
+                .find(|a| is_target_dir(a))
                 .map(Path::to_path_buf)
         })
         .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+/// A cargo target directory, as cargo marks it or as `cargo nextest run --archive-file
+/// --extract-to` unpacks one.
+pub fn is_target_dir(dir: &Path) -> bool {
+    dir.join("CACHEDIR.TAG").is_file() || dir.join("nextest/binaries-metadata.json").is_file()
 }
 
 #[cfg(test)]
