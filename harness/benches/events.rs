@@ -29,6 +29,10 @@ fn main() {
         "the same check with the route there (one look)",
         latency.one_look,
     );
+    row(
+        "route added -> netspec's event wait returned (no look)",
+        latency.event_to_wake,
+    );
 }
 
 fn row(what: &str, mut samples: Vec<Duration>) {

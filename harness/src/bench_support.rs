@@ -37,12 +37,18 @@ pub struct Latency {
     pub event_to_verdict: Vec<Duration>,
     /// The same check once more, the route there: one look and its verdict.
     pub one_look: Vec<Duration>,
+    /// From just before the route was added to the moment netspec's event wait
+    /// returned, with no look after it: what the kernel and the scheduler take to
+    /// deliver the event to a sleeping thread, before netspec does anything.
+    pub event_to_wake: Vec<Duration>,
 }
 
 /// `rounds` times: a `check: {route}` with `within: 2s` starts waiting for a route
 /// that is not there; another thread adds it over its own netlink socket 1-4 ms later.
 /// Each sample is the time from just before that request was sent to the moment the
-/// check returned its verdict: an upper bound on event-to-verdict latency. Needs root.
+/// check returned its verdict: an upper bound on event-to-verdict latency. Then as
+/// many rounds of the same route added while netspec's event wait sleeps, with no check:
+/// the part of that latency that comes before netspec looks. Needs root.
 pub fn within_latency(rounds: usize) -> Result<Latency, String> {
     let sc =
         crate::load_str("latency.yaml".as_ref(), "latency", SCENARIO).map_err(|e| e.to_string())?;
@@ -82,20 +88,11 @@ async fn measure(
     let mut samples = Vec::with_capacity(rounds);
     let mut looks = Vec::with_capacity(rounds);
     for i in 0..rounds {
-        let delay = Duration::from_micros(1000 + (i as u64 * 7919) % 3000);
-        let fd = changer.clone();
-        let adder = std::thread::spawn(move || {
-            std::thread::sleep(delay);
-            let t0 = Instant::now();
-            request(&fd, RouteNetlinkMessage::NewRoute(route(eth0))).map(|()| t0)
-        });
+        let adder = add_later(&changer, eth0, i);
         let until = Instant::now() + Duration::from_secs(5);
         let done = step::run(sb, sc, step, until, None, &mut live, false).await;
         let returned = Instant::now();
-        let t0 = adder
-            .join()
-            .map_err(|_| "the adding thread panicked".to_string())?
-            .map_err(|e| e.to_string())?;
+        let t0 = joined(adder)?;
         if !done.verdict.passed {
             return Err(format!("round {i}: {}", done.verdict.actual));
         }
@@ -111,10 +108,47 @@ async fn measure(
         }
         request(&changer, RouteNetlinkMessage::DelRoute(route(eth0))).map_err(|e| e.to_string())?;
     }
+    let mut wakes = Vec::with_capacity(rounds);
+    for i in 0..rounds {
+        let subs = sb
+            .subscribe(["a"], crate::events::Groups::ROUTES)
+            .map_err(|e| e.to_string())?;
+        let adder = add_later(&changer, eth0, i);
+        let woke = crate::events::wait(&subs, Duration::from_secs(5));
+        let returned = Instant::now();
+        let t0 = joined(adder)?;
+        if !woke {
+            return Err(format!("round {i}: the wait returned without the event"));
+        }
+        wakes.push(returned.saturating_duration_since(t0));
+        request(&changer, RouteNetlinkMessage::DelRoute(route(eth0))).map_err(|e| e.to_string())?;
+    }
     Ok(Latency {
         event_to_verdict: samples,
         one_look: looks,
+        event_to_wake: wakes,
     })
+}
+
+type Adder = std::thread::JoinHandle<std::io::Result<Instant>>;
+
+/// A thread that adds the route 1-4 ms from now (varied by `round`), and returns the
+/// moment just before it sent the request.
+fn add_later(fd: &std::sync::Arc<OwnedFd>, eth0: u32, round: usize) -> Adder {
+    let delay = Duration::from_micros(1000 + (round as u64 * 7919) % 3000);
+    let fd = fd.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(delay);
+        let t0 = Instant::now();
+        request(&fd, RouteNetlinkMessage::NewRoute(route(eth0))).map(|()| t0)
+    })
+}
+
+fn joined(adder: Adder) -> Result<Instant, String> {
+    adder
+        .join()
+        .map_err(|_| "the adding thread panicked".to_string())?
+        .map_err(|e| e.to_string())
 }
 
 /// `10.9.0.0/24 dev eth0`, in the main table.
