@@ -184,8 +184,8 @@ enum Command {
         /// Nodes per topology, switches included.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(2..=12))]
         size: u64,
-        /// Scenarios run at once. They mostly wait for the kernel's rtnl lock, not for a
-        /// CPU: on 2 CPUs, 16 ran 300 seeds 15-25 % faster than 8.
+        /// Scenarios run at once (they wait mostly for the kernel's rtnl lock, not for a
+        /// CPU, so more jobs than CPUs help).
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=64))]
         jobs: u64,
         /// Where shrunk disagreements are written, one new file per seed.

@@ -361,9 +361,10 @@ pub(crate) fn clear_failure(reports: &Path, scenario: &str) {
     }
 }
 
-/// The cargo target directory this binary was built into (its ancestor with cargo's
-/// `CACHEDIR.TAG`, or the target of an unpacked nextest archive, which has no tag), or
-/// `CARGO_TARGET_DIR`, or `./target`. Reports go under it, never into the source tree.
+/// `CARGO_TARGET_DIR` when set; else the cargo target directory this binary was built
+/// into (its ancestor with cargo's `CACHEDIR.TAG`, or the target of an unpacked nextest
+/// archive, which has no tag); else `./target`. Reports go under it, never into the
+/// source tree.
 pub fn target_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("CARGO_TARGET_DIR") {
         return PathBuf::from(d);

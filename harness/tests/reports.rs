@@ -75,7 +75,7 @@ fn the_harness_writes_reports_under_the_target_dir_not_beside_the_scenarios() {
     );
     // The binary lives in <target>/debug: its report is there (also when the target is
     // an unpacked nextest archive).
-    let exe = Path::new(netspec_exe());
+    let exe = netspec_exe();
     let target = exe.ancestors().find(|a| netspec::is_target_dir(a)).unwrap();
     assert!(target.join("netspec/report/stale").is_dir());
 }
