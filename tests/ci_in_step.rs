@@ -1,6 +1,8 @@
 //! The workflow (.github/workflows/ci.yml) and `.ci/run` make the same checks: the same
 //! format and lint commands, the docs with warnings as errors, the same packages for
-//! the scenarios' tools, and the README's test command. No root needed.
+//! the scenarios' tools, the same toolchain, the archive route, and the README's test
+//! command. `.ci/archived-test` finds the right binary in an unpacked archive. No root
+//! needed.
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -138,4 +140,67 @@ fn one_toolchain_everywhere() {
         "every job that builds installs the pinned toolchain"
     );
     assert!(read(".ci/run").contains("rustup toolchain install"));
+}
+
+#[test]
+fn archived_test_finds_a_test_binary_in_an_unpacked_archive_and_refuses_the_rest() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+    // An unpacked archive as nextest lays it out: the build machine's paths in the
+    // metadata, the binaries under the unpacked target.
+    let target = std::env::temp_dir().join(format!("netspec-archived-{}", std::process::id()));
+    let deps = target.join("debug/deps");
+    std::fs::create_dir_all(&deps).unwrap();
+    std::fs::create_dir_all(target.join("nextest")).unwrap();
+    let exe = deps.join("scenarios-0123abcd");
+    std::fs::write(&exe, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let built = "/build/target";
+    let meta = serde_json::json!({
+        "rust-build-meta": { "target-directory": built },
+        "rust-binaries": {
+            "netspec-suite::scenarios": {
+                "binary-name": "scenarios", "kind": "test",
+                "binary-path": format!("{built}/debug/deps/scenarios-0123abcd"),
+            },
+            "netspec-suite::elsewhere": {
+                "binary-name": "elsewhere", "kind": "test",
+                "binary-path": "/somewhere/else/elsewhere-1",
+            },
+            "netspec::bin/netspec": {
+                "binary-name": "netspec", "kind": "bin",
+                "binary-path": format!("{built}/debug/netspec"),
+            },
+        },
+    });
+    std::fs::write(
+        target.join("nextest/binaries-metadata.json"),
+        meta.to_string(),
+    )
+    .unwrap();
+    let run = |name: &str| {
+        Command::new("python3")
+            .arg(".ci/archived-test")
+            .arg(&target)
+            .arg(name)
+            .output()
+            .expect("python3 runs .ci/archived-test")
+    };
+    let found = run("scenarios");
+    assert!(found.status.success(), "{found:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&found.stdout).trim(),
+        exe.display().to_string()
+    );
+    for (name, why) in [
+        ("kernel_table", "0 test binaries named 'kernel_table'"),
+        ("netspec", "0 test binaries named 'netspec'"),
+        ("elsewhere", "is outside the archived target"),
+    ] {
+        let refused = run(name);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{name}: {refused:?}");
+        assert!(stderr.contains(why), "{name}: {stderr}");
+    }
+    std::fs::remove_dir_all(&target).unwrap();
 }
