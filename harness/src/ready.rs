@@ -20,10 +20,11 @@ use crate::scenario::OperState;
 pub(crate) const READY_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Looks, with a deadline, until every link in `ready` is oper-up, every IPv6 prefix
-/// route and link-local address is there, and every awaited bond has its primary active. Between looks it sleeps until the
-/// kernel announces a link, route or address change in one of the nodes (linkwatch's
-/// few hundred µs are seen at once), or a fallback pause (1 ms, backing off to 10 ms)
-/// has passed, so a change the kernel does not announce is still seen.
+/// route and link-local address is there, and every awaited bond has its primary
+/// active. Between looks it sleeps until the kernel announces a link, route or address
+/// change in one of the nodes (linkwatch's few hundred µs are seen at once), or a
+/// fallback pause (1 ms, backing off to 10 ms) has passed, so a change the kernel does
+/// not announce is still seen.
 pub(crate) async fn wait(
     sb: &Sandbox,
     ready: &Readiness,

@@ -15,18 +15,47 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
+use nix::poll::PollFlags;
+
 use crate::scenario::Mac;
 
 /// Waits up to `wait` for any of `fds` to be readable (or to hold an error): which of
-/// them are, in order; none on timeout. ppoll keeps sub-millisecond waits exact; a
-/// signal does not cut the wait short.
+/// them are, in order; none on timeout.
 pub(crate) fn readable(fds: &[RawFd], wait: Duration) -> io::Result<Vec<bool>> {
+    let polled: Vec<_> = fds.iter().map(|&fd| (fd, PollFlags::POLLIN)).collect();
+    Ok(poll(&polled, wait)?.iter().map(|r| !r.is_empty()).collect())
+}
+
+/// Waits until `fd` is readable or `deadline` passes; false on timeout.
+pub(crate) fn wait_readable(fd: &OwnedFd, deadline: Instant) -> io::Result<bool> {
+    Ok(wait_for(fd, PollFlags::POLLIN, deadline)?.is_some())
+}
+
+/// Waits for `events` on `fd` until `deadline`: the events that came, or None on
+/// timeout.
+pub(crate) fn wait_for(
+    fd: &OwnedFd,
+    events: PollFlags,
+    deadline: Instant,
+) -> io::Result<Option<PollFlags>> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Ok(None);
+    }
+    let came = poll(&[(fd.as_raw_fd(), events)], left)?[0];
+    Ok((!came.is_empty()).then_some(came))
+}
+
+/// Waits up to `wait` for each fd's events: what came on each, in order (all empty on
+/// timeout). ppoll keeps sub-millisecond waits exact; a signal does not cut the wait
+/// short. The one poll loop of the probes, the event waits and the tap drains.
+fn poll(fds: &[(RawFd, PollFlags)], wait: Duration) -> io::Result<Vec<PollFlags>> {
     let deadline = Instant::now() + wait;
     let mut polled: Vec<libc::pollfd> = fds
         .iter()
-        .map(|&fd| libc::pollfd {
+        .map(|&(fd, events)| libc::pollfd {
             fd,
-            events: libc::POLLIN,
+            events: events.bits(),
             revents: 0,
         })
         .collect();
@@ -46,44 +75,14 @@ pub(crate) fn readable(fds: &[RawFd], wait: Duration) -> io::Result<Vec<bool>> {
             )
         };
         if n >= 0 {
-            return Ok(polled.iter().map(|p| p.revents != 0).collect());
+            return Ok(polled
+                .iter()
+                .map(|p| PollFlags::from_bits_truncate(p.revents))
+                .collect());
         }
         let e = io::Error::last_os_error();
         if e.kind() != io::ErrorKind::Interrupted {
             return Err(e);
-        }
-    }
-}
-
-/// Waits until `fd` is readable or `deadline` passes; false on timeout.
-pub(crate) fn wait_readable(fd: &OwnedFd, deadline: Instant) -> io::Result<bool> {
-    Ok(wait_for(fd, nix::poll::PollFlags::POLLIN, deadline)?.is_some())
-}
-
-/// Waits for `events` on `fd` until `deadline`: the events that came, or None on
-/// timeout. Rounded up to whole milliseconds, so it never spins short of the deadline.
-pub(crate) fn wait_for(
-    fd: &OwnedFd,
-    events: nix::poll::PollFlags,
-    deadline: Instant,
-) -> io::Result<Option<nix::poll::PollFlags>> {
-    use nix::poll::{poll, PollFd, PollTimeout};
-    use std::os::fd::AsFd;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(None);
-        }
-        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-        let mut fds = [PollFd::new(fd.as_fd(), events)];
-        match poll(
-            &mut fds,
-            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
-        ) {
-            Ok(0) => {}
-            Ok(_) => return Ok(fds[0].revents()),
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
         }
     }
 }
