@@ -1,8 +1,10 @@
 //! `cargo bench -p netspec --bench seed`: the seed's bridge.sh against netspec, as whole
-//! processes, side by side. A benchmark, not a test: it prints figures and asserts only
-//! that every run succeeded. Needs root; the baselines need iproute2 (and iputils-ping,
-//! bridge-utils and net-tools for the script with its pings and debug output), and run
-//! isolated in their own network and mount namespaces (bench/isolated.sh).
+//! processes, side by side; the seed with each kind of observation; and the same kernel
+//! work in C (bench/seed_floor.c), the floor under netspec. A benchmark, not a test: it
+//! prints figures and asserts only that every run succeeded. Needs root; the floor needs
+//! cc, the baselines iproute2 (and iputils-ping, bridge-utils and net-tools for the
+//! script with its pings and debug output); the scripts run isolated in their own network
+//! and mount namespaces (bench/isolated.sh).
 
 // A benchmark's main reads as a script, top to bottom; the size rule is for harness/src.
 #![allow(clippy::too_many_lines)]
@@ -111,6 +113,7 @@ fn package(tool: &str) -> &str {
         "brctl" => "bridge-utils",
         "route" | "ifconfig" => "net-tools",
         "ping" => "iputils-ping",
+        "cc" => "gcc",
         other => other,
     }
 }
@@ -174,9 +177,58 @@ fn main() {
         run_scenario("scenarios/seed/bridge.yaml"),
     ));
 
-    // The script without its pings is the seed's script with its two ping lines removed.
     let generated = root.join("target/netspec-bench");
     std::fs::create_dir_all(&generated).unwrap();
+
+    // What observing costs a whole process: bridge-sh.yaml with its first ping observed
+    // in each of the four ways. Each opens taps, and closing a tap waits for an RCU grace
+    // period that the process pays before it may return (BENCHMARKS.md).
+    let seed_sh = std::fs::read_to_string(root.join("scenarios/seed/bridge-sh.yaml")).unwrap();
+    let first_ping = "  - ping: { from: net1, to: 10.100.0.20 }\n";
+    assert!(
+        seed_sh.contains(first_ping),
+        "bridge-sh.yaml's first ping moved"
+    );
+    let observed: [(&str, &str, &str); 4] = [
+        (
+            "path",
+            "",
+            concat!(
+                "  - ping:\n      from: net1\n      to: 10.100.0.20\n",
+                "      path: [net1:vethpeer1, host:veth1, host:veth2, net2:vethpeer2]\n",
+            ),
+        ),
+        (
+            "seen",
+            "",
+            "  - ping: { from: net1, to: 10.100.0.20, seen: [host:veth2] }\n",
+        ),
+        (
+            "watch",
+            "",
+            concat!(
+                "  - watch: { name: w, at: host:veth2, match: { proto: icmp } }\n",
+                "  - ping: { from: net1, to: 10.100.0.20 }\n",
+                "  - check: { frames: { watch: w, count: 2 } }\n",
+            ),
+        ),
+        ("capture: all", "capture: all\n", first_ping),
+    ];
+    for (what, top, step) in observed {
+        let file = generated.join(format!("bridge-sh-{}.yaml", what.replace(": ", "-")));
+        let text = format!("{top}{}", seed_sh.replacen(first_ping, step, 1));
+        std::fs::write(&file, text).unwrap();
+        let label = format!(
+            "netspec: seed/bridge-sh.yaml with `{what}` on the first ping, runs 100 ms apart"
+        );
+        rows.push(bench(&label, 30, quiet, move || {
+            let mut c = Command::new(netspec);
+            c.arg("run").arg(&file);
+            c
+        }));
+    }
+
+    // The script without its pings is the seed's script with its two ping lines removed.
     let seed_script = std::fs::read_to_string(root.join("bench/bridge.sh")).unwrap();
     let nopings: String = seed_script
         .lines()
@@ -212,6 +264,30 @@ fn main() {
             &["ip", "unshare"],
         ),
     ];
+    // The floor: the seed's kernel work in C with raw netlink, nothing else in the process.
+    let floor = generated.join("seed-floor");
+    let built = ensure(&["cc"]).is_empty()
+        && Command::new("cc")
+            .args(["-O2", "-pthread", "-o"])
+            .arg(&floor)
+            .arg(root.join("bench/seed_floor.c"))
+            .status()
+            .is_ok_and(|s| s.success());
+    if built {
+        rows.push(bench(
+            "the same kernel work in C (bench/seed_floor.c), runs 100 ms apart",
+            50,
+            quiet,
+            || Command::new(&floor),
+        ));
+    } else {
+        rows.push(Row {
+            name: "bench/seed_floor.c".into(),
+            runs: 0,
+            result: Err("cannot build it with cc".into()),
+        });
+    }
+
     for (label, file, runs, tools) in baselines {
         let m = ensure(tools);
         if m.is_empty() {
