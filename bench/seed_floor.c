@@ -3,7 +3,9 @@
  * the same kernel work in the same order, with raw netlink and no error messages:
  *   - three namespaces made at once on three threads, each with IPv6 off (all, default)
  *     and, in "host", ip_forward on; each thread opens its netlink and ICMP sockets;
- *   - in "host": bridge br00, veth1 and veth2 with their peers born in net1 and net2;
+ *   - in "host": bridge br00, veth1 and veth2 with their peers born in net1 and net2,
+ *     each end with one queue each way, as netspec asks (else the kernel waits for two
+ *     RCU grace periods under rtnl per pair to cut them down to one);
  *   - ports into the bridge, the three addresses, every link up (lo too), two routes;
  *   - a wait until the bridge and the four veth ends have oper-state UP, as netspec
  *     waits (a link dump per look, 20 µs apart: spinning would starve the linkwatch
@@ -122,6 +124,11 @@ static void link_new(int fd, const char *name, int index, const char *kind, cons
     struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = index};
     start(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
     put_str(&r.h, IFLA_IFNAME, name);
+    unsigned one = 1;
+    if (peer) {
+        put(&r.h, IFLA_NUM_TX_QUEUES, &one, sizeof one);
+        put(&r.h, IFLA_NUM_RX_QUEUES, &one, sizeof one);
+    }
     struct rtattr *info = nest(&r.h, IFLA_LINKINFO);
     put_str(&r.h, IFLA_INFO_KIND, kind);
     if (peer) {
@@ -132,6 +139,8 @@ static void link_new(int fd, const char *name, int index, const char *kind, cons
         pi->ifi_index = peer_index;
         r.h.nlmsg_len = NLMSG_ALIGN(r.h.nlmsg_len) + sizeof *pi;
         put_str(&r.h, IFLA_IFNAME, peer);
+        put(&r.h, IFLA_NUM_TX_QUEUES, &one, sizeof one);
+        put(&r.h, IFLA_NUM_RX_QUEUES, &one, sizeof one);
         put(&r.h, IFLA_NET_NS_FD, &peer_ns, sizeof peer_ns);
         end(&r.h, p);
         end(&r.h, data);
