@@ -1,5 +1,5 @@
 //! Netlink rows become state: each conversion fed messages built as the kernel sends
-//! them, and the hand-written parsers fed arbitrary bytes.
+//! them, and the hand-written parsers fed arbitrary bytes. Also what a request asks for.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -342,7 +342,7 @@ fn no_bytes_make_the_netlink_readers_panic_or_overrun() {
 
 /// Both ends of a veth ask for one queue each way: without that, the kernel cuts the
 /// real number down after registering each end, waiting for an RCU grace period under
-/// rtnl (BENCHMARKS.md: explore went 18-26 % faster without those waits).
+/// rtnl (BENCHMARKS.md: explore went 6-31 % faster without those waits).
 #[test]
 fn a_veth_request_asks_one_queue_each_way_on_both_ends() {
     let one_queue = |attrs: &[LinkAttribute]| {
