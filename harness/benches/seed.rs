@@ -150,11 +150,10 @@ fn main() {
     let quiet = Duration::from_millis(100);
     let mut rows = Vec::new();
 
-    let run_scenario = |file: &'static str| {
-        let root = root.clone();
+    let run_scenario = |file: PathBuf| {
         move || {
             let mut c = Command::new(netspec);
-            c.args(["run", file]).current_dir(&root);
+            c.arg("run").arg(&file);
             c
         }
     };
@@ -162,19 +161,19 @@ fn main() {
         "netspec: seed/bridge-sh.yaml (topology, 1 ping each way, teardown), runs 100 ms apart",
         50,
         quiet,
-        run_scenario("scenarios/seed/bridge-sh.yaml"),
+        run_scenario(root.join("scenarios/seed/bridge-sh.yaml")),
     ));
     rows.push(bench(
         "netspec: seed/bridge-sh.yaml, back to back",
         50,
         Duration::ZERO,
-        run_scenario("scenarios/seed/bridge-sh.yaml"),
+        run_scenario(root.join("scenarios/seed/bridge-sh.yaml")),
     ));
     rows.push(bench(
         "netspec: seed/bridge.yaml (includes a 1 s expect-unreachable ping)",
         5,
         quiet,
-        run_scenario("scenarios/seed/bridge.yaml"),
+        run_scenario(root.join("scenarios/seed/bridge.yaml")),
     ));
 
     let generated = root.join("target/netspec-bench");
@@ -221,11 +220,7 @@ fn main() {
         let label = format!(
             "netspec: seed/bridge-sh.yaml with `{what}` on the first ping, runs 100 ms apart"
         );
-        rows.push(bench(&label, 30, quiet, move || {
-            let mut c = Command::new(netspec);
-            c.arg("run").arg(&file);
-            c
-        }));
+        rows.push(bench(&label, 30, quiet, run_scenario(file)));
     }
 
     // The script without its pings is the seed's script with its two ping lines removed.
